@@ -1,0 +1,114 @@
+"""Samen Leren: peer learning with learning coaches, for any number of public organisations."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from samenleren.config import LANGUAGES, load_config
+
+
+def create_app(overrides: dict[str, Any] | None = None) -> Flask:
+    """Build the application: configuration from the environment, then `overrides` (tests)."""
+    app = Flask(__name__)
+    app.config.update(load_config())
+    if overrides:
+        app.config.update(overrides)
+    if app.config["SAMENLEREN_PROXY_FIX"]:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1)  # type: ignore[method-assign]
+    _init_logging()
+
+    _init_extensions(app)
+    _register_blueprints(app)
+    _register_cli(app)
+    return app
+
+
+def _init_logging() -> None:
+    import os
+
+    level = os.environ.get("SAMENLEREN_LOG_LEVEL", "INFO").upper()
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    # Alembic announces each of its plugins at INFO on every command; that is noise.
+    logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
+
+
+def _init_extensions(app: Flask) -> None:
+    from flask_talisman import Talisman
+
+    from samenleren.config import REPO_ROOT
+    from samenleren.core import i18n
+    from samenleren.core.errors import init_error_pages
+    from samenleren.core.web import init_tenant_resolution
+    from samenleren.extensions import babel, csrf, db, login_manager, migrate
+
+    # Importing the models registers them (and the tenancy events) before anything runs.
+    from samenleren import models  # noqa: F401
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(REPO_ROOT / "migrations"))
+    babel.init_app(
+        app,
+        default_locale=app.config["BABEL_DEFAULT_LOCALE"],
+        default_translation_directories=app.config["BABEL_TRANSLATION_DIRECTORIES"],
+        locale_selector=i18n.select_locale,
+        default_timezone="Europe/Amsterdam",
+    )
+    csrf.init_app(app)
+    login_manager.init_app(app)
+    login_manager.session_protection = None  # the login session row is the protection
+    Talisman(
+        app,
+        force_https=False,  # TLS ends at the load balancer; Secure cookies and HSTS still apply
+        strict_transport_security=app.config["SAMENLEREN_ENV"] == "production",
+        session_cookie_secure=app.config["SESSION_COOKIE_SECURE"],
+        content_security_policy={
+            "default-src": "'self'",
+            "img-src": "'self' data:",
+            "style-src": "'self'",
+            "script-src": "'self'",
+            "frame-ancestors": "'none'",
+            "form-action": "'self'",
+            "base-uri": "'self'",
+            "object-src": "'none'",
+        },
+        referrer_policy="strict-origin-when-cross-origin",
+        permissions_policy={"geolocation": "()", "camera": "()", "microphone": "()"},
+    )
+    init_tenant_resolution(app)
+    init_error_pages(app)
+    app.before_request(i18n.remember_language_choice)
+
+    @app.context_processor
+    def _template_globals() -> dict[str, Any]:
+        from flask_babel import get_locale
+
+        from samenleren.core.tenancy import current_tenant
+
+        return {
+            "tenant": current_tenant(),
+            "LANGUAGES": LANGUAGES,
+            "LANGUAGE_NAMES": i18n.LANGUAGE_NAMES,
+            "current_locale": str(get_locale() or app.config["BABEL_DEFAULT_LOCALE"]),
+        }
+
+
+def _register_blueprints(app: Flask) -> None:
+    from samenleren.catalogue.views import bp as catalogue_bp
+    from samenleren.core.health import bp as health_bp
+    from samenleren.identity.views import bp as identity_bp
+    from samenleren.tenants.views import bp as tenants_bp
+
+    for blueprint in (health_bp, tenants_bp, identity_bp, catalogue_bp):
+        app.register_blueprint(blueprint)
+
+
+def _register_cli(app: Flask) -> None:
+    from samenleren.demo.cli import demo_cli
+    from samenleren.tenants.cli import tenants_cli
+
+    app.cli.add_command(tenants_cli)
+    app.cli.add_command(demo_cli)

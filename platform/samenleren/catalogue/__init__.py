@@ -1,0 +1,1 @@
+"""The catalogue of internal trainings a tenant offers."""

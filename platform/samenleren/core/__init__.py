@@ -1,0 +1,1 @@
+"""The tenancy core, database helpers and shared view helpers every domain builds on."""

@@ -1,0 +1,36 @@
+"""Column types and helpers shared by every domain's models."""
+
+from __future__ import annotations
+
+import sqlite3
+from datetime import UTC, datetime
+
+from sqlalchemy import JSON, DateTime, event
+from sqlalchemy.engine import Engine
+from sqlalchemy.dialects.postgresql import JSONB
+
+#: JSON that is JSONB on PostgreSQL (indexable, compact) and plain JSON on SQLite.
+JSONType = JSON().with_variant(JSONB(), "postgresql")
+
+#: Timestamps are stored in UTC with their zone; shown in Europe/Amsterdam.
+UTCDateTime = DateTime(timezone=True)
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def as_utc(value: datetime | None) -> datetime | None:
+    """SQLite returns naive datetimes for timezone-aware columns; treat them as UTC."""
+    if value is not None and value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    return value
+
+
+@event.listens_for(Engine, "connect")
+def _sqlite_foreign_keys(dbapi_connection, connection_record) -> None:  # noqa: ANN001
+    """SQLite checks foreign keys (our composite same-tenant keys) only when asked to."""
+    if isinstance(dbapi_connection, sqlite3.Connection):
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.close()

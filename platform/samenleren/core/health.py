@@ -1,0 +1,63 @@
+"""`/healthz` (the process answers) and `/readyz` (database and Redis reachable)."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Blueprint, current_app, jsonify
+from sqlalchemy import text
+
+from samenleren.extensions import db
+
+log = logging.getLogger(__name__)
+bp = Blueprint("health", __name__)
+
+
+@bp.get("/healthz")
+def healthz():  # noqa: ANN201
+    return jsonify(status="ok")
+
+
+@bp.get("/readyz")
+def readyz():  # noqa: ANN201
+    checks = {"database": _database(), "redis": _redis()}
+    down = sorted(name for name, state in checks.items() if state not in {"ok", "not configured"})
+    body = {"status": "ok" if not down else "unavailable", "checks": checks}
+    if down:
+        body["down"] = down
+    return jsonify(body), (503 if down else 200)
+
+
+def _database() -> str:
+    try:
+        with db.engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
+            if connection.dialect.name == "postgresql":
+                # The runtime role must be subject to row-level security (architecture.md).
+                unsafe = connection.execute(
+                    text("SELECT rolsuper OR rolbypassrls FROM pg_roles WHERE rolname = current_user")
+                ).scalar()
+                if unsafe:
+                    return "role bypasses row-level security"
+    except Exception as exc:  # noqa: BLE001 - any failure means "not ready"; details go to the log
+        log.warning("readiness: database unreachable: %s", exc)
+        return "unreachable"
+    return "ok"
+
+
+def _redis() -> str:
+    url = current_app.config["REDIS_URL"]
+    if not url:
+        return "not configured"
+    import redis
+
+    try:
+        client = redis.Redis.from_url(url, socket_connect_timeout=1, socket_timeout=1)
+        try:
+            client.ping()
+        finally:
+            client.close()
+    except Exception as exc:  # noqa: BLE001
+        log.warning("readiness: redis unreachable: %s", exc)
+        return "unreachable"
+    return "ok"

@@ -1,0 +1,35 @@
+"""Language selection: the user's explicit choice, else the tenant's default, else Dutch."""
+
+from __future__ import annotations
+
+from flask import has_request_context, request, session
+from flask_login import current_user
+
+from samenleren.config import DEFAULT_LOCALE, LANGUAGES
+from samenleren.core.tenancy import current_tenant
+
+#: Names of the languages in the languages themselves, for the switcher.
+LANGUAGE_NAMES = {"nl": "Nederlands", "en": "English", "fy": "Frysk"}
+
+SESSION_KEY = "lang"
+
+
+def remember_language_choice() -> None:
+    """`?lang=xx` on any page switches the language and remembers it (before_request hook)."""
+    choice = request.args.get("lang")
+    if choice in LANGUAGES:
+        session[SESSION_KEY] = choice
+
+
+def select_locale() -> str:
+    if has_request_context():
+        choice = session.get(SESSION_KEY)
+        if choice in LANGUAGES:
+            return choice
+        user_locale = getattr(current_user, "locale", None)
+        if user_locale in LANGUAGES:
+            return user_locale
+    tenant = current_tenant()
+    if tenant is not None:
+        return tenant.default_locale
+    return DEFAULT_LOCALE

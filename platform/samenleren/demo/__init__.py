@@ -1,0 +1,1 @@
+"""Demo data and the embedded development setup behind `make run`."""

@@ -1,0 +1,93 @@
+"""`flask --app samenleren demo seed SLUG [--json]` and `demo run` (what `make run` starts)."""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+from pathlib import Path
+
+import click
+from flask import current_app
+from flask.cli import AppGroup
+
+from samenleren.tenants.manifest import ManifestError, load_manifest
+from samenleren.tenants.services import get_tenant_by_slug, onboard_tenant
+
+demo_cli = AppGroup("demo", help="Demo data and the embedded development setup.")
+
+
+@demo_cli.command("seed")
+@click.argument("slug")
+@click.option("--json", "as_json", is_flag=True, help="Print the demo users for an IdP as JSON.")
+def seed_command(slug: str, as_json: bool) -> None:
+    """Fill tenant SLUG with realistic Dutch demo data (idempotent)."""
+    from samenleren.demo.seed import seed_tenant
+
+    tenant = get_tenant_by_slug(slug)
+    if tenant is None:
+        raise click.ClickException(f"no tenant with slug {slug!r}; onboard it first")
+    people = seed_tenant(tenant)
+    if as_json:
+        click.echo(json.dumps({"users": [p.as_json() for p in people]}, ensure_ascii=False, indent=2))
+    else:
+        click.echo(f"{slug}: {len(people)} demo users present")
+
+
+@demo_cli.command("run")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=int)
+@click.option("--idp-port", default=None, type=int, help="Port of the development IdP [port+1].")
+def run_command(host: str, port: int, idp_port: int | None) -> None:
+    """Migrate, onboard the shipped tenants, seed them, start the dev IdP and serve the app."""
+    from flask_migrate import upgrade
+    from oidc_provider_mock import User as IdPUser
+    from oidc_provider_mock import run_server_in_thread
+
+    from werkzeug.serving import run_simple
+
+    from samenleren.demo.devidp import with_issuer
+    from samenleren.demo.seed import seed_tenant, showcase
+
+    app = current_app._get_current_object()  # noqa: SLF001
+    if app.config["SAMENLEREN_ENV"] == "production":
+        raise click.ClickException("demo run is for development; set SAMENLEREN_ENV=development")
+    database = app.config["SQLALCHEMY_DATABASE_URI"]
+    if database.startswith("sqlite:///"):
+        Path(database.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+    upgrade()
+
+    idp_port = idp_port or port + 1
+    issuer = f"http://localhost:{idp_port}"
+    showcased: dict[str, list] = {}
+    everyone = []
+    manifests = sorted(Path(app.config["SAMENLEREN_TENANTS_DIR"]).glob("*.toml"))
+    for manifest_path in manifests:
+        try:
+            loaded = with_issuer(load_manifest(manifest_path), issuer)
+        except ManifestError as exc:
+            raise click.ClickException(str(exc)) from None
+        # The demo IdP accepts any secret; a real deployment sets the variable the manifest names.
+        os.environ.setdefault(loaded.manifest.sso.client_secret_env, secrets.token_urlsafe(24))
+        tenant = onboard_tenant(loaded).tenant
+        people = seed_tenant(tenant)
+        everyone.extend(people)
+        showcased[tenant.slug] = list(showcase(people).items())
+
+    idp_users = [
+        IdPUser(sub=p.subject, claims={"name": p.name, "email": p.email, "groups": p.groups})
+        for p in everyone
+    ]
+    with run_server_in_thread(port=idp_port, user_claims=idp_users):
+        click.echo("")
+        click.echo(f"Samen Leren runs at http://{host}:{port}/flevoland/")
+        click.echo(f"Development identity provider (real OpenID Connect): {issuer}/")
+        click.echo("Log in with 'Inloggen', then pick one of these users at the identity provider:")
+        for slug, chosen in showcased.items():
+            click.echo(f"  /{slug}/")
+            for role, person in chosen:
+                click.echo(f"    {role:<16} {person.subject:<28} {person.name}")
+        click.echo("Every demo user: flask --app samenleren demo seed SLUG --json")
+        click.echo("")
+        # `app.run()` refuses to run inside a `flask` command; this is what it would call.
+        run_simple(host, port, app, threaded=True)

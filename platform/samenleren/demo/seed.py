@@ -1,0 +1,169 @@
+"""Realistic Dutch demo data for one tenant, the same every time for the same slug.
+
+The people are made by Faker's `nl_NL` provider seeded with the slug, so Flevoland and Gelderland
+get different names but each gets the same names on every run; seeding twice adds nothing.
+Roles come from IdP groups, exactly as a real login would bring them in (see the tenant's
+`[roles.groups]` mapping), so that a demo user's first login changes nothing.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+import unicodedata
+import zlib
+from dataclasses import dataclass, field
+
+from faker import Faker
+from sqlalchemy import select
+
+from samenleren.catalogue.models import Training
+from samenleren.core.tenancy import tenant_scope
+from samenleren.extensions import db
+from samenleren.identity.models import Department, User
+from samenleren.identity.services import roles_for_groups, sync_idp_roles
+from samenleren.tenants.models import Tenant
+
+DEPARTMENTS = (
+    "Ruimte en Economie",
+    "Wegen en Vaarwegen",
+    "Natuur en Water",
+    "Bedrijfsvoering",
+    "Personeel en Organisatie",
+    "Financiën en Control",
+    "Communicatie",
+    "Juridische Zaken",
+)
+EMPLOYEES_PER_DEPARTMENT = 6
+COACHES = 13  # Flevoland's pool after four years (seed)
+
+TRAININGS = (
+    ("Effectief communiceren", "Helder en verbindend communiceren met collega's, bestuurders en "
+     "inwoners.", "Bureau Dialoog", True, 12),
+    ("Projectmatig werken", "Projecten opzetten, plannen en beheersen volgens de methode van de "
+     "provincie.", "ProjectAcademie", True, 14),
+    ("Adviesvaardigheden", "Overtuigend adviseren aan bestuur en management.", "De Adviesschool",
+     True, 10),
+    ("Omgevingswet in de praktijk", "Werken met omgevingsvisie, -programma en -verordening.",
+     "Kenniscentrum Omgevingsrecht", False, 16),
+    ("Coachend leidinggeven", "Leidinggeven dat medewerkers eigenaar maakt van hun ontwikkeling.",
+     "Leiderschap & Leren", False, 8),
+    ("Presentatietechnieken", "Presenteren voor Provinciale Staten en in het gebied.",
+     "Spreekkracht", True, 10),
+    ("Timemanagement en prioriteren", "Grip op werkdruk en agenda.", "Bureau Balans", True, 15),
+    ("Onderhandelen", "Harvard-onderhandelen voor samenwerking met gemeenten en partners.",
+     "Onderhandelingsinstituut", True, 12),
+)
+
+
+@dataclass
+class DemoPerson:
+    subject: str
+    name: str
+    email: str
+    groups: list[str]
+    department: str | None = None
+    manager_subject: str | None = None
+    roles: list[str] = field(default_factory=list)
+
+    def as_json(self) -> dict:
+        return {
+            "sub": self.subject,
+            "name": self.name,
+            "email": self.email,
+            "roles": self.roles,
+            "groups": self.groups,
+        }
+
+
+def _ascii_slug(text: str) -> str:
+    plain = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    return re.sub(r"[^a-z0-9]+", ".", plain.lower()).strip(".")
+
+
+def _groups_for(tenant: Tenant, role: str) -> list[str]:
+    """The IdP groups that give `role` in this tenant's mapping (the first one suffices)."""
+    return [group for group, roles in tenant.group_roles.items() if role in roles][:1]
+
+
+def demo_people(tenant: Tenant) -> list[DemoPerson]:
+    """The tenant's demo staff, deterministic for its slug."""
+    fake = Faker("nl_NL")
+    fake.seed_instance(zlib.crc32(tenant.slug.encode()))
+    rng = random.Random(tenant.slug)  # noqa: S311 - demo data, not security
+    domain = f"{tenant.slug}.example.nl"
+    used: set[str] = set()
+
+    def person(groups: list[str], department: str | None) -> DemoPerson:
+        while True:
+            name = f"{fake.first_name()} {fake.last_name()}"
+            subject = _ascii_slug(name)
+            if subject not in used:
+                used.add(subject)
+                return DemoPerson(subject, name, f"{subject}@{domain}", groups, department)
+
+    people: list[DemoPerson] = []
+    admin = person(_groups_for(tenant, "programme_admin"), "Personeel en Organisatie")
+    people.append(admin)
+    trainer = person(_groups_for(tenant, "trainer"), None)
+    trainer.email = f"{trainer.subject}@trainingsbureau.example.nl"
+    people.append(trainer)
+    staff: list[DemoPerson] = []
+    for department in DEPARTMENTS:
+        manager = person(_groups_for(tenant, "manager"), department)
+        people.append(manager)
+        for _ in range(EMPLOYEES_PER_DEPARTMENT):
+            employee = person([], department)
+            employee.manager_subject = manager.subject
+            staff.append(employee)
+    for coach in rng.sample(staff, COACHES):
+        coach.groups = coach.groups + _groups_for(tenant, "coach")
+    admin.manager_subject = next(p.subject for p in people if p.department == admin.department
+                                 and p is not admin)
+    people.extend(staff)
+    for p in people:
+        p.roles = sorted(role.value for role in roles_for_groups(tenant, p.groups))
+    return people
+
+
+def seed_tenant(tenant: Tenant) -> list[DemoPerson]:
+    """Fill `tenant` with demo departments, people and trainings; adds only what is missing."""
+    people = demo_people(tenant)
+    with tenant_scope(tenant):
+        departments = {d.name: d for d in db.session.scalars(select(Department))}
+        for name in DEPARTMENTS:
+            if name not in departments:
+                departments[name] = Department(name=name)
+                db.session.add(departments[name])
+        users = {u.subject: u for u in db.session.scalars(select(User))}
+        for p in people:
+            user = users.get(p.subject)
+            if user is None:
+                user = User(subject=p.subject, name=p.name, email=p.email)
+                db.session.add(user)
+                users[p.subject] = user
+            user.department = departments.get(p.department) if p.department else None
+            sync_idp_roles(user, roles_for_groups(tenant, p.groups))
+        db.session.flush()
+        for p in people:
+            if p.manager_subject:
+                users[p.subject].manager = users[p.manager_subject]
+        titles = set(db.session.scalars(select(Training.title)))
+        for title, description, provider, open_to_all, capacity in TRAININGS:
+            if title not in titles:
+                db.session.add(Training(title=title, description=description, provider=provider,
+                                        open_to_all=open_to_all, capacity=capacity))
+        db.session.commit()
+    return people
+
+
+def showcase(people: list[DemoPerson]) -> dict[str, DemoPerson]:
+    """One person per role to show in `make run`: the first of each."""
+    chosen: dict[str, DemoPerson] = {}
+    for role in ("learner", "coach", "manager", "trainer", "programme_admin"):
+        for p in people:
+            only_role = role == "learner" and p.roles == ["learner"]
+            if (only_role or (role != "learner" and role in p.roles)) and p not in chosen.values():
+                chosen[role] = p
+                break
+    return chosen

@@ -1,0 +1,1 @@
+"""Identity: users per tenant, their roles, login through the tenant's OIDC provider."""

@@ -1,0 +1,165 @@
+"""Users, departments, roles and login sessions of a tenant; the platform operator."""
+
+from __future__ import annotations
+
+import enum
+import uuid
+from datetime import datetime
+
+from sqlalchemy import Enum, Index, String, UniqueConstraint, Uuid, and_
+from sqlalchemy.orm import Mapped, foreign, mapped_column, relationship, remote
+
+from samenleren.core.db import UTCDateTime, utcnow
+from samenleren.core.tenancy import TenantScoped, tenant_foreign_key
+from samenleren.extensions import db
+
+
+class Role(enum.StrEnum):
+    """The roles of domain.md. A user may hold several."""
+
+    LEARNER = "learner"
+    COACH = "coach"
+    MANAGER = "manager"
+    TRAINER = "trainer"
+    PROGRAMME_ADMIN = "programme_admin"
+
+
+class RoleSource(enum.StrEnum):
+    #: Brought in line with the IdP's groups at every login.
+    IDP = "idp"
+    #: Given inside the application (e.g. an admin makes someone a coach); a login keeps it.
+    APP = "app"
+
+
+def _enum(cls: type[enum.Enum], length: int = 20) -> Enum:
+    return Enum(cls, native_enum=False, length=length, values_callable=lambda e: [m.value for m in e])
+
+
+class Department(TenantScoped, db.Model):
+    __tablename__ = "departments"
+    __table_args__ = (UniqueConstraint("tenant_id", "name"),)
+
+    name: Mapped[str] = mapped_column(String(200))
+
+
+class User(TenantScoped, db.Model):
+    """An employee (or external trainer) of one tenant, keyed by the IdP subject, never e-mail."""
+
+    __tablename__ = "users"
+    __table_args__ = (
+        UniqueConstraint("tenant_id", "subject"),
+        tenant_foreign_key("department_id", "departments"),
+        tenant_foreign_key("manager_id", "users"),
+        Index("ix_users_tenant_id_manager_id", "tenant_id", "manager_id"),
+        Index("ix_users_tenant_id_department_id", "tenant_id", "department_id"),
+    )
+
+    #: The `sub` claim of the tenant's identity provider.
+    subject: Mapped[str] = mapped_column(String(255))
+    name: Mapped[str] = mapped_column(String(200))
+    email: Mapped[str | None] = mapped_column(String(320), nullable=True)
+    department_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, nullable=True)
+    #: The line manager (another user of the same tenant): the manager relation of domain.md.
+    manager_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, nullable=True)
+    #: The user's own language choice; None follows the tenant's default.
+    locale: Mapped[str | None] = mapped_column(String(5), nullable=True)
+    #: False once deprovisioned: no login, data kept for the programme.
+    active: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+    department: Mapped[Department | None] = relationship(
+        primaryjoin=lambda: and_(
+            User.tenant_id == Department.tenant_id, foreign(User.department_id) == Department.id
+        ),
+    )
+    manager: Mapped[User | None] = relationship(
+        primaryjoin=lambda: and_(
+            User.tenant_id == remote(User.tenant_id), foreign(User.manager_id) == remote(User.id)
+        ),
+    )
+    role_assignments: Mapped[list[RoleAssignment]] = relationship(
+        primaryjoin=lambda: and_(
+            User.tenant_id == RoleAssignment.tenant_id, User.id == foreign(RoleAssignment.user_id)
+        ),
+        back_populates="user",
+        cascade="all, delete-orphan",
+        lazy="selectin",
+    )
+
+    @property
+    def roles(self) -> set[Role]:
+        return {assignment.role for assignment in self.role_assignments}
+
+    def has_role(self, role: Role) -> bool:
+        return role in self.roles
+
+    # Flask-Login: the id kept in the cookie is that of the *login session*, set by the login
+    # service (see samenleren.identity.sessions), so that logout can end it server-side.
+    login_session_id = None  #: set by the user loader; not a column
+    is_authenticated = True
+    is_anonymous = False
+
+    @property
+    def is_active(self) -> bool:
+        return self.active
+
+    def get_id(self) -> str:
+        return str(self.login_session_id)
+
+    def __repr__(self) -> str:
+        return f"<User {self.subject}>"
+
+
+class RoleAssignment(TenantScoped, db.Model):
+    __tablename__ = "role_assignments"
+    __table_args__ = (
+        UniqueConstraint("tenant_id", "user_id", "role", "source"),
+        tenant_foreign_key("user_id", "users", ondelete="CASCADE"),
+    )
+
+    user_id: Mapped[uuid.UUID] = mapped_column(Uuid)
+    role: Mapped[Role] = mapped_column(_enum(Role))
+    source: Mapped[RoleSource] = mapped_column(_enum(RoleSource, 10))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    user: Mapped[User] = relationship(
+        primaryjoin=lambda: and_(
+            RoleAssignment.tenant_id == User.tenant_id, foreign(RoleAssignment.user_id) == User.id
+        ),
+        back_populates="role_assignments",
+    )
+
+
+class LoginSession(TenantScoped, db.Model):
+    """Server-side state of one login: the cookie only names it; logout ends it for good."""
+
+    __tablename__ = "login_sessions"
+    __table_args__ = (
+        tenant_foreign_key("user_id", "users", ondelete="CASCADE"),
+        Index("ix_login_sessions_tenant_id_user_id", "tenant_id", "user_id"),
+    )
+
+    user_id: Mapped[uuid.UUID] = mapped_column(Uuid)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+    user: Mapped[User] = relationship(
+        primaryjoin=lambda: and_(
+            LoginSession.tenant_id == User.tenant_id, foreign(LoginSession.user_id) == User.id
+        ),
+    )
+
+
+class PlatformOperator(db.Model):
+    """Someone who runs the platform: onboards tenants. Has no tenant and sees no tenant's people."""
+
+    __tablename__ = "platform_operators"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    #: Subject at the platform's own identity provider.
+    subject: Mapped[str] = mapped_column(String(255), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    email: Mapped[str | None] = mapped_column(String(320), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

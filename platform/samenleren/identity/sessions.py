@@ -1,0 +1,78 @@
+"""Login sessions: the server-side half of a login.
+
+The Flask session cookie carries only the id of a `LoginSession` row (through Flask-Login). The row
+belongs to one tenant, so the same cookie is anonymous under any other tenant (the scoped query
+cannot see the row), and ending the row at logout makes every copy of the cookie worthless.
+
+Why not Flask-Session: it would move the whole cookie payload server-side, but would neither bind a
+login to a tenant nor put the login behind the tenant's row-level security; one small table does
+both.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import timedelta
+
+from flask import current_app, session
+from flask_login import login_user, logout_user
+from sqlalchemy import select
+
+from samenleren.core.db import as_utc, utcnow
+from samenleren.core.tenancy import current_tenant
+from samenleren.extensions import db, login_manager
+from samenleren.identity.models import LoginSession, User
+
+
+def start_login_session(user: User) -> LoginSession:
+    """Begin a fresh session for `user`: nothing from before the login survives (no fixation)."""
+    language = session.get("lang")
+    session.clear()
+    if language:
+        session["lang"] = language
+    hours = current_app.config["SAMENLEREN_SESSION_HOURS"]
+    login = LoginSession(user_id=user.id, expires_at=utcnow() + timedelta(hours=hours))
+    db.session.add(login)
+    user.last_login_at = utcnow()
+    db.session.commit()
+    user.login_session_id = login.id
+    login_user(user)
+    return login
+
+
+def end_login_session(user: User) -> None:
+    if user.login_session_id is not None:
+        login = db.session.scalar(select(LoginSession).where(LoginSession.id == user.login_session_id))
+        if login is not None and login.ended_at is None:
+            login.ended_at = utcnow()
+            db.session.commit()
+    logout_user()
+    session.clear()
+
+
+def end_all_sessions_of(user: User) -> int:
+    """End every open login of a user (deprovisioning); returns how many were open."""
+    open_logins = db.session.scalars(
+        select(LoginSession).where(LoginSession.user_id == user.id, LoginSession.ended_at.is_(None))
+    ).all()
+    for login in open_logins:
+        login.ended_at = utcnow()
+    return len(open_logins)
+
+
+@login_manager.user_loader
+def load_user(login_session_id: str) -> User | None:
+    if current_tenant() is None:
+        return None  # pages outside a tenant have no logged-in employee
+    try:
+        key = uuid.UUID(login_session_id)
+    except ValueError:
+        return None
+    login = db.session.scalar(select(LoginSession).where(LoginSession.id == key))
+    if login is None or login.ended_at is not None or as_utc(login.expires_at) <= utcnow():
+        return None
+    user = login.user
+    if not user.active:
+        return None
+    user.login_session_id = login.id
+    return user

@@ -1,0 +1,1 @@
+"""Tenants: onboarding from manifests, suspension, the public landing page, organisation goals."""

@@ -1,0 +1,88 @@
+"""The tenant registry (not tenant-owned itself) and the tenant's organisation goals."""
+
+from __future__ import annotations
+
+import enum
+import uuid
+from datetime import datetime
+
+from sqlalchemy import Enum, Integer, LargeBinary, String, UniqueConstraint, Uuid
+from sqlalchemy.orm import Mapped, mapped_column
+
+from samenleren.core.db import JSONType, UTCDateTime, utcnow
+from samenleren.core.tenancy import TenantScoped
+from samenleren.extensions import db
+
+
+class TenantStatus(enum.StrEnum):
+    ACTIVE = "active"
+    SUSPENDED = "suspended"
+
+
+class Tenant(db.Model):
+    """One onboarded organisation. Read by every request to resolve `/<slug>/`."""
+
+    __tablename__ = "tenants"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    slug: Mapped[str] = mapped_column(String(40), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    default_locale: Mapped[str] = mapped_column(String(5))
+    status: Mapped[TenantStatus] = mapped_column(
+        Enum(TenantStatus, native_enum=False, length=20, values_callable=lambda e: [m.value for m in e]),
+        default=TenantStatus.ACTIVE,
+    )
+    #: {"nl": "...", "en": "..."}: what the programme is, shown on the landing page.
+    programme_description: Mapped[dict] = mapped_column(JSONType, default=dict)
+    #: The OpenID Connect issuer, compared exactly with the discovery document and ID tokens.
+    sso_issuer: Mapped[str] = mapped_column(String(500))
+    sso_client_id: Mapped[str] = mapped_column(String(200))
+    #: The *name* of the environment variable holding the client secret; never the secret.
+    sso_client_secret_env: Mapped[str] = mapped_column(String(100))
+    sso_scopes: Mapped[list] = mapped_column(JSONType, default=list)
+    #: Claim names: {"name": "name", "email": "email", "groups": "groups"}.
+    sso_claims: Mapped[dict] = mapped_column(JSONType, default=dict)
+    #: IdP group name -> list of role names given to members at login.
+    group_roles: Mapped[dict] = mapped_column(JSONType, default=dict)
+    #: Roles every employee of the tenant gets at login (usually ["learner"]).
+    default_roles: Mapped[list] = mapped_column(JSONType, default=list)
+    theme_primary_color: Mapped[str] = mapped_column(String(7))
+    theme_logo: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    theme_logo_type: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    #: SHA-256 of the normalised manifest last applied: a second onboarding changes nothing.
+    manifest_digest: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    @property
+    def is_active(self) -> bool:
+        return self.status is TenantStatus.ACTIVE
+
+    def description_in(self, locale: str) -> str:
+        texts = self.programme_description or {}
+        return texts.get(locale) or texts.get(self.default_locale) or ""
+
+    def __repr__(self) -> str:
+        return f"<Tenant {self.slug}>"
+
+
+class OrganisationGoal(TenantScoped, db.Model):
+    """A goal the tenant defines; every learning goal links to one or more (seed goal 1)."""
+
+    __tablename__ = "organisation_goals"
+    __table_args__ = (UniqueConstraint("tenant_id", "code"),)
+
+    #: Short stable code from the manifest ("OD1"), used to update goals on re-onboarding.
+    code: Mapped[str] = mapped_column(String(40))
+    #: {"nl": "...", "en": "..."}
+    title: Mapped[dict] = mapped_column(JSONType)
+    description: Mapped[dict] = mapped_column(JSONType, default=dict)
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    active: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    def title_in(self, locale: str, fallback: str = "nl") -> str:
+        return self.title.get(locale) or self.title.get(fallback) or self.code
+
+
+__all__ = ["OrganisationGoal", "Tenant", "TenantStatus"]
