@@ -35,7 +35,8 @@ def grant_runtime_role(connection) -> None:
     if not runtime or runtime == owner:
         logger.warning(
             "DATABASE_URL and MIGRATIONS_DATABASE_URL use the same role (%s): the application "
-            "owns its tables, so FORCEd row-level security is its only database wall", owner
+            "owns its tables, so FORCEd row-level security is its only database wall",
+            owner,
         )
         return
     role = connection.dialect.identifier_preparer.quote(runtime)

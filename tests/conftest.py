@@ -29,12 +29,12 @@ from oidc_provider_mock import run_server_in_thread
 from psycopg import sql
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-ADMIN_URL = os.environ.get(
-    "SAMENLEREN_TEST_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/test"
-)
+ADMIN_URL = os.environ.get("SAMENLEREN_TEST_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/test")
 TEST_REDIS_URL = os.environ.get("SAMENLEREN_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
-SECRET_ENVS = {"flevoland": "SAMENLEREN_FLEVOLAND_OIDC_SECRET",
-               "gelderland": "SAMENLEREN_GELDERLAND_OIDC_SECRET"}
+SECRET_ENVS = {
+    "flevoland": "SAMENLEREN_FLEVOLAND_OIDC_SECRET",
+    "gelderland": "SAMENLEREN_GELDERLAND_OIDC_SECRET",
+}
 
 
 @dataclass(frozen=True)
@@ -66,11 +66,15 @@ def database() -> Iterator[Database]:
     with psycopg.connect(ADMIN_URL, autocommit=True) as admin:
         for role in (db.owner, db.runtime):
             admin.execute(
-                sql.SQL("CREATE ROLE {} LOGIN NOSUPERUSER NOBYPASSRLS NOCREATEDB NOCREATEROLE")
-                .format(sql.Identifier(role))
+                sql.SQL(
+                    "CREATE ROLE {} LOGIN NOSUPERUSER NOBYPASSRLS NOCREATEDB NOCREATEROLE"
+                ).format(sql.Identifier(role))
             )
-        admin.execute(sql.SQL("CREATE DATABASE {} OWNER {}").format(
-            sql.Identifier(db.name), sql.Identifier(db.owner)))
+        admin.execute(
+            sql.SQL("CREATE DATABASE {} OWNER {}").format(
+                sql.Identifier(db.name), sql.Identifier(db.owner)
+            )
+        )
     # PostgreSQL 15 no longer lets every role create in `public`; the owner's database, its rules.
     with psycopg.connect(_url_for("postgres", db.name), autocommit=True) as admin:
         admin.execute(sql.SQL("ALTER SCHEMA public OWNER TO {}").format(sql.Identifier(db.owner)))
@@ -78,21 +82,24 @@ def database() -> Iterator[Database]:
         yield db
     finally:
         with psycopg.connect(ADMIN_URL, autocommit=True) as admin:
-            admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
-                sql.Identifier(db.name)))
+            admin.execute(
+                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(db.name))
+            )
             for role in (db.runtime, db.owner):
                 admin.execute(sql.SQL("DROP ROLE IF EXISTS {}").format(sql.Identifier(role)))
 
 
 @pytest.fixture(scope="session")
 def app(database: Database) -> Iterator[Flask]:
-    os.environ.update({
-        "SAMENLEREN_ENV": "test",
-        "DATABASE_URL": database.runtime_url,
-        "MIGRATIONS_DATABASE_URL": database.owner_url,
-        "REDIS_URL": TEST_REDIS_URL,
-        "SECRET_KEY": secrets.token_urlsafe(48),
-    })
+    os.environ.update(
+        {
+            "SAMENLEREN_ENV": "test",
+            "DATABASE_URL": database.runtime_url,
+            "MIGRATIONS_DATABASE_URL": database.owner_url,
+            "REDIS_URL": TEST_REDIS_URL,
+            "SECRET_KEY": secrets.token_urlsafe(48),
+        }
+    )
     for env in SECRET_ENVS.values():
         os.environ[env] = secrets.token_urlsafe(24)
     from flask_migrate import upgrade
@@ -118,14 +125,21 @@ def _empty_tables(request: pytest.FixtureRequest) -> Iterator[None]:
     database: Database = request.getfixturevalue("database")
     from samenleren.identity import oidc
 
-    oidc._clients.clear()  # noqa: SLF001
+    oidc._clients.clear()
     with psycopg.connect(database.owner_url, autocommit=True) as owner:
-        tables = [row[0] for row in owner.execute(
-            "SELECT tablename FROM pg_tables WHERE schemaname = 'public' "
-            "AND tablename <> 'alembic_version'")]
+        tables = [
+            row[0]
+            for row in owner.execute(
+                "SELECT tablename FROM pg_tables WHERE schemaname = 'public' "
+                "AND tablename <> 'alembic_version'"
+            )
+        ]
         if tables:
-            owner.execute(sql.SQL("TRUNCATE {} CASCADE").format(
-                sql.SQL(", ").join(sql.Identifier(t) for t in tables)))
+            owner.execute(
+                sql.SQL("TRUNCATE {} CASCADE").format(
+                    sql.SQL(", ").join(sql.Identifier(t) for t in tables)
+                )
+            )
 
 
 @pytest.fixture
@@ -157,7 +171,7 @@ def idps() -> Iterator[dict[str, IdP]]:
         }
 
 
-def onboard(slug: str, issuer: str):  # noqa: ANN201 - returns a Tenant
+def onboard(slug: str, issuer: str):
     from samenleren.demo.devidp import with_issuer
     from samenleren.tenants.manifest import load_manifest
     from samenleren.tenants.services import onboard_tenant
@@ -185,8 +199,13 @@ def tenants(app: Flask, idps: dict[str, IdP]) -> dict[str, TenantRef]:
     return refs
 
 
-def make_user(tenant: TenantRef, subject: str, *roles: str, name: str | None = None,
-              manager_id: uuid.UUID | None = None) -> uuid.UUID:
+def make_user(
+    tenant: TenantRef,
+    subject: str,
+    *roles: str,
+    name: str | None = None,
+    manager_id: uuid.UUID | None = None,
+) -> uuid.UUID:
     """Create a user with app-given roles inside `tenant`; returns its id. Needs an app context."""
     from samenleren.core.tenancy import tenant_scope
     from samenleren.extensions import db
@@ -195,21 +214,26 @@ def make_user(tenant: TenantRef, subject: str, *roles: str, name: str | None = N
 
     tenant_row = db.session.get(Tenant, tenant.id)
     with tenant_scope(tenant_row):
-        user = User(subject=subject, name=name or subject.replace(".", " ").title(),
-                    email=f"{subject}@{tenant.slug}.example.nl", manager_id=manager_id)
+        user = User(
+            subject=subject,
+            name=name or subject.replace(".", " ").title(),
+            email=f"{subject}@{tenant.slug}.example.nl",
+            manager_id=manager_id,
+        )
         user.role_assignments = [RoleAssignment(role=Role(r), source=RoleSource.APP) for r in roles]
         db.session.add(user)
         db.session.commit()
         return user.id
 
 
-def login(client: FlaskClient, tenant: TenantRef, sub: str, **claims: object):  # noqa: ANN201
+def login(client: FlaskClient, tenant: TenantRef, sub: str, **claims: object):
     """Log `sub` in at `tenant` through its real IdP; returns the app's answer to the callback."""
     tenant.idp.set_user(sub, **({"name": sub.title(), "email": f"{sub}@example.nl"} | claims))
     start = client.get(f"/{tenant.slug}/auth/login")
     assert start.status_code == 302, start.status_code
-    authorize = requests.post(start.headers["Location"], data={"sub": sub},
-                              allow_redirects=False, timeout=5)
+    authorize = requests.post(
+        start.headers["Location"], data={"sub": sub}, allow_redirects=False, timeout=5
+    )
     assert authorize.status_code == 302, authorize.text
     callback = urlsplit(authorize.headers["Location"])
     return client.get(f"{callback.path}?{callback.query}")

@@ -39,14 +39,13 @@ def _init_logging() -> None:
 def _init_extensions(app: Flask) -> None:
     from flask_talisman import Talisman
 
+    # Importing the models registers them (and the tenancy events) before anything runs.
+    from samenleren import models  # noqa: F401
     from samenleren.config import REPO_ROOT
     from samenleren.core import i18n
     from samenleren.core.errors import init_error_pages
     from samenleren.core.web import init_tenant_resolution
     from samenleren.extensions import babel, csrf, db, login_manager, migrate
-
-    # Importing the models registers them (and the tenancy events) before anything runs.
-    from samenleren import models  # noqa: F401
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(REPO_ROOT / "migrations"))

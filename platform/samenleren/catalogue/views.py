@@ -14,13 +14,13 @@ bp = Blueprint("catalogue", __name__, template_folder="templates")
 
 @bp.get("/<tenant>/trainings/")
 @login_required
-def list_trainings():  # noqa: ANN201
+def list_trainings():
     trainings = db.session.scalars(select(Training).order_by(Training.title)).all()
     return render_template("catalogue/list_trainings.html", trainings=trainings)
 
 
 @bp.get("/<tenant>/trainings/<training_id>")
 @login_required
-def show_training(training_id: str):  # noqa: ANN201
+def show_training(training_id: str):
     training = get_or_404(Training, training_id)
     return render_template("catalogue/show_training.html", training=training)

@@ -43,7 +43,7 @@ def compile_all(directory: Path) -> list[str]:
     return written
 
 
-def _translated(message) -> bool:  # noqa: ANN001 - babel Message
+def _translated(message) -> bool:
     if isinstance(message.string, (list, tuple)):
         return all(message.string)
     return bool(message.string)

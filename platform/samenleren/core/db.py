@@ -6,8 +6,8 @@ import sqlite3
 from datetime import UTC, datetime
 
 from sqlalchemy import JSON, DateTime, event
-from sqlalchemy.engine import Engine
 from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.engine import Engine
 
 #: JSON that is JSONB on PostgreSQL (indexable, compact) and plain JSON on SQLite.
 JSONType = JSON().with_variant(JSONB(), "postgresql")
@@ -28,7 +28,7 @@ def as_utc(value: datetime | None) -> datetime | None:
 
 
 @event.listens_for(Engine, "connect")
-def _sqlite_foreign_keys(dbapi_connection, connection_record) -> None:  # noqa: ANN001
+def _sqlite_foreign_keys(dbapi_connection, connection_record) -> None:
     """SQLite checks foreign keys (our composite same-tenant keys) only when asked to."""
     if isinstance(dbapi_connection, sqlite3.Connection):
         cursor = dbapi_connection.cursor()

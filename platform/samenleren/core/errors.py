@@ -14,26 +14,26 @@ log = logging.getLogger(__name__)
 PAGES = {400, 403, 404, 405, 413, 429, 500, 503}
 
 
-def _render(code: int):  # noqa: ANN202
+def _render(code: int):
     if request.path.startswith("/scim/") or request.accept_mimetypes.best == "application/json":
         return {"status": code}, code
     try:
         return render_template("errors/error.html", tenant=current_tenant(), code=code), code
-    except Exception:  # noqa: BLE001 - the error page itself failed: a bare, safe answer
+    except Exception:
         log.exception("error page %s failed", code)
         return "Error", code
 
 
 def init_error_pages(app: Flask) -> None:
     @app.errorhandler(HTTPException)
-    def _http_error(error: HTTPException):  # noqa: ANN202
+    def _http_error(error: HTTPException):
         code = error.code or 500
         if code not in PAGES:
             code = 400 if 400 <= code < 500 else 500
         return _render(code)
 
     @app.errorhandler(Exception)
-    def _unhandled(error: Exception):  # noqa: ANN202
+    def _unhandled(error: Exception):
         if isinstance(error, HTTPException):
             return _http_error(error)
         log.exception("unhandled error on %s %s", request.method, request.path)

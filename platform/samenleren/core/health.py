@@ -14,12 +14,12 @@ bp = Blueprint("health", __name__)
 
 
 @bp.get("/healthz")
-def healthz():  # noqa: ANN201
+def healthz():
     return jsonify(status="ok")
 
 
 @bp.get("/readyz")
-def readyz():  # noqa: ANN201
+def readyz():
     checks = {"database": _database(), "redis": _redis()}
     down = sorted(name for name, state in checks.items() if state not in {"ok", "not configured"})
     body = {"status": "ok" if not down else "unavailable", "checks": checks}
@@ -35,7 +35,9 @@ def _database() -> str:
             if connection.dialect.name == "postgresql":
                 # The runtime role must be subject to row-level security (architecture.md).
                 unsafe = connection.execute(
-                    text("SELECT rolsuper OR rolbypassrls FROM pg_roles WHERE rolname = current_user")
+                    text(
+                        "SELECT rolsuper OR rolbypassrls FROM pg_roles WHERE rolname = current_user"
+                    )
                 ).scalar()
                 if unsafe:
                     return "role bypasses row-level security"

@@ -30,7 +30,7 @@ def disable_rls_sql(table: str) -> list[str]:
     ]
 
 
-def enable_rls(op, table: str) -> None:  # noqa: ANN001 - alembic's op proxy
+def enable_rls(op, table: str) -> None:
     """Call from a migration after creating a tenant-owned table."""
     if op.get_bind().dialect.name != "postgresql":
         return
@@ -38,7 +38,7 @@ def enable_rls(op, table: str) -> None:  # noqa: ANN001 - alembic's op proxy
         op.execute(statement)
 
 
-def disable_rls(op, table: str) -> None:  # noqa: ANN001
+def disable_rls(op, table: str) -> None:
     if op.get_bind().dialect.name != "postgresql":
         return
     for statement in disable_rls_sql(table):

@@ -52,7 +52,7 @@ class TenantScoped:
     """
 
     @declared_attr
-    def tenant_id(cls) -> Mapped[uuid.UUID]:  # noqa: N805 - declared_attr receives the class
+    def tenant_id(cls) -> Mapped[uuid.UUID]:
         # First column of the table and of the primary key (sort_order): the key's index then
         # serves every "WHERE tenant_id = ..." and the table is ready to be sharded by tenant.
         return mapped_column(
@@ -166,7 +166,7 @@ def _connections(session: Any) -> list[Any]:
     transaction = session.get_transaction()
     if transaction is None:
         return []
-    return [conn for conn, *_ in transaction._connections.values()]  # noqa: SLF001
+    return [conn for conn, *_ in transaction._connections.values()]
 
 
 def _apply_rls_setting(connection: Any) -> None:

@@ -39,8 +39,10 @@ def init_tenant_resolution(app: Flask) -> None:
     @app.url_defaults
     def _add_tenant(endpoint: str, values: dict[str, Any]) -> None:
         tenant = current_tenant()
-        if tenant is not None and "tenant" not in values and app.url_map.is_endpoint_expecting(
-            endpoint, "tenant"
+        if (
+            tenant is not None
+            and "tenant" not in values
+            and app.url_map.is_endpoint_expecting(endpoint, "tenant")
         ):
             values["tenant"] = tenant.slug
 

@@ -29,7 +29,9 @@ def seed_command(slug: str, as_json: bool) -> None:
         raise click.ClickException(f"no tenant with slug {slug!r}; onboard it first")
     people = seed_tenant(tenant)
     if as_json:
-        click.echo(json.dumps({"users": [p.as_json() for p in people]}, ensure_ascii=False, indent=2))
+        click.echo(
+            json.dumps({"users": [p.as_json() for p in people]}, ensure_ascii=False, indent=2)
+        )
     else:
         click.echo(f"{slug}: {len(people)} demo users present")
 
@@ -43,13 +45,12 @@ def run_command(host: str, port: int, idp_port: int | None) -> None:
     from flask_migrate import upgrade
     from oidc_provider_mock import User as IdPUser
     from oidc_provider_mock import run_server_in_thread
-
     from werkzeug.serving import run_simple
 
     from samenleren.demo.devidp import with_issuer
     from samenleren.demo.seed import seed_tenant, showcase
 
-    app = current_app._get_current_object()  # noqa: SLF001
+    app = current_app._get_current_object()
     if app.config["SAMENLEREN_ENV"] == "production":
         raise click.ClickException("demo run is for development; set SAMENLEREN_ENV=development")
     database = app.config["SQLALCHEMY_DATABASE_URI"]

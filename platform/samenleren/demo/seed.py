@@ -38,21 +38,56 @@ EMPLOYEES_PER_DEPARTMENT = 6
 COACHES = 13  # Flevoland's pool after four years (seed)
 
 TRAININGS = (
-    ("Effectief communiceren", "Helder en verbindend communiceren met collega's, bestuurders en "
-     "inwoners.", "Bureau Dialoog", True, 12),
-    ("Projectmatig werken", "Projecten opzetten, plannen en beheersen volgens de methode van de "
-     "provincie.", "ProjectAcademie", True, 14),
-    ("Adviesvaardigheden", "Overtuigend adviseren aan bestuur en management.", "De Adviesschool",
-     True, 10),
-    ("Omgevingswet in de praktijk", "Werken met omgevingsvisie, -programma en -verordening.",
-     "Kenniscentrum Omgevingsrecht", False, 16),
-    ("Coachend leidinggeven", "Leidinggeven dat medewerkers eigenaar maakt van hun ontwikkeling.",
-     "Leiderschap & Leren", False, 8),
-    ("Presentatietechnieken", "Presenteren voor Provinciale Staten en in het gebied.",
-     "Spreekkracht", True, 10),
+    (
+        "Effectief communiceren",
+        "Helder en verbindend communiceren met collega's, bestuurders en inwoners.",
+        "Bureau Dialoog",
+        True,
+        12,
+    ),
+    (
+        "Projectmatig werken",
+        "Projecten opzetten, plannen en beheersen volgens de methode van de provincie.",
+        "ProjectAcademie",
+        True,
+        14,
+    ),
+    (
+        "Adviesvaardigheden",
+        "Overtuigend adviseren aan bestuur en management.",
+        "De Adviesschool",
+        True,
+        10,
+    ),
+    (
+        "Omgevingswet in de praktijk",
+        "Werken met omgevingsvisie, -programma en -verordening.",
+        "Kenniscentrum Omgevingsrecht",
+        False,
+        16,
+    ),
+    (
+        "Coachend leidinggeven",
+        "Leidinggeven dat medewerkers eigenaar maakt van hun ontwikkeling.",
+        "Leiderschap & Leren",
+        False,
+        8,
+    ),
+    (
+        "Presentatietechnieken",
+        "Presenteren voor Provinciale Staten en in het gebied.",
+        "Spreekkracht",
+        True,
+        10,
+    ),
     ("Timemanagement en prioriteren", "Grip op werkdruk en agenda.", "Bureau Balans", True, 15),
-    ("Onderhandelen", "Harvard-onderhandelen voor samenwerking met gemeenten en partners.",
-     "Onderhandelingsinstituut", True, 12),
+    (
+        "Onderhandelen",
+        "Harvard-onderhandelen voor samenwerking met gemeenten en partners.",
+        "Onderhandelingsinstituut",
+        True,
+        12,
+    ),
 )
 
 
@@ -118,8 +153,9 @@ def demo_people(tenant: Tenant) -> list[DemoPerson]:
             staff.append(employee)
     for coach in rng.sample(staff, COACHES):
         coach.groups = coach.groups + _groups_for(tenant, "coach")
-    admin.manager_subject = next(p.subject for p in people if p.department == admin.department
-                                 and p is not admin)
+    admin.manager_subject = next(
+        p.subject for p in people if p.department == admin.department and p is not admin
+    )
     people.extend(staff)
     for p in people:
         p.roles = sorted(role.value for role in roles_for_groups(tenant, p.groups))
@@ -151,8 +187,15 @@ def seed_tenant(tenant: Tenant) -> list[DemoPerson]:
         titles = set(db.session.scalars(select(Training.title)))
         for title, description, provider, open_to_all, capacity in TRAININGS:
             if title not in titles:
-                db.session.add(Training(title=title, description=description, provider=provider,
-                                        open_to_all=open_to_all, capacity=capacity))
+                db.session.add(
+                    Training(
+                        title=title,
+                        description=description,
+                        provider=provider,
+                        open_to_all=open_to_all,
+                        capacity=capacity,
+                    )
+                )
         db.session.commit()
     return people
 

@@ -32,7 +32,9 @@ class RoleSource(enum.StrEnum):
 
 
 def _enum(cls: type[enum.Enum], length: int = 20) -> Enum:
-    return Enum(cls, native_enum=False, length=length, values_callable=lambda e: [m.value for m in e])
+    return Enum(
+        cls, native_enum=False, length=length, values_callable=lambda e: [m.value for m in e]
+    )
 
 
 class Department(TenantScoped, db.Model):
@@ -153,7 +155,7 @@ class LoginSession(TenantScoped, db.Model):
 
 
 class PlatformOperator(db.Model):
-    """Someone who runs the platform: onboards tenants. Has no tenant and sees no tenant's people."""
+    """Runs the platform and onboards tenants; has no tenant and sees no tenant's people."""
 
     __tablename__ = "platform_operators"
 

@@ -54,7 +54,11 @@ def client_for(tenant: Tenant) -> FlaskOAuth2App:
     now = time.monotonic()
     with _lock:
         entry = _clients.get(tenant.id)
-        if entry is None or entry.fingerprint != fingerprint or now - entry.loaded_at > METADATA_TTL:
+        if (
+            entry is None
+            or entry.fingerprint != fingerprint
+            or now - entry.loaded_at > METADATA_TTL
+        ):
             entry = _Entry(fingerprint, _build_client(tenant, secret), now)
             _clients[tenant.id] = entry
     _check_metadata(tenant, entry.client)
@@ -86,7 +90,7 @@ def _build_client(tenant: Tenant, secret: str) -> FlaskOAuth2App:
 def _check_metadata(tenant: Tenant, client: FlaskOAuth2App) -> None:
     try:
         metadata = client.load_server_metadata()
-    except Exception as exc:  # noqa: BLE001 - any transport or JSON failure means "unreachable"
+    except Exception as exc:
         forget_client(tenant.id)
         raise SSOConfigurationError(f"identity provider unreachable: {type(exc).__name__}") from exc
     if metadata.get("issuer") != tenant.sso_issuer:

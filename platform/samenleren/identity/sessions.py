@@ -42,7 +42,9 @@ def start_login_session(user: User) -> LoginSession:
 
 def end_login_session(user: User) -> None:
     if user.login_session_id is not None:
-        login = db.session.scalar(select(LoginSession).where(LoginSession.id == user.login_session_id))
+        login = db.session.scalar(
+            select(LoginSession).where(LoginSession.id == user.login_session_id)
+        )
         if login is not None and login.ended_at is None:
             login.ended_at = utcnow()
             db.session.commit()

@@ -5,9 +5,9 @@ from __future__ import annotations
 import logging
 
 from authlib.common.errors import AuthlibBaseError
-from joserfc.errors import JoseError
 from flask import Blueprint, redirect, render_template, request, session, url_for
 from flask_login import current_user
+from joserfc.errors import JoseError
 
 from samenleren.core.tenancy import current_tenant
 from samenleren.extensions import db
@@ -31,13 +31,13 @@ def _safe_next(target: str | None) -> str | None:
     return target
 
 
-def _refused(reason: str, status: int = 403):  # noqa: ANN202
+def _refused(reason: str, status: int = 403):
     log.warning("login refused at %s: %s", current_tenant().slug, reason)
     return render_template("identity/login_refused.html"), status
 
 
 @bp.get("/<tenant>/auth/login")
-def login():  # noqa: ANN201
+def login():
     if current_user.is_authenticated:
         return redirect(_safe_next(request.args.get("next")) or url_for("tenants.home"))
     tenant = current_tenant()
@@ -51,7 +51,7 @@ def login():  # noqa: ANN201
 
 
 @bp.get("/<tenant>/auth/callback")
-def callback():  # noqa: ANN201
+def callback():
     tenant = current_tenant()
     if request.args.get("error"):
         return _refused(f"identity provider answered {request.args.get('error')!r}")
@@ -86,7 +86,7 @@ def callback():  # noqa: ANN201
 
 
 @bp.post("/<tenant>/auth/logout")
-def logout():  # noqa: ANN201
+def logout():
     if current_user.is_authenticated:
-        end_login_session(current_user._get_current_object())  # noqa: SLF001
+        end_login_session(current_user._get_current_object())
     return redirect(url_for("tenants.home", logged_out=1))

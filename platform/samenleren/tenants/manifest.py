@@ -236,7 +236,9 @@ def _message(error: dict[str, Any]) -> str:
     if kind == "extra_forbidden":
         return "is not a known key (see README, 'Onboarding a province')"
     if kind == "enum":
-        return f"{error.get('input')!r} is not a role (use one of {', '.join(r.value for r in Role)})"
+        return (
+            f"{error.get('input')!r} is not a role (use one of {', '.join(r.value for r in Role)})"
+        )
     message = str(error["msg"])
     return message.removeprefix("Value error, ")
 

@@ -29,7 +29,12 @@ class Tenant(db.Model):
     name: Mapped[str] = mapped_column(String(200))
     default_locale: Mapped[str] = mapped_column(String(5))
     status: Mapped[TenantStatus] = mapped_column(
-        Enum(TenantStatus, native_enum=False, length=20, values_callable=lambda e: [m.value for m in e]),
+        Enum(
+            TenantStatus,
+            native_enum=False,
+            length=20,
+            values_callable=lambda e: [m.value for m in e],
+        ),
         default=TenantStatus.ACTIVE,
     )
     #: {"nl": "...", "en": "..."}: what the programme is, shown on the landing page.

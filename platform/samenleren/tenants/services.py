@@ -1,4 +1,4 @@
-"""Onboarding, suspending and resuming tenants. Shared by the CLI and (later) the operator console."""
+"""Onboarding, suspending and resuming tenants; shared by the CLI and the operator console."""
 
 from __future__ import annotations
 
@@ -57,7 +57,9 @@ def onboard_tenant(loaded: LoadedManifest) -> OnboardResult:
     tenant.sso_client_secret_env = manifest.sso.client_secret_env
     tenant.sso_scopes = list(manifest.sso.scopes)
     tenant.sso_claims = manifest.sso.claims.model_dump()
-    tenant.group_roles = {group: [r.value for r in roles] for group, roles in manifest.roles.groups.items()}
+    tenant.group_roles = {
+        group: [r.value for r in roles] for group, roles in manifest.roles.groups.items()
+    }
     tenant.default_roles = [role.value for role in manifest.roles.default]
     tenant.theme_primary_color = manifest.theme.primary_color
     tenant.theme_logo = loaded.logo

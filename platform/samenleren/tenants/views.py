@@ -14,7 +14,7 @@ bp = Blueprint("tenants", __name__, template_folder="templates")
 
 
 @bp.get("/<tenant>/")
-def home():  # noqa: ANN201
+def home():
     tenant = current_tenant()
     if not current_user.is_authenticated:
         return render_template("tenants/landing.html", tenant=tenant)
