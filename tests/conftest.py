@@ -247,3 +247,23 @@ def csrf_token(client: FlaskClient, path: str) -> str:
     match = re.search(r'name="csrf_token" value="([^"]+)"', page)
     assert match, f"no CSRF token on {path}"
     return match.group(1)
+
+
+@pytest.fixture
+def sqlite_app(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Flask]:
+    """The embedded default: an app on a fresh, migrated SQLite file (no row-level security)."""
+    monkeypatch.setenv("SAMENLEREN_ENV", "test")
+    from flask_migrate import upgrade
+
+    from samenleren import create_app
+    from samenleren.extensions import db
+
+    url = f"sqlite:///{tmp_path / 'samenleren.sqlite'}"
+    application = create_app(
+        {"SQLALCHEMY_DATABASE_URI": url, "MIGRATIONS_DATABASE_URL": url, "SERVER_NAME": None}
+    )
+    with application.app_context():
+        upgrade()
+    yield application
+    with application.app_context():
+        db.engine.dispose()

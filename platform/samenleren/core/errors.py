@@ -7,6 +7,7 @@ import logging
 from flask import Flask, render_template, request
 from werkzeug.exceptions import HTTPException, InternalServerError
 
+from samenleren.core.i18n import remember_language_choice
 from samenleren.core.tenancy import current_tenant
 
 log = logging.getLogger(__name__)
@@ -18,6 +19,9 @@ def _render(code: int):
     if request.path.startswith("/scim/") or request.accept_mimetypes.best == "application/json":
         return {"status": code}, code
     try:
+        # A request refused before the before_request hooks ran (an unknown tenant in the URL,
+        # a body too large for the CSRF check) has not taken in `?lang=` yet: do it here.
+        remember_language_choice()
         return render_template("errors/error.html", tenant=current_tenant(), code=code), code
     except Exception:
         log.exception("error page %s failed", code)

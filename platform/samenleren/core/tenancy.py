@@ -15,6 +15,7 @@ Wall 3 (the database) is the PostgreSQL row-level security policy on `app.tenant
 
 from __future__ import annotations
 
+import functools
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -29,6 +30,7 @@ from sqlalchemy.orm import (
     mapped_column,
     with_loader_criteria,
 )
+from sqlalchemy.sql.util import find_tables
 
 from samenleren.core.session import TenantAwareSession
 
@@ -120,26 +122,70 @@ def tenant_scope(tenant: Tenant | None) -> Iterator[None]:
 # --- wall 2: application scoping ---------------------------------------------------------------
 
 
+@functools.cache
+def _tenant_table_names() -> frozenset[str]:
+    """Names of all tenant-owned tables; every model is imported before the first query."""
+    names: set[str] = set()
+    pending = list(TenantScoped.__subclasses__())
+    while pending:
+        cls = pending.pop()
+        pending.extend(cls.__subclasses__())
+        table = getattr(cls, "__table__", None)
+        if table is not None:
+            names.add(table.name)
+    return frozenset(names)
+
+
 def _touches_tenant_data(state: ORMExecuteState) -> bool:
-    return any(issubclass(mapper.class_, TenantScoped) for mapper in state.all_mappers)
+    if any(issubclass(mapper.class_, TenantScoped) for mapper in state.all_mappers):
+        return True
+    # `all_mappers` only lists the selected entities: `select(func.count()).select_from(User)`
+    # or a subquery over a tenant table would otherwise run unscoped, across every tenant.
+    names = _tenant_table_names()
+    tables = find_tables(
+        state.statement,
+        include_aliases=True,
+        include_joins=True,
+        include_crud=True,
+        check_columns=True,
+    )
+    return any(getattr(table, "name", None) in names for table in tables)
 
 
 @event.listens_for(TenantAwareSession, "do_orm_execute")
 def _scope_to_tenant(state: ORMExecuteState) -> None:
     if state.is_column_load or state.execution_options.get("all_tenants", False):
         return
-    if not (state.is_select or state.is_update or state.is_delete):
+    if not (state.is_select or state.is_update or state.is_delete or state.is_insert):
         return
     if not _touches_tenant_data(state):
         return
     tenant_id = current_tenant_id()
     if tenant_id is None:
         raise TenantNotSet("tenant data queried with no tenant in context")
+    if state.is_insert:
+        # `session.execute(insert(Model)...)` bypasses before_flush: check its rows here.
+        _check_inserted_tenant(state, tenant_id)
+        return
     state.statement = state.statement.options(
         with_loader_criteria(
             TenantScoped, lambda cls: cls.tenant_id == tenant_id, include_aliases=True
         )
     )
+
+
+def _check_inserted_tenant(state: ORMExecuteState, tenant_id: uuid.UUID) -> None:
+    rows = state.parameters
+    if rows:  # session.execute(insert(Model), [{...}, ...])
+        given = [row.get("tenant_id") for row in ([rows] if isinstance(rows, dict) else rows)]
+    else:  # insert(Model).values(...), one row or several
+        given = [
+            value
+            for name, value in state.statement.compile().params.items()
+            if name == "tenant_id" or name.startswith("tenant_id_m")
+        ]
+    if any(value is not None and uuid.UUID(str(value)) != tenant_id for value in given):
+        raise CrossTenantWrite("rows of another tenant inserted")
 
 
 @event.listens_for(TenantAwareSession, "before_flush")

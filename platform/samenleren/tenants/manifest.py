@@ -218,7 +218,10 @@ def parse_manifest(data: dict[str, Any], source: str) -> Manifest:
     try:
         return Manifest.model_validate(data)
     except ValidationError as exc:
-        error = exc.errors()[0]
+        # A misspelt key ("isuer") also makes its intended key missing; the unknown key is the
+        # cause, so it is the one line reported.
+        errors = exc.errors()
+        error = next((e for e in errors if e["type"] == "extra_forbidden"), errors[0])
         raise ManifestError(source, _key(error["loc"]), _message(error)) from None
 
 
