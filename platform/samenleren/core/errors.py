@@ -21,7 +21,7 @@ def _render(code: int):
     try:
         # A request refused before the before_request hooks ran (an unknown tenant in the URL,
         # a body too large for the CSRF check) has not taken in `?lang=` yet: do it here.
-        remember_language_choice()
+        remember_language_choice(persist=False)
         return render_template("errors/error.html", tenant=current_tenant(), code=code), code
     except Exception:
         log.exception("error page %s failed", code)

@@ -14,11 +14,22 @@ LANGUAGE_NAMES = {"nl": "Nederlands", "en": "English", "fy": "Frysk"}
 SESSION_KEY = "lang"
 
 
-def remember_language_choice() -> None:
-    """`?lang=xx` on any page switches the language and remembers it (before_request hook)."""
+def remember_language_choice(persist: bool = True) -> None:
+    """`?lang=xx` on any page switches the language and remembers it (before_request hook).
+
+    `persist=False` keeps the choice in the session only (error pages: no database writes).
+    """
     choice = request.args.get("lang")
-    if choice in LANGUAGES:
-        session[SESSION_KEY] = choice
+    if choice not in LANGUAGES:
+        return
+    session[SESSION_KEY] = choice
+    # A logged-in employee's choice is kept with their account too, so it follows them to
+    # another browser and survives logout.
+    if persist and current_user.is_authenticated and getattr(current_user, "locale", None) != choice:
+        from samenleren.extensions import db
+
+        current_user.locale = choice
+        db.session.commit()
 
 
 def select_locale() -> str:

@@ -212,7 +212,9 @@ def _connections(session: Any) -> list[Any]:
     transaction = session.get_transaction()
     if transaction is None:
         return []
-    return [conn for conn, *_ in transaction._connections.values()]
+    # The transaction lists each connection under two keys (the connection and its engine).
+    unique = {id(conn): conn for conn, *_ in transaction._connections.values()}
+    return list(unique.values())
 
 
 def _apply_rls_setting(connection: Any) -> None:

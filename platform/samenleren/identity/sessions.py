@@ -17,6 +17,7 @@ from datetime import timedelta
 from flask import current_app, session
 from flask_login import login_user, logout_user
 from sqlalchemy import select
+from sqlalchemy.orm import joinedload
 
 from samenleren.core.db import as_utc, utcnow
 from samenleren.core.tenancy import current_tenant
@@ -49,7 +50,10 @@ def end_login_session(user: User) -> None:
             login.ended_at = utcnow()
             db.session.commit()
     logout_user()
+    language = session.get("lang")
     session.clear()
+    if language:
+        session["lang"] = language  # a language choice is not part of the login
 
 
 def end_all_sessions_of(user: User) -> int:
@@ -70,7 +74,16 @@ def load_user(login_session_id: str) -> User | None:
         key = uuid.UUID(login_session_id)
     except ValueError:
         return None
-    login = db.session.scalar(select(LoginSession).where(LoginSession.id == key))
+    # One query for the login, its user and the user's roles: this runs on every page.
+    login = (
+        db.session.scalars(
+            select(LoginSession)
+            .where(LoginSession.id == key)
+            .options(joinedload(LoginSession.user).joinedload(User.role_assignments))
+        )
+        .unique()
+        .one_or_none()
+    )
     if login is None or login.ended_at is not None or as_utc(login.expires_at) <= utcnow():
         return None
     user = login.user

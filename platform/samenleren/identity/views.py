@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from urllib.parse import unquote
 
 from authlib.common.errors import AuthlibBaseError
 from flask import Blueprint, redirect, render_template, request, session, url_for
@@ -27,6 +28,13 @@ def _safe_next(target: str | None) -> str | None:
     if not target or tenant is None:
         return None
     if not target.startswith(f"/{tenant.slug}/") or target.startswith("//") or "\\" in target:
+        return None
+    # Browsers strip tabs and newlines from URLs and resolve "." and ".." segments, also when
+    # percent-encoded: "/flevoland/%2e%2e/gelderland/" would leave the tenant after all.
+    if any(ord(char) < 0x21 or ord(char) == 0x7F for char in target):
+        return None
+    path = target.split("?", 1)[0].split("#", 1)[0]
+    if any(unquote(segment) in {".", ".."} for segment in path.split("/")):
         return None
     return target
 

@@ -1,0 +1,94 @@
+"""Chromium end to end: the real app on a free port, one browser for the whole session.
+
+Playwright cannot download browsers here; it drives Debian's Chromium (pitfalls.md). The app is
+served at 127.0.0.1 while the identity providers call themselves `localhost`: two sites, as in
+production, so the IdP's redirect back is a cross-site navigation (the session cookie is `Lax`).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+import pytest
+from flask import Flask
+from werkzeug.serving import make_server
+
+from tests.conftest import TenantRef
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
+LOCAL_HOSTS = {"127.0.0.1", "localhost"}
+
+
+@dataclass(frozen=True)
+class LiveServer:
+    url: str  #: e.g. http://127.0.0.1:41234
+
+
+@pytest.fixture(scope="session")
+def live_server(app: Flask) -> Iterator[LiveServer]:
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05})
+    thread.daemon = True
+    thread.start()
+    try:
+        yield LiveServer(f"http://127.0.0.1:{server.server_port}")
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[object]:
+    playwright_api = pytest.importorskip("playwright.sync_api")
+    with playwright_api.sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+
+
+def _local_only(route) -> None:
+    """Nothing leaves the machine (the IdP mock's page links a CDN style sheet)."""
+    if urlsplit(route.request.url).hostname in LOCAL_HOSTS:
+        route.continue_()
+    else:
+        route.abort()
+
+
+@pytest.fixture
+def page(browser, live_server: LiveServer):
+    """A fresh browser context (no cookies) and page per test."""
+    context = browser.new_context(base_url=live_server.url, locale="nl-NL")
+    context.route("**/*", _local_only)
+    context.set_default_timeout(10_000)
+    page = context.new_page()
+    try:
+        yield page
+    finally:
+        context.close()
+
+
+def log_in(page, live_server: LiveServer, tenant: TenantRef, sub: str, **claims: object) -> None:
+    """Log in the way a person does: the app's login button, then the IdP's own form."""
+    tenant.idp.set_user(sub, **({"name": sub.title(), "email": f"{sub}@example.nl"} | claims))
+    page.goto(f"{live_server.url}/{tenant.slug}/")
+    page.click(f'a[href="/{tenant.slug}/auth/login"]')
+    page.wait_for_url(f"{tenant.idp.issuer}/**")
+    page.fill('input[name="sub"]', sub)
+    page.click('button[type="submit"]:not([name])')
+    page.wait_for_url(f"{live_server.url}/{tenant.slug}/")
+    assert page.locator(f'form[action="/{tenant.slug}/auth/logout"]').count() == 1

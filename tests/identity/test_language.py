@@ -1,0 +1,43 @@
+"""The language choice: switcher, remembered in the session and with the employee's account."""
+
+from __future__ import annotations
+
+import re
+
+from tests.conftest import csrf_token, login
+
+
+def _html_lang(client, path: str) -> str:
+    page = client.get(path).get_data(as_text=True)
+    match = re.search(r'<html lang="(\w+)"', page)
+    assert match, page[:200]
+    return match.group(1)
+
+
+def test_choice_is_kept_with_the_account_and_follows_to_another_browser(app, tenants):
+    first = app.test_client()
+    login(first, tenants["flevoland"], "sanne.bakker")
+    assert _html_lang(first, "/flevoland/") == "nl"  # the tenant's default
+    assert _html_lang(first, "/flevoland/?lang=en") == "en"
+    assert _html_lang(first, "/flevoland/trainings/") == "en"
+
+    second = app.test_client()  # another browser: no session yet
+    assert _html_lang(second, "/flevoland/") == "nl"
+    login(second, tenants["flevoland"], "sanne.bakker")
+    assert _html_lang(second, "/flevoland/") == "en"
+
+
+def test_choice_survives_logout(app, tenants):
+    client = app.test_client()
+    login(client, tenants["flevoland"], "sanne.bakker")
+    client.get("/flevoland/?lang=fy")
+    token = csrf_token(client, "/flevoland/")
+    client.post("/flevoland/auth/logout", data={"csrf_token": token})
+    assert _html_lang(client, "/flevoland/") == "fy"
+
+
+def test_unknown_language_is_ignored(app, tenants):
+    client = app.test_client()
+    assert _html_lang(client, "/flevoland/?lang=xx") == "nl"
+    assert _html_lang(client, "/gelderland/?lang=en") == "en"
+    assert _html_lang(client, "/gelderland/") == "en"

@@ -1,0 +1,418 @@
+"""Tenant isolation over every route the application has (quality.md: 0 leaks).
+
+The routes are not listed by hand: they come from `app.url_map`. Every rule under `/<tenant>/` is
+a tenant route; every URL argument of a tenant route needs a factory in `OBJECT_FACTORIES` that
+creates such an object inside a tenant, so a new route cannot slip past this suite. Every rule
+outside `/<tenant>/` must be on the explicit `NON_TENANT_ROUTES` allowlist.
+
+For each tenant route, each role and each method, a user of one tenant asking for the other
+tenant's objects gets exactly what asking for a non-existent object gives: the same status, the
+same headers that matter and the same body, byte for byte (after masking the values that differ
+on every request anyway: the CSRF token in forms, and the requested ids themselves).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from itsdangerous import URLSafeTimedSerializer
+from werkzeug.routing import Rule
+
+from tests.conftest import TenantRef, login, make_user
+
+#: Rules outside any tenant, each with the reason it may be there.
+NON_TENANT_ROUTES = {
+    "/static/<path:filename>": "the shared style sheets and images; no tenant data",
+    "/healthz": "liveness probe; says only that the process answers",
+    "/readyz": "readiness probe; names only the services that are down",
+}
+
+TENANT_PREFIX = "/<tenant>/"
+ROLES = ["learner", "coach", "manager", "trainer", "programme_admin"]
+WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
+ARGUMENT = re.compile(r"<(?:[^<>:]+:)?([^<>]+)>")
+
+
+# --- the registry of object factories ---------------------------------------------------------
+
+
+def _training(tenant: TenantRef) -> uuid.UUID:
+    from samenleren.catalogue.models import Training
+    from samenleren.extensions import db
+
+    training = Training(
+        title=f"Training van {tenant.slug}",
+        description=f"Alleen voor {tenant.slug}",
+        provider=f"Bureau {tenant.slug}",
+        capacity=12,
+    )
+    db.session.add(training)
+    db.session.commit()
+    return training.id
+
+
+#: URL argument name -> function creating such an object in the given tenant (called inside an
+#: app context with that tenant active), returning the value to put in the URL.
+OBJECT_FACTORIES: dict[str, Callable[[TenantRef], object]] = {
+    "training_id": _training,
+}
+
+
+# --- helpers ----------------------------------------------------------------------------------
+
+
+@contextmanager
+def in_tenant(app: Flask, tenant: TenantRef) -> Iterator[None]:
+    from samenleren.core.tenancy import tenant_scope
+    from samenleren.extensions import db
+    from samenleren.tenants.models import Tenant
+
+    with app.app_context(), tenant_scope(db.session.get(Tenant, tenant.id)):
+        yield
+
+
+def tenant_rules(app: Flask) -> list[Rule]:
+    return sorted(
+        (rule for rule in app.url_map.iter_rules() if rule.rule.startswith(TENANT_PREFIX)),
+        key=lambda rule: rule.rule,
+    )
+
+
+def object_arguments(rule: Rule) -> list[str]:
+    return sorted(rule.arguments - {"tenant"})
+
+
+def methods_of(rule: Rule) -> list[str]:
+    methods = []
+    if "GET" in rule.methods:
+        methods.append("GET")
+    methods.extend(sorted(rule.methods & WRITE_METHODS))
+    return methods
+
+
+def url(rule: Rule, slug: str, values: dict[str, object]) -> str:
+    def fill(match: re.Match) -> str:
+        name = match.group(1)
+        return slug if name == "tenant" else str(values[name])
+
+    return ARGUMENT.sub(fill, rule.rule)
+
+
+def create_objects(app: Flask, tenant: TenantRef) -> dict[str, object]:
+    with in_tenant(app, tenant):
+        return {name: factory(tenant) for name, factory in OBJECT_FACTORIES.items()}
+
+
+def valid_csrf_token(app: Flask, client: FlaskClient) -> str:
+    """A valid token for this client's session, as Flask-WTF would put it in a form."""
+    with client.session_transaction() as session:
+        raw = session.get("csrf_token")
+        if raw is None:
+            raw = session["csrf_token"] = hashlib.sha1(os.urandom(64)).hexdigest()  # noqa: S324
+    return URLSafeTimedSerializer(app.secret_key, salt="wtf-csrf-token").dumps(raw)
+
+
+def request(app: Flask, client: FlaskClient, method: str, path: str):
+    if method == "GET":
+        return client.get(path)
+    token = valid_csrf_token(app, client)
+    return client.open(
+        path, method=method, data={"csrf_token": token}, headers={"X-CSRFToken": token}
+    )
+
+
+CSRF_FIELD = re.compile(r'(name="csrf_token" value=")[^"]*(")')
+
+
+def comparable(response, ids: list[str]) -> tuple:
+    """What must not differ between "another tenant's object" and "no such object"."""
+
+    def mask(text: str) -> str:
+        text = CSRF_FIELD.sub(r"\1<csrf>\2", text)
+        for value in ids:
+            text = text.replace(value, "<id>")
+        return text
+
+    headers = {
+        key: mask(response.headers.get(key, ""))
+        for key in ("Location", "Content-Type", "Content-Length", "Cache-Control")
+    }
+    headers["Content-Length"] = ""  # the masked ids and tokens may differ in length
+    return response.status_code, headers, mask(response.get_data(as_text=True))
+
+
+@dataclass(frozen=True)
+class Visitor:
+    client: FlaskClient
+    role: str | None
+    identity: tuple[str, ...]  #: strings that identify this user: name, e-mail, subject, id
+
+
+def visitor(app: Flask, tenant: TenantRef, role: str | None) -> Visitor:
+    client = app.test_client()
+    if role is None:
+        client.get(f"/{tenant.slug}/")
+        return Visitor(client, None, ())
+    subject = f"isolatie.{role}.{tenant.slug}"
+    name = f"Qzx {role.title()} van {tenant.slug.title()}"
+    email = f"{subject}@{tenant.slug}.example.nl"
+    with app.app_context():
+        user_id = make_user(tenant, subject, role, name=name)
+    assert login(client, tenant, subject, name=name, email=email).status_code == 302
+    page = client.get(f"/{tenant.slug}/").get_data(as_text=True)
+    assert name in page, "the visitor must really be logged in"
+    return Visitor(client, role, (name, email, subject, str(user_id)))
+
+
+# --- the route inventory ----------------------------------------------------------------------
+
+
+def test_every_route_is_a_tenant_route_or_explicitly_allowed(app):
+    strays = [
+        rule.rule
+        for rule in app.url_map.iter_rules()
+        if not rule.rule.startswith(TENANT_PREFIX) and rule.rule not in NON_TENANT_ROUTES
+    ]
+    assert not strays, (
+        f"routes outside /<tenant>/: {strays}. Put tenant pages under /<tenant>/; a route that "
+        "really belongs to no tenant must be added to NON_TENANT_ROUTES with its reason."
+    )
+    present = {rule.rule for rule in app.url_map.iter_rules()}
+    assert set(NON_TENANT_ROUTES) <= present, "remove allowlisted routes that no longer exist"
+
+
+def test_tenant_routes_take_the_tenant_from_the_path_only(app):
+    for rule in tenant_rules(app):
+        assert rule.rule.count("<tenant>") == 1, rule.rule
+        assert rule.host is None and rule.subdomain in {None, ""}, rule.rule
+
+
+def test_every_url_argument_has_an_object_factory(app):
+    missing = {
+        name: rule.rule
+        for rule in tenant_rules(app)
+        for name in object_arguments(rule)
+        if name not in OBJECT_FACTORIES
+    }
+    assert not missing, (
+        f"URL arguments without a factory: {missing}. Add each to OBJECT_FACTORIES in "
+        "tests/test_isolation.py (add it to the registry), so that the isolation suite covers "
+        "the new route."
+    )
+    # ... and the suite actually has routes with objects to check.
+    assert any(object_arguments(rule) for rule in tenant_rules(app))
+
+
+def test_unknown_tenant_is_404_on_every_tenant_route(app, tenants):
+    client = app.test_client()
+    for rule in tenant_rules(app):
+        values = {name: uuid.uuid4() for name in object_arguments(rule)}
+        for method in methods_of(rule):
+            answer = request(app, client, method, url(rule, "atlantis", values))
+            assert answer.status_code == 404, (method, rule.rule, answer.status_code)
+
+
+# --- cross-tenant access: every route x every role x both directions --------------------------
+
+
+PAIRS = [("flevoland", "gelderland"), ("gelderland", "flevoland")]
+
+
+@pytest.mark.parametrize(("home", "other"), PAIRS, ids=lambda slug: slug)
+@pytest.mark.parametrize("role", [*ROLES, None], ids=lambda role: role or "anonymous")
+def test_other_tenants_objects_look_exactly_like_missing_ones(app, tenants, role, home, other):
+    objects = {slug: create_objects(app, ref) for slug, ref in tenants.items()}
+    me = visitor(app, tenants[home], role)
+    checked, leaks = 0, []
+    for rule in tenant_rules(app):
+        names = object_arguments(rule)
+        if not names:
+            continue
+        foreign = {name: objects[other][name] for name in names}
+        missing = {name: uuid.uuid4() for name in names}
+        ids = [str(v) for v in (*foreign.values(), *missing.values())]
+        for method in methods_of(rule):
+            got_foreign = request(app, me.client, method, url(rule, home, foreign))
+            got_missing = request(app, me.client, method, url(rule, home, missing))
+            checked += 1
+            where = f"{method} {rule.rule} as {role or 'anonymous'} of {home}"
+            assert got_foreign.status_code < 500, where
+            if role is not None and got_foreign.status_code != 404:
+                leaks.append(f"{where}: status {got_foreign.status_code}, expected 404")
+            if comparable(got_foreign, ids) != comparable(got_missing, ids):
+                leaks.append(f"{where}: differs from a missing object")
+            body = got_foreign.get_data(as_text=True)
+            if other in body.lower() or f"Training van {other}" in body:
+                leaks.append(f"{where}: the other tenant's name or data is in the page")
+    assert checked, "no route with object ids was checked"
+    assert not leaks, "\n".join(leaks)
+
+
+@pytest.mark.parametrize(("home", "other"), PAIRS, ids=lambda slug: slug)
+@pytest.mark.parametrize("role", ROLES)
+def test_logged_in_elsewhere_is_a_stranger_here(app, tenants, role, home, other):
+    """Every route of the other tenant, with its own real ids, treats me as anonymous."""
+    objects = create_objects(app, tenants[other])
+    me = visitor(app, tenants[home], role)
+    stranger = app.test_client()
+    stranger.get(f"/{other}/")
+    problems = []
+    for rule in tenant_rules(app):
+        values = {name: objects[name] for name in object_arguments(rule)}
+        path = url(rule, other, values)
+        for method in methods_of(rule):
+            mine = request(app, me.client, method, path)
+            theirs = request(app, stranger, method, path)
+            where = f"{method} {path} as {role} of {home}"
+            if mine.status_code != theirs.status_code:
+                problems.append(f"{where}: {mine.status_code}, anonymous gets {theirs.status_code}")
+            text = mine.get_data(as_text=True) + "\n" + str(mine.headers)
+            for mark in me.identity:
+                if mark in text:
+                    problems.append(f"{where}: shows {mark!r} of the user logged in at {home}")
+            if mine.status_code == 200 and 'action="/' in text and "/auth/logout" in text:
+                problems.append(f"{where}: offers a logout, so it thinks I am logged in")
+    assert not problems, "\n".join(problems)
+    # ... and my own login is untouched by all that.
+    assert me.identity[0] in me.client.get(f"/{home}/").get_data(as_text=True)
+
+
+def test_own_objects_are_reachable_so_the_checks_above_can_fail(app, tenants):
+    """If every request gave 404 anyway, the comparisons above would prove nothing."""
+    objects = create_objects(app, tenants["flevoland"])
+    me = visitor(app, tenants["flevoland"], "programme_admin")
+    for rule in tenant_rules(app):
+        names = object_arguments(rule)
+        if not names or "GET" not in rule.methods:
+            continue
+        own = request(app, me.client, "GET", url(rule, "flevoland", objects))
+        missing = request(
+            app, me.client, "GET", url(rule, "flevoland", {n: uuid.uuid4() for n in names})
+        )
+        assert own.status_code == 200, rule.rule
+        assert missing.status_code == 404, rule.rule
+
+
+def test_malformed_ids_look_missing(app, tenants):
+    me = visitor(app, tenants["flevoland"], "learner")
+    for rule in tenant_rules(app):
+        names = object_arguments(rule)
+        if not names:
+            continue
+        for bad in ("not-an-id", "0", "%00", "' OR 1=1 --", "9" * 60):
+            answer = request(
+                app, me.client, "GET", url(rule, "flevoland", dict.fromkeys(names, bad))
+            )
+            assert answer.status_code == 404, (rule.rule, bad, answer.status_code)
+
+
+# --- SQL queries per page: few, and not growing with the data ---------------------------------
+
+
+class QueryCounter:
+    def __init__(self, app: Flask):
+        from samenleren.extensions import db
+
+        with app.app_context():
+            self.engine = db.engine
+        self.statements: list[str] = []
+
+    def _count(self, conn, cursor, statement, parameters, context, executemany) -> None:
+        self.statements.append(statement)
+
+    @contextmanager
+    def counting(self) -> Iterator[list[str]]:
+        from sqlalchemy import event
+
+        self.statements = []
+        event.listen(self.engine, "before_cursor_execute", self._count)
+        try:
+            yield self.statements
+        finally:
+            event.remove(self.engine, "before_cursor_execute", self._count)
+
+
+def _grow(app: Flask, tenant: TenantRef, count: int, start: int) -> list[uuid.UUID]:
+    """Add `count` trainings and `count` colleagues (with roles and a manager) to `tenant`."""
+    from samenleren.catalogue.models import Training
+    from samenleren.extensions import db
+    from samenleren.identity.models import Role, RoleAssignment, RoleSource, User
+
+    with in_tenant(app, tenant):
+        trainings = [
+            Training(title=f"Training {start + i:04d}", provider="Bureau", capacity=10)
+            for i in range(count)
+        ]
+        db.session.add_all(trainings)
+        for i in range(count):
+            user = User(subject=f"collega.{start + i}", name=f"Collega {start + i}")
+            user.role_assignments = [
+                RoleAssignment(role=Role.LEARNER, source=RoleSource.IDP),
+                RoleAssignment(role=Role.COACH, source=RoleSource.APP),
+            ]
+            db.session.add(user)
+        db.session.commit()
+        return [t.id for t in trainings]
+
+
+def _pages_queries(app: Flask, client: FlaskClient, training_id: uuid.UUID) -> dict[str, list[str]]:
+    counter = QueryCounter(app)
+    counts = {}
+    for page in ("/flevoland/", "/flevoland/trainings/", f"/flevoland/trainings/{training_id}"):
+        client.get(page)  # warm: first-request work (e.g. metadata) is not per-page cost
+        with counter.counting() as statements:
+            answer = client.get(page)
+        assert answer.status_code == 200, page
+        counts[page.replace(str(training_id), "<id>")] = [" ".join(s.split()) for s in statements]
+    return counts
+
+
+@pytest.mark.parametrize("roles", [("learner",), ("programme_admin", "coach", "manager")])
+def test_queries_per_page_are_few_and_constant_in_data_size(app, tenants, roles):
+    flevoland = tenants["flevoland"]
+    with app.app_context():
+        boss = make_user(flevoland, "de.baas", "manager", name="De Baas")
+        make_user(flevoland, "teller", *roles, name="Tel Ler", manager_id=boss)
+    from sqlalchemy import select
+
+    from samenleren.extensions import db
+    from samenleren.identity.models import Department, User
+
+    with in_tenant(app, flevoland):  # the worst case for the home page: manager and department
+        department = Department(name="Opleidingen")
+        db.session.add(department)
+        db.session.flush()
+        db.session.scalar(
+            select(User).where(User.subject == "teller")
+        ).department_id = department.id
+        db.session.commit()
+    client = app.test_client()
+    login(client, flevoland, "teller", name="Tel Ler", groups=["SL-Leercoaches"])
+    home = client.get("/flevoland/").get_data(as_text=True)
+    assert "Opleidingen" in home
+    assert "De Baas" in home
+    trainings = _grow(app, flevoland, 5, 0)
+    _grow(app, tenants["gelderland"], 5, 0)
+    small = _pages_queries(app, client, trainings[0])
+
+    _grow(app, flevoland, 45, 5)  # ten times the trainings and the colleagues
+    _grow(app, tenants["gelderland"], 45, 5)
+    large = _pages_queries(app, client, trainings[0])
+
+    for page, statements in large.items():
+        assert len(statements) <= 8, f"{page}: {len(statements)} queries\n" + "\n".join(statements)
+    small_counts = {page: len(statements) for page, statements in small.items()}
+    large_counts = {page: len(statements) for page, statements in large.items()}
+    assert large_counts == small_counts, "queries grow with the data"
+    listing = client.get("/flevoland/trainings/").get_data(as_text=True)
+    shown = re.findall(r'href="/flevoland/trainings/[0-9a-f-]{36}"', listing)
+    assert len(shown) == 50  # the page really lists them all
