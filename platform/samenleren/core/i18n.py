@@ -25,7 +25,11 @@ def remember_language_choice(persist: bool = True) -> None:
     session[SESSION_KEY] = choice
     # A logged-in employee's choice is kept with their account too, so it follows them to
     # another browser and survives logout.
-    if persist and current_user.is_authenticated and getattr(current_user, "locale", None) != choice:
+    if (
+        persist
+        and current_user.is_authenticated
+        and getattr(current_user, "locale", None) != choice
+    ):
         from samenleren.extensions import db
 
         current_user.locale = choice
