@@ -33,9 +33,9 @@ def compile_all(directory: Path) -> list[str]:
         if fallback_language:
             fallback = _read(directory / fallback_language / "LC_MESSAGES" / "messages.po")
             for message in catalog:
-                if message.id and not _translated(message) and message.id in fallback:
+                if message.id and not is_translated(message) and message.id in fallback:
                     source = fallback[message.id]
-                    if _translated(source):
+                    if is_translated(source):
                         message.string = source.string
         with po_path.with_suffix(".mo").open("wb") as handle:
             write_mo(handle, catalog, use_fuzzy=False)
@@ -43,7 +43,10 @@ def compile_all(directory: Path) -> list[str]:
     return written
 
 
-def _translated(message) -> bool:
+def is_translated(message) -> bool:
+    """A message counts as translated when it has a text that nobody marked as doubtful."""
+    if message is None or message.fuzzy:
+        return False
     if isinstance(message.string, (list, tuple)):
         return all(message.string)
     return bool(message.string)
