@@ -14,8 +14,10 @@ from __future__ import annotations
 
 import os
 import secrets
+import threading
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -27,6 +29,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from oidc_provider_mock import run_server_in_thread
 from psycopg import sql
+from werkzeug.serving import make_server
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 ADMIN_URL = os.environ.get("SAMENLEREN_TEST_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/test")
@@ -267,3 +270,18 @@ def sqlite_app(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Flas
     yield application
     with application.app_context():
         db.engine.dispose()
+
+
+@contextmanager
+def serve_wsgi(wsgi_app) -> Iterator[str]:
+    """Serve `wsgi_app` over real HTTP on a free loopback port; yields its base URL."""
+    server = make_server("127.0.0.1", 0, wsgi_app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05})
+    thread.daemon = True
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)

@@ -7,16 +7,14 @@ production, so the IdP's redirect back is a cross-site navigation (the session c
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 import pytest
 from flask import Flask
-from werkzeug.serving import make_server
 
-from tests.conftest import TenantRef
+from tests.conftest import TenantRef, serve_wsgi
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -38,16 +36,8 @@ class LiveServer:
 
 @pytest.fixture(scope="session")
 def live_server(app: Flask) -> Iterator[LiveServer]:
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05})
-    thread.daemon = True
-    thread.start()
-    try:
-        yield LiveServer(f"http://127.0.0.1:{server.server_port}")
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
+    with serve_wsgi(app) as url:
+        yield LiveServer(url)
 
 
 @pytest.fixture(scope="session")

@@ -7,7 +7,6 @@ fetches discovery documents, exchanges codes and checks ID tokens against the re
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from urllib.parse import parse_qs, urlencode, urlsplit
@@ -16,10 +15,9 @@ import pytest
 import requests
 from flask import Flask
 from flask.testing import FlaskClient
-from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
 
-from tests.conftest import TenantRef, login, make_user
+from tests.conftest import TenantRef, login, make_user, serve_wsgi
 
 # --- helpers ----------------------------------------------------------------------------------
 
@@ -438,15 +436,8 @@ def impostor(idps) -> Iterator[ImpostorDiscovery]:
             )
         return Response("not found", status=404)
 
-    server = make_server("127.0.0.1", 0, serve, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05})
-    thread.start()
-    try:
-        yield ImpostorDiscovery(f"http://127.0.0.1:{server.server_port}")
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join()
+    with serve_wsgi(serve) as url:
+        yield ImpostorDiscovery(url)
 
 
 def _reonboard(app: Flask, slug: str, issuer: str) -> None:
