@@ -12,7 +12,7 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any, TypeVar
 
-from flask import Flask, abort, g
+from flask import Flask, abort, g, redirect, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
 
@@ -65,7 +65,6 @@ def get_or_404(model: type[M], object_id: uuid.UUID | str) -> M:
 
 def login_required(view: F) -> F:
     """A tenant page for logged-in users of that tenant; others go to the tenant's login."""
-    from flask import redirect, request, url_for
 
     @wraps(view)
     def wrapper(*args: Any, **kwargs: Any) -> Any:

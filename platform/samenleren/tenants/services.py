@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 
 from samenleren.core.tenancy import tenant_scope
 from samenleren.extensions import db
+from samenleren.identity.models import User
 from samenleren.tenants.manifest import LoadedManifest
 from samenleren.tenants.models import OrganisationGoal, Tenant, TenantStatus
 
@@ -101,8 +102,6 @@ def set_tenant_status(slug: str, status: TenantStatus) -> bool:
 
 def list_tenants() -> list[tuple[Tenant, int]]:
     """Every tenant with its number of users (an aggregate only; no personal data)."""
-    from samenleren.identity.models import User
-
     tenants = list(db.session.scalars(select(Tenant).order_by(Tenant.slug)))
     counts: dict = {}
     for tenant in tenants:
