@@ -28,6 +28,7 @@ from itsdangerous import URLSafeTimedSerializer
 from werkzeug.routing import Rule
 
 from tests.conftest import TenantRef, login, make_user
+from tests.factories import World, build_world, in_tenant
 
 #: Rules outside any tenant, each with the reason it may be there.
 NON_TENANT_ROUTES = {
@@ -45,39 +46,23 @@ ARGUMENT = re.compile(r"<(?:[^<>:]+:)?([^<>]+)>")
 # --- the registry of object factories ---------------------------------------------------------
 
 
-def _training(tenant: TenantRef) -> uuid.UUID:
-    from samenleren.catalogue.models import Training
-    from samenleren.extensions import db
-
-    training = Training(
-        title=f"Training van {tenant.slug}",
-        description=f"Alleen voor {tenant.slug}",
-        provider=f"Bureau {tenant.slug}",
-        capacity=12,
-    )
-    db.session.add(training)
-    db.session.commit()
-    return training.id
-
-
-#: URL argument name -> function creating such an object in the given tenant (called inside an
-#: app context with that tenant active), returning the value to put in the URL.
-OBJECT_FACTORIES: dict[str, Callable[[TenantRef], object]] = {
-    "training_id": _training,
+#: URL argument name -> the object of a tenant's programme (`tests.factories.build_world`) to put
+#: in the URL. The world is built once per tenant inside an app context with that tenant active.
+OBJECT_FACTORIES: dict[str, Callable[[World], object]] = {
+    "training_id": lambda world: world.training,
+    "edition_id": lambda world: world.edition,
+    "session_id": lambda world: world.session,
+    "enrolment_id": lambda world: world.enrolment,
+    "coach_profile_id": lambda world: world.coach_profile,
+    "coach_day_id": lambda world: world.coach_day,
+    "organisation_goal_id": lambda world: world.organisation_goals[0],
+    "trajectory_id": lambda world: world.trajectory,
+    "step_id": lambda world: world.step,
+    "meeting_id": lambda world: world.meeting,
 }
 
 
 # --- helpers ----------------------------------------------------------------------------------
-
-
-@contextmanager
-def in_tenant(app: Flask, tenant: TenantRef) -> Iterator[None]:
-    from samenleren.core.tenancy import tenant_scope
-    from samenleren.extensions import db
-    from samenleren.tenants.models import Tenant
-
-    with app.app_context(), tenant_scope(db.session.get(Tenant, tenant.id)):
-        yield
 
 
 def tenant_rules(app: Flask) -> list[Rule]:
@@ -109,7 +94,8 @@ def url(rule: Rule, slug: str, values: dict[str, object]) -> str:
 
 def create_objects(app: Flask, tenant: TenantRef) -> dict[str, object]:
     with in_tenant(app, tenant):
-        return {name: factory(tenant) for name, factory in OBJECT_FACTORIES.items()}
+        world = build_world(tenant)
+        return {name: factory(world) for name, factory in OBJECT_FACTORIES.items()}
 
 
 def valid_csrf_token(app: Flask, client: FlaskClient) -> str:

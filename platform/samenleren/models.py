@@ -1,6 +1,14 @@
 """Imports every model so that the metadata (and Alembic) sees all tables."""
 
-from samenleren.catalogue.models import Training
+from samenleren.catalogue.models import (
+    Edition,
+    EditionSession,
+    Enrolment,
+    SessionAttendance,
+    Training,
+    TrainingDepartment,
+)
+from samenleren.coaching.models import CoachDay, CoachDayAttendance, CoachProfile
 from samenleren.identity.models import (
     Department,
     LoginSession,
@@ -8,15 +16,44 @@ from samenleren.identity.models import (
     RoleAssignment,
     User,
 )
+from samenleren.process_templates.models import ProcessTemplate, TemplateVersion
 from samenleren.tenants.models import OrganisationGoal, Tenant
+from samenleren.trajectories.models import (
+    CoachAssignment,
+    FieldValue,
+    GroupMeeting,
+    GroupMeetingAttendance,
+    LearningGoal,
+    LearningGoalLink,
+    StepInstance,
+    Trajectory,
+)
 
 __all__ = [
+    "CoachAssignment",
+    "CoachDay",
+    "CoachDayAttendance",
+    "CoachProfile",
     "Department",
+    "Edition",
+    "EditionSession",
+    "Enrolment",
+    "FieldValue",
+    "GroupMeeting",
+    "GroupMeetingAttendance",
+    "LearningGoal",
+    "LearningGoalLink",
     "LoginSession",
     "OrganisationGoal",
     "PlatformOperator",
+    "ProcessTemplate",
     "RoleAssignment",
+    "SessionAttendance",
+    "StepInstance",
+    "TemplateVersion",
     "Tenant",
     "Training",
+    "TrainingDepartment",
+    "Trajectory",
     "User",
 ]

@@ -66,6 +66,10 @@ Translations = Annotated[dict[str, Text], Field(min_length=1)]
 
 class Programme(_Strict):
     description: Translations = Field(default_factory=dict)
+    #: Learners pick their coach from the suggestions themselves (default: the admin assigns).
+    learners_choose_coach: bool = False
+    #: Every learning goal must be linked to at least one organisation goal.
+    goals_require_organisation_goal: bool = True
 
     _langs = field_validator("description")(_check_translations)
 

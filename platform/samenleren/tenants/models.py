@@ -51,6 +51,10 @@ class Tenant(db.Model):
     group_roles: Mapped[dict] = mapped_column(JSONType, default=dict)
     #: Roles every employee of the tenant gets at login (usually ["learner"]).
     default_roles: Mapped[list] = mapped_column(JSONType, default=list)
+    #: Learners may pick their coach from the matching suggestions (else the admin assigns).
+    learners_choose_coach: Mapped[bool] = mapped_column(default=False)
+    #: Every learning goal must name at least one organisation goal (seed goal 1).
+    goals_require_organisation_goal: Mapped[bool] = mapped_column(default=True)
     theme_primary_color: Mapped[str] = mapped_column(String(7))
     theme_logo: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
     theme_logo_type: Mapped[str | None] = mapped_column(String(40), nullable=True)

@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 from samenleren.core.tenancy import tenant_scope
 from samenleren.extensions import db
 from samenleren.identity.models import User
+from samenleren.process_templates.services import ensure_default_template
 from samenleren.tenants.manifest import LoadedManifest
 from samenleren.tenants.models import OrganisationGoal, Tenant, TenantStatus
 
@@ -53,6 +54,8 @@ def onboard_tenant(loaded: LoadedManifest) -> OnboardResult:
     tenant.name = manifest.name
     tenant.default_locale = manifest.default_locale
     tenant.programme_description = dict(manifest.programme.description)
+    tenant.learners_choose_coach = manifest.programme.learners_choose_coach
+    tenant.goals_require_organisation_goal = manifest.programme.goals_require_organisation_goal
     tenant.sso_issuer = manifest.sso.issuer
     tenant.sso_client_id = manifest.sso.client_id
     tenant.sso_client_secret_env = manifest.sso.client_secret_env
@@ -69,6 +72,7 @@ def onboard_tenant(loaded: LoadedManifest) -> OnboardResult:
     db.session.flush()
     with tenant_scope(tenant):
         _sync_organisation_goals(loaded)
+        ensure_default_template()
         db.session.commit()
     return OnboardResult(tenant, outcome)
 

@@ -1,0 +1,1 @@
+"""The coach pool: coach profiles, matching coaches to learners, coach days."""

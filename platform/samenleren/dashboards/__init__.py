@@ -1,0 +1,1 @@
+"""Dashboards per role: what each learner, coach, manager, trainer and admin sees first."""

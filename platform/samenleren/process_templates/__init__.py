@@ -1,0 +1,1 @@
+"""Process templates: the ordered, configurable steps of a trajectory, as versioned data."""

@@ -1,0 +1,1 @@
+"""Trajectories: one learner's path through one edition, step by step."""
