@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import UTC, date, datetime
+from zoneinfo import ZoneInfo
 
 from flask import Flask
-from flask_babel import format_date, format_datetime
+from flask_babel import format_date, format_datetime, gettext
 
 from samenleren.core.db import as_utc
 
@@ -23,3 +24,25 @@ def show_moment(value: datetime | None, style: str = "medium") -> str:
 def init_app(app: Flask) -> None:
     app.add_template_filter(show_date, "show_date")
     app.add_template_filter(show_moment, "show_moment")
+    app.add_template_filter(local_input_value, "local_input_value")
+
+
+LOCAL_ZONE = ZoneInfo("Europe/Amsterdam")
+
+
+def parse_local_moment(text: str) -> datetime:
+    """A `datetime-local` input ("2027-03-01T13:30", Dutch time) as an aware UTC datetime."""
+    try:
+        moment = datetime.fromisoformat((text or "").strip())
+    except ValueError:
+        raise ValueError(gettext("Give a date and time.")) from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=LOCAL_ZONE)
+    return moment.astimezone(UTC)
+
+
+def local_input_value(value: datetime | None) -> str:
+    """The value for a `datetime-local` input showing a stored UTC moment in Dutch time."""
+    if value is None:
+        return ""
+    return as_utc(value).astimezone(LOCAL_ZONE).strftime("%Y-%m-%dT%H:%M")

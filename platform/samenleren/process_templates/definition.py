@@ -92,9 +92,17 @@ def reader_ceiling(step_kind: StepKind, confidential: bool, field_type: FieldTyp
     return allowed
 
 
+def in_language(texts: dict[str, str], locale: str, fallback: str, default: str = "") -> str:
+    """The text in `locale`, else in the tenant's default language, else `default`."""
+    return texts.get(locale) or texts.get(fallback) or default
+
+
 class Choice(_Strict):
     key: Key
     label: Translated
+
+    def label_in(self, locale: str, fallback: str = "nl") -> str:
+        return in_language(self.label, locale, fallback, self.key)
 
 
 class FieldSpec(_Strict):
@@ -110,6 +118,12 @@ class FieldSpec(_Strict):
     choices: list[Choice] = Field(default_factory=list)
     #: One value per learning goal (progress per goal, attainment per goal).
     per_goal: bool = False
+
+    def label_in(self, locale: str, fallback: str = "nl") -> str:
+        return in_language(self.label, locale, fallback, self.key)
+
+    def help_in(self, locale: str, fallback: str = "nl") -> str:
+        return in_language(self.help, locale, fallback)
 
     @model_validator(mode="after")
     def _consistent(self) -> FieldSpec:
@@ -205,7 +219,10 @@ class StepSpec(_Strict):
         return next((f for f in self.fields if f.key == key), None)
 
     def name_in(self, locale: str, fallback: str = "nl") -> str:
-        return self.name.get(locale) or self.name.get(fallback) or self.key
+        return in_language(self.name, locale, fallback, self.key)
+
+    def description_in(self, locale: str, fallback: str = "nl") -> str:
+        return in_language(self.description, locale, fallback)
 
 
 class TemplateDefinition(_Strict):

@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
-from flask_babel import gettext
+from flask_babel import get_locale, gettext
 from sqlalchemy import delete, select
 
 from samenleren.catalogue.models import Edition, Enrolment
@@ -414,12 +414,8 @@ def field_name(spec: FieldSpec, goal_id: uuid.UUID | str | None = None) -> str:
 
 
 def _label(spec: FieldSpec) -> str:
-    from flask_babel import get_locale
-
-    locale = str(get_locale() or "nl")
     tenant = current_tenant()
-    fallback = tenant.default_locale if tenant else "nl"
-    return spec.label.get(locale) or spec.label.get(fallback) or spec.key
+    return spec.label_in(str(get_locale() or "nl"), tenant.default_locale if tenant else "nl")
 
 
 def _values_of(step: StepInstance) -> dict[str, object]:
@@ -475,7 +471,10 @@ def record_values(
     """
     relations = relations_to(trajectory, actor)
     spec = step_spec(trajectory, step)
-    _require_active(trajectory)
+    if trajectory.status is TrajectoryStatus.WITHDRAWN:
+        # A completed trajectory still takes late answers (the manager's rating three months
+        # on often comes after the return day); a withdrawn one is closed for good.
+        _require_active(trajectory)
     if step.state is StepState.SKIPPED:
         raise InvalidInput.form(gettext("This step was skipped; reopen it first."))
     goal_ids = [str(goal.id) for goal in trajectory.goals]

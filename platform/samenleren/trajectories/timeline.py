@@ -1,0 +1,95 @@
+"""A trajectory as a timeline: its steps in order, progress, and what to do next.
+
+Shared by the trajectory page and the dashboards, so "next thing to do" means the same
+everywhere. Pure: it takes loaded rows and the parsed template, and runs no query.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+
+from samenleren.identity.models import Role
+from samenleren.process_templates.definition import StepSpec, TemplateDefinition
+from samenleren.trajectories.models import StepInstance, StepState, Trajectory, TrajectoryStatus
+
+
+@dataclass(frozen=True)
+class TimelineEntry:
+    step: StepInstance
+    spec: StepSpec
+    overdue: bool
+    #: The viewer has something to do here: plan or close it, or fill in a field.
+    mine: bool
+
+    @property
+    def is_open(self) -> bool:
+        return self.step.state.is_open
+
+
+@dataclass(frozen=True)
+class Timeline:
+    entries: list[TimelineEntry]
+    done: int
+    total: int
+    #: What the viewer should do next (their first open step), else the first open step.
+    next_entry: TimelineEntry | None
+    #: Repeating steps of which the viewer may plan another occurrence.
+    addable: list[StepSpec]
+
+    @property
+    def percent(self) -> int:
+        return round(100 * self.done / self.total) if self.total else 0
+
+    @property
+    def overdue(self) -> int:
+        return sum(1 for entry in self.entries if entry.overdue)
+
+
+def has_work(spec: StepSpec, relations: frozenset[Role]) -> bool:
+    """Whether someone with `relations` plans, closes or fills in something in this step."""
+    if relations & set(spec.responsible):
+        return True
+    return any(relations & set(field.editors) for field in spec.fields)
+
+
+def timeline_of(
+    trajectory: Trajectory,
+    definition: TemplateDefinition,
+    steps: Sequence[StepInstance],
+    relations: frozenset[Role],
+    today: date,
+) -> Timeline:
+    active = trajectory.status is TrajectoryStatus.ACTIVE
+    entries = []
+    for step in steps:
+        spec = definition.step(step.step_key)
+        if spec is None:
+            continue
+        entries.append(
+            TimelineEntry(
+                step=step,
+                spec=spec,
+                overdue=active and step.is_overdue(today),
+                mine=active and step.state.is_open and has_work(spec, relations),
+            )
+        )
+    done = sum(1 for e in entries if e.step.state in {StepState.DONE, StepState.SKIPPED})
+    open_entries = sorted((e for e in entries if e.is_open), key=lambda e: e.step.due_on)
+    next_entry = None
+    if active:
+        next_entry = next((e for e in open_entries if e.mine), None) or next(
+            iter(open_entries), None
+        )
+    counts = Counter(step.step_key for step in steps)
+    addable = [
+        spec
+        for spec in definition.steps
+        if active
+        and spec.repeat.max > 1
+        and counts[spec.key] < spec.repeat.max
+        and relations & set(spec.responsible)
+    ]
+    return Timeline(entries, done, len(entries), next_entry, addable)
