@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 from flask_babel import gettext
 from sqlalchemy import func, select
+from sqlalchemy.orm import lazyload
 
 from samenleren.coaching.models import CoachProfile
 from samenleren.extensions import db
@@ -54,7 +55,12 @@ def coach_loads(*, active_only: bool = False) -> list[CoachLoad]:
             .group_by(Trajectory.coach_id)
         ).all()
     )
-    query = select(CoachProfile, User).join(User, User.id == CoachProfile.user_id)
+    # Roles are not needed here; without this every page listing coaches pays a selectin query.
+    query = (
+        select(CoachProfile, User)
+        .join(User, User.id == CoachProfile.user_id)
+        .options(lazyload(User.role_assignments))
+    )
     if active_only:
         query = query.where(CoachProfile.active, User.active)
     rows = db.session.execute(query.order_by(User.name)).all()

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import enum
+import re
 from dataclasses import dataclass
 
+from flask_babel import gettext
 from sqlalchemy import func, select
 
+from samenleren.config import LANGUAGES
+from samenleren.core.errors_input import InvalidInput
 from samenleren.core.tenancy import tenant_scope
 from samenleren.extensions import db
-from samenleren.identity.models import User
+from samenleren.identity.models import Role, User
 from samenleren.process_templates.services import ensure_default_template
 from samenleren.tenants.manifest import LoadedManifest
 from samenleren.tenants.models import OrganisationGoal, Tenant, TenantStatus
@@ -113,3 +117,154 @@ def list_tenants() -> list[tuple[Tenant, int]]:
         with tenant_scope(tenant):
             counts[tenant.id] = db.session.scalar(select(func.count()).select_from(User))
     return [(tenant, counts[tenant.id]) for tenant in tenants]
+
+
+# --- the programme administrator's settings: organisation goals, programme options -----------
+
+CODE_LIMIT = 40
+GOAL_TITLE_LIMIT = 300
+GOAL_DESCRIPTION_LIMIT = 4_000
+#: The language every organisation goal has a title in (the others are optional).
+GOAL_TITLE_LANGUAGE = "nl"
+_CODE_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+
+
+def _require_programme_admin(actor: User) -> None:
+    if not actor.has_role(Role.PROGRAMME_ADMIN):
+        raise InvalidInput.form(
+            gettext("Only the programme administrator changes the programme's settings.")
+        )
+
+
+def organisation_goals() -> list[OrganisationGoal]:
+    """Every organisation goal of the tenant, active or not, in the order the tenant set."""
+    return list(
+        db.session.scalars(
+            select(OrganisationGoal).order_by(OrganisationGoal.position, OrganisationGoal.code)
+        )
+    )
+
+
+@dataclass(frozen=True)
+class OrganisationGoalInput:
+    code: str
+    #: {language: text}; the Dutch title is required, the others optional.
+    title: dict[str, str]
+    description: dict[str, str]
+    active: bool = True
+
+
+def _check_goal(
+    data: OrganisationGoalInput, goal: OrganisationGoal | None
+) -> OrganisationGoalInput:
+    code = (data.code or "").strip()
+    title = {lang: (text or "").strip() for lang, text in data.title.items() if lang in LANGUAGES}
+    description = {
+        lang: (text or "").strip() for lang, text in data.description.items() if lang in LANGUAGES
+    }
+    errors: dict[str, str] = {}
+    if not code:
+        errors["code"] = gettext("Give the goal a short code, such as OD1.")
+    elif len(code) > CODE_LIMIT:
+        errors["code"] = gettext("At most %(count)d characters.", count=CODE_LIMIT)
+    elif not _CODE_PATTERN.match(code):
+        errors["code"] = gettext(
+            "Use letters, digits, dots, hyphens and underscores only, starting with a letter or "
+            "digit."
+        )
+    else:
+        taken = db.session.scalar(
+            select(OrganisationGoal.id).where(func.lower(OrganisationGoal.code) == code.lower())
+        )
+        if taken is not None and (goal is None or taken != goal.id):
+            errors["code"] = gettext("Another organisation goal has the code %(code)s.", code=code)
+    if not title.get(GOAL_TITLE_LANGUAGE):
+        errors[f"title_{GOAL_TITLE_LANGUAGE}"] = gettext("Give the goal a title in Dutch.")
+    for lang, text in title.items():
+        if len(text) > GOAL_TITLE_LIMIT:
+            errors[f"title_{lang}"] = gettext(
+                "At most %(count)d characters.", count=GOAL_TITLE_LIMIT
+            )
+    for lang, text in description.items():
+        if len(text) > GOAL_DESCRIPTION_LIMIT:
+            errors[f"description_{lang}"] = gettext(
+                "At most %(count)d characters.", count=GOAL_DESCRIPTION_LIMIT
+            )
+    if errors:
+        raise InvalidInput(errors)
+    return OrganisationGoalInput(
+        code=code,
+        title={lang: text for lang, text in title.items() if text},
+        description={lang: text for lang, text in description.items() if text},
+        active=data.active,
+    )
+
+
+def create_organisation_goal(data: OrganisationGoalInput, actor: User) -> OrganisationGoal:
+    """A new organisation goal, last in the list."""
+    _require_programme_admin(actor)
+    clean = _check_goal(data, None)
+    last = db.session.scalar(select(func.max(OrganisationGoal.position)))
+    goal = OrganisationGoal(
+        code=clean.code,
+        title=clean.title,
+        description=clean.description,
+        position=(last + 1) if last is not None else 0,
+        active=clean.active,
+    )
+    db.session.add(goal)
+    db.session.flush()
+    return goal
+
+
+def update_organisation_goal(
+    goal: OrganisationGoal, data: OrganisationGoalInput, actor: User
+) -> None:
+    """Change a goal's code, texts or active flag. Goals are deactivated, never deleted:
+    learning goals keep referring to them."""
+    _require_programme_admin(actor)
+    clean = _check_goal(data, goal)
+    goal.code = clean.code
+    goal.title = clean.title
+    goal.description = clean.description
+    goal.active = clean.active
+    db.session.flush()
+
+
+class Direction(enum.StrEnum):
+    UP = "up"
+    DOWN = "down"
+
+
+def move_organisation_goal(goal: OrganisationGoal, direction: Direction, actor: User) -> bool:
+    """Swap the goal with its neighbour above or below; False when it is first or last already.
+
+    Positions are renumbered 0..n-1 on the way, so goals with equal positions (or gaps) from
+    older manifests get a well-defined order.
+    """
+    _require_programme_admin(actor)
+    goals = organisation_goals()
+    index = next(i for i, g in enumerate(goals) if g.id == goal.id)
+    other = index - 1 if direction is Direction.UP else index + 1
+    if not 0 <= other < len(goals):
+        return False
+    goals[index], goals[other] = goals[other], goals[index]
+    for position, each in enumerate(goals):
+        if each.position != position:
+            each.position = position
+    db.session.flush()
+    return True
+
+
+def update_programme_settings(
+    tenant: Tenant,
+    *,
+    learners_choose_coach: bool,
+    goals_require_organisation_goal: bool,
+    actor: User,
+) -> None:
+    """The two switches of the programme (see `Tenant`)."""
+    _require_programme_admin(actor)
+    tenant.learners_choose_coach = learners_choose_coach
+    tenant.goals_require_organisation_goal = goals_require_organisation_goal
+    db.session.flush()

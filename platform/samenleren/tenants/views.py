@@ -1,45 +1,44 @@
-"""The tenant's home: a public landing page for visitors, a start page for employees."""
+"""The tenant's home (a landing page for visitors, a start page for employees) and the
+programme administrator's pages of the tenant: organisation goals and programme settings."""
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, abort, render_template
-from flask_login import current_user
-from sqlalchemy import select
+import uuid
+from dataclasses import replace
 
+from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext
+from flask_login import current_user
+
+from samenleren.config import LANGUAGES
+from samenleren.core.errors_input import FORM, InvalidInput
 from samenleren.core.tenancy import current_tenant
+from samenleren.core.web import get_or_404, login_required
+from samenleren.dashboards.views import render_start_page
 from samenleren.extensions import db
-from samenleren.identity.models import Department, User
+from samenleren.identity.models import Role
+from samenleren.tenants.forms import OrganisationGoalForm
 from samenleren.tenants.models import OrganisationGoal
+from samenleren.tenants.services import (
+    GOAL_TITLE_LANGUAGE,
+    Direction,
+    create_organisation_goal,
+    move_organisation_goal,
+    organisation_goals,
+    update_organisation_goal,
+    update_programme_settings,
+)
 
 bp = Blueprint("tenants", __name__, template_folder="templates")
 
 
 @bp.get("/<tenant>/")
 def home():
+    """A landing page for visitors; for employees, the dashboard of their role (dashboards)."""
     tenant = current_tenant()
     if not current_user.is_authenticated:
         return render_template("tenants/landing.html", tenant=tenant)
-    goals = db.session.scalars(
-        select(OrganisationGoal).where(OrganisationGoal.active).order_by(OrganisationGoal.position)
-    ).all()
-    # Only the names are shown: no lazy loads of whole rows (and their roles) on every visit,
-    # and no query at all when there is no manager or department.
-    manager_name = department_name = None
-    if current_user.manager_id is not None:
-        manager_name = db.session.scalar(
-            select(User.name).where(User.id == current_user.manager_id)
-        )
-    if current_user.department_id is not None:
-        department_name = db.session.scalar(
-            select(Department.name).where(Department.id == current_user.department_id)
-        )
-    return render_template(
-        "tenants/home.html",
-        tenant=tenant,
-        goals=goals,
-        manager_name=manager_name,
-        department_name=department_name,
-    )
+    return render_start_page()
 
 
 @bp.get("/<tenant>/theme.css")
@@ -64,3 +63,119 @@ def logo() -> Response:
     response.cache_control.public = True
     response.cache_control.max_age = 300
     return response
+
+
+# --- the programme administrator's pages: organisation goals, programme settings --------------
+
+
+def _require_admin() -> None:
+    """Administrator pages look missing to everyone else (404, never 403)."""
+    if not current_user.has_role(Role.PROGRAMME_ADMIN):
+        abort(404)
+
+
+def _see_other(endpoint: str, **values):
+    return redirect(url_for(endpoint, **values), 303)
+
+
+@bp.get("/<tenant>/organisation-goals/")
+@login_required
+def list_organisation_goals():
+    _require_admin()
+    return render_template(
+        "tenants/list_organisation_goals.html", goals=organisation_goals(), errors={}
+    )
+
+
+def _render_goal_form(goal: OrganisationGoal | None, values: dict, errors: dict, status: int = 200):
+    return (
+        render_template(
+            "tenants/organisation_goal_form.html",
+            goal=goal,
+            values=values,
+            errors=errors,
+            languages=LANGUAGES,
+            required_language=GOAL_TITLE_LANGUAGE,
+        ),
+        status,
+    )
+
+
+@bp.route("/<tenant>/organisation-goals/new", methods=["GET", "POST"])
+@login_required
+def new_organisation_goal():
+    _require_admin()
+    if request.method == "GET":
+        return _render_goal_form(None, {"active": True}, {})
+    form = OrganisationGoalForm.parse(request.form)
+    try:
+        # A new goal is active: the flag is only offered when editing.
+        create_organisation_goal(replace(form.data, active=True), current_user)
+    except InvalidInput as refused:
+        db.session.rollback()
+        return _render_goal_form(None, form.values, refused.errors, 422)
+    db.session.commit()
+    flash(gettext("The organisation goal is added."))
+    return _see_other("tenants.list_organisation_goals")
+
+
+@bp.route("/<tenant>/organisation-goals/<uuid:organisation_goal_id>/edit", methods=["GET", "POST"])
+@login_required
+def edit_organisation_goal(organisation_goal_id: uuid.UUID):
+    goal = get_or_404(OrganisationGoal, organisation_goal_id)
+    _require_admin()
+    if request.method == "GET":
+        return _render_goal_form(goal, OrganisationGoalForm.values_of(goal), {})
+    form = OrganisationGoalForm.parse(request.form)
+    try:
+        update_organisation_goal(goal, form.data, current_user)
+    except InvalidInput as refused:
+        db.session.rollback()
+        return _render_goal_form(goal, form.values, refused.errors, 422)
+    db.session.commit()
+    flash(gettext("The organisation goal is saved."))
+    return _see_other("tenants.list_organisation_goals")
+
+
+@bp.post(
+    "/<tenant>/organisation-goals/<uuid:organisation_goal_id>/move",
+    endpoint="move_organisation_goal",
+)
+@login_required
+def move_goal(organisation_goal_id: uuid.UUID):
+    goal = get_or_404(OrganisationGoal, organisation_goal_id)
+    _require_admin()
+    try:
+        direction = Direction(request.form.get("direction", ""))
+    except ValueError:
+        errors = {FORM: gettext("Choose to move the goal up or down.")}
+        return (
+            render_template(
+                "tenants/list_organisation_goals.html", goals=organisation_goals(), errors=errors
+            ),
+            422,
+        )
+    if move_organisation_goal(goal, direction, current_user):
+        db.session.commit()
+        flash(gettext("The order of the organisation goals is saved."))
+    return redirect(url_for("tenants.list_organisation_goals", _anchor=f"goal-{goal.id}"), 303)
+
+
+@bp.route("/<tenant>/settings/programme", methods=["GET", "POST"])
+@login_required
+def edit_programme_settings():
+    _require_admin()
+    tenant = current_tenant()
+    if request.method == "POST":
+        update_programme_settings(
+            tenant,
+            learners_choose_coach=request.form.get("learners_choose_coach") == "yes",
+            goals_require_organisation_goal=(
+                request.form.get("goals_require_organisation_goal") == "yes"
+            ),
+            actor=current_user,
+        )
+        db.session.commit()
+        flash(gettext("The programme settings are saved."))
+        return _see_other("tenants.edit_programme_settings")
+    return render_template("tenants/programme_settings.html", tenant=tenant)

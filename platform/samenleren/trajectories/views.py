@@ -114,7 +114,7 @@ def _steps(trajectory: Trajectory) -> list[StepInstance]:
 # --- the trajectory ----------------------------------------------------------------------------
 
 
-@bp.get("/<tenant>/trajectories/<trajectory_id>")
+@bp.get("/<tenant>/trajectories/<uuid:trajectory_id>")
 @login_required
 def show_trajectory(trajectory_id: str):
     trajectory, relations = load_trajectory(trajectory_id)
@@ -147,7 +147,7 @@ def _may_choose_coach(trajectory: Trajectory, relations: frozenset[Role]) -> boo
     )
 
 
-@bp.post("/<tenant>/trajectories/<trajectory_id>/occurrences")
+@bp.post("/<tenant>/trajectories/<uuid:trajectory_id>/occurrences")
 @login_required
 def add_occurrence(trajectory_id: str):
     trajectory, _ = load_trajectory(trajectory_id)
@@ -198,7 +198,7 @@ def _render_step(trajectory, relations, step, *, errors=None, submitted=None, st
     )
 
 
-@bp.get("/<tenant>/trajectories/<trajectory_id>/steps/<step_id>")
+@bp.get("/<tenant>/trajectories/<uuid:trajectory_id>/steps/<uuid:step_id>")
 @login_required
 def show_step(trajectory_id: str, step_id: str):
     trajectory, relations = load_trajectory(trajectory_id)
@@ -246,7 +246,7 @@ def _appointment() -> services.Appointment:
     )
 
 
-@bp.post("/<tenant>/trajectories/<trajectory_id>/steps/<step_id>/schedule")
+@bp.post("/<tenant>/trajectories/<uuid:trajectory_id>/steps/<uuid:step_id>/schedule")
 @login_required
 def schedule_step(trajectory_id: str, step_id: str):
     return _step_action(
@@ -257,7 +257,7 @@ def schedule_step(trajectory_id: str, step_id: str):
     )
 
 
-@bp.post("/<tenant>/trajectories/<trajectory_id>/steps/<step_id>/values")
+@bp.post("/<tenant>/trajectories/<uuid:trajectory_id>/steps/<uuid:step_id>/values")
 @login_required
 def record_values(trajectory_id: str, step_id: str):
     submitted = {k: v for k, v in request.form.items() if k.startswith("f.")}
@@ -269,7 +269,7 @@ def record_values(trajectory_id: str, step_id: str):
     )
 
 
-@bp.post("/<tenant>/trajectories/<trajectory_id>/steps/<step_id>/complete")
+@bp.post("/<tenant>/trajectories/<uuid:trajectory_id>/steps/<uuid:step_id>/complete")
 @login_required
 def complete_step(trajectory_id: str, step_id: str):
     return _step_action(
@@ -280,7 +280,7 @@ def complete_step(trajectory_id: str, step_id: str):
     )
 
 
-@bp.post("/<tenant>/trajectories/<trajectory_id>/steps/<step_id>/skip")
+@bp.post("/<tenant>/trajectories/<uuid:trajectory_id>/steps/<uuid:step_id>/skip")
 @login_required
 def skip_step(trajectory_id: str, step_id: str):
     return _step_action(
@@ -291,7 +291,7 @@ def skip_step(trajectory_id: str, step_id: str):
     )
 
 
-@bp.post("/<tenant>/trajectories/<trajectory_id>/steps/<step_id>/reopen")
+@bp.post("/<tenant>/trajectories/<uuid:trajectory_id>/steps/<uuid:step_id>/reopen")
 @login_required
 def reopen_step(trajectory_id: str, step_id: str):
     return _step_action(
@@ -331,7 +331,7 @@ def _submitted_goals() -> list[services.GoalInput]:
     return goals
 
 
-@bp.route("/<tenant>/trajectories/<trajectory_id>/goals", methods=["GET", "POST"])
+@bp.route("/<tenant>/trajectories/<uuid:trajectory_id>/goals", methods=["GET", "POST"])
 @login_required
 def edit_goals(trajectory_id: str):
     trajectory, relations = load_trajectory(trajectory_id)
@@ -383,7 +383,7 @@ def edit_goals(trajectory_id: str):
 # --- the coach ------------------------------------------------------------------------------
 
 
-@bp.route("/<tenant>/trajectories/<trajectory_id>/coach", methods=["GET", "POST"])
+@bp.route("/<tenant>/trajectories/<uuid:trajectory_id>/coach", methods=["GET", "POST"])
 @login_required
 def choose_coach(trajectory_id: str):
     trajectory, relations = load_trajectory(trajectory_id)
@@ -488,7 +488,7 @@ def _render_meeting(meeting, runs, members, *, errors=None, status=200):
     )
 
 
-@bp.get("/<tenant>/meetings/<meeting_id>")
+@bp.get("/<tenant>/meetings/<uuid:meeting_id>")
 @login_required
 def show_meeting(meeting_id: str):
     return _render_meeting(*load_meeting(meeting_id))
@@ -506,7 +506,7 @@ def _meeting_action(meeting_id: str, action, done_message: str):
     return redirect(url_for(".show_meeting", meeting_id=meeting.id), 303)
 
 
-@bp.post("/<tenant>/meetings/<meeting_id>/schedule")
+@bp.post("/<tenant>/meetings/<uuid:meeting_id>/schedule")
 @login_required
 def schedule_meeting(meeting_id: str):
     return _meeting_action(
@@ -516,7 +516,7 @@ def schedule_meeting(meeting_id: str):
     )
 
 
-@bp.post("/<tenant>/meetings/<meeting_id>/close")
+@bp.post("/<tenant>/meetings/<uuid:meeting_id>/close")
 @login_required
 def close_meeting(meeting_id: str):
     present = set()
