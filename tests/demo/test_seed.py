@@ -4,16 +4,41 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from datetime import date, timedelta
+from uuid import UUID
 
 from flask import Flask
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
+from sqlalchemy.orm import joinedload, selectinload
 
-from samenleren.catalogue.models import Training
-from samenleren.core.tenancy import tenant_scope
-from samenleren.demo.seed import DEPARTMENTS, TRAININGS, demo_people, seed_tenant
+from samenleren.catalogue.models import (
+    Edition,
+    EditionSession,
+    Enrolment,
+    EnrolmentStatus,
+    SessionAttendance,
+    Training,
+)
+from samenleren.coaching.matching import coach_loads
+from samenleren.coaching.models import CoachDay, CoachDayAttendance, CoachProfile
+from samenleren.core.db import as_utc
+from samenleren.core.tenancy import TenantScoped, tenant_scope
+from samenleren.demo.seed import DEPARTMENTS, TRAININGS, demo_people, seed_tenant, showcase
 from samenleren.extensions import db
-from samenleren.identity.models import Department, Role, RoleAssignment, User
+from samenleren.identity.models import Role, RoleAssignment, User
 from samenleren.tenants.models import Tenant
+from samenleren.trajectories.confidentiality import readable_values
+from samenleren.trajectories.models import (
+    CoachAssignment,
+    GroupMeeting,
+    GroupMeetingAttendance,
+    GroupMeetingState,
+    LearningGoal,
+    StepInstance,
+    StepState,
+    Trajectory,
+    TrajectoryStatus,
+)
 from tests.conftest import REPO_ROOT, TenantRef
 
 
@@ -21,11 +46,21 @@ def _tenant(ref: TenantRef) -> Tenant:
     return db.session.get(Tenant, ref.id)
 
 
+def _tenant_models() -> dict[str, type]:
+    """Every tenant-owned model, by table name."""
+    return {
+        mapper.class_.__tablename__: mapper.class_
+        for mapper in db.Model.registry.mappers
+        if issubclass(mapper.class_, TenantScoped)
+    }
+
+
 def _counts(tenant: Tenant) -> dict[str, int]:
+    """The tenant's row count of every tenant-owned table."""
     with tenant_scope(tenant):
         return {
-            model.__tablename__: db.session.scalar(select(func.count()).select_from(model))
-            for model in (Department, User, RoleAssignment, Training)
+            name: db.session.scalar(select(func.count()).select_from(model))
+            for name, model in sorted(_tenant_models().items())
         }
 
 
@@ -44,7 +79,8 @@ def test_seeding_is_deterministic_per_slug(app: Flask, tenants: dict[str, Tenant
 
 
 def test_seeding_twice_adds_nothing(app: Flask, tenants: dict[str, TenantRef]) -> None:
-    """A second seed of the same tenant leaves every table's row count unchanged."""
+    """A second seed of the same tenant leaves every tenant table's row count unchanged, and the
+    first one fills every tenant table (login sessions come from logging in)."""
     with app.app_context():
         flevoland = _tenant(tenants["flevoland"])
         seed_tenant(flevoland)
@@ -54,6 +90,10 @@ def test_seeding_twice_adds_nothing(app: Flask, tenants: dict[str, TenantRef]) -
     assert once["departments"] == len(DEPARTMENTS)
     assert once["trainings"] == len(TRAININGS)
     assert once["users"] > 50
+    empty = {table for table, count in once.items() if count == 0}
+    assert empty == {"login_sessions"}
+    assert once["coach_profiles"] == 13
+    assert once["coach_days"] == 2
 
 
 def test_tenants_get_different_people(app: Flask, tenants: dict[str, TenantRef]) -> None:
@@ -80,7 +120,7 @@ def test_every_role_is_present_with_the_tenants_own_groups(
         with tenant_scope(gelderland):
             stored = Counter(db.session.scalars(select(RoleAssignment.role)))
     assert set(stored) == set(Role)
-    assert stored[Role.COACH] == 13
+    assert stored[Role.COACH] == 13  # from the IdP group only: a first login changes nothing
     assert stored[Role.LEARNER] == len(people)
     groups = {group for p in people for group in p.groups}
     assert groups and groups <= set(group_roles)
@@ -110,7 +150,8 @@ def test_demo_seed_json_lists_the_users(app: Flask, tenants: dict[str, TenantRef
     """`flask demo seed SLUG --json` prints the demo users for an IdP as valid JSON."""
     result = app.test_cli_runner().invoke(args=["demo", "seed", "flevoland", "--json"])
     assert result.exit_code == 0, result.output
-    users = json.loads(result.output)["users"]
+    document = json.loads(result.output)
+    users = document["users"]
     assert users
     for user in users:
         assert set(user) == {"sub", "name", "email", "roles", "groups"}
@@ -118,6 +159,14 @@ def test_demo_seed_json_lists_the_users(app: Flask, tenants: dict[str, TenantRef
     with app.app_context(), tenant_scope(_tenant(tenants["flevoland"])):
         stored = set(db.session.scalars(select(User.subject)))
     assert {user["sub"] for user in users} == stored
+    showcase = document["showcase"]
+    assert list(showcase) == ["learner", "coach", "manager", "trainer", "programme_admin"]
+    roles = {user["sub"]: user["roles"] for user in users}
+    for role, entry in showcase.items():
+        assert set(entry) == {"sub", "name", "note"}
+        assert role in roles[entry["sub"]]
+    assert roles[showcase["learner"]["sub"]] == ["learner"]
+    assert "mid-trajectory" in showcase["learner"]["note"]
 
     plain = app.test_cli_runner().invoke(args=["demo", "seed", "flevoland"])
     assert plain.exit_code == 0
@@ -150,3 +199,350 @@ def test_the_embedded_default_serves_flevoland(sqlite_app: Flask) -> None:
     assert client.get("/flevoland/theme.css").status_code == 200
     assert client.get("/flevoland/logo").mimetype == "image/svg+xml"
     assert client.get("/gelderland/").status_code == 404
+
+
+# --- the programme: every state of the Flevoland model --------------------------------------------
+
+
+STEP_KEYS = [
+    "learning_goals",
+    "intake",
+    "training",
+    "progress",
+    "evaluation",
+    "consolidation",
+    "return_day",
+]
+
+
+def _trajectories() -> list[Trajectory]:
+    return list(
+        db.session.scalars(
+            select(Trajectory).options(
+                selectinload(Trajectory.steps),
+                joinedload(Trajectory.learner),
+                joinedload(Trajectory.edition),
+            )
+        )
+    )
+
+
+def _first_open(trajectory: Trajectory) -> StepInstance | None:
+    return next((step for step in trajectory.steps if step.state.is_open), None)
+
+
+def _edition(title: str) -> Edition:
+    return db.session.scalar(select(Edition).join(Training).where(Training.title == title))
+
+
+def _assert_every_state(today: date) -> None:
+    """What the demo must show, checked in the active tenant (PostgreSQL or SQLite alike)."""
+    trajectories = _trajectories()
+    active = [t for t in trajectories if t.status is TrajectoryStatus.ACTIVE]
+    # every step of the model is where some trajectory stands now
+    firsts = Counter(_first_open(t).step_key for t in active)
+    assert sorted(firsts, key=STEP_KEYS.index) == STEP_KEYS
+    assert {t.status for t in trajectories} == set(TrajectoryStatus)
+    assert {s.state for t in trajectories for s in t.steps} == set(StepState)
+    assert set(db.session.scalars(select(GroupMeeting.state))) == set(GroupMeetingState)
+    # overdue: open steps due before today, in running trajectories
+    overdue = [s for t in active for s in t.steps if s.is_overdue(today)]
+    assert {s.step_key for s in overdue} >= {"learning_goals", "intake", "progress", "evaluation"}
+    # a skipped step with a reason (besides absence from a group meeting)
+    skipped = [s for t in trajectories for s in t.steps if s.state is StepState.SKIPPED]
+    assert any(s.step_key == "intake" and len(s.skip_reason) > 20 for s in skipped)
+    assert all(s.skip_reason for s in skipped)
+    # a trajectory finished completely, its return day done, dated in the past
+    completed = [t for t in trajectories if t.status is TrajectoryStatus.COMPLETED]
+    done_return = [
+        t
+        for t in completed
+        if any(s.step_key == "return_day" and s.state is StepState.DONE for s in t.steps)
+    ]
+    assert done_return
+    for trajectory in completed:
+        assert as_utc(trajectory.completed_at).date() < today
+        assert not any(s.state.is_open for s in trajectory.steps)
+    # two progress conversations in some trajectories (one done, one planned ahead)
+    twice = [t for t in trajectories if any(s.occurrence == 2 for s in t.steps)]
+    assert len(twice) >= 2
+    assert any(s.occurrence == 2 and s.state is StepState.DONE for t in twice for s in t.steps)
+    assert any(s.occurrence == 2 and s.state.is_open for t in twice for s in t.steps)
+    # one trajectory waits for a coach; one changed coach, with a reason, the old one left
+    assert [t for t in active if t.coach_id is None]
+    changes = db.session.scalars(select(CoachAssignment).where(CoachAssignment.reason != "")).all()
+    assert len(changes) == 1
+    history = db.session.scalars(
+        select(CoachAssignment)
+        .where(CoachAssignment.trajectory_id == changes[0].trajectory_id)
+        .order_by(CoachAssignment.assigned_at)
+    ).all()
+    assert len(history) == 2 and history[0].ended_at is not None and history[1].ended_at is None
+    assert history[0].coach_id != history[1].coach_id
+    # group meetings closed with attendance and an outcome
+    held = db.session.scalars(
+        select(GroupMeeting).where(GroupMeeting.state == GroupMeetingState.DONE)
+    ).all()
+    assert held and all(as_utc(m.held_at).date() < today for m in held)
+    assert any(m.outcome for m in held)
+    present = set(db.session.scalars(select(GroupMeetingAttendance.present)))
+    assert present == {True, False}
+
+
+def _assert_catalogue(today: date) -> None:
+    finished = _edition("Effectief communiceren")
+    returning = _edition("Adviesvaardigheden")
+    running = _edition("Projectmatig werken")
+    upcoming = _edition("Onderhandelen")
+    assert finished.ends_on < today - timedelta(days=92)
+    assert today - timedelta(days=50) < returning.ends_on < today - timedelta(days=25)
+    assert running.starts_on <= today <= running.ends_on
+    assert today + timedelta(days=7) < upcoming.starts_on < today + timedelta(days=42)
+    meetings = {
+        (m.edition_id, m.step_key): m.state for m in db.session.scalars(select(GroupMeeting))
+    }
+    assert meetings[finished.id, "return_day"] is GroupMeetingState.DONE
+    assert meetings[returning.id, "consolidation"] is GroupMeetingState.DONE
+    assert meetings[returning.id, "return_day"] is GroupMeetingState.SCHEDULED
+    assert meetings[running.id, "consolidation"] is GroupMeetingState.PLANNED
+    # every edition has a trainer and sessions; attendance only of sessions that took place
+    for edition in db.session.scalars(select(Edition)):
+        assert edition.trainer_id is not None
+        assert edition.sessions
+    attended = db.session.scalars(
+        select(EditionSession).join(
+            SessionAttendance, SessionAttendance.session_id == EditionSession.id
+        )
+    ).all()
+    assert attended and all(as_utc(s.starts_at).date() < today for s in attended)
+    # enrolments in every state; the upcoming edition is full, with a waiting list
+    statuses = Counter(db.session.scalars(select(Enrolment.status)))
+    assert set(statuses) == set(EnrolmentStatus)
+    in_upcoming = Counter(
+        db.session.scalars(select(Enrolment.status).where(Enrolment.edition_id == upcoming.id))
+    )
+    assert in_upcoming[EnrolmentStatus.ENROLLED] == upcoming.places
+    assert in_upcoming[EnrolmentStatus.WAITLISTED] >= 2
+    # a training open to some departments only; its applicants are from those departments
+    restricted = db.session.scalar(
+        select(Training).where(Training.title == "Omgevingswet in de praktijk")
+    )
+    assert not restricted.open_to_all
+    open_to = {d.id for d in restricted.departments}
+    assert 0 < len(open_to) < len(DEPARTMENTS)
+    applicants = db.session.scalars(
+        select(User)
+        .join(Enrolment, Enrolment.learner_id == User.id)
+        .join(Edition, Edition.id == Enrolment.edition_id)
+        .where(Edition.training_id == restricted.id)
+    ).all()
+    assert applicants and all(u.department_id in open_to for u in applicants)
+
+
+def _assert_coaching(today: date) -> None:
+    profiles = db.session.scalars(select(CoachProfile)).all()
+    assert len(profiles) == 13
+    assert all(2 <= p.capacity <= 4 and p.trained_on < today for p in profiles)
+    assert sum(not p.active for p in profiles) == 1
+    days = db.session.scalars(select(CoachDay).order_by(CoachDay.held_on)).all()
+    assert [d.held_on < today for d in days] == [True, False]
+    assert days[0].record and not days[1].record
+    attendance = db.session.scalars(select(CoachDayAttendance)).all()
+    assert {a.coach_day_id for a in attendance} == {days[0].id}
+    assert {a.present for a in attendance} == {True, False}
+    # every coach was allowed by the matching rules, and no coach is over capacity
+    for trajectory in _trajectories():
+        if trajectory.coach_id is None:
+            continue
+        coach = trajectory.coach
+        assert coach.id != trajectory.learner.manager_id
+        assert coach.department_id != trajectory.learner.department_id
+    for load in coach_loads():
+        assert load.load <= load.capacity, load.user.name
+
+
+def test_every_state_of_the_model_appears(app: Flask, tenants: dict[str, TenantRef]) -> None:
+    """Every step is the first open step of some trajectory; overdue, skipped, scheduled and
+    done steps, a completed trajectory with its return day, a coach change, a learner without a
+    coach, editions past, present and future, a waiting list, coach days with attendance."""
+    today = date.today()
+    with app.app_context():
+        for slug in ("flevoland", "gelderland"):
+            tenant = _tenant(tenants[slug])
+            seed_tenant(tenant)
+            with tenant_scope(tenant):
+                _assert_every_state(today)
+                _assert_catalogue(today)
+                _assert_coaching(today)
+
+
+def test_progress_notes_reach_the_coach_but_not_the_manager(
+    app: Flask, tenants: dict[str, TenantRef]
+) -> None:
+    """The seeded progress conversations hold confidential notes: the learner and the coach
+    read them, the manager and the programme admin do not (through the confidentiality layer)."""
+    with app.app_context():
+        tenant = _tenant(tenants["flevoland"])
+        seed_tenant(tenant)
+        with tenant_scope(tenant):
+            trajectories = _trajectories()
+            definition = trajectories[0].template_version.content
+            steps = [
+                s
+                for t in trajectories
+                for s in t.steps
+                if s.step_key == "progress" and s.state is StepState.DONE
+            ]
+            assert len(steps) >= 5
+
+            def notes(*roles: Role) -> list:
+                values = readable_values(definition, steps, frozenset(roles))
+                return [v["notes"] for v in values.values() if "notes" in v]
+
+            assert len(notes(Role.COACH)) == len(steps)
+            assert len(notes(Role.LEARNER)) == len(steps)
+            assert notes(Role.MANAGER) == []
+            assert notes(Role.PROGRAMME_ADMIN, Role.TRAINER) == []
+            intake = [s for t in trajectories for s in t.steps if s.step_key == "intake"]
+            by_manager = readable_values(definition, intake, frozenset({Role.MANAGER}))
+            assert any("manager_expectations" in v for v in by_manager.values())
+
+
+def test_the_showcase_follows_one_trajectory(app: Flask, tenants: dict[str, TenantRef]) -> None:
+    """The learner shown for `make run` is mid-trajectory in the running edition; the coach and
+    manager shown are that trajectory's coach (still in the pool) and the learner's manager."""
+    today = date.today()
+    with app.app_context():
+        tenant = _tenant(tenants["flevoland"])
+        people = seed_tenant(tenant)
+        chosen = showcase(tenant, people)
+        with tenant_scope(tenant):
+            learner = db.session.scalar(
+                select(User).where(User.subject == chosen["learner"].person.subject)
+            )
+            trajectory = db.session.scalar(
+                select(Trajectory).where(
+                    Trajectory.learner_id == learner.id,
+                    Trajectory.status == TrajectoryStatus.ACTIVE,
+                )
+            )
+            assert trajectory.edition.starts_on <= today <= trajectory.edition.ends_on
+            states = [s.state for s in trajectory.steps]
+            assert StepState.DONE in states and StepState.SCHEDULED in states
+            assert trajectory.coach.subject == chosen["coach"].person.subject
+            assert learner.manager.subject == chosen["manager"].person.subject
+            profile = db.session.scalar(
+                select(CoachProfile).where(CoachProfile.user_id == trajectory.coach_id)
+            )
+            assert profile.active
+    assert set(chosen) == {"learner", "coach", "manager", "trainer", "programme_admin"}
+    assert len({entry.person.subject for entry in chosen.values()}) == 5
+
+
+def test_seeding_stays_within_a_statement_budget(app: Flask, tenants: dict[str, TenantRef]) -> None:
+    """Seeding a tenant stays fast: a bounded number of SQL statements the first time (the
+    services each do a few), a handful the second."""
+    statements: list[str] = []
+
+    def count(conn, cursor, statement, *args) -> None:
+        statements.append(statement)
+
+    with app.app_context():
+        tenant = _tenant(tenants["gelderland"])
+        event.listen(db.engine, "before_cursor_execute", count)
+        try:
+            seed_tenant(tenant)
+            first = len(statements)
+            seed_tenant(tenant)
+            second = len(statements) - first
+        finally:
+            event.remove(db.engine, "before_cursor_execute", count)
+    assert 0 < first < 2000
+    assert second < 30
+
+
+def _fingerprint() -> list:
+    """The programme as people see it (names, steps, dates, texts), free of generated ids."""
+    names = dict(db.session.execute(select(User.id, User.subject)).all())
+    goals = dict(db.session.execute(select(LearningGoal.id, LearningGoal.title)).all())
+    values = sorted(
+        (
+            names[trajectory.learner_id],
+            step.step_key,
+            step.occurrence,
+            key,
+            json.dumps(
+                {goals[UUID(k)]: v for k, v in value.items()} if isinstance(value, dict) else value,
+                sort_keys=True,
+            ),
+        )
+        for trajectory in _trajectories()
+        for step in trajectory.steps
+        for key, value in readable_values(
+            trajectory.template_version.content, [step], frozenset({Role.LEARNER, Role.MANAGER})
+        )
+        .get(step.id, {})
+        .items()
+    )
+    steps = sorted(
+        (
+            names[t.learner_id],
+            names.get(t.coach_id),
+            t.status.value,
+            s.step_key,
+            s.occurrence,
+            s.state.value,
+            s.due_on.isoformat(),
+            as_utc(s.starts_at).isoformat() if s.starts_at else "",
+            s.location,
+            s.video_url,
+        )
+        for t in _trajectories()
+        for s in t.steps
+    )
+    attendance = sorted(
+        (topic, names[learner], present)
+        for topic, learner, present in db.session.execute(
+            select(
+                EditionSession.topic, SessionAttendance.learner_id, SessionAttendance.present
+            ).join(EditionSession, EditionSession.id == SessionAttendance.session_id)
+        )
+    )
+    enrolments = sorted(
+        (names[learner], status.value, motivation)
+        for learner, status, motivation in db.session.execute(
+            select(Enrolment.learner_id, Enrolment.status, Enrolment.motivation)
+        )
+    )
+    return [values, steps, attendance, enrolments]
+
+
+def test_the_programme_seeds_on_sqlite_too(
+    sqlite_app: Flask, app: Flask, tenants: dict[str, TenantRef]
+) -> None:
+    """The embedded default: on SQLite the same states appear, a second seed adds nothing, and
+    the programme is the very same as on PostgreSQL (the seed is deterministic per slug)."""
+    from samenleren.tenants.manifest import load_manifest
+    from samenleren.tenants.services import onboard_tenant
+
+    today = date.today()
+    with sqlite_app.app_context():
+        tenant = onboard_tenant(load_manifest(REPO_ROOT / "tenants" / "flevoland.toml")).tenant
+        db.session.commit()
+        seed_tenant(tenant)
+        once = _counts(tenant)
+        seed_tenant(tenant)
+        assert _counts(tenant) == once
+        with tenant_scope(tenant):
+            _assert_every_state(today)
+            _assert_catalogue(today)
+            _assert_coaching(today)
+            on_sqlite = _fingerprint()
+    assert {table for table, count in once.items() if count == 0} == {"login_sessions"}
+    with app.app_context():
+        tenant = _tenant(tenants["flevoland"])
+        seed_tenant(tenant)
+        with tenant_scope(tenant):
+            on_postgresql = _fingerprint()
+    assert on_sqlite == on_postgresql
+    assert all(on_sqlite)

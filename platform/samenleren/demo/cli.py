@@ -21,17 +21,23 @@ demo_cli = AppGroup("demo", help="Demo data and the embedded development setup."
 @click.argument("slug")
 @click.option("--json", "as_json", is_flag=True, help="Print the demo users for an IdP as JSON.")
 def seed_command(slug: str, as_json: bool) -> None:
-    """Fill tenant SLUG with realistic Dutch demo data (idempotent)."""
-    from samenleren.demo.seed import seed_tenant
+    """Fill tenant SLUG with realistic Dutch demo data (idempotent).
+
+    With --json: every demo user (for an identity provider) and, under "showcase", one user per
+    role to log in as: a learner in the middle of a trajectory, their coach and their manager.
+    """
+    from samenleren.demo.seed import seed_tenant, showcase
 
     tenant = get_tenant_by_slug(slug)
     if tenant is None:
         raise click.ClickException(f"no tenant with slug {slug!r}; onboard it first")
     people = seed_tenant(tenant)
     if as_json:
-        click.echo(
-            json.dumps({"users": [p.as_json() for p in people]}, ensure_ascii=False, indent=2)
-        )
+        document = {
+            "users": [p.as_json() for p in people],
+            "showcase": {role: entry.as_json() for role, entry in showcase(tenant, people).items()},
+        }
+        click.echo(json.dumps(document, ensure_ascii=False, indent=2))
     else:
         click.echo(f"{slug}: {len(people)} demo users present")
 
@@ -73,7 +79,7 @@ def run_command(host: str, port: int, idp_port: int | None) -> None:
         tenant = onboard_tenant(loaded).tenant
         people = seed_tenant(tenant)
         everyone.extend(people)
-        showcased[tenant.slug] = list(showcase(people).items())
+        showcased[tenant.slug] = list(showcase(tenant, people).items())
 
     idp_users = [
         IdPUser(sub=p.subject, claims={"name": p.name, "email": p.email, "groups": p.groups})
@@ -86,8 +92,10 @@ def run_command(host: str, port: int, idp_port: int | None) -> None:
         click.echo("Log in with 'Inloggen', then pick one of these users at the identity provider:")
         for slug, chosen in showcased.items():
             click.echo(f"  /{slug}/")
-            for role, person in chosen:
-                click.echo(f"    {role:<16} {person.subject:<28} {person.name}")
+            for role, entry in chosen:
+                person = entry.person
+                note = f"  ({entry.note})" if entry.note else ""
+                click.echo(f"    {role:<16} {person.subject:<28} {person.name}{note}")
         click.echo("Every demo user: flask --app samenleren demo seed SLUG --json")
         click.echo("")
         # `app.run()` refuses to run inside a `flask` command; this is what it would call.

@@ -3,7 +3,9 @@
 The people are made by Faker's `nl_NL` provider seeded with the slug, so Flevoland and Gelderland
 get different names but each gets the same names on every run; seeding twice adds nothing.
 Roles come from IdP groups, exactly as a real login would bring them in (see the tenant's
-`[roles.groups]` mapping), so that a demo user's first login changes nothing.
+`[roles.groups]` mapping), so that a demo user's first login changes nothing. On these people the
+Flevoland model runs: coaches, coach days, editions and trajectories in every state
+(`samenleren.demo.programme`).
 """
 
 from __future__ import annotations
@@ -15,10 +17,12 @@ import zlib
 from dataclasses import dataclass, field
 
 from faker import Faker
+from flask_babel import force_locale
 from sqlalchemy import select
 
 from samenleren.catalogue.models import Training
 from samenleren.core.tenancy import tenant_scope
+from samenleren.demo.programme import mid_trajectory, seed_programme
 from samenleren.extensions import db
 from samenleren.identity.models import Department, User
 from samenleren.identity.services import roles_for_groups, sync_idp_roles
@@ -100,6 +104,8 @@ class DemoPerson:
     department: str | None = None
     manager_subject: str | None = None
     roles: list[str] = field(default_factory=list)
+    #: Their part in the demo: "admin", "trainer", "manager", "coach" or "employee".
+    part: str = "employee"
 
     def as_json(self) -> dict:
         return {
@@ -139,13 +145,16 @@ def demo_people(tenant: Tenant) -> list[DemoPerson]:
 
     people: list[DemoPerson] = []
     admin = person(_groups_for(tenant, "programme_admin"), "Personeel en Organisatie")
+    admin.part = "admin"
     people.append(admin)
     trainer = person(_groups_for(tenant, "trainer"), None)
+    trainer.part = "trainer"
     trainer.email = f"{trainer.subject}@trainingsbureau.example.nl"
     people.append(trainer)
     staff: list[DemoPerson] = []
     for department in DEPARTMENTS:
         manager = person(_groups_for(tenant, "manager"), department)
+        manager.part = "manager"
         people.append(manager)
         for _ in range(EMPLOYEES_PER_DEPARTMENT):
             employee = person([], department)
@@ -153,6 +162,7 @@ def demo_people(tenant: Tenant) -> list[DemoPerson]:
             staff.append(employee)
     for coach in rng.sample(staff, COACHES):
         coach.groups = coach.groups + _groups_for(tenant, "coach")
+        coach.part = "coach"
     admin.manager_subject = next(
         p.subject for p in people if p.department == admin.department and p is not admin
     )
@@ -163,9 +173,13 @@ def demo_people(tenant: Tenant) -> list[DemoPerson]:
 
 
 def seed_tenant(tenant: Tenant) -> list[DemoPerson]:
-    """Fill `tenant` with demo departments, people and trainings; adds only what is missing."""
+    """Fill `tenant` with demo departments, people, trainings and the programme running on them
+    (coach pool, coach days, editions, trajectories at every step); adds only what is missing.
+
+    Texts the services write themselves (e.g. why a step was skipped) are in the tenant's language.
+    """
     people = demo_people(tenant)
-    with tenant_scope(tenant):
+    with tenant_scope(tenant), force_locale(tenant.default_locale):
         departments = {d.name: d for d in db.session.scalars(select(Department))}
         for name in DEPARTMENTS:
             if name not in departments:
@@ -196,17 +210,48 @@ def seed_tenant(tenant: Tenant) -> list[DemoPerson]:
                         capacity=capacity,
                     )
                 )
+        db.session.flush()
+        seed_programme(tenant, {p.subject: (p.part, users[p.subject]) for p in people})
         db.session.commit()
     return people
 
 
-def showcase(people: list[DemoPerson]) -> dict[str, DemoPerson]:
-    """One person per role to show in `make run`: the first of each."""
-    chosen: dict[str, DemoPerson] = {}
-    for role in ("learner", "coach", "manager", "trainer", "programme_admin"):
+@dataclass
+class Showcased:
+    """Someone to log in as in the demo, and why."""
+
+    person: DemoPerson
+    note: str = ""
+
+    def as_json(self) -> dict:
+        return {"sub": self.person.subject, "name": self.person.name, "note": self.note}
+
+
+SHOWCASE_ROLES = ("learner", "coach", "manager", "trainer", "programme_admin")
+
+
+def showcase(tenant: Tenant, people: list[DemoPerson]) -> dict[str, Showcased]:
+    """One person per role to show in `make run`: a learner in the middle of a trajectory, their
+    coach and their manager (so each sees that trajectory), the trainer and the programme admin.
+    Roles without such a story get the first person holding the role."""
+    by_subject = {p.subject: p for p in people}
+    chosen: dict[str, Showcased] = {}
+    with tenant_scope(tenant):
+        story = mid_trajectory()
+    if story is not None and {story.learner, story.coach} <= set(by_subject):
+        learner = by_subject[story.learner]
+        what = f"{story.training}, {story.edition}"
+        chosen["learner"] = Showcased(learner, f"mid-trajectory: {what}")
+        chosen["coach"] = Showcased(by_subject[story.coach], f"coach of {learner.name}")
+        if story.manager in by_subject:
+            chosen["manager"] = Showcased(by_subject[story.manager], f"manager of {learner.name}")
+    for role in SHOWCASE_ROLES:
+        if role in chosen:
+            continue
+        taken = {entry.person.subject for entry in chosen.values()}
         for p in people:
             only_role = role == "learner" and p.roles == ["learner"]
-            if (only_role or (role != "learner" and role in p.roles)) and p not in chosen.values():
-                chosen[role] = p
+            if (only_role or (role != "learner" and role in p.roles)) and p.subject not in taken:
+                chosen[role] = Showcased(p)
                 break
-    return chosen
+    return {role: chosen[role] for role in SHOWCASE_ROLES if role in chosen}
