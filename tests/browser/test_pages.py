@@ -150,7 +150,9 @@ def test_pages_of_logged_in_users_have_no_accessibility_violations(
     findings.check(page, "home", lang)
 
     visit(page, f"{base}/flevoland/trainings/", 200)
-    assert page.locator("table tbody tr").count() == 2
+    # "Projectmatig werken" is restricted to departments (none of them this learner's): only the
+    # programme admin sees it in the catalogue.
+    assert page.locator("table tbody tr").count() == (2 if role == "programme_admin" else 1)
     findings.check(page, "trainings", lang)
 
     page.click(f'a[href="/flevoland/trainings/{training_id}"]')

@@ -1,7 +1,88 @@
-"""Pages of the dashboards domain."""
+"""Pages of the dashboards domain: one dashboard per role, and the start page that shows one.
+
+`/<tenant>/dashboard/<role>` are five fixed routes (no URL arguments besides the tenant); a user
+without the role gets 404 there, as if the page did not exist. The start page (`tenants.home`)
+shows the dashboard last chosen here, else the most relevant one.
+"""
 
 from __future__ import annotations
 
-from flask import Blueprint
+from flask import Blueprint, abort, render_template, session
+from flask_babel import format_decimal
+from flask_login import current_user
+
+from samenleren.core.web import login_required
+from samenleren.dashboards import services
+from samenleren.dashboards.services import Board
 
 bp = Blueprint("dashboards", __name__, template_folder="templates")
+
+#: The Flask session remembers the dashboard chosen last (a login starts a fresh session).
+CHOSEN = "dashboard"
+
+_LOADERS = {
+    Board.LEARNER: services.learner_dashboard,
+    Board.COACH: services.coach_dashboard,
+    Board.MANAGER: services.manager_dashboard,
+    Board.TRAINER: services.trainer_dashboard,
+    Board.PROGRAMME: services.programme_dashboard,
+}
+
+
+def render_dashboard(board: Board | None, *, start_page: bool = False) -> str:
+    """The page with the welcome, the role switcher and `board`'s dashboard (None: no role)."""
+    data = _LOADERS[board](current_user) if board is not None else None
+    return render_template(
+        f"dashboards/{board.value if board else 'no_role'}.html",
+        board=board,
+        boards=services.boards_of(current_user),
+        welcome=services.welcome_of(current_user),
+        data=data,
+        start_page=start_page,
+        format_decimal=format_decimal,
+    )
+
+
+def render_start_page() -> str:
+    """The tenant's home for a logged-in user (called by `tenants.home`)."""
+    return render_dashboard(
+        services.start_board(current_user, session.get(CHOSEN)), start_page=True
+    )
+
+
+def _show(board: Board) -> str:
+    if board.role not in current_user.roles:
+        abort(404)
+    if session.get(CHOSEN) != board.value:
+        session[CHOSEN] = board.value
+    return render_dashboard(board)
+
+
+@bp.get("/<tenant>/dashboard/learner")
+@login_required
+def learner():
+    return _show(Board.LEARNER)
+
+
+@bp.get("/<tenant>/dashboard/coach")
+@login_required
+def coach():
+    return _show(Board.COACH)
+
+
+@bp.get("/<tenant>/dashboard/manager")
+@login_required
+def manager():
+    return _show(Board.MANAGER)
+
+
+@bp.get("/<tenant>/dashboard/trainer")
+@login_required
+def trainer():
+    return _show(Board.TRAINER)
+
+
+@bp.get("/<tenant>/dashboard/programme")
+@login_required
+def programme():
+    return _show(Board.PROGRAMME)

@@ -10,15 +10,15 @@ viewer may not read is dropped here, before any template, export or error messag
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import JSON, Select, String, and_, null, or_, select
 
 from samenleren.extensions import db
 from samenleren.identity.models import Role
 from samenleren.process_templates.definition import FieldSpec, StepSpec, TemplateDefinition
-from samenleren.trajectories.models import FieldValue, StepInstance
+from samenleren.trajectories.models import FieldValue, StepInstance, Trajectory
 
 
 def may_read(step: StepSpec, spec: FieldSpec, relations: Iterable[Role]) -> bool:
@@ -85,3 +85,114 @@ def may_read_goals(definition: TemplateDefinition, relations: frozenset[Role]) -
             if spec.type.value == "goals":
                 return may_read(step, spec, relations)
     return Role.LEARNER in relations or Role.COACH in relations
+
+
+def filled_fields(
+    definition_of: Mapping[uuid.UUID, TemplateDefinition],
+    steps: Iterable[StepInstance],
+    relations: frozenset[Role],
+) -> dict[uuid.UUID, set[str]]:
+    """{step instance id: keys of the fields that hold a value} (1 query), never the values.
+
+    Only fields `relations` may read or fill in are named: whether a progress note was written
+    is not the manager's business either. `definition_of` maps each step's trajectory id to the
+    definition of its template version.
+    """
+    by_id = {step.id: step for step in steps}
+    if not by_id or not relations:
+        return {}
+    rows = db.session.execute(
+        select(FieldValue.step_instance_id, FieldValue.field_key).where(
+            FieldValue.step_instance_id.in_(list(by_id))
+        )
+    ).all()
+    filled: dict[uuid.UUID, set[str]] = {}
+    for step_id, key in rows:
+        step = by_id[step_id]
+        step_spec = definition_of[step.trajectory_id].step(step.step_key)
+        spec = step_spec.field(key) if step_spec else None
+        if spec is None:
+            continue
+        if may_read(step_spec, spec, relations) or relations & set(spec.editors):
+            filled.setdefault(step_id, set()).add(key)
+    return filled
+
+
+@dataclass(frozen=True)
+class FieldRef:
+    """One field of one step of one template version: what a report asks values of."""
+
+    template_version_id: uuid.UUID
+    step_key: str
+    field_key: str
+
+
+def readable_refs(
+    definitions: Mapping[uuid.UUID, TemplateDefinition],
+    refs: Iterable[FieldRef],
+    relations: frozenset[Role],
+) -> list[FieldRef]:
+    """The fields of `refs` whose values `relations` may read (unknown versions or fields: no)."""
+    readable = []
+    for ref in refs:
+        definition = definitions.get(ref.template_version_id)
+        step_spec = definition.step(ref.step_key) if definition else None
+        spec = step_spec.field(ref.field_key) if step_spec else None
+        if spec is not None and may_read(step_spec, spec, relations):
+            readable.append(ref)
+    return readable
+
+
+def join_readable_values(
+    query: Select,
+    definitions: Mapping[uuid.UUID, TemplateDefinition],
+    refs: Iterable[FieldRef],
+    relations: frozenset[Role],
+) -> tuple[Select, list[FieldRef]]:
+    """`query` (which selects from `Trajectory`) with the values of `refs` outer-joined on,
+    and the refs that were readable.
+
+    For reports that aggregate over many trajectories in the query they run anyway: adds the
+    columns `value_step_id`, `value_step_key`, `value_field` and `value` (NULL where there is
+    none). Only fields `relations` may read are joined, checked per (template version, step,
+    field) before the query is built, so a value nobody may read here never leaves the database.
+    """
+    readable = readable_refs(definitions, refs, relations)
+    if not readable:
+        return (
+            query.add_columns(
+                null().cast(StepInstance.id.type).label("value_step_id"),
+                null().cast(String).label("value_step_key"),
+                null().cast(String).label("value_field"),
+                null().cast(JSON).label("value"),
+            ),
+            [],
+        )
+    wanted = or_(
+        *(
+            and_(
+                Trajectory.template_version_id == ref.template_version_id,
+                StepInstance.step_key == ref.step_key,
+                FieldValue.field_key == ref.field_key,
+            )
+            for ref in readable
+        )
+    )
+    step_keys = sorted({ref.step_key for ref in readable})
+    joined = (
+        query.outerjoin(
+            StepInstance,
+            and_(
+                StepInstance.trajectory_id == Trajectory.id,
+                StepInstance.step_key.in_(step_keys),
+            ),
+        )
+        .outerjoin(FieldValue, and_(FieldValue.step_instance_id == StepInstance.id, wanted))
+        .add_columns(
+            StepInstance.id.label("value_step_id"),
+            StepInstance.step_key.label("value_step_key"),
+            FieldValue.field_key.label("value_field"),
+            FieldValue.value.label("value"),
+        )
+    )
+    return joined, readable

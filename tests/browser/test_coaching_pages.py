@@ -9,7 +9,7 @@ from datetime import date, timedelta
 
 import pytest
 
-from tests.browser.conftest import browser, live_server, log_in, page  # noqa: F401 (fixtures)
+from tests.browser.conftest import log_in
 from tests.browser.test_pages import AxeFindings, choose_language, visit
 from tests.factories import World, build_world, in_tenant
 
@@ -33,7 +33,7 @@ def _past_day(app, tenant):
 
 
 @pytest.mark.parametrize("lang", ["nl", "en"])
-def test_admin_pages_have_no_accessibility_violations(app, tenants, page, live_server, lang):  # noqa: F811
+def test_admin_pages_have_no_accessibility_violations(app, tenants, page, live_server, lang):
     flevoland = tenants["flevoland"]
     with in_tenant(app, flevoland):
         world = build_world(flevoland)
@@ -82,7 +82,7 @@ def test_admin_pages_have_no_accessibility_violations(app, tenants, page, live_s
     findings.assert_clean()
 
 
-def test_coach_pages_have_no_accessibility_violations(app, tenants, page, live_server):  # noqa: F811
+def test_coach_pages_have_no_accessibility_violations(app, tenants, page, live_server):
     flevoland = tenants["flevoland"]
     with in_tenant(app, flevoland):
         world = build_world(flevoland)
