@@ -46,3 +46,8 @@ def local_input_value(value: datetime | None) -> str:
     if value is None:
         return ""
     return as_utc(value).astimezone(LOCAL_ZONE).strftime("%Y-%m-%dT%H:%M")
+
+
+def local_today() -> date:
+    """Today in the Netherlands: what "due today" and "overdue" mean for every user."""
+    return datetime.now(LOCAL_ZONE).date()

@@ -19,6 +19,7 @@ from samenleren.catalogue.models import Edition, Enrolment
 from samenleren.coaching.matching import check_coach
 from samenleren.core.db import as_utc, utcnow
 from samenleren.core.errors_input import FORM, InvalidInput
+from samenleren.core.formatting import local_today
 from samenleren.core.tenancy import current_tenant
 from samenleren.extensions import db
 from samenleren.identity.models import Role, User
@@ -397,7 +398,7 @@ def add_occurrence(trajectory: Trajectory, step_key: str, actor: User) -> StepIn
         step_key=step_key,
         position=version.position(step_key),
         occurrence=(existing[-1].occurrence + 1) if existing else 1,
-        due_on=max(due, date.today()),
+        due_on=max(due, local_today()),
     )
     db.session.add(step)
     db.session.flush()

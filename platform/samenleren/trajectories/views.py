@@ -8,7 +8,6 @@ and the page is rendered. What values a viewer sees comes from `confidentiality`
 from __future__ import annotations
 
 import uuid
-from datetime import date
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext
@@ -19,7 +18,7 @@ from sqlalchemy.orm import joinedload, selectinload
 from samenleren.catalogue.models import Edition, Training
 from samenleren.coaching.matching import suggest_coaches
 from samenleren.core.errors_input import InvalidInput
-from samenleren.core.formatting import parse_local_moment
+from samenleren.core.formatting import local_today, parse_local_moment
 from samenleren.core.web import login_required
 from samenleren.extensions import db
 from samenleren.identity.models import Role, User
@@ -121,7 +120,7 @@ def show_trajectory(trajectory_id: str):
     definition = trajectory.template_version.content
     steps = _steps(trajectory)
     goals = _goals(trajectory) if may_read_goals(definition, relations) else None
-    timeline = timeline_of(trajectory, definition, steps, relations, date.today())
+    timeline = timeline_of(trajectory, definition, steps, relations, local_today())
     return render_template(
         "trajectories/show_trajectory.html",
         trajectory=trajectory,
@@ -187,7 +186,7 @@ def _render_step(trajectory, relations, step, *, errors=None, submitted=None, st
             may_plan=services.may_plan(spec, relations) and trajectory.status.value == "active",
             is_open=is_open,
             writable=trajectory.status.value != "withdrawn" and step.state.value != "skipped",
-            today=date.today(),
+            today=local_today(),
             is_group=spec.kind is StepKind.GROUP_MEETING,
             may_fill=any(f.editable for f in fields),
             field_name=services.field_name,
