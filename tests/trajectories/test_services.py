@@ -200,3 +200,42 @@ def test_group_meeting_closes_every_learners_step(app, tenants):
         assert steps[("consolidation", 1)].state is StepState.SCHEDULED
         close_meeting(meeting, people["trainer"], {world.learner}, "Veel geleerd")
         assert steps[("consolidation", 1)].state is StepState.DONE
+
+
+def test_moving_an_edition_moves_the_steps_not_yet_planned(app, tenants):
+    from samenleren.catalogue.models import Edition
+    from samenleren.catalogue.services import EditionInput, update_edition
+    from samenleren.trajectories.models import GroupMeeting
+    from samenleren.trajectories.services import Appointment, schedule_step
+
+    with in_tenant(app, tenants["flevoland"]):
+        world = build_world(tenants["flevoland"])
+        trajectory, people, steps = _load(world)
+        edition = get(Edition, world.edition)
+        agreed = datetime(2027, 1, 10, 10, tzinfo=UTC)
+        intake = steps[("intake", 1)]
+        schedule_step(
+            trajectory,
+            intake,
+            people["coach"],
+            Appointment(agreed, agreed + timedelta(hours=1), "Kamer 3"),
+        )
+        intake_due = intake.due_on
+        later = timedelta(days=14)
+        update_edition(
+            edition,
+            people["admin"],
+            EditionInput(
+                name=edition.name,
+                starts_on=edition.starts_on + later,
+                ends_on=edition.ends_on + later,
+                location=edition.location,
+                trainer_id=edition.trainer_id,
+            ),
+        )
+        assert steps[("return_day", 1)].due_on == edition.ends_on + relativedelta(months=3)
+        assert steps[("evaluation", 1)].due_on == edition.ends_on + timedelta(days=14)
+        assert steps[("learning_goals", 1)].due_on == date.today() + timedelta(days=14)
+        assert intake.due_on == intake_due  # an agreed appointment stays
+        meeting = get(GroupMeeting, world.meeting)
+        assert meeting.due_on == edition.ends_on + timedelta(days=28)

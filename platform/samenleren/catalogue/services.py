@@ -16,7 +16,6 @@ import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from zoneinfo import ZoneInfo
 
 from flask_babel import format_date, gettext
 from sqlalchemy import ColumnElement, and_, delete, exists, func, or_, select, true
@@ -33,13 +32,15 @@ from samenleren.catalogue.models import (
 )
 from samenleren.core.db import as_utc, utcnow
 from samenleren.core.errors_input import InvalidInput
+from samenleren.core.formatting import LOCAL_ZONE, local_today
 from samenleren.extensions import db
 from samenleren.identity.models import Department, Role, RoleAssignment, User
 from samenleren.trajectories.models import Trajectory, TrajectoryStatus
-from samenleren.trajectories.services import start_trajectory, withdraw_trajectory
-
-#: Dates of editions are days in the Netherlands, whatever the server's clock zone.
-LOCAL_ZONE = ZoneInfo("Europe/Amsterdam")
+from samenleren.trajectories.services import (
+    retime_edition,
+    start_trajectory,
+    withdraw_trajectory,
+)
 
 TITLE_MAX = 200
 PROVIDER_MAX = 200
@@ -54,10 +55,6 @@ CAPACITY_MAX = 10_000
 
 #: The statuses that hold a place or a wish for one; a learner has at most one per edition.
 ACTIVE_STATUSES = (EnrolmentStatus.APPLIED, EnrolmentStatus.ENROLLED, EnrolmentStatus.WAITLISTED)
-
-
-def local_today() -> date:
-    return datetime.now(LOCAL_ZONE).date()
 
 
 # --- who may ------------------------------------------------------------------------------------
@@ -368,8 +365,11 @@ def update_edition(edition: Edition, actor: User, data: EditionInput) -> Edition
             }
         )
     cancelling = data.cancelled and not edition.cancelled
+    moved = (data.starts_on, data.ends_on) != (edition.starts_on, edition.ends_on)
     _apply_edition(edition, data)
     db.session.flush()
+    if moved:
+        retime_edition(edition)
     if cancelling:
         for enrolment in db.session.scalars(
             select(Enrolment).where(
@@ -594,6 +594,7 @@ def apply_for(edition: Edition, learner: User, motivation: str) -> Enrolment:
         )
     if message := _too_long(motivation, MOTIVATION_MAX):
         raise InvalidInput({"motivation": message})
+    _lock(edition)  # a double click sends two applications: the second waits, then sees the first
     enrolment = _enrolment_of(edition, learner)
     if enrolment is not None and enrolment.status is not EnrolmentStatus.WITHDRAWN:
         raise InvalidInput.form(_already(enrolment.status))

@@ -39,9 +39,9 @@ from samenleren.catalogue.models import (
     EnrolmentStatus,
     Training,
 )
-from samenleren.catalogue.services import local_today
 from samenleren.coaching.models import CoachDay, CoachProfile
 from samenleren.core.db import as_utc, utcnow
+from samenleren.core.formatting import local_today
 from samenleren.extensions import db
 from samenleren.identity.models import Department, Role, User
 from samenleren.process_templates.definition import (

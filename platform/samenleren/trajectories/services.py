@@ -14,6 +14,7 @@ from datetime import date, datetime, timedelta
 
 from flask_babel import get_locale, gettext
 from sqlalchemy import delete, select
+from sqlalchemy.orm import joinedload
 
 from samenleren.catalogue.models import Edition, Enrolment
 from samenleren.coaching.matching import check_coach
@@ -189,6 +190,59 @@ def _meeting_schedule(meeting: GroupMeeting | None) -> dict:
         "location": meeting.location,
         "video_url": meeting.video_url,
     }
+
+
+def retime_edition(edition: Edition) -> int:
+    """The edition's dates moved: steps not yet planned follow them. Returns how many moved.
+
+    Only steps still waiting for an appointment (state "planned") and group meetings not yet
+    scheduled get a new due date; an agreed appointment or a closed step is left as it is.
+    """
+    trajectories = db.session.scalars(
+        select(Trajectory)
+        .where(Trajectory.edition_id == edition.id, Trajectory.status == TrajectoryStatus.ACTIVE)
+        .options(joinedload(Trajectory.template_version), joinedload(Trajectory.enrolment))
+    ).all()
+    if not trajectories:
+        return 0
+    by_trajectory = {t.id: t for t in trajectories}
+    steps = db.session.scalars(
+        select(StepInstance).where(
+            StepInstance.trajectory_id.in_(list(by_trajectory)),
+            StepInstance.state == StepState.PLANNED,
+        )
+    ).all()
+    moved = 0
+    dates_of: dict[uuid.UUID, dict[str, date]] = {}
+    for step in steps:
+        trajectory = by_trajectory[step.trajectory_id]
+        definition = trajectory.template_version.content
+        if trajectory.id not in dates_of:
+            enrolled_on = (as_utc(trajectory.enrolment.enrolled_at) or trajectory.created_at).date()
+            dates_of[trajectory.id] = due_dates(definition, enrolled_on, edition)
+        spec = definition.step(step.step_key)
+        if spec is None:
+            continue
+        due = occurrence_due(dates_of[trajectory.id][step.step_key], spec, step.occurrence)
+        if due != step.due_on:
+            step.due_on = due
+            moved += 1
+    first = trajectories[0]
+    first_dates = dates_of.get(first.id) or due_dates(
+        first.template_version.content,
+        (as_utc(first.enrolment.enrolled_at) or first.created_at).date(),
+        edition,
+    )
+    for meeting in db.session.scalars(
+        select(GroupMeeting).where(
+            GroupMeeting.edition_id == edition.id,
+            GroupMeeting.state == GroupMeetingState.PLANNED,
+        )
+    ):
+        if meeting.step_key in first_dates:
+            meeting.due_on = first_dates[meeting.step_key]
+    db.session.flush()
+    return moved
 
 
 def withdraw_trajectory(trajectory: Trajectory) -> None:
