@@ -6,7 +6,7 @@ from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
 from flask import Flask
-from flask_babel import format_date, format_datetime, gettext
+from flask_babel import format_date, format_time, gettext
 
 from samenleren.core.db import as_utc
 
@@ -17,8 +17,14 @@ def show_date(value: date | None, style: str = "medium") -> str:
 
 
 def show_moment(value: datetime | None, style: str = "medium") -> str:
-    """A UTC moment in Europe/Amsterdam time (Flask-Babel's default timezone)."""
-    return format_datetime(as_utc(value), style) if value is not None else ""
+    """A UTC moment in Europe/Amsterdam time (Flask-Babel's default timezone): the date in
+    `style` and the time without seconds ("28 dec 2026, 14:00"); "short" gives the time only."""
+    if value is None:
+        return ""
+    moment = as_utc(value)
+    if style == "short":
+        return format_time(moment, "short")
+    return f"{format_date(moment, style)}, {format_time(moment, 'short')}"
 
 
 def init_app(app: Flask) -> None:

@@ -48,6 +48,12 @@ class Timeline:
         return sum(1 for entry in self.entries if entry.overdue)
 
 
+def _when(entry: TimelineEntry) -> date:
+    """When a step happens: its appointment if one is agreed, else its due date."""
+    starts_at = entry.step.starts_at
+    return starts_at.date() if starts_at is not None else entry.step.due_on
+
+
 def has_work(spec: StepSpec, relations: frozenset[Role]) -> bool:
     """Whether someone with `relations` plans, closes or fills in something in this step."""
     if relations & set(spec.responsible):
@@ -77,7 +83,7 @@ def timeline_of(
             )
         )
     done = sum(1 for e in entries if e.step.state in {StepState.DONE, StepState.SKIPPED})
-    open_entries = sorted((e for e in entries if e.is_open), key=lambda e: e.step.due_on)
+    open_entries = sorted((e for e in entries if e.is_open), key=_when)
     next_entry = None
     if active:
         next_entry = next((e for e in open_entries if e.mine), None) or next(
