@@ -1,5 +1,6 @@
 """Imports every model so that the metadata (and Alembic) sees all tables."""
 
+from samenleren.audit.models import AuditEvent
 from samenleren.catalogue.models import (
     Edition,
     EditionSession,
@@ -30,6 +31,7 @@ from samenleren.trajectories.models import (
 )
 
 __all__ = [
+    "AuditEvent",
     "CoachAssignment",
     "CoachDay",
     "CoachDayAttendance",

@@ -1,0 +1,24 @@
+"""operator console (issue 4; filled in by its author, placeholder until then).
+
+Revision ID: 0006
+Revises: 0005
+"""
+
+import sqlalchemy as sa  # noqa: F401
+from alembic import op  # noqa: F401
+
+from samenleren.core.rls import disable_rls, enable_rls  # noqa: F401
+
+# revision identifiers, used by Alembic.
+revision = "0006"
+down_revision = "0005"
+branch_labels = None
+depends_on = None
+
+
+def upgrade():
+    pass
+
+
+def downgrade():
+    pass
