@@ -34,7 +34,9 @@ def tenant_tables() -> list[str]:
 
 @pytest.fixture
 def seeded(app: Flask, tenants: dict[str, TenantRef]) -> dict[str, TenantRef]:
-    """Both tenants with demo data and one login session each, so every tenant table has rows."""
+    """Both tenants with demo data, one login session and one audit event each, so every tenant
+    table has rows."""
+    from samenleren.audit.services import record
     from samenleren.demo.seed import seed_tenant
 
     with app.app_context():
@@ -46,6 +48,7 @@ def seeded(app: Flask, tenants: dict[str, TenantRef]) -> dict[str, TenantRef]:
                 db.session.add(
                     LoginSession(user_id=user.id, expires_at=utcnow() + timedelta(hours=1))
                 )
+                record("login.succeeded", actor=user)
                 db.session.commit()
     return tenants
 
