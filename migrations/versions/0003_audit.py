@@ -1,4 +1,4 @@
-"""The audit log: append-only per tenant (the runtime role may INSERT and SELECT, nothing else).
+"""The audit log, append-only per tenant; users get an employee number (SCIM, IdP claim).
 
 Revision ID: 0003
 Revises: 0002
@@ -44,9 +44,13 @@ def upgrade():
         "ix_audit_events_tenant_id_occurred_at", "audit_events", ["tenant_id", "occurred_at"]
     )
     enable_rls(op, "audit_events")
+    with op.batch_alter_table("users", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("employee_number", sa.String(length=64), nullable=True))
 
 
 def downgrade():
+    with op.batch_alter_table("users", schema=None) as batch_op:
+        batch_op.drop_column("employee_number")
     disable_rls(op, "audit_events")
     op.drop_index("ix_audit_events_tenant_id_occurred_at", table_name="audit_events")
     op.drop_table("audit_events")

@@ -60,6 +60,8 @@ class User(TenantScoped, db.Model):
     subject: Mapped[str] = mapped_column(String(255))
     name: Mapped[str] = mapped_column(String(200))
     email: Mapped[str | None] = mapped_column(String(320), nullable=True)
+    #: The HR system's number for the person (SCIM, or a claim of the IdP); shown to admins.
+    employee_number: Mapped[str | None] = mapped_column(String(64), nullable=True)
     department_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, nullable=True)
     #: The line manager (another user of the same tenant): the manager relation of domain.md.
     manager_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, nullable=True)
