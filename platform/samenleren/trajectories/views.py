@@ -364,7 +364,8 @@ def edit_goals(trajectory_id: str):
             }
             for g in _goals(trajectory)
         ]
-    while len(rows) < min(len(rows) + 2, services.MAX_GOALS):
+    target = min(len(rows) + 2, services.MAX_GOALS)  # room for two more goals
+    while len(rows) < target:
         rows.append({"title": "", "description": "", "links": []})
     return (
         render_template(
