@@ -174,6 +174,49 @@ def idps() -> Iterator[dict[str, IdP]]:
         }
 
 
+#: Who the operator console lets in when `operator_idp` is in use (SAMENLEREN_OPERATORS).
+OPERATOR_SUBJECT = "olga.operator"
+#: Members of this group at the platform's IdP are operators too (SAMENLEREN_OPERATOR_GROUP).
+OPERATOR_GROUP = "SL-Platformbeheer"
+
+
+@pytest.fixture(scope="session")
+def operator_idp(app: Flask) -> Iterator[IdP]:
+    """The platform's own OIDC provider for the operator console: a third server, shared with
+    no tenant, configured as the environment would (SAMENLEREN_OPERATOR_OIDC_*)."""
+    with run_server_in_thread(port=0) as server:
+        idp = IdP(f"http://localhost:{server.server_port}")
+        settings = {
+            "SAMENLEREN_OPERATOR_OIDC_ISSUER": idp.issuer,
+            "SAMENLEREN_OPERATOR_OIDC_CLIENT_ID": "samenleren-operator-console",
+            "SAMENLEREN_OPERATOR_OIDC_CLIENT_SECRET": secrets.token_urlsafe(24),
+            "SAMENLEREN_OPERATORS": (OPERATOR_SUBJECT,),
+            "SAMENLEREN_OPERATOR_GROUP": OPERATOR_GROUP,
+        }
+        previous = {key: app.config[key] for key in settings}
+        app.config.update(settings)
+        try:
+            yield idp
+        finally:
+            app.config.update(previous)
+
+
+def operator_login(client: FlaskClient, idp: IdP, sub: str = OPERATOR_SUBJECT, **claims: object):
+    """Log `sub` in to the operator console through the platform's IdP; returns the callback's
+    answer (302 to the console when let in)."""
+    idp.set_user(
+        sub, **({"name": sub.replace(".", " ").title(), "email": f"{sub}@example.nl"} | claims)
+    )
+    start = client.get("/operator/login")
+    assert start.status_code == 302, start.status_code
+    authorize = requests.post(
+        start.headers["Location"], data={"sub": sub}, allow_redirects=False, timeout=5
+    )
+    assert authorize.status_code == 302, authorize.text
+    callback = urlsplit(authorize.headers["Location"])
+    return client.get(f"{callback.path}?{callback.query}")
+
+
 def onboard(slug: str, issuer: str):
     from samenleren.demo.devidp import with_issuer
     from samenleren.tenants.manifest import load_manifest
@@ -285,3 +328,11 @@ def serve_wsgi(wsgi_app) -> Iterator[str]:
         server.shutdown()
         server.server_close()
         thread.join(timeout=5)
+
+
+@pytest.fixture
+def english(app: Flask, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Pages and service messages in English for tests that assert English texts (Dutch is the
+    default language of every tenant). Use with `pytestmark = pytest.mark.usefixtures("english")`.
+    """
+    monkeypatch.setattr(app.extensions["babel"], "locale_selector", lambda: "en")

@@ -12,6 +12,8 @@ from sqlalchemy import func, select
 from samenleren.core.errors_input import FORM, InvalidInput
 from tests.factories import add_user, build_world, get, in_tenant
 
+pytestmark = pytest.mark.usefixtures("english")
+
 
 def _people(world):
     from samenleren.identity.models import User

@@ -11,6 +11,8 @@ from sqlalchemy import func, select
 from tests.coaching.helpers import client_as, post
 from tests.factories import build_world, get, in_tenant
 
+pytestmark = pytest.mark.usefixtures("english")
+
 
 def _day(app, tenant, day_id):
     from samenleren.coaching.models import CoachDay

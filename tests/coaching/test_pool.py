@@ -13,6 +13,8 @@ from tests.coaching.helpers import client_as, post
 from tests.factories import add_coach, build_world, get, in_tenant
 from tests.test_isolation import QueryCounter
 
+pytestmark = pytest.mark.usefixtures("english")
+
 
 def _coach_state(app, tenant, user_id):
     """(profile or None, roles with their sources) of one user."""

@@ -10,6 +10,8 @@ from sqlalchemy import select
 from tests.coaching.helpers import client_as, post
 from tests.factories import build_world, in_tenant
 
+pytestmark = pytest.mark.usefixtures("english")
+
 GOALS = "/flevoland/organisation-goals/"
 
 
@@ -58,7 +60,7 @@ def test_the_list_shows_every_goal_in_order_with_its_active_flag(app, tenants, w
         for c in _codes(app, tenants["flevoland"])
     ]
     assert positions == sorted(positions) and len(positions) == 4
-    assert "Een duurzame en bereikbare provincie" in page
+    assert "A sustainable and accessible province" in page  # the English title, in English
     # The first goal cannot move up, the last cannot move down.
     first = page[positions[0] : positions[1]]
     assert 'value="up"' not in first and 'value="down"' in first
@@ -88,7 +90,7 @@ def test_admin_adds_a_goal_last_with_its_texts(app, tenants, world, admin):
     assert description == {"nl": "Schone lucht en water."}
     listing = admin.get(GOALS).get_data(as_text=True)
     assert "The organisation goal is added." in listing
-    assert listing.index("Een gezonde leefomgeving") > listing.index("Goede dienstverlening")
+    assert listing.index("A healthy living environment") > listing.index("Good service")
 
 
 @pytest.mark.parametrize(
@@ -134,7 +136,7 @@ def test_admin_edits_and_deactivates_a_goal_that_is_kept(app, tenants, world, ad
         False,
     )
     listing = admin.get(GOALS).get_data(as_text=True)
-    assert "Een sterke economie" in listing and "not offered for new learning goals" in listing
+    assert "A strong economy" in listing and "not offered for new learning goals" in listing
 
     # Active again; a code taken by another goal is refused and changes nothing.
     sent = {"code": "OD2", "title_nl": "Een sterke economie", "active": "yes"}
