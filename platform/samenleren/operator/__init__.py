@@ -1,0 +1,1 @@
+"""The platform operator console: tenants, their usage, onboarding, suspension, SSO checks."""

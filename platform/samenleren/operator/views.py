@@ -1,0 +1,258 @@
+"""The platform operator console under `/operator/`: no tenant, no personal data.
+
+Operators log in through the platform's own identity provider (SAMENLEREN_OPERATOR_OIDC_*), with
+the same OIDC client code as tenant logins. Every page but login and callback needs an operator
+login (`operator_required`); anyone else, a tenant's employee included, is sent to the
+operators' login, which only the platform's IdP and its allowlist can pass.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from functools import wraps
+from typing import Any, TypeVar
+
+from flask import (
+    Blueprint,
+    abort,
+    flash,
+    g,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_babel import gettext
+
+from samenleren.config import LANGUAGES
+from samenleren.core.errors_input import InvalidInput
+from samenleren.core.i18n import LANGUAGE_NAMES
+from samenleren.core.ratelimits import callback_rate_limit, login_rate_limit
+from samenleren.extensions import db
+from samenleren.identity.models import Role
+from samenleren.identity.oidc import CallbackRefused, SSOConfigurationError, finish_authorization
+from samenleren.operator.services import (
+    FORM_FIELDS,
+    ConsoleNotConfigured,
+    OperatorRefused,
+    change_status,
+    check_sso,
+    form_defaults,
+    onboard_from_form,
+    onboard_from_upload,
+    operator_client,
+    operator_from_claims,
+    operator_issuer,
+    tenants_with_usage,
+)
+from samenleren.operator.sessions import (
+    current_operator,
+    end_operator_session,
+    start_operator_session,
+)
+from samenleren.tenants.models import Tenant, TenantStatus
+from samenleren.tenants.services import get_tenant_by_slug
+
+log = logging.getLogger(__name__)
+bp = Blueprint("operator", __name__, template_folder="templates")
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def operator_required(view: F) -> F:
+    """A console page: for a logged-in operator only; anyone else goes to the operators' login
+    (a tenant's employee too: their login means nothing here)."""
+
+    @wraps(view)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        operator = current_operator()
+        if operator is None:
+            return redirect(url_for("operator.login"), 303 if request.method == "POST" else 302)
+        g.operator = operator
+        return view(*args, **kwargs)
+
+    return wrapper  # type: ignore[return-value]
+
+
+def _tenant_or_404(slug: str) -> Tenant:
+    tenant = get_tenant_by_slug(slug)
+    if tenant is None:
+        abort(404)
+    return tenant
+
+
+def _see_other(endpoint: str, **values: Any):
+    return redirect(url_for(endpoint, **values), 303)
+
+
+# --- login and logout ---------------------------------------------------------------------------
+
+
+def _unavailable(reason: Exception):
+    if isinstance(reason, ConsoleNotConfigured):
+        log.warning("operator console: %s", reason)
+    else:
+        log.error("operator console: the platform's identity provider is unusable: %s", reason)
+    configured = not isinstance(reason, ConsoleNotConfigured)
+    return render_template("operator/unavailable.html", configured=configured), 503
+
+
+def _refused(reason: str):
+    log.warning("operator login refused: %s", reason)
+    return render_template("operator/login_refused.html"), 403
+
+
+@bp.get("/operator/login")
+@login_rate_limit
+def login():
+    if current_operator() is not None:
+        return redirect(url_for("operator.list_tenants"))
+    try:
+        client = operator_client()
+    except SSOConfigurationError as exc:
+        return _unavailable(exc)
+    return client.authorize_redirect(url_for("operator.callback", _external=True))
+
+
+@bp.get("/operator/callback")
+@callback_rate_limit
+def callback():
+    if request.args.get("error"):
+        return _refused(f"identity provider answered {request.args.get('error')!r}")
+    try:
+        claims = finish_authorization(operator_client(), operator_issuer())
+    except SSOConfigurationError as exc:
+        return _unavailable(exc)
+    except CallbackRefused as exc:
+        return _refused(str(exc))
+    try:
+        operator, by_group = operator_from_claims(claims)
+    except OperatorRefused as exc:
+        db.session.rollback()
+        return _refused(str(exc))
+    start_operator_session(operator, by_group=by_group)
+    log.info("operator login: %s", operator.subject)
+    return redirect(url_for("operator.list_tenants"))
+
+
+@bp.post("/operator/logout")
+def logout():
+    end_operator_session()
+    flash(gettext("You are logged out of the operator console."))
+    return _see_other("operator.logged_out")
+
+
+@bp.get("/operator/logged-out")
+def logged_out():
+    """Where logout lands: no login is started by itself (that would log straight back in)."""
+    if current_operator() is not None:
+        return redirect(url_for("operator.list_tenants"))
+    return render_template("operator/logged_out.html")
+
+
+# --- the tenants ------------------------------------------------------------------------------
+
+
+@bp.get("/operator/")
+@operator_required
+def list_tenants():
+    rows = tenants_with_usage()
+    return render_template("operator/list_tenants.html", rows=rows, Status=TenantStatus)
+
+
+def _render_new(values: dict, errors: dict, upload_errors: dict, status: int = 200):
+    return (
+        render_template(
+            "operator/new_tenant.html",
+            values=values,
+            errors=errors,
+            upload_errors=upload_errors,
+            languages=[(code, LANGUAGE_NAMES[code]) for code in LANGUAGES],
+            roles=[role.value for role in Role],
+        ),
+        status,
+    )
+
+
+@bp.route("/operator/tenants/new", methods=["GET", "POST"])
+@operator_required
+def new_tenant():
+    if request.method == "GET":
+        return _render_new(form_defaults(), {}, {})
+    values = {field: request.form.get(field, "") for field in FORM_FIELDS}
+    try:
+        tenant = onboard_from_form(values, g.operator)
+    except InvalidInput as refused:
+        db.session.rollback()
+        return _render_new(values, refused.errors, {}, 422)
+    flash(
+        gettext(
+            "%(name)s is onboarded; its address is /%(slug)s/.", name=tenant.name, slug=tenant.slug
+        )
+    )
+    return _see_other("operator.list_tenants")
+
+
+@bp.post("/operator/tenants/upload")
+@operator_required
+def upload_manifest():
+    try:
+        tenant = onboard_from_upload(
+            request.files.get("manifest"), request.files.get("logo"), g.operator
+        )
+    except InvalidInput as refused:
+        db.session.rollback()
+        return _render_new(form_defaults(), {}, refused.errors, 422)
+    flash(
+        gettext(
+            "%(name)s is onboarded; its address is /%(slug)s/.", name=tenant.name, slug=tenant.slug
+        )
+    )
+    return _see_other("operator.list_tenants")
+
+
+def _status_page(slug: str, status: TenantStatus):
+    tenant = _tenant_or_404(slug)
+    if request.method == "GET":
+        return render_template("operator/confirm_status.html", province=tenant, target=status)
+    changed = change_status(tenant, status, g.operator)
+    db.session.commit()
+    if status is TenantStatus.SUSPENDED:
+        message = (
+            gettext(
+                "%(name)s is suspended: its pages are closed and nobody can log in.",
+                name=tenant.name,
+            )
+            if changed
+            else gettext("%(name)s was suspended already.", name=tenant.name)
+        )
+    else:
+        message = (
+            gettext("%(name)s is resumed: its pages are open again.", name=tenant.name)
+            if changed
+            else gettext("%(name)s was active already.", name=tenant.name)
+        )
+    flash(message)
+    return _see_other("operator.list_tenants")
+
+
+@bp.route("/operator/tenants/<slug>/suspend", methods=["GET", "POST"])
+@operator_required
+def suspend_tenant(slug: str):
+    return _status_page(slug, TenantStatus.SUSPENDED)
+
+
+@bp.route("/operator/tenants/<slug>/resume", methods=["GET", "POST"])
+@operator_required
+def resume_tenant(slug: str):
+    return _status_page(slug, TenantStatus.ACTIVE)
+
+
+@bp.post("/operator/tenants/<slug>/test-sso")
+@operator_required
+def test_sso(slug: str):
+    tenant = _tenant_or_404(slug)
+    report = check_sso(tenant, g.operator)
+    db.session.commit()  # the audit event: who tested when, and the outcome
+    return render_template("operator/sso_test.html", province=tenant, report=report)
