@@ -1,16 +1,28 @@
-"""Audit events of a tenant: append-only for the application (no UPDATE or DELETE grant)."""
+"""Audit events of a tenant: append-only for the application.
+
+Two walls keep the log append-only: the database grants the runtime role only INSERT and SELECT
+on the table (`migrations/env.py` revokes the rest after every upgrade, for every table marked
+`append_only` in its `info`), and the session refuses to flush a changed or deleted event, or to
+run an UPDATE or DELETE statement on it, before anything reaches the database.
+"""
 
 from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import Index, String, Uuid
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy import Index, String, Uuid, event
+from sqlalchemy.orm import Mapped, ORMExecuteState, mapped_column
 
 from samenleren.core.db import JSONType, UTCDateTime, utcnow
+from samenleren.core.session import TenantAwareSession
 from samenleren.core.tenancy import TenantScoped
 from samenleren.extensions import db
+
+
+class AppendOnlyViolation(RuntimeError):
+    """Something tried to change or delete an audit event."""
 
 
 class AuditEvent(TenantScoped, db.Model):
@@ -21,7 +33,11 @@ class AuditEvent(TenantScoped, db.Model):
     """
 
     __tablename__ = "audit_events"
-    __table_args__ = (Index("ix_audit_events_tenant_id_occurred_at", "tenant_id", "occurred_at"),)
+    __table_args__ = (
+        Index("ix_audit_events_tenant_id_occurred_at", "tenant_id", "occurred_at"),
+        # Read by migrations/env.py: the runtime role may INSERT and SELECT, nothing else.
+        {"info": {"append_only": True}},
+    )
 
     occurred_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     #: Dotted name: "login.succeeded", "login.refused", "role.added", "sso.changed", ...
@@ -34,3 +50,21 @@ class AuditEvent(TenantScoped, db.Model):
     #: Facts without secrets: never a token, a password or the content of a confidential note.
     details: Mapped[dict] = mapped_column(JSONType, default=dict)
     ip_address: Mapped[str] = mapped_column(String(45), default="")
+
+
+@event.listens_for(TenantAwareSession, "before_flush")
+def _refuse_changed_events(session: Any, flush_context: Any, instances: Any) -> None:
+    for obj in session.deleted:
+        if isinstance(obj, AuditEvent):
+            raise AppendOnlyViolation("audit events are never deleted")
+    for obj in session.dirty:
+        if isinstance(obj, AuditEvent) and session.is_modified(obj):
+            raise AppendOnlyViolation("audit events are never changed")
+
+
+@event.listens_for(TenantAwareSession, "do_orm_execute")
+def _refuse_bulk_changes(state: ORMExecuteState) -> None:
+    if (state.is_update or state.is_delete) and any(
+        mapper.class_ is AuditEvent for mapper in state.all_mappers
+    ):
+        raise AppendOnlyViolation("audit events are never changed or deleted")

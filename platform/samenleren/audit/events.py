@@ -1,0 +1,113 @@
+"""The names of audit events, in one place, each with the label the audit page shows.
+
+An event's `action` is stored as its dotted name (stable: it is in every export and every
+filter). Every domain's actions are listed here, with a label, so the page can name and filter
+them; an action that is not listed is still recorded and shown by its dotted name (a test
+checks that every `record()` call in the package uses a listed action).
+"""
+
+from __future__ import annotations
+
+import enum
+
+from flask_babel import lazy_gettext as _l
+
+
+class AuditAction(enum.StrEnum):
+    LOGIN_SUCCEEDED = "login.succeeded"
+    #: details: `reason` (one of `REFUSAL_REASONS`), and `subject` when the IdP named someone
+    #: the tenant does not know.
+    LOGIN_REFUSED = "login.refused"
+    LOGOUT = "logout"
+    #: details: `role` and `source` (`idp`: brought in line at login; `app`: given in the app).
+    ROLE_ADDED = "role.added"
+    ROLE_REMOVED = "role.removed"
+    #: details: `coach` (the new coach's id), `previous_coach` when one was replaced.
+    COACH_ASSIGNED = "coach.assigned"
+    #: Recorded values of a step seen by someone who is neither its learner nor its coach;
+    #: details: `step` (the step key) and `occurrence` — never the values.
+    VALUES_VIEWED = "trajectory.values_viewed"
+    #: The audit log itself downloaded; details: the filters used.
+    AUDIT_EXPORTED = "audit.exported"
+    # Recorded by the SSO settings, external trainers, SCIM and the operator console.
+    SSO_CHANGED = "sso.changed"
+    SSO_TESTED = "sso.tested"
+    TRAINER_INVITED = "trainer.invited"
+    TRAINER_LINK_SENT = "trainer.link_sent"
+    TRAINER_ACCESS_WITHDRAWN = "trainer.access_withdrawn"
+    TRAINER_ACCESS_RESTORED = "trainer.access_restored"
+    SCIM_USER_CREATED = "scim.user_created"
+    SCIM_USER_UPDATED = "scim.user_updated"
+    SCIM_USER_DEACTIVATED = "scim.user_deactivated"
+    SCIM_GROUP_CHANGED = "scim.group_changed"
+    SCIM_TOKEN_CREATED = "scim.token_created"  # noqa: S105 (an action name)
+    SCIM_TOKEN_REVOKED = "scim.token_revoked"  # noqa: S105 (an action name)
+    TENANT_ONBOARDED = "tenant.onboarded"
+    TENANT_SUSPENDED = "tenant.suspended"
+    TENANT_RESUMED = "tenant.resumed"
+
+
+ACTION_LABELS = {
+    AuditAction.LOGIN_SUCCEEDED: _l("Logged in"),
+    AuditAction.LOGIN_REFUSED: _l("Login refused"),
+    AuditAction.LOGOUT: _l("Logged out"),
+    AuditAction.ROLE_ADDED: _l("Role given"),
+    AuditAction.ROLE_REMOVED: _l("Role taken away"),
+    AuditAction.COACH_ASSIGNED: _l("Learning coach assigned"),
+    AuditAction.VALUES_VIEWED: _l("Recorded answers viewed"),
+    AuditAction.AUDIT_EXPORTED: _l("Audit log downloaded"),
+    AuditAction.SSO_CHANGED: _l("Login settings (SSO) changed"),
+    AuditAction.SSO_TESTED: _l("Login settings (SSO) tested"),
+    AuditAction.TRAINER_INVITED: _l("External trainer invited"),
+    AuditAction.TRAINER_LINK_SENT: _l("Sign-in link sent"),
+    AuditAction.TRAINER_ACCESS_WITHDRAWN: _l("External trainer's access withdrawn"),
+    AuditAction.TRAINER_ACCESS_RESTORED: _l("External trainer's access restored"),
+    AuditAction.SCIM_USER_CREATED: _l("Employee provisioned (SCIM)"),
+    AuditAction.SCIM_USER_UPDATED: _l("Employee updated (SCIM)"),
+    AuditAction.SCIM_USER_DEACTIVATED: _l("Employee deprovisioned (SCIM)"),
+    AuditAction.SCIM_GROUP_CHANGED: _l("Group changed (SCIM)"),
+    AuditAction.SCIM_TOKEN_CREATED: _l("SCIM token created"),
+    AuditAction.SCIM_TOKEN_REVOKED: _l("SCIM token revoked"),
+    AuditAction.TENANT_ONBOARDED: _l("Organisation onboarded by the platform operator"),
+    AuditAction.TENANT_SUSPENDED: _l("Organisation suspended by the platform operator"),
+    AuditAction.TENANT_RESUMED: _l("Organisation resumed by the platform operator"),
+}
+
+#: Why a login was refused (`details["reason"]` of `login.refused`).
+REFUSAL_REASONS = {
+    "idp_error": _l("The identity provider answered with an error"),
+    "state": _l("The login state was missing, forged or used before"),
+    "wrong_issuer": _l("The ID token comes from another identity provider"),
+    "token": _l("The identity provider's answer could not be verified"),
+    "no_id_token": _l("The identity provider sent no ID token"),
+    "no_subject": _l("The ID token names nobody"),
+    "deactivated": _l("The account is deactivated"),
+    "reserved_subject": _l("The subject is reserved for external trainers"),
+    "sso_unavailable": _l("The identity provider could not be used"),
+    "refused": _l("Refused by the login rules"),
+    "link_used": _l("The sign-in link was used before"),
+    "link_expired": _l("The sign-in link has expired"),
+    "link_replaced": _l("A newer sign-in link replaced this one"),
+    "link_access_withdrawn": _l("The external trainer's access is withdrawn"),
+}
+
+ROLE_LABELS = {
+    "learner": _l("Learner"),
+    "coach": _l("Learning coach"),
+    "manager": _l("Manager"),
+    "trainer": _l("Trainer"),
+    "programme_admin": _l("Programme administrator"),
+}
+
+ROLE_SOURCES = {
+    "idp": _l("from the identity provider"),
+    "app": _l("given in the application"),
+}
+
+
+def action_label(action: str) -> str:
+    """The translated label of an action; an unlisted action shows as its dotted name."""
+    try:
+        return str(ACTION_LABELS[AuditAction(action)])
+    except (ValueError, KeyError):
+        return action

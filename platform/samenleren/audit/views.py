@@ -1,0 +1,75 @@
+"""The audit log page and its CSV export: for the programme admin only (anyone else: 404)."""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response, abort, render_template, request, stream_with_context
+from flask_login import current_user
+
+from samenleren.audit import services
+from samenleren.audit.events import ACTION_LABELS, AuditAction
+from samenleren.core.errors_input import InvalidInput
+from samenleren.core.formatting import local_today
+from samenleren.core.tenancy import current_tenant
+from samenleren.core.web import login_required
+from samenleren.extensions import db
+from samenleren.identity.models import Role
+
+bp = Blueprint("audit", __name__, template_folder="templates")
+
+
+def _require_admin() -> None:
+    if not current_user.has_role(Role.PROGRAMME_ADMIN):
+        abort(404)
+
+
+def _render(event_filter, page, *, errors=None, status=200):
+    values = {key: request.args.get(key, "") for key in ("action", "from", "to")}
+    return (
+        render_template(
+            "audit/list_events.html",
+            actions=[(action.value, ACTION_LABELS[action]) for action in AuditAction],
+            values=values,
+            errors=errors or {},
+            event_filter=event_filter,
+            page=page,
+        ),
+        status,
+    )
+
+
+@bp.get("/<tenant>/audit/")
+@login_required
+def list_events():
+    _require_admin()
+    try:
+        event_filter = services.parse_filter(request.args)
+    except InvalidInput as refused:
+        return _render(None, None, errors=refused.errors, status=422)
+    page = services.event_page(event_filter, services.parse_page(request.args.get("page")))
+    return _render(event_filter, page)
+
+
+@bp.get("/<tenant>/audit/export.csv")
+@login_required
+def export_events():
+    _require_admin()
+    try:
+        event_filter = services.parse_filter(request.args)
+    except InvalidInput as refused:
+        return _render(None, None, errors=refused.errors, status=422)
+    # The export is itself an event, committed before the first line leaves.
+    services.record(
+        AuditAction.AUDIT_EXPORTED,
+        actor=current_user,
+        details=event_filter.as_details(),
+    )
+    db.session.commit()
+    filename = f"audit-{current_tenant().slug}-{local_today().isoformat()}.csv"
+    return Response(
+        stream_with_context(services.export_lines(event_filter)),
+        mimetype="text/csv",
+        headers={
+            "Content-Disposition": f'attachment; filename="{filename}"',
+            "Cache-Control": "no-store",
+        },
+    )
