@@ -1,7 +1,8 @@
 """Alembic environment: migrations run as the schema owner, then grant the runtime role.
 
 The owner comes from MIGRATIONS_DATABASE_URL (falling back to DATABASE_URL). The runtime role is
-the user in DATABASE_URL: it owns nothing and gets only row access (architecture.md, wall 3).
+the user in DATABASE_URL: it owns nothing and gets only row access (architecture.md, wall 3);
+on append-only tables (the audit log) only INSERT and SELECT.
 """
 
 import logging
@@ -39,7 +40,8 @@ def grant_runtime_role(connection) -> None:
             owner,
         )
         return
-    role = connection.dialect.identifier_preparer.quote(runtime)
+    preparer = connection.dialect.identifier_preparer
+    role = preparer.quote(runtime)
     for statement in (
         f"GRANT USAGE ON SCHEMA public TO {role}",
         f"GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO {role}",
@@ -47,6 +49,18 @@ def grant_runtime_role(connection) -> None:
         f"REVOKE ALL ON alembic_version FROM {role}",
     ):
         connection.execute(text(statement))
+    # Append-only tables (the audit log): the grant above is given again after every upgrade,
+    # so the refusal is given again right after it. The tables are those marked in the models.
+    for table in get_metadata().sorted_tables:
+        if not table.info.get("append_only"):
+            continue
+        exists = connection.execute(
+            text("SELECT to_regclass(:name)"), {"name": f"public.{table.name}"}
+        ).scalar()
+        if exists is not None:  # not yet there when upgrading to an older revision
+            connection.execute(
+                text(f"REVOKE UPDATE, DELETE, TRUNCATE ON {preparer.quote(table.name)} FROM {role}")
+            )
 
 
 def run_migrations_offline():

@@ -30,11 +30,31 @@ from werkzeug.routing import Rule
 from tests.conftest import TenantRef, login, make_user
 from tests.factories import World, build_world, in_tenant
 
+_SCIM_REASON = (
+    "SCIM: tenant from the path, bearer token of that tenant; cross-tenant tests in tests/scim"
+)
+
 #: Rules outside any tenant, each with the reason it may be there.
 NON_TENANT_ROUTES = {
     "/static/<path:filename>": "the shared style sheets and images; no tenant data",
     "/healthz": "liveness probe; says only that the process answers",
     "/readyz": "readiness probe; names only the services that are down",
+    # The platform operator console (tests/operator/): no tenant, an operator login of its own
+    # that no tenant login opens; it shows counts per tenant, never a person.
+    "/operator/": "operator console: tenants with aggregate usage counts, no personal data",
+    "/operator/login": "operator console: starts the login at the platform's own IdP",
+    "/operator/callback": "operator console: the platform IdP's redirect back",
+    "/operator/logout": "operator console: ends the operator's login",
+    "/operator/logged-out": "operator console: where logout lands; a login link only",
+    "/operator/tenants/new": "operator console: onboard a province through a form",
+    "/operator/tenants/upload": "operator console: onboard a province from an uploaded manifest",
+    "/operator/tenants/<slug>/suspend": "operator console: suspend a tenant (confirm, POST)",
+    "/operator/tenants/<slug>/resume": "operator console: resume a tenant (confirm, POST)",
+    "/operator/tenants/<slug>/test-sso": "operator console: check a tenant's IdP discovery",
+    # SCIM provisioning: the slug names the tenant, and only a bearer token of that tenant gets
+    # in; every other case is the same 401. Cross-tenant tests: tests/scim/test_tokens.py.
+    "/scim/v2/<slug>": _SCIM_REASON,
+    "/scim/v2/<slug>/<path:scim_path>": _SCIM_REASON,
 }
 
 TENANT_PREFIX = "/<tenant>/"
@@ -44,6 +64,46 @@ ARGUMENT = re.compile(r"<(?:[^<>:]+:)?([^<>]+)>")
 
 
 # --- the registry of object factories ---------------------------------------------------------
+
+
+def _scim_token(world: World) -> object:
+    """A SCIM token of the world's tenant (its tenant is active while the factories run)."""
+    from samenleren.extensions import db
+    from samenleren.scim.services import create_token
+
+    row, _ = create_token("Isolatie", actor_label="test")
+    token_id = row.id
+    db.session.commit()
+    return token_id
+
+
+def _sign_in_token(world: World) -> str:
+    """A valid sign-in link token of an external trainer of the world's tenant."""
+    from samenleren.extensions import db
+    from samenleren.identity.trainers import invite_external_trainer
+
+    issued = invite_external_trainer("Isolatie Link", "link@isolatie.example", actor=None)
+    db.session.commit()
+    return issued.token
+
+
+def _external_trainer(world: World) -> object:
+    """An external trainer (signs in with links) of the world's tenant."""
+    from samenleren.extensions import db
+    from samenleren.identity.trainers import invite_external_trainer
+
+    issued = invite_external_trainer("Isolatie Extern", "extern@isolatie.example", actor=None)
+    user_id = issued.user.id
+    db.session.commit()
+    return user_id
+
+
+#: Routes whose POST signs the client in as someone else by design (the URL holds a single-use
+#: credential): `test_logged_in_elsewhere_is_a_stranger_here` compares their GET only, because
+#: the first POST spends the link and ends the visitor's own login. Their cross-tenant POST is
+#: covered by `test_other_tenants_objects_look_exactly_like_missing_ones` and, for a logged-in
+#: employee of another tenant, by tests/identity/test_trainer_links.py.
+SIGNS_IN_ON_POST = {"/<tenant>/auth/link/<token>"}
 
 
 #: URL argument name -> the object of a tenant's programme (`tests.factories.build_world`) to put
@@ -59,6 +119,9 @@ OBJECT_FACTORIES: dict[str, Callable[[World], object]] = {
     "trajectory_id": lambda world: world.trajectory,
     "step_id": lambda world: world.step,
     "meeting_id": lambda world: world.meeting,
+    "token_id": _scim_token,
+    "token": _sign_in_token,
+    "external_trainer_id": _external_trainer,
 }
 
 
@@ -256,6 +319,8 @@ def test_logged_in_elsewhere_is_a_stranger_here(app, tenants, role, home, other)
         values = {name: objects[name] for name in object_arguments(rule)}
         path = url(rule, other, values)
         for method in methods_of(rule):
+            if rule.rule in SIGNS_IN_ON_POST and method != "GET":
+                continue
             mine = request(app, me.client, method, path)
             theirs = request(app, stranger, method, path)
             where = f"{method} {path} as {role} of {home}"

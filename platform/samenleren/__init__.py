@@ -42,7 +42,7 @@ def _init_extensions(app: Flask) -> None:
     # Importing the models registers them (and the tenancy events) before anything runs.
     from samenleren import models  # noqa: F401
     from samenleren.config import REPO_ROOT
-    from samenleren.core import formatting, i18n
+    from samenleren.core import formatting, i18n, ratelimits
     from samenleren.core.errors import init_error_pages
     from samenleren.core.web import init_tenant_resolution
     from samenleren.extensions import babel, csrf, db, login_manager, migrate
@@ -79,6 +79,7 @@ def _init_extensions(app: Flask) -> None:
     )
     init_tenant_resolution(app)
     init_error_pages(app)
+    ratelimits.init_app(app)
     formatting.init_app(app)
     app.before_request(i18n.remember_language_choice)
 
@@ -97,11 +98,16 @@ def _init_extensions(app: Flask) -> None:
 
 
 def _register_blueprints(app: Flask) -> None:
+    from samenleren.audit.views import bp as audit_bp
     from samenleren.catalogue.views import bp as catalogue_bp
     from samenleren.coaching.views import bp as coaching_bp
     from samenleren.core.health import bp as health_bp
     from samenleren.dashboards.views import bp as dashboards_bp
+    from samenleren.identity.sso_views import bp as sso_bp
+    from samenleren.identity.trainer_views import bp as trainers_bp
     from samenleren.identity.views import bp as identity_bp
+    from samenleren.operator.views import bp as operator_bp
+    from samenleren.scim.views import bp as scim_bp
     from samenleren.tenants.views import bp as tenants_bp
     from samenleren.trajectories.views import bp as trajectories_bp
 
@@ -109,17 +115,26 @@ def _register_blueprints(app: Flask) -> None:
         health_bp,
         tenants_bp,
         identity_bp,
+        sso_bp,
+        trainers_bp,
         catalogue_bp,
         coaching_bp,
         trajectories_bp,
         dashboards_bp,
+        audit_bp,
+        operator_bp,
+        scim_bp,
     ):
         app.register_blueprint(blueprint)
 
 
 def _register_cli(app: Flask) -> None:
     from samenleren.demo.cli import demo_cli
+    from samenleren.identity.cli import sso_cli
+    from samenleren.scim.cli import scim_cli
     from samenleren.tenants.cli import tenants_cli
 
     app.cli.add_command(tenants_cli)
     app.cli.add_command(demo_cli)
+    app.cli.add_command(sso_cli)
+    app.cli.add_command(scim_cli)

@@ -7,6 +7,7 @@ that `create_app()` puts into `app.config`; tests pass overrides on top of it.
 from __future__ import annotations
 
 import os
+import secrets
 from pathlib import Path
 
 #: The repository root: `platform/samenleren/config.py` -> three levels up. Translations, tenant
@@ -51,6 +52,7 @@ def load_config() -> dict:
     if not secret_key:
         secret_key = _DEVELOPMENT_SECRET
     production = env == "production"
+    encryption_keys = _encryption_keys(env, secret_key)
     return {
         "SAMENLEREN_ENV": env,
         "SECRET_KEY": secret_key,
@@ -66,6 +68,11 @@ def load_config() -> dict:
         "SAMENLEREN_SESSION_HOURS": int(os.environ.get("SAMENLEREN_SESSION_HOURS", "10")),
         "SAMENLEREN_PROXY_FIX": _flag("SAMENLEREN_PROXY_FIX"),
         "SAMENLEREN_OIDC_TIMEOUT": float(os.environ.get("SAMENLEREN_OIDC_TIMEOUT", "10")),
+        # The operator console: the platform's own identity provider and who may use it.
+        **_operator_config(env),
+        # Fernet keys for secrets kept in the database (the first encrypts, all decrypt).
+        "SAMENLEREN_SECRET_ENCRYPTION_KEYS": encryption_keys,
+        "SAMENLEREN_SIGN_IN_LINK_HOURS": int(os.environ.get("SAMENLEREN_SIGN_IN_LINK_HOURS", "24")),
         "BABEL_DEFAULT_LOCALE": DEFAULT_LOCALE,
         "BABEL_TRANSLATION_DIRECTORIES": str(REPO_ROOT / "translations"),
         # Cookies: the Flask session carries only the login-session id and short-lived OIDC
@@ -78,6 +85,131 @@ def load_config() -> dict:
         "MAX_CONTENT_LENGTH": int(os.environ.get("SAMENLEREN_MAX_UPLOAD_BYTES", str(2**20))),
         "WTF_CSRF_TIME_LIMIT": None,  # bound to the session instead; forms may stay open long
         "TESTING": env == "test",
+        **_rate_limit_config(env, os.environ.get("REDIS_URL", "")),
+    }
+
+
+#: Requests per tenant and per client (IP address, or a SCIM token) before 429 Too Many Requests.
+#: Many employees may share one office address (NAT), so login and callback are not tight.
+_RATE_LIMITS = {
+    "SAMENLEREN_RATELIMIT_LOGIN": "60 per minute",
+    "SAMENLEREN_RATELIMIT_CALLBACK": "60 per minute",
+    "SAMENLEREN_RATELIMIT_SCIM": "600 per minute",
+}
+#: The test suite logs in hundreds of times a minute from 127.0.0.1; the rate limit tests set
+#: their own small limits.
+_TEST_RATE_LIMIT = "100000 per minute"
+
+
+def _rate_limit_config(env: str, redis_url: str) -> dict:
+    """Flask-Limiter's settings (samenleren.core.ratelimits): counters in Redis when there is
+    one, in the process otherwise (`make run`, the embedded default)."""
+    from limits import parse_many
+
+    config: dict = {}
+    for name, default in _RATE_LIMITS.items():
+        value = os.environ.get(name) or (_TEST_RATE_LIMIT if env == "test" else default)
+        try:
+            parse_many(value)
+        except ValueError:
+            raise ConfigError(f'{name} must look like "20 per minute", not {value!r}') from None
+        config[name] = value
+    prefix = os.environ.get("SAMENLEREN_RATELIMIT_KEY_PREFIX", "")
+    if not prefix:
+        # Parallel test runs share one Redis: each run counts under its own prefix.
+        prefix = f"samenleren-test-{secrets.token_hex(4)}" if env == "test" else "samenleren"
+    config.update(
+        {
+            "RATELIMIT_STORAGE_URI": redis_url or "memory://",
+            # Short timeouts: a Redis that hangs must not hang logins (we fail open, see there).
+            "RATELIMIT_STORAGE_OPTIONS": (
+                {"socket_connect_timeout": 0.5, "socket_timeout": 0.5} if redis_url else {}
+            ),
+            "RATELIMIT_KEY_PREFIX": prefix,
+            "RATELIMIT_STRATEGY": "moving-window",  # exact: no burst at a window's edge
+            "RATELIMIT_HEADERS_ENABLED": True,  # Retry-After (and X-RateLimit-*) on limited routes
+            "RATELIMIT_SWALLOW_ERRORS": True,  # fail open when Redis is down
+        }
+    )
+    return config
+
+
+def _encryption_keys(env: str, secret_key: str) -> list[str]:
+    """SAMENLEREN_SECRET_ENCRYPTION_KEY: one Fernet key, or several separated by commas (newest
+    first) while the stored secrets are re-encrypted with `flask sso reencrypt-secrets`.
+
+    Production refuses to start without it. Development and tests derive one from SECRET_KEY, so
+    secrets stored there become unreadable when SECRET_KEY changes (set the variable to avoid it).
+    """
+    import base64
+    import binascii
+    import hashlib
+
+    raw = os.environ.get("SAMENLEREN_SECRET_ENCRYPTION_KEY", "")
+    keys = [key.strip() for key in raw.split(",") if key.strip()]
+    if not keys:
+        if env == "production":
+            raise ConfigError(
+                "SAMENLEREN_SECRET_ENCRYPTION_KEY must be set in production (generate one with: "
+                'python -c "from cryptography.fernet import Fernet; '
+                'print(Fernet.generate_key().decode())")'
+            )
+        digest = hashlib.sha256(b"samenleren secret encryption\0" + secret_key.encode()).digest()
+        return [base64.urlsafe_b64encode(digest).decode()]
+    for position, key in enumerate(keys, start=1):
+        try:
+            valid = len(base64.urlsafe_b64decode(key.encode())) == 32
+        except (binascii.Error, ValueError):
+            valid = False
+        if not valid:
+            raise ConfigError(
+                f"SAMENLEREN_SECRET_ENCRYPTION_KEY: key {position} is not a Fernet key "
+                "(32 bytes, URL-safe base64, as Fernet.generate_key() makes)"
+            )
+    return keys
+
+
+def _operator_config(env: str) -> dict:
+    """The platform's own OpenID Connect provider, for the operator console (no tenant).
+
+    Without an issuer the console cannot be logged in to. Operators are the subjects listed in
+    SAMENLEREN_OPERATORS (comma-separated) and/or the members of SAMENLEREN_OPERATOR_GROUP (a
+    value of the ID token's `groups` claim); anyone else is refused.
+    """
+    issuer = os.environ.get("SAMENLEREN_OPERATOR_OIDC_ISSUER", "").strip()
+    client_id = os.environ.get("SAMENLEREN_OPERATOR_OIDC_CLIENT_ID", "").strip()
+    secret = os.environ.get("SAMENLEREN_OPERATOR_OIDC_CLIENT_SECRET", "")
+    scopes = os.environ.get("SAMENLEREN_OPERATOR_OIDC_SCOPES", "openid profile email").split()
+    operators = os.environ.get("SAMENLEREN_OPERATORS", "")
+    group = os.environ.get("SAMENLEREN_OPERATOR_GROUP", "").strip()
+    subjects = tuple(sub.strip() for sub in operators.split(",") if sub.strip())
+    if issuer:
+        missing = [
+            name
+            for name, value in (
+                ("SAMENLEREN_OPERATOR_OIDC_CLIENT_ID", client_id),
+                ("SAMENLEREN_OPERATOR_OIDC_CLIENT_SECRET", secret),
+            )
+            if not value
+        ]
+        if missing and env == "production":
+            raise ConfigError(f"SAMENLEREN_OPERATOR_OIDC_ISSUER is set, but not {missing[0]}")
+        if "openid" not in scopes:
+            raise ConfigError('SAMENLEREN_OPERATOR_OIDC_SCOPES must include "openid"')
+        if env == "production" and not (subjects or group):
+            raise ConfigError(
+                "SAMENLEREN_OPERATOR_OIDC_ISSUER is set, but nobody may use the console: set "
+                "SAMENLEREN_OPERATORS (subjects) or SAMENLEREN_OPERATOR_GROUP"
+            )
+    return {
+        "SAMENLEREN_OPERATOR_OIDC_ISSUER": issuer,
+        "SAMENLEREN_OPERATOR_OIDC_CLIENT_ID": client_id,
+        "SAMENLEREN_OPERATOR_OIDC_CLIENT_SECRET": secret,
+        "SAMENLEREN_OPERATOR_OIDC_SCOPES": tuple(scopes),
+        "SAMENLEREN_OPERATORS": subjects,
+        "SAMENLEREN_OPERATOR_GROUP": group,
+        #: Seconds the console's "test SSO" waits for each answer of a tenant's IdP.
+        "SAMENLEREN_SSO_TEST_TIMEOUT": float(os.environ.get("SAMENLEREN_SSO_TEST_TIMEOUT", "5")),
     }
 
 

@@ -15,9 +15,12 @@ from samenleren.identity.models import (
     LoginSession,
     PlatformOperator,
     RoleAssignment,
+    SignInLink,
     User,
 )
+from samenleren.operator.models import OperatorLoginSession
 from samenleren.process_templates.models import ProcessTemplate, TemplateVersion
+from samenleren.scim.models import ScimGroup, ScimGroupMember, ScimToken
 from samenleren.tenants.models import OrganisationGoal, Tenant
 from samenleren.trajectories.models import (
     CoachAssignment,
@@ -46,11 +49,16 @@ __all__ = [
     "LearningGoal",
     "LearningGoalLink",
     "LoginSession",
+    "OperatorLoginSession",
     "OrganisationGoal",
     "PlatformOperator",
     "ProcessTemplate",
     "RoleAssignment",
+    "ScimGroup",
+    "ScimGroupMember",
+    "ScimToken",
     "SessionAttendance",
+    "SignInLink",
     "StepInstance",
     "TemplateVersion",
     "Tenant",

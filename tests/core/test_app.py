@@ -67,6 +67,7 @@ def production_env(monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
     monkeypatch.setenv("SAMENLEREN_ENV", "production")
     monkeypatch.setenv("DATABASE_URL", "postgresql://samenleren@db.example.nl/samenleren")
     monkeypatch.setenv("SECRET_KEY", GOOD_SECRET)
+    monkeypatch.setenv("SAMENLEREN_SECRET_ENCRYPTION_KEY", "k" * 43 + "=")  # a Fernet key
     return monkeypatch
 
 

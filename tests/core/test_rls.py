@@ -38,6 +38,7 @@ def seeded(app: Flask, tenants: dict[str, TenantRef]) -> dict[str, TenantRef]:
     table has rows."""
     from samenleren.audit.services import record
     from samenleren.demo.seed import seed_tenant
+    from samenleren.identity.trainers import invite_external_trainer
 
     with app.app_context():
         for ref in tenants.values():
@@ -49,6 +50,13 @@ def seeded(app: Flask, tenants: dict[str, TenantRef]) -> dict[str, TenantRef]:
                     LoginSession(user_id=user.id, expires_at=utcnow() + timedelta(hours=1))
                 )
                 record("login.succeeded", actor=user)
+                # An external trainer with a sign-in link (sign_in_links).
+                invite_external_trainer("Extern Rls", "rls@extern.example", actor=None)
+                # A SCIM token and a provisioned group with a member (scim_*).
+                from samenleren.scim.services import GroupData, create_group, create_token
+
+                create_token("Rls", actor_label="test")
+                create_group(GroupData("Rls", member_ids=[str(user.id)]), actor_label="test")
                 db.session.commit()
     return tenants
 

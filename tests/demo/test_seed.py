@@ -78,6 +78,10 @@ def test_seeding_is_deterministic_per_slug(app: Flask, tenants: dict[str, Tenant
     assert len(stored) == len(first)
 
 
+#: Filled by provisioning (samenleren.scim), not by the demo.
+SCIM_TABLES = ("scim_tokens", "scim_groups", "scim_group_members")
+
+
 def test_seeding_twice_adds_nothing(app: Flask, tenants: dict[str, TenantRef]) -> None:
     """A second seed of the same tenant leaves every tenant table's row count unchanged, and the
     first one fills every tenant table (login sessions come from logging in)."""
@@ -91,7 +95,9 @@ def test_seeding_twice_adds_nothing(app: Flask, tenants: dict[str, TenantRef]) -
     assert once["trainings"] == len(TRAININGS)
     assert once["users"] > 50
     empty = {table for table, count in once.items() if count == 0}
-    assert empty == {"login_sessions"}
+    # Login sessions come from logging in; sign-in links from inviting external trainers; SCIM
+    # tokens and groups from setting up provisioning.
+    assert empty == {"login_sessions", "sign_in_links", *SCIM_TABLES}
     assert once["coach_profiles"] == 13
     assert once["coach_days"] == 2
 
@@ -538,7 +544,11 @@ def test_the_programme_seeds_on_sqlite_too(
             _assert_catalogue(today)
             _assert_coaching(today)
             on_sqlite = _fingerprint()
-    assert {table for table, count in once.items() if count == 0} == {"login_sessions"}
+    assert {table for table, count in once.items() if count == 0} == {
+        "login_sessions",
+        "sign_in_links",
+        *SCIM_TABLES,
+    }
     with app.app_context():
         tenant = _tenant(tenants["flevoland"])
         seed_tenant(tenant)

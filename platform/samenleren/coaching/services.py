@@ -15,6 +15,8 @@ from zoneinfo import ZoneInfo
 from flask_babel import gettext
 from sqlalchemy import func, select
 
+from samenleren.audit.events import AuditAction
+from samenleren.audit.services import record
 from samenleren.catalogue.models import Edition, Training
 from samenleren.coaching.matching import CoachLoad, coach_loads
 from samenleren.coaching.models import CoachDay, CoachDayAttendance, CoachProfile
@@ -155,6 +157,13 @@ def add_coach(
         # Also when the identity provider gives the role today: its groups may change, and a
         # coach in the pool must stay a coach until the administrator says otherwise.
         user.role_assignments.append(RoleAssignment(role=Role.COACH, source=RoleSource.APP))
+        record(
+            AuditAction.ROLE_ADDED,
+            actor=actor,
+            subject_type="user",
+            subject_id=user.id,
+            details={"role": Role.COACH.value, "source": RoleSource.APP.value},
+        )
     db.session.flush()
     return profile
 

@@ -85,6 +85,9 @@ def run_command(host: str, port: int, idp_port: int | None) -> None:
         IdPUser(sub=p.subject, claims={"name": p.name, "email": p.email, "groups": p.groups})
         for p in everyone
     ]
+    operator = _configure_demo_operator(app, issuer)
+    if operator is not None:
+        idp_users.append(operator)
     with run_server_in_thread(port=idp_port, user_claims=idp_users):
         click.echo("")
         click.echo(f"Samen Leren runs at http://{host}:{port}/flevoland/")
@@ -97,6 +100,35 @@ def run_command(host: str, port: int, idp_port: int | None) -> None:
                 note = f"  ({entry.note})" if entry.note else ""
                 click.echo(f"    {role:<16} {person.subject:<28} {person.name}{note}")
         click.echo("Every demo user: flask --app samenleren demo seed SLUG --json")
+        if operator is not None:
+            click.echo(
+                f"Operator console (no tenant): http://{host}:{port}/operator/ "
+                f"- log in as {operator.sub} ({operator.claims['name']})"
+            )
         click.echo("")
         # `app.run()` refuses to run inside a `flask` command; this is what it would call.
         run_simple(host, port, app, threaded=True)
+
+
+#: The platform operator of the demo, at the development IdP (the console's own login).
+DEMO_OPERATOR = ("platform.beheer", "Pim Platformbeheer", "beheer@samenleren.example")
+
+
+def _configure_demo_operator(app, issuer: str):
+    """Let the development IdP serve the operator console too, unless the environment already
+    names one (SAMENLEREN_OPERATOR_OIDC_ISSUER); returns the demo operator for the IdP."""
+    from oidc_provider_mock import User as IdPUser
+
+    if app.config["SAMENLEREN_OPERATOR_OIDC_ISSUER"]:
+        return None
+    subject, name, email = DEMO_OPERATOR
+    app.config.update(
+        {
+            "SAMENLEREN_OPERATOR_OIDC_ISSUER": issuer,
+            "SAMENLEREN_OPERATOR_OIDC_CLIENT_ID": "samenleren-operator-console",
+            # The demo IdP accepts any secret; a real deployment sets the variable.
+            "SAMENLEREN_OPERATOR_OIDC_CLIENT_SECRET": secrets.token_urlsafe(24),
+            "SAMENLEREN_OPERATORS": (subject,),
+        }
+    )
+    return IdPUser(sub=subject, claims={"name": name, "email": email, "groups": []})

@@ -9,7 +9,7 @@ from datetime import datetime
 from sqlalchemy import Enum, Index, String, UniqueConstraint, Uuid, and_
 from sqlalchemy.orm import Mapped, foreign, mapped_column, relationship, remote
 
-from samenleren.core.db import UTCDateTime, utcnow
+from samenleren.core.db import JSONType, UTCDateTime, utcnow
 from samenleren.core.tenancy import TenantScoped, tenant_foreign_key
 from samenleren.extensions import db
 
@@ -71,6 +71,18 @@ class User(TenantScoped, db.Model):
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    #: Any change of the row (SCIM `meta.lastModified`).
+    updated_at: Mapped[datetime | None] = mapped_column(
+        UTCDateTime, default=utcnow, onupdate=utcnow, nullable=True
+    )
+    #: The provisioning system's own id for the person (SCIM `externalId`).
+    external_id: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    #: What SCIM sent that has no column of its own (name parts, all e-mail entries), kept to
+    #: answer the IdP with what it sent; see samenleren.scim.storage.
+    scim_attributes: Mapped[dict] = mapped_column(JSONType, default=dict)
+    #: When a SCIM DELETE removed the user: deactivated and no longer seen through SCIM, while
+    #: the user's trajectories stay for the programme.
+    scim_removed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
     department: Mapped[Department | None] = relationship(
         primaryjoin=lambda: and_(
@@ -152,6 +164,39 @@ class LoginSession(TenantScoped, db.Model):
     user: Mapped[User] = relationship(
         primaryjoin=lambda: and_(
             LoginSession.tenant_id == User.tenant_id, foreign(LoginSession.user_id) == User.id
+        ),
+    )
+
+
+class SignInLink(TenantScoped, db.Model):
+    """A single-use link that signs an external trainer in (no account at the tenant's IdP).
+
+    Only the SHA-256 of the token is stored: the link itself is shown once (or mailed) and a copy
+    of this table gives no way in. A link is spent at the first sign-in, replaced by the next
+    link sent to the same person, and worthless after `expires_at`.
+    """
+
+    __tablename__ = "sign_in_links"
+    __table_args__ = (
+        UniqueConstraint("tenant_id", "token_hash"),
+        tenant_foreign_key("user_id", "users", ondelete="CASCADE"),
+        Index("ix_sign_in_links_tenant_id_user_id", "tenant_id", "user_id"),
+    )
+
+    user_id: Mapped[uuid.UUID] = mapped_column(Uuid)
+    #: Hex SHA-256 of the token in the link; never the token.
+    token_hash: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    #: Set when a newer link for the same person replaced this one, or access was withdrawn.
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    #: Who made the link (not a foreign key: the record outlives the admin's account).
+    created_by_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, nullable=True)
+
+    user: Mapped[User] = relationship(
+        primaryjoin=lambda: and_(
+            SignInLink.tenant_id == User.tenant_id, foreign(SignInLink.user_id) == User.id
         ),
     )
 

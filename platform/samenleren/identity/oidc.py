@@ -5,6 +5,15 @@ changed secret or issuer would be ignored. We build `FlaskOAuth2App` objects our
 them keyed by tenant and by the settings they were built from; metadata is reloaded after
 `METADATA_TTL`. Authlib does not compare the discovery document's `issuer` with the configured
 one, so `client_for()` pins it, and the ID token's `iss` is checked against the configured value.
+
+A tenant's client secret is the one stored (encrypted) on the SSO settings page; while none is
+stored, the environment variable the manifest names (`sso_client_secret_env`). The SSO settings
+page calls `forget_client()` after every change; other worker processes notice a changed issuer,
+client id, secret or scopes because those make up the cache entry's fingerprint.
+
+Key rotation at the IdP: the signing keys (JWKS) are cached with the metadata. An ID token whose
+`kid` is not among them makes Authlib fetch the JWKS again, once; a token without a `kid` whose
+signature fails against the cached keys makes `TenantOAuth2App` do the same (see there).
 """
 
 from __future__ import annotations
@@ -12,12 +21,16 @@ from __future__ import annotations
 import os
 import threading
 import time
-import uuid
+from collections.abc import Hashable, Iterable
 from dataclasses import dataclass
+from typing import Any
 
+from authlib.common.errors import AuthlibBaseError
 from authlib.integrations.flask_client import FlaskIntegration, FlaskOAuth2App
 from flask import current_app
+from joserfc.errors import BadSignatureError, JoseError
 
+from samenleren.identity.encryption import SecretUnreadable, decrypt_secret
 from samenleren.tenants.models import Tenant
 
 METADATA_TTL = 3600.0
@@ -27,6 +40,14 @@ class SSOConfigurationError(RuntimeError):
     """The tenant's identity provider cannot be used; the message is safe to show an admin."""
 
 
+class CallbackRefused(Exception):
+    """A login callback that must not be accepted; the message is for the log."""
+
+
+#: What a discovery document must name for a login to work.
+REQUIRED_ENDPOINTS = ("authorization_endpoint", "token_endpoint", "jwks_uri")
+
+
 @dataclass
 class _Entry:
     fingerprint: tuple
@@ -34,11 +55,44 @@ class _Entry:
     loaded_at: float
 
 
-_clients: dict[uuid.UUID, _Entry] = {}
+_clients: dict[Hashable, _Entry] = {}
 _lock = threading.Lock()
 
 
+class TenantOAuth2App(FlaskOAuth2App):
+    """Authlib's Flask client, with one more way to notice that the IdP rotated its keys.
+
+    Authlib (1.9, `OpenIDMixin.parse_id_token`) fetches the JWKS again when the ID token names a
+    `kid` that is not in the cached set. A token without a `kid` is checked against the only
+    cached key; after a rotation that fails as a bad signature, and Authlib would not fetch the
+    keys again until the client is rebuilt. Here such a failure drops the cached keys and checks
+    once more against a freshly fetched JWKS; a signature that fails against the IdP's current
+    keys is refused. The ID token comes from the token endpoint (server to server over TLS, with
+    our client credentials), never from the browser, so nobody can make us fetch at will.
+    """
+
+    def parse_id_token(self, token, nonce, claims_options=None, claims_cls=None, leeway=120):
+        keys_before = (self.server_metadata or {}).get("jwks")
+        try:
+            return super().parse_id_token(token, nonce, claims_options, claims_cls, leeway)
+        except BadSignatureError:
+            if not keys_before or self.server_metadata.get("jwks") is not keys_before:
+                raise  # checked against keys fetched just now: the signature is really bad
+            self.server_metadata.pop("jwks", None)
+            return super().parse_id_token(token, nonce, claims_options, claims_cls, leeway)
+
+
 def client_secret(tenant: Tenant) -> str:
+    """The secret stored on the SSO settings page if there is one, else the manifest's
+    environment variable (`sso_client_secret_env`)."""
+    if tenant.sso_client_secret_encrypted:
+        try:
+            return decrypt_secret(tenant.sso_client_secret_encrypted)
+        except SecretUnreadable as exc:
+            raise SSOConfigurationError(
+                "the stored client secret cannot be decrypted with "
+                "SAMENLEREN_SECRET_ENCRYPTION_KEY (was the key changed?)"
+            ) from exc
     secret = os.environ.get(tenant.sso_client_secret_env, "")
     if not secret:
         raise SSOConfigurationError(
@@ -49,57 +103,95 @@ def client_secret(tenant: Tenant) -> str:
 
 def client_for(tenant: Tenant) -> FlaskOAuth2App:
     """The tenant's OIDC client, with discovery loaded and its issuer pinned."""
-    secret = client_secret(tenant)
-    fingerprint = (tenant.sso_issuer, tenant.sso_client_id, secret, tuple(tenant.sso_scopes))
+    return cached_client(
+        tenant.id,
+        f"tenant_{tenant.id.hex}",  # also the prefix of the OIDC state kept in the session
+        issuer=tenant.sso_issuer,
+        client_id=tenant.sso_client_id,
+        secret=client_secret(tenant),
+        scopes=tenant.sso_scopes,
+    )
+
+
+def cached_client(
+    key: Hashable, name: str, *, issuer: str, client_id: str, secret: str, scopes: Iterable[str]
+) -> FlaskOAuth2App:
+    """The client of one provider (a tenant's, or the platform operators' own), cached under
+    `key` for as long as the settings it was built from stay the same; issuer pinned."""
+    scopes = tuple(scopes)
+    fingerprint = (issuer, client_id, secret, scopes)
     now = time.monotonic()
     with _lock:
-        entry = _clients.get(tenant.id)
+        entry = _clients.get(key)
         if (
             entry is None
             or entry.fingerprint != fingerprint
             or now - entry.loaded_at > METADATA_TTL
         ):
-            entry = _Entry(fingerprint, _build_client(tenant, secret), now)
-            _clients[tenant.id] = entry
-    _check_metadata(tenant, entry.client)
+            entry = _Entry(fingerprint, _build_client(name, issuer, client_id, secret, scopes), now)
+            _clients[key] = entry
+    _check_metadata(key, issuer, entry.client)
     return entry.client
 
 
-def forget_client(tenant_id: uuid.UUID) -> None:
+def forget_client(tenant_id: Hashable) -> None:
     """Drop a tenant's cached client, metadata and keys (after its SSO settings change)."""
     with _lock:
         _clients.pop(tenant_id, None)
 
 
-def _build_client(tenant: Tenant, secret: str) -> FlaskOAuth2App:
-    name = f"tenant_{tenant.id.hex}"  # also the prefix of the OIDC state kept in the session
-    return FlaskOAuth2App(
+def _build_client(
+    name: str, issuer: str, client_id: str, secret: str, scopes: tuple[str, ...]
+) -> FlaskOAuth2App:
+    return TenantOAuth2App(
         FlaskIntegration(name),
         name,
-        client_id=tenant.sso_client_id,
+        client_id=client_id,
         client_secret=secret,
-        server_metadata_url=tenant.sso_issuer.rstrip("/") + "/.well-known/openid-configuration",
+        server_metadata_url=issuer.rstrip("/") + "/.well-known/openid-configuration",
         client_kwargs={
-            "scope": " ".join(tenant.sso_scopes),
+            "scope": " ".join(scopes),
             "code_challenge_method": "S256",
             "timeout": current_app.config["SAMENLEREN_OIDC_TIMEOUT"],
         },
     )
 
 
-def _check_metadata(tenant: Tenant, client: FlaskOAuth2App) -> None:
+def _check_metadata(key: Hashable, issuer: str, client: FlaskOAuth2App) -> None:
     try:
         metadata = client.load_server_metadata()
     except Exception as exc:
-        forget_client(tenant.id)
+        forget_client(key)
         raise SSOConfigurationError(f"identity provider unreachable: {type(exc).__name__}") from exc
-    if metadata.get("issuer") != tenant.sso_issuer:
-        forget_client(tenant.id)
+    if metadata.get("issuer") != issuer:
+        forget_client(key)
         raise SSOConfigurationError(
             f"issuer in the discovery document ({metadata.get('issuer')!r}) is not the "
-            f"configured issuer ({tenant.sso_issuer!r})"
+            f"configured issuer ({issuer!r})"
         )
-    for key in ("authorization_endpoint", "token_endpoint", "jwks_uri"):
-        if not metadata.get(key):
-            forget_client(tenant.id)
-            raise SSOConfigurationError(f"discovery document has no {key}")
+    for endpoint in REQUIRED_ENDPOINTS:
+        if not metadata.get(endpoint):
+            forget_client(key)
+            raise SSOConfigurationError(f"discovery document has no {endpoint}")
+
+
+def finish_authorization(client: FlaskOAuth2App, issuer: str) -> dict[str, Any]:
+    """Exchange the code of the callback in the current request; the ID token's claims.
+
+    Raises `CallbackRefused` for a callback that cannot be accepted: missing or forged state, a
+    replayed callback (the state was used up), a token from another issuer or for another
+    audience, a bad signature or nonce; `SSOConfigurationError` when the token endpoint cannot be
+    reached.
+    """
+    try:
+        token = client.authorize_access_token(
+            claims_options={"iss": {"essential": True, "value": issuer}}
+        )
+    except (AuthlibBaseError, JoseError, ValueError, KeyError, TypeError) as exc:
+        raise CallbackRefused(f"{type(exc).__name__}: {exc}") from exc
+    except OSError as exc:
+        raise SSOConfigurationError(f"token endpoint unreachable: {exc}") from exc
+    claims = token.get("userinfo")
+    if not claims:
+        raise CallbackRefused("no ID token in the token response")
+    return dict(claims)

@@ -2,18 +2,61 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+import logging
+import uuid
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from samenleren.extensions import db
-from samenleren.identity.models import Role, RoleAssignment, RoleSource, User
+from samenleren.identity.models import Department, Role, RoleAssignment, RoleSource, User
 from samenleren.tenants.models import Tenant
+
+log = logging.getLogger(__name__)
+
+#: Subjects of external trainers (`external:<uuid>`), who have no account at the tenant's IdP.
+#: The IdP can never log in as one of them: a `sub` with this prefix is refused.
+EXTERNAL_SUBJECT_PREFIX = "external:"
+
+#: The claims a login reads, with the claim name used when the tenant configured none. The
+#: first three are always read; the others only when the tenant names a claim for them.
+DEFAULT_CLAIM_NAMES = {"name": "name", "email": "email", "groups": "groups"}
+OPTIONAL_CLAIMS = ("department", "employee_number", "manager")
+_DEPARTMENT_NAME_MAX = 200
+_EMPLOYEE_NUMBER_MAX = 64
+
+
+#: Other ways the IdP tells which groups a user is in (SCIM registers one): each gives the group
+#: names of an existing user. A login adds them to the token's groups, so a token without a
+#: groups claim does not take away the roles that provisioned groups give.
+GROUP_SOURCES: list[Callable[[User], Iterable[str]]] = []
 
 
 class LoginRefused(Exception):
-    """The identity provider vouched for someone this tenant does not let in."""
+    """The identity provider vouched for someone this tenant does not let in.
+
+    `reason` is the code the audit log keeps (`samenleren.audit.events.REFUSAL_REASONS`);
+    `user` the known user who was refused, if any.
+    """
+
+    def __init__(self, message: str, reason: str = "refused", user: User | None = None) -> None:
+        super().__init__(message)
+        self.reason = reason
+        self.user = user
+
+
+def claim_names(tenant: Tenant) -> dict[str, str | None]:
+    """Which claim of the ID token holds what; None: not taken from the IdP."""
+    configured = tenant.sso_claims or {}
+    names: dict[str, str | None] = {
+        key: configured.get(key) or default for key, default in DEFAULT_CLAIM_NAMES.items()
+    }
+    names["department"] = tenant.sso_claim_department or None
+    names["employee_number"] = tenant.sso_claim_employee_number or None
+    names["manager"] = tenant.sso_claim_manager or None
+    return names
 
 
 def roles_for_groups(tenant: Tenant, groups: Iterable[str]) -> set[Role]:
@@ -39,29 +82,110 @@ def user_from_claims(tenant: Tenant, claims: Mapping[str, Any]) -> User:
     """
     subject = str(claims.get("sub") or "")
     if not subject:
-        raise LoginRefused("the ID token has no subject")
-    names = tenant.sso_claims or {}
-    name = str(claims.get(names.get("name", "name")) or "").strip()
-    email = str(claims.get(names.get("email", "email")) or "").strip() or None
-    groups = _claim_list(claims.get(names.get("groups", "groups")))
+        raise LoginRefused("the ID token has no subject", "no_subject")
+    if subject.startswith(EXTERNAL_SUBJECT_PREFIX):
+        raise LoginRefused("the subject is reserved for external trainers", "reserved_subject")
+    names = claim_names(tenant)
+    name = str(claims.get(names["name"]) or "").strip()
+    email = str(claims.get(names["email"]) or "").strip() or None
+    groups = _claim_list(claims.get(names["groups"]))
 
     user = db.session.scalar(select(User).where(User.subject == subject))
     if user is None:
         user = User(subject=subject, name=name or email or subject, email=email)
         db.session.add(user)
     elif not user.active:
-        raise LoginRefused("the account is deactivated")
+        raise LoginRefused("the account is deactivated", "deactivated", user)
     else:
         user.name = name or user.name
         user.email = email or user.email
+        groups.extend(group for source in GROUP_SOURCES for group in source(user))
     sync_idp_roles(user, roles_for_groups(tenant, groups))
+    _apply_profile_claims(user, claims, names)
     return user
 
 
-def sync_idp_roles(user: User, wanted: set[Role]) -> None:
+def _claim_text(claims: Mapping[str, Any], name: str | None) -> str | None:
+    """The claim's value as text, or None when the claim is not configured, absent or empty."""
+    if not name:
+        return None
+    value = claims.get(name)
+    if isinstance(value, (list, tuple)):
+        value = value[0] if len(value) == 1 else None
+    if value is None or isinstance(value, (dict, bool)):
+        return None
+    text = str(value).strip()
+    return text or None
+
+
+def _apply_profile_claims(
+    user: User, claims: Mapping[str, Any], names: Mapping[str, str | None]
+) -> None:
+    """Department, employee number and manager from the claims the tenant named.
+
+    A claim that is not configured or not in the token leaves the value as it is (SCIM or the
+    admin may keep it). The manager claim holds the manager's `sub`; it is followed only when
+    that person is already a user of this tenant, and never to the user themself.
+    """
+    department_name = _claim_text(claims, names.get("department"))
+    if department_name is not None:
+        if len(department_name) > _DEPARTMENT_NAME_MAX:
+            log.warning("department claim longer than %d characters ignored", _DEPARTMENT_NAME_MAX)
+        else:
+            user.department_id = department_named(department_name).id
+    employee_number = _claim_text(claims, names.get("employee_number"))
+    if employee_number is not None:
+        if len(employee_number) > _EMPLOYEE_NUMBER_MAX:
+            log.warning(
+                "employee number claim longer than %d characters ignored", _EMPLOYEE_NUMBER_MAX
+            )
+        else:
+            user.employee_number = employee_number
+    manager_subject = _claim_text(claims, names.get("manager"))
+    if manager_subject is not None and manager_subject != user.subject:
+        manager_id = db.session.scalar(select(User.id).where(User.subject == manager_subject))
+        if manager_id is not None:
+            user.manager_id = manager_id
+
+
+def department_named(name: str) -> Department:
+    """The tenant's department of that name, created when it does not exist yet."""
+    department = db.session.scalar(select(Department).where(Department.name == name))
+    if department is not None:
+        return department
+    try:
+        with db.session.begin_nested():  # two first logins of one department at the same time
+            department = Department(name=name)
+            db.session.add(department)
+    except IntegrityError:
+        department = db.session.scalar(select(Department).where(Department.name == name))
+        if department is None:
+            raise
+    return department
+
+
+def sync_idp_roles(user: User, wanted: set[Role], *, actor_label: str = "") -> None:
+    """Bring the roles that come from the IdP in line with `wanted`; each change is audited
+    (with no actor: the identity provider did it; `actor_label` names it, e.g. a SCIM client)."""
+    from samenleren.audit.events import AuditAction
+    from samenleren.audit.services import record
+
+    if user.id is None:
+        user.id = uuid.uuid4()  # a new user: the events below name it before the first flush
     current = {a.role: a for a in user.role_assignments if a.source is RoleSource.IDP}
+    changes = []
     for role, assignment in current.items():
         if role not in wanted:
             user.role_assignments.remove(assignment)
-    for role in wanted - set(current):
+            changes.append((AuditAction.ROLE_REMOVED, role))
+    for role in sorted(wanted - set(current)):
         user.role_assignments.append(RoleAssignment(role=role, source=RoleSource.IDP))
+        changes.append((AuditAction.ROLE_ADDED, role))
+    for action, role in changes:
+        record(
+            action,
+            actor_label=actor_label,
+            subject_type="user",
+            subject_id=user.id,
+            details={"role": role.value, "source": RoleSource.IDP.value},
+        )

@@ -5,14 +5,20 @@ from __future__ import annotations
 import logging
 from urllib.parse import unquote
 
-from authlib.common.errors import AuthlibBaseError
 from flask import Blueprint, redirect, render_template, request, session, url_for
 from flask_login import current_user
-from joserfc.errors import JoseError
 
+from samenleren.audit.events import AuditAction
+from samenleren.audit.services import record
+from samenleren.core.ratelimits import callback_rate_limit, login_rate_limit
 from samenleren.core.tenancy import current_tenant
 from samenleren.extensions import db
-from samenleren.identity.oidc import SSOConfigurationError, client_for
+from samenleren.identity.oidc import (
+    CallbackRefused,
+    SSOConfigurationError,
+    client_for,
+    finish_authorization,
+)
 from samenleren.identity.services import LoginRefused, user_from_claims
 from samenleren.identity.sessions import end_login_session, start_login_session
 
@@ -39,12 +45,43 @@ def _safe_next(target: str | None) -> str | None:
     return target
 
 
-def _refused(reason: str, status: int = 403):
+def _refused(reason: str, status: int = 403, *, code: str = "refused", user=None, **facts):
+    """The refusal page; the refusal is logged and audited (`code`: the reason's code in the
+    audit log; `user`: the known user refused; `facts`: details, e.g. the IdP's `subject`)."""
     log.warning("login refused at %s: %s", current_tenant().slug, reason)
+    _audit_refusal(code, user, **facts)
     return render_template("identity/login_refused.html"), status
 
 
+def _audit_refusal(code: str, user=None, **facts) -> None:
+    details = {"reason": code} | {key: str(value)[:200] for key, value in facts.items() if value}
+    record(
+        AuditAction.LOGIN_REFUSED,
+        actor=user,
+        subject_type="user" if user is not None else "",
+        subject_id=user.id if user is not None else None,
+        details=details,
+    )
+    db.session.commit()
+
+
+def _callback_refusal_code(exc: Exception) -> str:
+    """The audit code of a refused callback, from the Authlib or JOSE error behind it."""
+    from authlib.integrations.base_client.errors import MismatchingStateError
+    from joserfc.errors import ClaimError
+
+    cause = exc.__cause__
+    if cause is None:
+        return "no_id_token"
+    if isinstance(cause, MismatchingStateError):
+        return "state"
+    if isinstance(cause, ClaimError) and cause.claim == "iss":
+        return "wrong_issuer"
+    return "token"
+
+
 @bp.get("/<tenant>/auth/login")
+@login_rate_limit
 def login():
     if current_user.is_authenticated:
         return redirect(_safe_next(request.args.get("next")) or url_for("tenants.home"))
@@ -59,36 +96,36 @@ def login():
 
 
 @bp.get("/<tenant>/auth/callback")
+@callback_rate_limit
 def callback():
     tenant = current_tenant()
     if request.args.get("error"):
-        return _refused(f"identity provider answered {request.args.get('error')!r}")
-    try:
-        client = client_for(tenant)
-        token = client.authorize_access_token(
-            claims_options={"iss": {"essential": True, "value": tenant.sso_issuer}}
+        return _refused(
+            f"identity provider answered {request.args.get('error')!r}",
+            code="idp_error",
+            error=request.args.get("error"),
         )
-    except SSOConfigurationError as exc:
+    try:
+        claims = finish_authorization(client_for(tenant), tenant.sso_issuer)
+    except SSOConfigurationError as exc:  # discovery or the token endpoint unusable
         log.error("SSO of %s unusable: %s", tenant.slug, exc)
+        _audit_refusal("sso_unavailable")
         return render_template("identity/sso_unavailable.html"), 503
-    except (AuthlibBaseError, JoseError, ValueError, KeyError, TypeError) as exc:
+    except CallbackRefused as exc:
         # Missing or forged state, a replayed callback (the state was used up), a token from
         # another issuer or for another audience, a bad signature or nonce: all end here.
-        return _refused(f"{type(exc).__name__}: {exc}")
-    except OSError as exc:  # the token endpoint could not be reached
-        log.error("token endpoint of %s unreachable: %s", tenant.slug, exc)
-        return render_template("identity/sso_unavailable.html"), 503
-    claims = token.get("userinfo")
-    if not claims:
-        return _refused("no ID token in the token response")
+        return _refused(str(exc), code=_callback_refusal_code(exc))
     next_url = session.get(NEXT_KEY)
     try:
         user = user_from_claims(tenant, claims)
         db.session.flush()
     except LoginRefused as exc:
         db.session.rollback()
-        return _refused(str(exc))
-    start_login_session(user)
+        # A user we know is the actor; someone unknown is named by the IdP's subject only.
+        subject = None if exc.user is not None else claims.get("sub")
+        return _refused(str(exc), code=exc.reason, user=exc.user, subject=subject)
+    record(AuditAction.LOGIN_SUCCEEDED, actor=user, subject_type="user", subject_id=user.id)
+    start_login_session(user)  # commits the login and its event together
     log.info("login at %s: user %s", tenant.slug, user.id)
     return redirect(next_url or url_for("tenants.home"))
 
@@ -96,5 +133,8 @@ def callback():
 @bp.post("/<tenant>/auth/logout")
 def logout():
     if current_user.is_authenticated:
-        end_login_session(current_user._get_current_object())
+        user = current_user._get_current_object()
+        record(AuditAction.LOGOUT, actor=user, subject_type="user", subject_id=user.id)
+        end_login_session(user)
+        db.session.commit()  # the event, also when the login had ended already
     return redirect(url_for("tenants.home", logged_out=1))

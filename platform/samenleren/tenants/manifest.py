@@ -42,6 +42,11 @@ MIN_CONTRAST_WITH_WHITE = 4.5
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
 
 
+def _text(limit: int) -> Any:
+    """Text that fits its database column (`Tenant`): longer is refused here, not by the DB."""
+    return Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=limit)]
+
+
 class ManifestError(ValueError):
     """A manifest that cannot be onboarded; `str()` is the one line shown to the operator."""
 
@@ -81,9 +86,9 @@ class SSOClaims(_Strict):
 
 
 class SSO(_Strict):
-    issuer: Text
-    client_id: Text
-    client_secret_env: str
+    issuer: _text(500)
+    client_id: _text(200)
+    client_secret_env: Annotated[str, StringConstraints(max_length=100)]
     scopes: list[str] = Field(default_factory=lambda: ["openid", "profile", "email"])
     claims: SSOClaims = Field(default_factory=SSOClaims)
 
@@ -149,7 +154,7 @@ class OrganisationGoalSpec(_Strict):
 
 class Manifest(_Strict):
     slug: str
-    name: Text
+    name: _text(200)
     default_locale: str
     programme: Programme = Field(default_factory=Programme)
     sso: SSO
@@ -207,15 +212,20 @@ def load_manifest(path: str | Path) -> LoadedManifest:
         raw = path.read_bytes()
     except OSError as exc:
         raise ManifestError(source, "", f"cannot be read ({exc.strerror})") from None
+    manifest = manifest_from_bytes(raw, source)
+    logo, logo_type = _read_logo(manifest, path, source)
+    return LoadedManifest(manifest, logo, logo_type)
+
+
+def manifest_from_bytes(raw: bytes, source: str) -> Manifest:
+    """Validate a manifest's text (a file's or an upload's); `source` names it in errors."""
     try:
         data = tomllib.loads(raw.decode("utf-8"))
     except UnicodeDecodeError:
         raise ManifestError(source, "", "is not UTF-8 text") from None
     except tomllib.TOMLDecodeError as exc:
         raise ManifestError(source, "", f"is not valid TOML ({exc})") from None
-    manifest = parse_manifest(data, source)
-    logo, logo_type = _read_logo(manifest, path, source)
-    return LoadedManifest(manifest, logo, logo_type)
+    return parse_manifest(data, source)
 
 
 def parse_manifest(data: dict[str, Any], source: str) -> Manifest:
@@ -254,13 +264,25 @@ def _read_logo(manifest: Manifest, path: Path, source: str) -> tuple[bytes | Non
     if manifest.theme.logo is None:
         return None, None
     logo_path = (path.parent / manifest.theme.logo).resolve()
-    logo_type = LOGO_TYPES.get(logo_path.suffix.lower())
-    if logo_type is None:
-        raise ManifestError(source, "theme.logo", "must be an .svg or .png file")
+    logo_type_of(logo_path.name, source)
     try:
         content = logo_path.read_bytes()
     except OSError:
         raise ManifestError(source, "theme.logo", f"file {manifest.theme.logo} not found") from None
+    return check_logo(content, logo_path.name, source)
+
+
+def logo_type_of(filename: str, source: str) -> str:
+    """The media type of a logo file, by its name; only SVG and PNG are accepted."""
+    logo_type = LOGO_TYPES.get(Path(filename).suffix.lower())
+    if logo_type is None:
+        raise ManifestError(source, "theme.logo", "must be an .svg or .png file")
+    return logo_type
+
+
+def check_logo(content: bytes, filename: str, source: str) -> tuple[bytes, str]:
+    """A logo's content and media type, once its type and size are acceptable."""
+    logo_type = logo_type_of(filename, source)
     if len(content) > MAX_LOGO_BYTES:
         raise ManifestError(source, "theme.logo", f"is larger than {MAX_LOGO_BYTES // 1000} kB")
     return content, logo_type

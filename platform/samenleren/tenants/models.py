@@ -6,7 +6,7 @@ import enum
 import uuid
 from datetime import datetime
 
-from sqlalchemy import Enum, Integer, LargeBinary, String, UniqueConstraint, Uuid
+from sqlalchemy import Enum, Integer, LargeBinary, String, Text, UniqueConstraint, Uuid
 from sqlalchemy.orm import Mapped, mapped_column
 
 from samenleren.core.db import JSONType, UTCDateTime, utcnow
@@ -43,10 +43,21 @@ class Tenant(db.Model):
     sso_issuer: Mapped[str] = mapped_column(String(500))
     sso_client_id: Mapped[str] = mapped_column(String(200))
     #: The *name* of the environment variable holding the client secret; never the secret.
+    #: Used only while no secret is stored below (identity.oidc.client_secret).
     sso_client_secret_env: Mapped[str] = mapped_column(String(100))
+    #: The client secret set on the SSO settings page, Fernet-encrypted with a key from the
+    #: environment (identity.encryption); takes precedence over `sso_client_secret_env`.
+    sso_client_secret_encrypted: Mapped[str | None] = mapped_column(Text, nullable=True)
+    sso_client_secret_set_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     sso_scopes: Mapped[list] = mapped_column(JSONType, default=list)
     #: Claim names: {"name": "name", "email": "email", "groups": "groups"}.
     sso_claims: Mapped[dict] = mapped_column(JSONType, default=dict)
+    #: Claims taken at login besides those three; None (or empty) means "not taken from the IdP".
+    #: The department's name (a department of that name is created when new).
+    sso_claim_department: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    sso_claim_employee_number: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    #: A claim holding the manager's `sub` at the same IdP.
+    sso_claim_manager: Mapped[str | None] = mapped_column(String(200), nullable=True)
     #: IdP group name -> list of role names given to members at login.
     group_roles: Mapped[dict] = mapped_column(JSONType, default=dict)
     #: Roles every employee of the tenant gets at login (usually ["learner"]).

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import enum
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from flask_babel import gettext
@@ -35,16 +36,22 @@ class UnknownTenant(LookupError):
     pass
 
 
+#: Called with the tenant and the outcome inside the onboarding transaction.
+AuditHook = Callable[[Tenant, OnboardOutcome], object]
+
+
 def get_tenant_by_slug(slug: str) -> Tenant | None:
     return db.session.scalar(select(Tenant).where(Tenant.slug == slug))
 
 
-def onboard_tenant(loaded: LoadedManifest) -> OnboardResult:
+def onboard_tenant(loaded: LoadedManifest, *, audit: AuditHook | None = None) -> OnboardResult:
     """Create or update the tenant a manifest describes; idempotent, one transaction.
 
     A tenant whose stored digest equals the manifest's is left untouched, so a second run of the
     same manifest writes nothing. Organisation goals are matched on their code; a goal no longer
     in the manifest is deactivated, not deleted, because learning goals may refer to it.
+    `audit(tenant, outcome)` runs inside the tenant's scope just before the commit, so what it
+    records lands in the same transaction (the operator console logs who onboarded).
     """
     manifest = loaded.manifest
     tenant = get_tenant_by_slug(manifest.slug)
@@ -77,6 +84,9 @@ def onboard_tenant(loaded: LoadedManifest) -> OnboardResult:
     with tenant_scope(tenant):
         _sync_organisation_goals(loaded)
         ensure_default_template()
+        if audit is not None:
+            audit(tenant, outcome)
+            db.session.flush()
         db.session.commit()
     return OnboardResult(tenant, outcome)
 

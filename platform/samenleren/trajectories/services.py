@@ -16,6 +16,8 @@ from flask_babel import get_locale, gettext
 from sqlalchemy import delete, select
 from sqlalchemy.orm import joinedload
 
+from samenleren.audit.events import AuditAction
+from samenleren.audit.services import record
 from samenleren.catalogue.models import Edition, Enrolment
 from samenleren.coaching.matching import check_coach
 from samenleren.core.db import as_utc, utcnow
@@ -756,6 +758,7 @@ def assign_coach(trajectory: Trajectory, coach: User, actor: User, reason: str =
     )
     if current is not None:
         current.ended_at = now
+    previous_coach = trajectory.coach if trajectory.coach_id is not None else None
     db.session.add(
         CoachAssignment(
             trajectory_id=trajectory.id,
@@ -766,6 +769,17 @@ def assign_coach(trajectory: Trajectory, coach: User, actor: User, reason: str =
         )
     )
     trajectory.coach_id = coach.id
+    details = {"coach": str(coach.id), "coach_name": coach.name}
+    if previous_coach is not None:
+        details["previous_coach"] = str(previous_coach.id)
+        details["previous_coach_name"] = previous_coach.name
+    record(
+        AuditAction.COACH_ASSIGNED,
+        actor=actor,
+        subject_type="trajectory",
+        subject_id=trajectory.id,
+        details=details,
+    )
     db.session.flush()
 
 

@@ -15,6 +15,8 @@ from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload, selectinload
 
+from samenleren.audit.events import AuditAction
+from samenleren.audit.services import record
 from samenleren.catalogue.models import Edition, Training
 from samenleren.coaching.matching import suggest_coaches
 from samenleren.core.errors_input import InvalidInput
@@ -164,10 +166,22 @@ def add_occurrence(trajectory_id: str):
 # --- a step -------------------------------------------------------------------------------------
 
 
-def _render_step(trajectory, relations, step, *, errors=None, submitted=None, status=200):
+def _render_step(
+    trajectory, relations, step, *, errors=None, submitted=None, status=200, audit_view=False
+):
     definition = trajectory.template_version.content
     spec = services.step_spec(trajectory, step)
     values = readable_values(definition, [step], relations).get(step.id, {})
+    if audit_view and values and not relations & {Role.LEARNER, Role.COACH}:
+        # Confidential data seen by someone other than the learner and the coach: which step,
+        # never what it says (issue 4, audit log).
+        record(
+            AuditAction.VALUES_VIEWED,
+            actor=current_user,
+            subject_type="trajectory",
+            subject_id=trajectory.id,
+            details={"step": step.step_key, "occurrence": step.occurrence},
+        )
     goals = _goals(trajectory, with_links=False)
     fields = field_views(spec, values, relations)
     active = trajectory.status.value == "active"
@@ -202,7 +216,9 @@ def _render_step(trajectory, relations, step, *, errors=None, submitted=None, st
 def show_step(trajectory_id: str, step_id: str):
     trajectory, relations = load_trajectory(trajectory_id)
     step = load_step(trajectory, step_id)
-    return _render_step(trajectory, relations, step)
+    page = _render_step(trajectory, relations, step, audit_view=True)
+    db.session.commit()  # the audit event, if the page showed values to a manager or admin
+    return page
 
 
 def _step_action(trajectory_id: str, step_id: str, action, done_message: str):

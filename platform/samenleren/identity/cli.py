@@ -1,0 +1,43 @@
+"""`flask --app samenleren sso ...`: maintenance of the tenants' stored SSO secrets."""
+
+from __future__ import annotations
+
+import click
+from flask.cli import AppGroup
+from sqlalchemy import select
+
+from samenleren.extensions import db
+from samenleren.identity.encryption import SecretUnreadable, reencrypt_secret
+from samenleren.identity.oidc import forget_client
+from samenleren.tenants.models import Tenant
+
+sso_cli = AppGroup("sso", help="Tenants' SSO settings: stored client secrets.")
+
+
+@sso_cli.command("reencrypt-secrets")
+def reencrypt_command() -> None:
+    """Encrypt every stored client secret again with the first SAMENLEREN_SECRET_ENCRYPTION_KEY.
+
+    Rotating our own key: put the new key first in SAMENLEREN_SECRET_ENCRYPTION_KEY (comma,
+    then the old key), restart, run this command, then remove the old key.
+    """
+    tenants = db.session.scalars(
+        select(Tenant).where(Tenant.sso_client_secret_encrypted.is_not(None)).order_by(Tenant.slug)
+    ).all()
+    unreadable = []
+    for tenant in tenants:
+        try:
+            tenant.sso_client_secret_encrypted = reencrypt_secret(
+                tenant.sso_client_secret_encrypted
+            )
+        except SecretUnreadable:
+            unreadable.append(tenant.slug)
+    if unreadable:
+        db.session.rollback()
+        raise click.ClickException(
+            "no key decrypts the stored secret of: " + ", ".join(unreadable) + "; nothing changed"
+        )
+    db.session.commit()
+    for tenant in tenants:
+        forget_client(tenant.id)
+    click.echo(f"{len(tenants)} stored client secret(s) encrypted with the first key")

@@ -1,0 +1,146 @@
+"""The programme administrator's SSO settings page: `/<tenant>/settings/sso`."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from werkzeug.datastructures import MultiDict
+
+from samenleren.core.errors_input import InvalidInput
+from samenleren.core.tenancy import current_tenant
+from samenleren.core.web import login_required
+from samenleren.extensions import db
+from samenleren.identity.models import Role
+from samenleren.identity.sso_settings import (
+    CLAIM_KEYS,
+    GroupRow,
+    SSOSettingsInput,
+    secret_source,
+    settings_of,
+    update_sso_settings,
+)
+
+bp = Blueprint("sso", __name__, template_folder="templates")
+
+#: Empty rows offered below the mapping, and added by "More empty rows".
+BLANK_ROWS = 3
+#: A bound on the rows a submitted form may claim to have.
+MAX_ROWS = 500
+
+ROLE_LABELS = {
+    Role.LEARNER: _l("Learner"),
+    Role.COACH: _l("Learning coach"),
+    Role.MANAGER: _l("Manager"),
+    Role.TRAINER: _l("Trainer"),
+    Role.PROGRAMME_ADMIN: _l("Programme administrator"),
+}
+
+CLAIM_LABELS = {
+    "name": (_l("Name"), _l("The claim with the person's full name.")),
+    "email": (_l("E-mail address"), _l("The claim with the e-mail address.")),
+    "groups": (
+        _l("Groups"),
+        _l("The claim listing the person's groups; the table below maps them to roles."),
+    ),
+    "department": (
+        _l("Department (optional)"),
+        _l(
+            "The claim with the department's name; a new name creates the department. Empty: "
+            "not taken from the identity provider."
+        ),
+    ),
+    "employee_number": (
+        _l("Employee number (optional)"),
+        _l("Empty: not taken from the identity provider."),
+    ),
+    "manager": (
+        _l("Manager (optional)"),
+        _l(
+            "A claim holding the manager's subject (sub) at the same identity provider. It is "
+            "followed once the manager has logged in or was provisioned. Empty: not taken."
+        ),
+    ),
+}
+
+
+def _parse(form: MultiDict) -> SSOSettingsInput:
+    try:
+        count = min(max(int(form.get("row_count", "0")), 0), MAX_ROWS)
+    except ValueError:
+        count = 0
+    rows = [
+        GroupRow(
+            group=form.get(f"group-{index}", ""),
+            roles=tuple(form.getlist(f"roles-{index}")),
+            remove=form.get(f"remove-{index}") == "yes",
+        )
+        for index in range(count)
+    ]
+    return SSOSettingsInput(
+        issuer=form.get("issuer", ""),
+        client_id=form.get("client_id", ""),
+        client_secret=form.get("client_secret", ""),
+        forget_secret=form.get("forget_secret") == "yes",
+        scopes=form.get("scopes", ""),
+        claims={key: form.get(f"claim_{key}", "") for key in CLAIM_KEYS},
+        rows=rows,
+        default_roles=form.getlist("default_roles"),
+    )
+
+
+def _render(
+    values: SSOSettingsInput,
+    errors: dict[str, str],
+    *,
+    status: int = 200,
+    extra_rows: int = BLANK_ROWS,
+    secret_dropped: bool = False,
+):
+    tenant = current_tenant()
+    rows = list(values.rows) + [GroupRow() for _ in range(extra_rows)]
+    return (
+        render_template(
+            "identity/sso_settings.html",
+            values=values,
+            rows=rows,
+            errors=errors,
+            secret=secret_source(tenant),
+            roles=[(role.value, ROLE_LABELS[role]) for role in Role],
+            claims=[(key, *CLAIM_LABELS[key]) for key in CLAIM_KEYS],
+            secret_dropped=secret_dropped,
+        ),
+        status,
+    )
+
+
+@bp.route("/<tenant>/settings/sso", methods=["GET", "POST"])
+@login_required
+def edit_sso_settings():
+    if not current_user.has_role(Role.PROGRAMME_ADMIN):
+        abort(404)
+    tenant = current_tenant()
+    if request.method == "GET":
+        return _render(settings_of(tenant), {})
+    values = _parse(request.form)
+    if request.form.get("action") == "add_rows":
+        # Nothing is saved; a typed secret is not sent back into the page (write-only).
+        return _render(
+            values,
+            {},
+            extra_rows=BLANK_ROWS,
+            secret_dropped=bool(values.client_secret.strip()),
+        )
+    try:
+        changed = update_sso_settings(tenant, values, current_user)
+    except InvalidInput as refused:
+        db.session.rollback()
+        # The submitted rows come back as they were (empty ones too), so messages keep their row.
+        return _render(values, refused.errors, status=422, extra_rows=0)
+    db.session.commit()
+    if changed:
+        flash(gettext("The SSO settings are saved. They apply from the next login."))
+    else:
+        flash(gettext("Nothing changed."))
+    return redirect(url_for("sso.edit_sso_settings"), 303)

@@ -1,0 +1,66 @@
+"""The SSO settings and external-trainer pages in Chromium: axe-core finds no WCAG 2.1 AA
+violation, in Dutch and English, including forms refused with errors, and a trainer signs in
+with a link by pressing the button (no JavaScript needed anywhere)."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.browser.conftest import log_in
+from tests.browser.test_pages import AxeFindings, choose_language, visit
+from tests.factories import World, build_world, in_tenant
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.mark.parametrize("lang", ["nl", "en"])
+def test_identity_pages_have_no_accessibility_violations(app, tenants, page, live_server, lang):
+    flevoland = tenants["flevoland"]
+    with in_tenant(app, flevoland):
+        build_world(flevoland)
+    base = f"{live_server.url}/flevoland"
+    findings = AxeFindings()
+    choose_language(page, live_server, "flevoland", lang)
+    log_in(page, live_server, flevoland, World.subjects["admin"])
+
+    visit(page, f"{base}/settings/sso", 200)
+    findings.check(page, "SSO settings", lang)
+    page.fill("#in-issuer", "")
+    page.fill("#in-claim_email", "e mail")
+    page.fill("#in-group-0", "")
+    page.click("button[value=save]")
+    assert page.locator("[aria-invalid=true]").count() >= 3
+    findings.check(page, "SSO settings refused", lang)
+    visit(page, f"{base}/settings/sso", 200)
+    page.click("button[value=add_rows]")
+    findings.check(page, "SSO settings with more rows", lang)
+
+    visit(page, f"{base}/trainers/", 200)
+    findings.check(page, "external trainers (none yet)", lang)
+    visit(page, f"{base}/trainers/invite", 200)
+    page.click("form.sl-form button[type=submit]")
+    assert page.locator("[aria-invalid=true]").count() == 2
+    findings.check(page, "invitation refused", lang)
+    page.fill("#in-name", "Tom Trainer")
+    page.fill("#in-email", "tom@bureau.example")
+    page.click("form.sl-form button[type=submit]")
+    link = page.locator("#sign-in-link").input_value()
+    assert "/flevoland/auth/link/" in link
+    findings.check(page, "sign-in link shown", lang)
+    visit(page, f"{base}/trainers/", 200)
+    findings.check(page, "external trainers", lang)
+
+    # The trainer, in a browser of their own.
+    page.context.clear_cookies()
+    choose_language(page, live_server, "flevoland", lang)
+    visit(page, link.replace("http://localhost", live_server.url), 200)
+    findings.check(page, "sign in with a link", lang)
+    page.click("form.sl-form button[type=submit]")
+    page.wait_for_url(f"{base}/")
+    assert "Tom Trainer" in page.content()
+    page.context.clear_cookies()
+    choose_language(page, live_server, "flevoland", lang)
+    visit(page, link.replace("http://localhost", live_server.url), 410)
+    findings.check(page, "used sign-in link", lang)
+
+    findings.assert_clean()
