@@ -14,7 +14,8 @@ from sqlalchemy import create_engine, pool, text
 from sqlalchemy.engine import make_url
 
 config = context.config
-fileConfig(config.config_file_name)
+# Keep the application's loggers: an in-process upgrade (tests, `make run`) must not silence them.
+fileConfig(config.config_file_name, disable_existing_loggers=False)
 logger = logging.getLogger("alembic.env")
 
 target_db = current_app.extensions["migrate"].db

@@ -106,3 +106,21 @@ def test_an_unknown_tenant_is_404(app, console, tenants, action):
         assert console.get(f"/operator/tenants/atlantis/{action}").status_code == 404
     answer = console.post(f"/operator/tenants/atlantis/{action}", data={"csrf_token": token})
     assert answer.status_code == 404
+
+
+def test_a_resume_does_not_revive_the_logins_from_before_the_suspension(app, console, tenants):
+    flevoland = tenants["flevoland"]
+    with app.app_context():
+        make_user(flevoland, "eerder", "learner", name="Eva Eerder")
+    employee = app.test_client()
+    assert login(employee, flevoland, "eerder", name="Eva Eerder").status_code == 302
+    assert "Eva Eerder" in employee.get("/flevoland/").get_data(as_text=True)
+
+    for action in ("suspend", "resume"):
+        path = f"/operator/tenants/flevoland/{action}"
+        answer = console.post(path, data={"csrf_token": form_token(console, path)})
+        assert answer.status_code == 303
+
+    page = employee.get("/flevoland/").get_data(as_text=True)
+    assert "Eva Eerder" not in page  # the old session ended with the suspension
+    assert 'href="/flevoland/auth/login"' in page

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -242,3 +243,26 @@ def test_an_unknown_slug_fails_clearly(app: Flask, command: str) -> None:
     assert result.exit_code != 0
     assert "no tenant with slug 'nergensland'" in result.output
     assert len(result.output.strip().splitlines()) == 1
+
+
+def test_suspending_from_the_command_line_ends_the_tenants_logins(app, tenants):
+    from sqlalchemy import select
+
+    from samenleren.core.db import utcnow
+    from samenleren.core.tenancy import tenant_scope
+    from samenleren.extensions import db
+    from samenleren.identity.models import LoginSession
+    from samenleren.tenants.models import Tenant, TenantStatus
+    from samenleren.tenants.services import set_tenant_status
+    from tests.conftest import make_user
+
+    with app.app_context():
+        user_id = make_user(tenants["flevoland"], "sessie.houder", "learner")
+        flevoland = db.session.get(Tenant, tenants["flevoland"].id)
+        with tenant_scope(flevoland):
+            db.session.add(LoginSession(user_id=user_id, expires_at=utcnow() + timedelta(hours=1)))
+            db.session.commit()
+        assert set_tenant_status("flevoland", TenantStatus.SUSPENDED)
+        with tenant_scope(flevoland):
+            ended = db.session.scalars(select(LoginSession.ended_at)).all()
+        assert ended and all(moment is not None for moment in ended)

@@ -45,7 +45,12 @@ from samenleren.tenants.manifest import (
     manifest_from_bytes,
 )
 from samenleren.tenants.models import Tenant, TenantStatus
-from samenleren.tenants.services import OnboardOutcome, get_tenant_by_slug, onboard_tenant
+from samenleren.tenants.services import (
+    OnboardOutcome,
+    apply_status,
+    get_tenant_by_slug,
+    onboard_tenant,
+)
 from samenleren.trajectories.models import Trajectory, TrajectoryStatus
 
 log = logging.getLogger(__name__)
@@ -469,9 +474,8 @@ def onboard_from_upload(
 
 def change_status(tenant: Tenant, status: TenantStatus, operator: PlatformOperator) -> bool:
     """Suspend or resume; False when the tenant had that status already. Does not commit."""
-    if tenant.status is status:
+    if not apply_status(tenant, status):
         return False
-    tenant.status = status
     action = (
         AuditAction.TENANT_SUSPENDED
         if status is TenantStatus.SUSPENDED

@@ -8,13 +8,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from flask_babel import gettext
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from samenleren.config import LANGUAGES
+from samenleren.core.db import utcnow
 from samenleren.core.errors_input import InvalidInput
 from samenleren.core.tenancy import tenant_scope
 from samenleren.extensions import db
-from samenleren.identity.models import Role, User
+from samenleren.identity.models import LoginSession, Role, User
 from samenleren.process_templates.services import ensure_default_template
 from samenleren.tenants.manifest import LoadedManifest
 from samenleren.tenants.models import OrganisationGoal, Tenant, TenantStatus
@@ -106,16 +107,33 @@ def _sync_organisation_goals(loaded: LoadedManifest) -> None:
         goal.active = False
 
 
+def apply_status(tenant: Tenant, status: TenantStatus) -> bool:
+    """Suspend or resume `tenant` (no commit); False when it already had that status.
+
+    Suspending ends every open login of the tenant, so that a resume does not revive the
+    sessions of before. Shared by the CLI and the operator console.
+    """
+    if tenant.status is status:
+        return False
+    tenant.status = status
+    if status is TenantStatus.SUSPENDED:
+        with tenant_scope(tenant):
+            db.session.execute(
+                update(LoginSession)
+                .where(LoginSession.ended_at.is_(None))
+                .values(ended_at=utcnow())
+            )
+    return True
+
+
 def set_tenant_status(slug: str, status: TenantStatus) -> bool:
     """Suspend or resume; returns False when the tenant already had that status."""
     tenant = get_tenant_by_slug(slug)
     if tenant is None:
         raise UnknownTenant(slug)
-    if tenant.status is status:
-        return False
-    tenant.status = status
+    changed = apply_status(tenant, status)
     db.session.commit()
-    return True
+    return changed
 
 
 def list_tenants() -> list[tuple[Tenant, int]]:
