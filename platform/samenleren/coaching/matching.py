@@ -47,24 +47,24 @@ class CoachLoad:
 
 
 def coach_loads(*, active_only: bool = False) -> list[CoachLoad]:
-    """Every coach of the pool with the number of active trajectories they coach (2 queries)."""
-    loads = dict(
-        db.session.execute(
-            select(Trajectory.coach_id, func.count())
-            .where(Trajectory.status == TrajectoryStatus.ACTIVE, Trajectory.coach_id.is_not(None))
-            .group_by(Trajectory.coach_id)
-        ).all()
+    """Every coach of the pool with the number of active trajectories they coach (one query)."""
+    loads = (
+        select(Trajectory.coach_id.label("coach_id"), func.count().label("load"))
+        .where(Trajectory.status == TrajectoryStatus.ACTIVE, Trajectory.coach_id.is_not(None))
+        .group_by(Trajectory.coach_id)
+        .subquery("loads")
     )
     # Roles are not needed here; without this every page listing coaches pays a selectin query.
     query = (
-        select(CoachProfile, User)
+        select(CoachProfile, User, func.coalesce(loads.c.load, 0))
         .join(User, User.id == CoachProfile.user_id)
+        .outerjoin(loads, loads.c.coach_id == CoachProfile.user_id)
         .options(lazyload(User.role_assignments))
     )
     if active_only:
         query = query.where(CoachProfile.active, User.active)
-    rows = db.session.execute(query.order_by(User.name)).all()
-    return [CoachLoad(profile, user, loads.get(user.id, 0)) for profile, user in rows]
+    rows = db.session.execute(query.order_by(User.name, CoachProfile.id)).all()
+    return [CoachLoad(profile, user, int(load)) for profile, user, load in rows]
 
 
 def _reporting_line(learner: User) -> set[uuid.UUID]:

@@ -39,7 +39,8 @@ from samenleren.catalogue.models import (
     EnrolmentStatus,
     Training,
 )
-from samenleren.coaching.models import CoachDay, CoachProfile
+from samenleren.coaching.matching import coach_loads
+from samenleren.coaching.models import CoachDay
 from samenleren.core.db import as_utc, utcnow
 from samenleren.core.formatting import local_today
 from samenleren.extensions import db
@@ -686,32 +687,11 @@ def _attention(
 
 
 def _coach_loads() -> list[CoachLoadRow]:
-    """Every coach of the pool with the active trajectories they coach: one query.
-
-    The same count as `samenleren.coaching.matching.coach_loads`, without loading whole users.
-    """
-    loads = (
-        select(Trajectory.coach_id.label("coach_id"), func.count().label("load"))
-        .where(Trajectory.status == TrajectoryStatus.ACTIVE, Trajectory.coach_id.is_not(None))
-        .group_by(Trajectory.coach_id)
-        .subquery("loads")
-    )
-    rows = db.session.execute(
-        select(
-            CoachProfile.id,
-            User.name,
-            func.coalesce(loads.c.load, 0),
-            CoachProfile.capacity,
-            CoachProfile.active,
-        )
-        .join(User, User.id == CoachProfile.user_id)
-        .outerjoin(loads, loads.c.coach_id == CoachProfile.user_id)
-        .order_by(User.name, CoachProfile.id)
-    ).all()
+    """The coach pool's load for the overview: active coaches, and inactive ones still coaching."""
     return [
-        CoachLoadRow(profile_id, name, int(load), capacity, active)
-        for profile_id, name, load, capacity, active in rows
-        if active or load
+        CoachLoadRow(c.profile.id, c.user.name, c.load, c.capacity, c.profile.active)
+        for c in coach_loads()
+        if c.profile.active or c.load
     ]
 
 
