@@ -12,6 +12,7 @@ Each test starts from empty tables. Tenants are onboarded from the shipped manif
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
 import threading
@@ -336,3 +337,42 @@ def english(app: Flask, monkeypatch: pytest.MonkeyPatch) -> None:
     default language of every tenant). Use with `pytestmark = pytest.mark.usefixtures("english")`.
     """
     monkeypatch.setattr(app.extensions["babel"], "locale_selector", lambda: "en")
+
+
+@pytest.fixture
+def smtp_sink(app: Flask) -> Iterator[object]:
+    """A real SMTP server on loopback (tests/mail.py); the app's SMTP_URL points at it."""
+    from tests.mail import SmtpSink
+
+    sink = SmtpSink().start()
+    previous = app.config["SMTP_URL"]
+    app.config["SMTP_URL"] = sink.url
+    try:
+        yield sink
+    finally:
+        app.config["SMTP_URL"] = previous
+        sink.stop()
+
+
+@pytest.fixture(autouse=True)
+def _empty_job_queues(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Jobs a test enqueued but did not run do not leak into the next test (samenleren.jobs)."""
+    yield
+    if "app" not in request.fixturenames:
+        return
+    application: Flask = request.getfixturevalue("app")
+    from redis.exceptions import RedisError
+
+    from samenleren.jobs.core import QUEUES, connection, queue_name
+
+    # The queues and every registry of them (failed, scheduled, started, deferred, finished):
+    # their keys all carry the queue name, which has this run's prefix.
+    with contextlib.suppress(RedisError):  # an unavailable Redis must not fail a teardown
+        redis = connection(application)
+        keys = {
+            key
+            for name in QUEUES
+            for key in redis.scan_iter(match=f"rq:*{queue_name(application, name)}*", count=500)
+        }
+        if keys:
+            redis.delete(*keys)

@@ -51,6 +51,10 @@ NON_TENANT_ROUTES = {
     "/operator/tenants/<slug>/suspend": "operator console: suspend a tenant (confirm, POST)",
     "/operator/tenants/<slug>/resume": "operator console: resume a tenant (confirm, POST)",
     "/operator/tenants/<slug>/test-sso": "operator console: check a tenant's IdP discovery",
+    "/operator/jobs": "operator console: queue counts, failed jobs (no person), outbox counts",
+    "/operator/jobs/<queue_name>/<job_id>/retry": "operator console: requeue a failed job",
+    "/operator/jobs/<queue_name>/<job_id>/delete": "operator console: delete a failed job",
+    "/operator/outbox/<slug>/retry": "operator console: resend a tenant's failed notifications",
     # SCIM provisioning: the slug names the tenant, and only a bearer token of that tenant gets
     # in; every other case is the same 401. Cross-tenant tests: tests/scim/test_tokens.py.
     "/scim/v2/<slug>": _SCIM_REASON,
@@ -98,6 +102,141 @@ def _external_trainer(world: World) -> object:
     return user_id
 
 
+def _published_version(world: World) -> object:
+    """The published version new trajectories of the world's tenant start on."""
+    from samenleren.process_templates.services import current_version
+
+    return current_version().id
+
+
+def _default_template(world: World) -> object:
+    """The world's tenant's default template (the one `_published_version` belongs to)."""
+    from samenleren.process_templates.services import current_version
+
+    return current_version().template_id
+
+
+def _draft(world: World) -> object:
+    """A draft of the world's tenant's default template (a copy of its published version)."""
+    from samenleren.extensions import db
+    from samenleren.identity.models import User
+    from samenleren.process_templates.drafts import draft_of, start_draft
+    from samenleren.process_templates.services import current_version
+
+    template = current_version().template
+    draft = draft_of(template) or start_draft(
+        template, db.session.get(User, (world.tenant.id, world.admin))
+    )
+    draft_id = draft.id
+    db.session.commit()
+    return draft_id
+
+
+def _library_entry(world: World) -> object:
+    """A library entry shared by the world's tenant (its current version, by its admin)."""
+    from samenleren.extensions import db
+    from samenleren.identity.models import User
+    from samenleren.process_templates.library import publish_to_library
+    from samenleren.process_templates.services import current_version
+
+    admin = db.session.get(User, (world.tenant.id, world.admin))
+    entry = publish_to_library(
+        current_version(), {"nl": f"Model van {world.tenant.slug}"}, {}, admin
+    )
+    entry_id = entry.id
+    db.session.commit()
+    return entry_id
+
+
+#: The model library is shared by design (issue 5): every tenant's programme administrators read
+#: the entries other tenants published and may adopt one, which copies it into their OWN tenant
+#: and writes nothing in the publishing one. These read-only/adopt routes are therefore exempt
+#: from "another tenant's object looks missing"; everything else about them is still checked
+#: (unknown tenant, malformed ids, logged in elsewhere) and tests/process_templates/
+#: test_library.py checks what they show and that only published content is there. Withdrawing
+#: and sharing (`/library/<entry_id>/withdraw`, `/library/share/<version_id>`) are NOT here:
+#: another tenant's entry or version gives the same 404 as a missing one.
+SHARED_ACROSS_TENANTS = {
+    "/<tenant>/library/<uuid:entry_id>",
+    "/<tenant>/library/<uuid:entry_id>/adopt",
+}
+
+
+def _export(world: World) -> object:
+    """A ready export (all data, Excel) of the world's tenant, made by its programme admin."""
+    from samenleren.exports import services
+    from samenleren.extensions import db
+    from samenleren.identity.models import User
+    from tests.factories import get
+
+    export = services.new_export(get(User, world.admin), "xlsx", ["trajectories", "goals"], "nl")
+    export_id = export.id
+    db.session.commit()
+    services.build_export(export_id)
+    return export_id
+
+
+def _scheduled_step(world: World) -> object:
+    """The world's intake with an appointment (calendar downloads need one)."""
+    from datetime import UTC, datetime, timedelta
+
+    from sqlalchemy import select
+
+    from samenleren.extensions import db
+    from samenleren.identity.models import User
+    from samenleren.trajectories.models import StepInstance, Trajectory
+    from samenleren.trajectories.services import Appointment, schedule_step
+
+    trajectory = db.session.scalar(select(Trajectory).where(Trajectory.id == world.trajectory))
+    step = db.session.scalar(
+        select(StepInstance).where(
+            StepInstance.trajectory_id == world.trajectory, StepInstance.step_key == "intake"
+        )
+    )
+    coach = db.session.scalar(select(User).where(User.id == world.coach))
+    starts = datetime.now(UTC).replace(microsecond=0) + timedelta(days=10)
+    schedule_step(trajectory, step, coach, Appointment(starts, starts + timedelta(hours=1), "A"))
+    db.session.commit()
+    return step.id
+
+
+def _scheduled_meeting(world: World) -> object:
+    """The world's return day, scheduled (not `meeting`, which stays to be planned)."""
+    from datetime import UTC, datetime, timedelta
+
+    from sqlalchemy import select
+
+    from samenleren.extensions import db
+    from samenleren.identity.models import User
+    from samenleren.trajectories.models import GroupMeeting
+    from samenleren.trajectories.services import Appointment, schedule_meeting
+
+    meeting = db.session.scalar(
+        select(GroupMeeting).where(
+            GroupMeeting.edition_id == world.edition, GroupMeeting.step_key == "return_day"
+        )
+    )
+    trainer = db.session.scalar(select(User).where(User.id == world.trainer))
+    starts = datetime.now(UTC).replace(microsecond=0) + timedelta(days=150)
+    schedule_meeting(meeting, trainer, Appointment(starts, starts + timedelta(hours=3), "Zaal"))
+    db.session.commit()
+    return meeting.id
+
+
+def _feed_token(world: World) -> str:
+    """A live personal calendar feed token of the world's learner."""
+    from sqlalchemy import select
+
+    from samenleren.calendars.services import create_feed
+    from samenleren.extensions import db
+    from samenleren.identity.models import User
+
+    learner = db.session.scalar(select(User).where(User.id == world.learner))
+    issued = create_feed(learner)
+    db.session.commit()
+    return issued.token
+
+
 #: Routes whose POST signs the client in as someone else by design (the URL holds a single-use
 #: credential): `test_logged_in_elsewhere_is_a_stranger_here` compares their GET only, because
 #: the first POST spends the link and ends the visitor's own login. Their cross-tenant POST is
@@ -122,6 +261,18 @@ OBJECT_FACTORIES: dict[str, Callable[[World], object]] = {
     "token_id": _scim_token,
     "token": _sign_in_token,
     "external_trainer_id": _external_trainer,
+    "scheduled_step_id": _scheduled_step,
+    "scheduled_meeting_id": _scheduled_meeting,
+    "feed_token": _feed_token,
+    "export_id": _export,
+    "version_id": _published_version,
+    "template_id": _default_template,
+    "entry_id": _library_entry,
+    # The template editor (issue 5): a draft, and a step and one of its fields in that draft
+    # (step and field keys are plain strings; the draft id in the same URL decides the 404).
+    "draft_id": _draft,
+    "step_key": lambda world: "evaluation",
+    "field_key": lambda world: "expectations_met",
 }
 
 
@@ -284,7 +435,7 @@ def test_other_tenants_objects_look_exactly_like_missing_ones(app, tenants, role
     checked, leaks = 0, []
     for rule in tenant_rules(app):
         names = object_arguments(rule)
-        if not names:
+        if not names or rule.rule in SHARED_ACROSS_TENANTS:
             continue
         foreign = {name: objects[other][name] for name in names}
         missing = {name: uuid.uuid4() for name in names}

@@ -30,8 +30,14 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
 def _init_logging() -> None:
     import os
 
+    from samenleren.jobs.core import install_log_context
+
     level = os.environ.get("SAMENLEREN_LOG_LEVEL", "INFO").upper()
-    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    # Inside a job every line names its tenant and job id (`job_context`, samenleren.jobs).
+    install_log_context()
+    logging.basicConfig(
+        level=level, format="%(asctime)s %(levelname)s %(name)s %(job_context)s%(message)s"
+    )
     # Alembic announces each of its plugins at INFO on every command; that is noise.
     logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
 
@@ -82,6 +88,11 @@ def _init_extensions(app: Flask) -> None:
     ratelimits.init_app(app)
     formatting.init_app(app)
     app.before_request(i18n.remember_language_choice)
+    from samenleren.tenants.terminology import term
+
+    # The tenant's own words for the main nouns (`{{ term("coach", plural=true) }}`); a global,
+    # so macros imported without context have it too.
+    app.jinja_env.globals["term"] = term
 
     @app.context_processor
     def _template_globals() -> dict[str, Any]:
@@ -99,14 +110,21 @@ def _init_extensions(app: Flask) -> None:
 
 def _register_blueprints(app: Flask) -> None:
     from samenleren.audit.views import bp as audit_bp
+    from samenleren.calendars.views import bp as calendars_bp
     from samenleren.catalogue.views import bp as catalogue_bp
     from samenleren.coaching.views import bp as coaching_bp
     from samenleren.core.health import bp as health_bp
     from samenleren.dashboards.views import bp as dashboards_bp
+    from samenleren.exports.views import bp as exports_bp
     from samenleren.identity.sso_views import bp as sso_bp
     from samenleren.identity.trainer_views import bp as trainers_bp
     from samenleren.identity.views import bp as identity_bp
+    from samenleren.notifications.views import bp as notifications_bp
+    from samenleren.operator.queue_views import bp as operator_jobs_bp
     from samenleren.operator.views import bp as operator_bp
+    from samenleren.process_templates.library_views import bp as library_bp
+    from samenleren.process_templates.version_views import bp as template_versions_bp
+    from samenleren.process_templates.views import bp as process_templates_bp
     from samenleren.scim.views import bp as scim_bp
     from samenleren.tenants.views import bp as tenants_bp
     from samenleren.trajectories.views import bp as trajectories_bp
@@ -120,10 +138,17 @@ def _register_blueprints(app: Flask) -> None:
         catalogue_bp,
         coaching_bp,
         trajectories_bp,
+        calendars_bp,
         dashboards_bp,
+        exports_bp,
         audit_bp,
         operator_bp,
+        operator_jobs_bp,
         scim_bp,
+        notifications_bp,
+        library_bp,
+        process_templates_bp,
+        template_versions_bp,
     ):
         app.register_blueprint(blueprint)
 
@@ -131,6 +156,8 @@ def _register_blueprints(app: Flask) -> None:
 def _register_cli(app: Flask) -> None:
     from samenleren.demo.cli import demo_cli
     from samenleren.identity.cli import sso_cli
+    from samenleren.jobs.cli import cron_command, jobs_cli, worker_command
+    from samenleren.process_templates.cli import templates_cli
     from samenleren.scim.cli import scim_cli
     from samenleren.tenants.cli import tenants_cli
 
@@ -138,3 +165,7 @@ def _register_cli(app: Flask) -> None:
     app.cli.add_command(demo_cli)
     app.cli.add_command(sso_cli)
     app.cli.add_command(scim_cli)
+    app.cli.add_command(jobs_cli)
+    app.cli.add_command(worker_command)
+    app.cli.add_command(cron_command)
+    app.cli.add_command(templates_cli)

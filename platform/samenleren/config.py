@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import tempfile
 from pathlib import Path
 
 #: The repository root: `platform/samenleren/config.py` -> three levels up. Translations, tenant
@@ -62,6 +63,8 @@ def load_config() -> dict:
         ),
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
         "REDIS_URL": os.environ.get("REDIS_URL", ""),
+        # Jobs and mail (samenleren.jobs, samenleren.notifications); README "Configuration".
+        **_mail_config(env),
         "SAMENLEREN_TENANTS_DIR": os.environ.get(
             "SAMENLEREN_TENANTS_DIR", str(REPO_ROOT / "tenants")
         ),
@@ -95,6 +98,8 @@ _RATE_LIMITS = {
     "SAMENLEREN_RATELIMIT_LOGIN": "60 per minute",
     "SAMENLEREN_RATELIMIT_CALLBACK": "60 per minute",
     "SAMENLEREN_RATELIMIT_SCIM": "600 per minute",
+    # Fetches of one personal calendar feed link (calendars poll every few minutes at most).
+    "SAMENLEREN_RATELIMIT_FEED": "60 per hour",
 }
 #: The test suite logs in hundreds of times a minute from 127.0.0.1; the rate limit tests set
 #: their own small limits.
@@ -132,6 +137,61 @@ def _rate_limit_config(env: str, redis_url: str) -> dict:
         }
     )
     return config
+
+
+def _mail_config(env: str) -> dict:
+    """Outgoing mail and the job queues. Without SMTP_URL outside production, mails are written
+    as .eml files to `SAMENLEREN_MAIL_DIR` (var/mail) instead of being sent."""
+    from urllib.parse import urlsplit
+
+    smtp_url = os.environ.get("SMTP_URL", "")
+    if smtp_url and urlsplit(smtp_url).scheme not in {"smtp", "smtp+starttls", "smtps"}:
+        raise ConfigError("SMTP_URL must start with smtp://, smtp+starttls:// or smtps://")
+    prefix = os.environ.get("SAMENLEREN_QUEUE_PREFIX", "")
+    if not prefix and env == "test":
+        prefix = f"samenleren-test-{secrets.token_hex(4)}:"  # parallel runs share one Redis
+    return {
+        "SMTP_URL": smtp_url,
+        "SAMENLEREN_MAIL_FROM": os.environ.get(
+            "SAMENLEREN_MAIL_FROM", "Samen Leren <noreply@samenleren.example>"
+        ),
+        "SAMENLEREN_BASE_URL": _base_url(env),
+        # Tests without an SMTP sink write their mails outside the repository.
+        "SAMENLEREN_MAIL_DIR": os.environ.get("SAMENLEREN_MAIL_DIR")
+        or str(
+            Path(tempfile.gettempdir()) / "samenleren-test-mail"
+            if env == "test"
+            else REPO_ROOT / "var" / "mail"
+        ),
+        #: How long a worker may hold a claimed notification before another may take it over.
+        "SAMENLEREN_MAIL_LEASE_SECONDS": int(
+            os.environ.get("SAMENLEREN_MAIL_LEASE_SECONDS", "300")
+        ),
+        "SAMENLEREN_MAIL_BATCH": int(os.environ.get("SAMENLEREN_MAIL_BATCH", "100")),
+        "SAMENLEREN_QUEUE_PREFIX": prefix,
+    }
+
+
+def _base_url(env: str) -> str:
+    """SAMENLEREN_BASE_URL: the public address in links of mails and calendar events. Production
+    refuses to start without it (a default would send every recipient a wrong link)."""
+    from urllib.parse import urlsplit
+
+    url = os.environ.get("SAMENLEREN_BASE_URL", "").strip()
+    if not url:
+        if env == "production":
+            raise ConfigError(
+                "SAMENLEREN_BASE_URL must be set in production: the public address of the "
+                "platform, used in mails and calendar invitations (e.g. https://samenleren.example.nl)"
+            )
+        return "http://127.0.0.1:5000"
+    parts = urlsplit(url)
+    if parts.scheme not in {"http", "https"} or not parts.hostname:
+        raise ConfigError(
+            "SAMENLEREN_BASE_URL must be an http(s) address such as "
+            f"https://samenleren.example.nl, not {url!r}"
+        )
+    return url.rstrip("/")
 
 
 def _encryption_keys(env: str, secret_key: str) -> list[str]:

@@ -1,6 +1,7 @@
 """Imports every model so that the metadata (and Alembic) sees all tables."""
 
 from samenleren.audit.models import AuditEvent
+from samenleren.calendars.models import CalendarFeed
 from samenleren.catalogue.models import (
     Edition,
     EditionSession,
@@ -10,6 +11,7 @@ from samenleren.catalogue.models import (
     TrainingDepartment,
 )
 from samenleren.coaching.models import CoachDay, CoachDayAttendance, CoachProfile
+from samenleren.exports.models import Export
 from samenleren.identity.models import (
     Department,
     LoginSession,
@@ -18,8 +20,9 @@ from samenleren.identity.models import (
     SignInLink,
     User,
 )
+from samenleren.notifications.models import Notification
 from samenleren.operator.models import OperatorLoginSession
-from samenleren.process_templates.models import ProcessTemplate, TemplateVersion
+from samenleren.process_templates.models import LibraryEntry, ProcessTemplate, TemplateVersion
 from samenleren.scim.models import ScimGroup, ScimGroupMember, ScimToken
 from samenleren.tenants.models import OrganisationGoal, Tenant
 from samenleren.trajectories.models import (
@@ -35,6 +38,7 @@ from samenleren.trajectories.models import (
 
 __all__ = [
     "AuditEvent",
+    "CalendarFeed",
     "CoachAssignment",
     "CoachDay",
     "CoachDayAttendance",
@@ -43,12 +47,15 @@ __all__ = [
     "Edition",
     "EditionSession",
     "Enrolment",
+    "Export",
     "FieldValue",
     "GroupMeeting",
     "GroupMeetingAttendance",
     "LearningGoal",
     "LearningGoalLink",
+    "LibraryEntry",
     "LoginSession",
+    "Notification",
     "OperatorLoginSession",
     "OrganisationGoal",
     "PlatformOperator",

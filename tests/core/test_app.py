@@ -68,6 +68,7 @@ def production_env(monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
     monkeypatch.setenv("DATABASE_URL", "postgresql://samenleren@db.example.nl/samenleren")
     monkeypatch.setenv("SECRET_KEY", GOOD_SECRET)
     monkeypatch.setenv("SAMENLEREN_SECRET_ENCRYPTION_KEY", "k" * 43 + "=")  # a Fernet key
+    monkeypatch.setenv("SAMENLEREN_BASE_URL", "https://samenleren.example.nl/")
     return monkeypatch
 
 
@@ -101,6 +102,30 @@ def test_production_refuses_a_missing_database_url(production_env: pytest.Monkey
     production_env.delenv("DATABASE_URL")
     with pytest.raises(ConfigError, match="DATABASE_URL"):
         load_config()
+
+
+@pytest.mark.parametrize(
+    "value", [None, "", "samenleren.example.nl", "ftp://samenleren.example.nl"]
+)
+def test_production_refuses_a_missing_base_url(
+    production_env: pytest.MonkeyPatch, value: str | None
+) -> None:
+    """Links in mails and calendar events need the public address: no silent localhost."""
+    if value is None:
+        production_env.delenv("SAMENLEREN_BASE_URL")
+    else:
+        production_env.setenv("SAMENLEREN_BASE_URL", value)
+    with pytest.raises(ConfigError, match="SAMENLEREN_BASE_URL"):
+        load_config()
+
+
+def test_the_base_url_is_taken_as_given_without_a_trailing_slash(
+    production_env: pytest.MonkeyPatch,
+) -> None:
+    assert load_config()["SAMENLEREN_BASE_URL"] == "https://samenleren.example.nl"
+    production_env.setenv("SAMENLEREN_ENV", "development")
+    production_env.delenv("SAMENLEREN_BASE_URL")
+    assert load_config()["SAMENLEREN_BASE_URL"] == "http://127.0.0.1:5000"
 
 
 def test_an_unknown_environment_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -56,6 +56,10 @@ def seeded(app: Flask, tenants: dict[str, TenantRef]) -> dict[str, TenantRef]:
                 from samenleren.scim.services import GroupData, create_group, create_token
 
                 create_token("Rls", actor_label="test")
+                # A personal calendar feed (calendar_feeds).
+                from samenleren.calendars.services import create_feed
+
+                create_feed(user)
                 create_group(GroupData("Rls", member_ids=[str(user.id)]), actor_label="test")
                 db.session.commit()
     return tenants

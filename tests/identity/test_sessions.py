@@ -256,6 +256,7 @@ def test_production_configuration_makes_the_cookie_secure(monkeypatch):
     monkeypatch.setenv("SECRET_KEY", "p" * 48)
     monkeypatch.setenv("DATABASE_URL", "postgresql://app@db.example/samenleren")
     monkeypatch.setenv("SAMENLEREN_SECRET_ENCRYPTION_KEY", "k" * 43 + "=")
+    monkeypatch.setenv("SAMENLEREN_BASE_URL", "https://samenleren.example.nl")
     config = load_config()
     assert config["SESSION_COOKIE_SECURE"] is True
     assert config["SESSION_COOKIE_HTTPONLY"] is True
@@ -272,6 +273,7 @@ def test_production_app_sends_a_secure_cookie(app, tenants, monkeypatch):
 
     monkeypatch.setenv("SAMENLEREN_ENV", "production")
     monkeypatch.setenv("SAMENLEREN_SECRET_ENCRYPTION_KEY", "k" * 43 + "=")
+    monkeypatch.setenv("SAMENLEREN_BASE_URL", "https://samenleren.example.nl")
     production = create_app({"SERVER_NAME": None})
     assert production.config["SESSION_COOKIE_SECURE"] is True
     try:

@@ -20,6 +20,7 @@ def production(monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
     monkeypatch.setenv("DATABASE_URL", "postgresql://samenleren@db.example.nl/samenleren")
     monkeypatch.setenv("SECRET_KEY", "s" * 48)
     monkeypatch.setenv("SAMENLEREN_SECRET_ENCRYPTION_KEY", "k" * 43 + "=")
+    monkeypatch.setenv("SAMENLEREN_BASE_URL", "https://samenleren.example.nl")
     for name in (*OPERATOR_ENV, "SAMENLEREN_OPERATOR_GROUP", "SAMENLEREN_OPERATOR_OIDC_SCOPES"):
         monkeypatch.delenv(name, raising=False)
     return monkeypatch

@@ -33,6 +33,10 @@ CASES = {
     "/operator/tenants/<slug>/suspend": {},
     "/operator/tenants/<slug>/resume": {},
     "/operator/tenants/<slug>/test-sso": {},
+    # The background jobs page (tests/operator/test_jobs_page.py); CSRF is checked first.
+    "/operator/jobs/<queue_name>/<job_id>/retry": {},
+    "/operator/jobs/<queue_name>/<job_id>/delete": {},
+    "/operator/outbox/<slug>/retry": {},
 }
 
 

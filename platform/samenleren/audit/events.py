@@ -45,6 +45,28 @@ class AuditAction(enum.StrEnum):
     TENANT_ONBOARDED = "tenant.onboarded"
     TENANT_SUSPENDED = "tenant.suspended"
     TENANT_RESUMED = "tenant.resumed"
+    # The model library and terminology (issue 5). details: `entry` (the library entry's id).
+    LIBRARY_PUBLISHED = "library.published"
+    LIBRARY_WITHDRAWN = "library.withdrawn"
+    #: details: `entry`, `template` (the new template's id).
+    LIBRARY_ADOPTED = "library.adopted"
+    #: details: `changed` (the fields whose word changed, e.g. "nl-coach-one").
+    TERMINOLOGY_CHANGED = "terminology.changed"
+    #: A programme data export asked for / downloaded; details: `format`, `datasets`.
+    EXPORT_REQUESTED = "export.requested"
+    EXPORT_DOWNLOADED = "export.downloaded"
+    # The process-template editor (issue 5); details: `template` (key), `number` (version).
+    TEMPLATE_DRAFT_STARTED = "template.draft_started"
+    TEMPLATE_PUBLISHED = "template.published"
+    TEMPLATE_DRAFT_DISCARDED = "template.draft_discarded"
+    TEMPLATE_MADE_DEFAULT = "template.made_default"
+    # Template files and moving trajectories (issue 5, versions helper); details: `template`,
+    # `number` (version), for a move also `from_number` and the trajectory as subject.
+    TEMPLATE_IMPORTED = "template.imported"
+    TRAJECTORY_MOVED = "trajectory.moved_to_version"
+    # Personal calendar feeds (issue 6, calendar helper); subject: the user whose feed it is.
+    CALENDAR_FEED_CREATED = "calendar_feed.created"
+    CALENDAR_FEED_REVOKED = "calendar_feed.revoked"
 
 
 ACTION_LABELS = {
@@ -71,6 +93,20 @@ ACTION_LABELS = {
     AuditAction.TENANT_ONBOARDED: _l("Organisation onboarded by the platform operator"),
     AuditAction.TENANT_SUSPENDED: _l("Organisation suspended by the platform operator"),
     AuditAction.TENANT_RESUMED: _l("Organisation resumed by the platform operator"),
+    AuditAction.LIBRARY_PUBLISHED: _l("Process model shared in the library"),
+    AuditAction.LIBRARY_WITHDRAWN: _l("Process model withdrawn from the library"),
+    AuditAction.LIBRARY_ADOPTED: _l("Process model adopted from the library"),
+    AuditAction.TERMINOLOGY_CHANGED: _l("Terminology changed"),
+    AuditAction.EXPORT_REQUESTED: _l("Programme data export requested"),
+    AuditAction.EXPORT_DOWNLOADED: _l("Programme data export downloaded"),
+    AuditAction.TEMPLATE_DRAFT_STARTED: _l("Process template draft started"),
+    AuditAction.TEMPLATE_PUBLISHED: _l("Process template version published"),
+    AuditAction.TEMPLATE_DRAFT_DISCARDED: _l("Process template draft discarded"),
+    AuditAction.TEMPLATE_MADE_DEFAULT: _l("Process template made the default"),
+    AuditAction.TEMPLATE_IMPORTED: _l("Process template imported from a file"),
+    AuditAction.TRAJECTORY_MOVED: _l("Trajectory moved to a newer template version"),
+    AuditAction.CALENDAR_FEED_CREATED: _l("Personal calendar link created"),
+    AuditAction.CALENDAR_FEED_REVOKED: _l("Personal calendar link revoked"),
 }
 
 #: Why a login was refused (`details["reason"]` of `login.refused`).

@@ -214,7 +214,7 @@ def describe_details(event: AuditEvent) -> list[tuple[str, str]]:
         shown.append((gettext("Reason"), str(REFUSAL_REASONS.get(reason, reason))))
     role = details.pop("role", None)
     if role is not None:
-        shown.append((gettext("Role"), str(ROLE_LABELS.get(role, role))))
+        shown.append((gettext("Role"), _role_label(role)))
     source = details.pop("source", None)
     if source is not None:
         shown.append((gettext("Source"), str(ROLE_SOURCES.get(source, source))))
@@ -336,3 +336,10 @@ def export_lines(event_filter: EventFilter) -> Iterator[str]:
                 event.ip_address,
             ]
         )
+
+
+def _role_label(role: str) -> str:
+    """The role in the tenant's own words (tenants.terminology); an unknown one as stored."""
+    from samenleren.tenants.terminology import ROLE_TERMS, role_term
+
+    return role_term(role) if role in ROLE_TERMS.values() else str(ROLE_LABELS.get(role, role))

@@ -791,10 +791,10 @@ class Programme:
             )
 
 
-def seed_programme(tenant: Tenant, parts: dict[str, tuple[str, User]]) -> None:
+def seed_programme(tenant: Tenant, parts: dict[str, tuple[str, User]]) -> bool:
     """The coach pool, coach days, restricted trainings and, once, the editions and
     trajectories. `parts`: subject -> (part in the demo, user). Needs the tenant active; flushes,
-    does not commit."""
+    does not commit. True when it built the programme now (the tenant had no edition yet)."""
     today = date.today()
     departments = {d.name: d for d in db.session.scalars(select(Department))}
     seed_training_departments(departments)
@@ -805,7 +805,7 @@ def seed_programme(tenant: Tenant, parts: dict[str, tuple[str, User]]) -> None:
     seed_coach_pool(tenant, of_part["coach"], today)
     seed_coach_days(tenant, of_part["coach"], today)
     if db.session.scalar(select(Edition.id).limit(1)) is not None:
-        return
+        return False
     rng = random.Random(f"{tenant.slug}/cast")  # noqa: S311 - demo data, not security
     employees = sorted(of_part["employee"], key=lambda u: u.subject)
     rng.shuffle(employees)
@@ -814,6 +814,7 @@ def seed_programme(tenant: Tenant, parts: dict[str, tuple[str, User]]) -> None:
         Cast(admin=of_part["admin"][0], trainer=of_part["trainer"][0], employees=employees),
         today,
     ).run()
+    return True
 
 
 @dataclass(frozen=True)

@@ -211,9 +211,31 @@ def seed_tenant(tenant: Tenant) -> list[DemoPerson]:
                     )
                 )
         db.session.flush()
-        seed_programme(tenant, {p.subject: (p.part, users[p.subject]) for p in people})
+        built = seed_programme(tenant, {p.subject: (p.part, users[p.subject]) for p in people})
         db.session.commit()
+        if built:
+            # Decided once, here: the tenant's programme was new, so the parts that work on it
+            # are seeded now. A tenant seeded before keeps what it has, and a second seed does
+            # not pay for each part's own "done already?" query. (Each part is idempotent on its
+            # own too, for callers that run it directly.)
+            _seed_parts()
     return people
+
+
+def _seed_parts() -> None:
+    """What the issues after the programme added to the demo, on a freshly seeded programme;
+    through the services, in order (the outbox last: it mails about everything before it)."""
+    from samenleren.exports.demo import seed_exports
+    from samenleren.notifications.demo import seed_notifications
+    from samenleren.process_templates.editor_demo import seed_draft
+    from samenleren.process_templates.library_demo import seed_library
+    from samenleren.process_templates.versions_demo import seed_imported_template
+
+    seed_exports()  # a ready export for the programme admin (issue 6)
+    seed_library()  # one tenant's variant of the model shared in the library (issue 5)
+    seed_draft()  # a draft of the default template in the editor (issue 5)
+    seed_imported_template()  # a template imported from files, to compare (issue 5)
+    seed_notifications()  # reminders and manager digests in the outbox (issue 6)
 
 
 @dataclass

@@ -67,6 +67,11 @@ class User(TenantScoped, db.Model):
     manager_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, nullable=True)
     #: The user's own language choice; None follows the tenant's default.
     locale: Mapped[str | None] = mapped_column(String(5), nullable=True)
+    #: "immediate" or "digest" (samenleren.notifications.models.NotificationMode): reminders
+    #: one by one or bundled once a day. Invitations and cancellations are always immediate.
+    notification_mode: Mapped[str] = mapped_column(
+        String(10), default="immediate", server_default="immediate"
+    )
     #: False once deprovisioned: no login, data kept for the programme.
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -21,6 +21,7 @@ from samenleren.identity.sso_settings import (
     settings_of,
     update_sso_settings,
 )
+from samenleren.tenants.terminology import role_term
 
 bp = Blueprint("sso", __name__, template_folder="templates")
 
@@ -28,14 +29,6 @@ bp = Blueprint("sso", __name__, template_folder="templates")
 BLANK_ROWS = 3
 #: A bound on the rows a submitted form may claim to have.
 MAX_ROWS = 500
-
-ROLE_LABELS = {
-    Role.LEARNER: _l("Learner"),
-    Role.COACH: _l("Learning coach"),
-    Role.MANAGER: _l("Manager"),
-    Role.TRAINER: _l("Trainer"),
-    Role.PROGRAMME_ADMIN: _l("Programme administrator"),
-}
 
 CLAIM_LABELS = {
     "name": (_l("Name"), _l("The claim with the person's full name.")),
@@ -107,7 +100,7 @@ def _render(
             rows=rows,
             errors=errors,
             secret=secret_source(tenant),
-            roles=[(role.value, ROLE_LABELS[role]) for role in Role],
+            roles=[(role.value, role_term(role)) for role in Role],
             claims=[(key, *CLAIM_LABELS[key]) for key in CLAIM_KEYS],
             secret_dropped=secret_dropped,
         ),

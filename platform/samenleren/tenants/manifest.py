@@ -152,6 +152,35 @@ class OrganisationGoalSpec(_Strict):
     _langs = field_validator("title", "description")(_check_translations)
 
 
+#: A word of the tenant's terminology (tenants.terminology): no markup, fits a heading.
+TermWord = Annotated[
+    str,
+    StringConstraints(
+        strip_whitespace=True, min_length=1, max_length=40, pattern=r"^[\w][\w .'’/-]*$"
+    ),
+]
+
+
+class TermWords(_Strict):
+    """`coach = { one = "Maatje", other = "Maatjes" }`; a form left out keeps the usual word."""
+
+    one: TermWord | None = None
+    other: TermWord | None = None
+
+
+def _check_terminology(value: dict[str, dict[str, TermWords]] | None) -> object:
+    from samenleren.tenants.terminology import TERMS
+
+    if value is None:
+        return value
+    _check_translations(value)
+    for words in value.values():
+        unknown = sorted(set(words) - set(TERMS))
+        if unknown:
+            raise ValueError(f"unknown word {unknown[0]!r} (use one of {', '.join(TERMS)})")
+    return value
+
+
 class Manifest(_Strict):
     slug: str
     name: _text(200)
@@ -160,7 +189,17 @@ class Manifest(_Strict):
     sso: SSO
     roles: Roles = Field(default_factory=Roles)
     theme: Theme = Field(default_factory=Theme)
+    #: The sender of the tenant's mails, e.g. "Samen Leren Flevoland <leren@flevoland.nl>";
+    #: absent: the platform's SAMENLEREN_MAIL_FROM under the tenant's name.
+    mail_from: Annotated[str, StringConstraints(strip_whitespace=True, max_length=320)] | None = (
+        None
+    )
     organisation_goals: list[OrganisationGoalSpec] = Field(default_factory=list)
+    #: The tenant's own words for the main nouns, per language (tenants.terminology); when the
+    #: table is present it replaces the words set on the terminology settings page.
+    terminology: dict[str, dict[str, TermWords]] | None = None
+
+    _terms = field_validator("terminology")(_check_terminology)
 
     @field_validator("slug")
     @classmethod
@@ -172,6 +211,18 @@ class Manifest(_Strict):
             )
         if value in RESERVED_SLUGS:
             raise ValueError(f"{value!r} is reserved by the platform")
+        return value
+
+    @field_validator("mail_from")
+    @classmethod
+    def _mail_from(cls, value: str | None) -> str | None:
+        from email.utils import parseaddr
+
+        if value is None:
+            return None
+        _name, address = parseaddr(value)
+        if not re.fullmatch(r"[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+", address or ""):
+            raise ValueError('must be an e-mail address, e.g. "Samen Leren <leren@example.nl>"')
         return value
 
     @field_validator("default_locale")

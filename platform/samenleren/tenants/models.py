@@ -66,7 +66,12 @@ class Tenant(db.Model):
     learners_choose_coach: Mapped[bool] = mapped_column(default=False)
     #: Every learning goal must name at least one organisation goal (seed goal 1).
     goals_require_organisation_goal: Mapped[bool] = mapped_column(default=True)
+    #: The tenant's own words for the main nouns (tenants.terminology), per language:
+    #: {"nl": {"coach": {"one": "Maatje", "other": "Maatjes"}}}; missing means the default word.
+    terminology: Mapped[dict] = mapped_column(JSONType, default=dict)
     theme_primary_color: Mapped[str] = mapped_column(String(7))
+    #: The sender of the tenant's mails (manifest `mail_from`); None: SAMENLEREN_MAIL_FROM.
+    mail_from: Mapped[str | None] = mapped_column(String(320), nullable=True)
     theme_logo: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
     theme_logo_type: Mapped[str | None] = mapped_column(String(40), nullable=True)
     #: SHA-256 of the normalised manifest last applied: a second onboarding changes nothing.

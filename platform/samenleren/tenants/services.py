@@ -77,7 +77,15 @@ def onboard_tenant(loaded: LoadedManifest, *, audit: AuditHook | None = None) ->
         group: [r.value for r in roles] for group, roles in manifest.roles.groups.items()
     }
     tenant.default_roles = [role.value for role in manifest.roles.default]
+    if manifest.terminology is not None:
+        tenant.terminology = {
+            lang: {key: words.model_dump(exclude_none=True) for key, words in terms.items()}
+            for lang, terms in manifest.terminology.items()
+        }
+    elif tenant.terminology is None:
+        tenant.terminology = {}
     tenant.theme_primary_color = manifest.theme.primary_color
+    tenant.mail_from = manifest.mail_from
     tenant.theme_logo = loaded.logo
     tenant.theme_logo_type = loaded.logo_type
     tenant.manifest_digest = loaded.digest

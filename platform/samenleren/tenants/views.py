@@ -28,6 +28,14 @@ from samenleren.tenants.services import (
     update_organisation_goal,
     update_programme_settings,
 )
+from samenleren.tenants.terminology import (
+    FORMS,
+    TERM_LIMIT,
+    TERMS,
+    default_words,
+    field_name,
+    update_terminology,
+)
 
 bp = Blueprint("tenants", __name__, template_folder="templates")
 
@@ -179,3 +187,52 @@ def edit_programme_settings():
         flash(gettext("The programme settings are saved."))
         return _see_other("tenants.edit_programme_settings")
     return render_template("tenants/programme_settings.html", tenant=tenant)
+
+
+# --- the tenant's own words for the main nouns (tenants.terminology) ---------------------------
+
+
+def _terminology_values(terminology: dict) -> dict[str, str]:
+    return {
+        field_name(lang, key, form): (terminology or {}).get(lang, {}).get(key, {}).get(form, "")
+        for lang in LANGUAGES
+        for key in TERMS
+        for form in FORMS
+    }
+
+
+def _render_terminology(values: dict, errors: dict, status: int = 200):
+    return (
+        render_template(
+            "tenants/terminology_settings.html",
+            values=values,
+            errors=errors,
+            terms=TERMS,
+            defaults=default_words(),
+            languages=LANGUAGES,
+            limit=TERM_LIMIT,
+        ),
+        status,
+    )
+
+
+@bp.route("/<tenant>/settings/terminology", methods=["GET", "POST"])
+@login_required
+def edit_terminology():
+    _require_admin()
+    tenant = current_tenant()
+    if request.method == "GET":
+        return _render_terminology(_terminology_values(tenant.terminology), {})
+    values = {name: request.form.get(name, "") for name in _terminology_values({})}
+    submitted = {
+        lang: {key: {form: values[field_name(lang, key, form)] for form in FORMS} for key in TERMS}
+        for lang in LANGUAGES
+    }
+    try:
+        changed = update_terminology(tenant, submitted, current_user)
+    except InvalidInput as refused:
+        db.session.rollback()
+        return _render_terminology(values, refused.errors, 422)
+    db.session.commit()
+    flash(gettext("The words are saved.") if changed else gettext("Nothing was changed."))
+    return _see_other("tenants.edit_terminology")

@@ -55,7 +55,8 @@ class Trajectory(TenantScoped, db.Model):
     coach_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, nullable=True)
     edition_id: Mapped[uuid.UUID] = mapped_column(Uuid)
     enrolment_id: Mapped[uuid.UUID] = mapped_column(Uuid)
-    #: Never changes once steps exist: a trajectory keeps the version it started on.
+    #: A trajectory keeps the version it started on; only one in which nothing has happened yet
+    #: may move to a newer version of the same template (`process_templates.moving`).
     template_version_id: Mapped[uuid.UUID] = mapped_column(Uuid)
     status: Mapped[TrajectoryStatus] = mapped_column(
         _enum(TrajectoryStatus, 10), default=TrajectoryStatus.ACTIVE
@@ -172,6 +173,8 @@ class GroupMeeting(TenantScoped, db.Model):
     #: What the group shared: readable by the group, its trainer and coaches (no personal notes).
     outcome: Mapped[str] = mapped_column(Text, default="")
     held_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    #: SEQUENCE of its calendar event (samenleren.calendars); None: no event issued yet.
+    calendar_sequence: Mapped[int | None] = mapped_column(Integer, nullable=True)
 
     edition: Mapped[Edition] = relationship(
         primaryjoin=lambda: and_(
@@ -226,6 +229,8 @@ class StepInstance(TenantScoped, db.Model):
     group_meeting_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, nullable=True)
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     completed_by_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, nullable=True)
+    #: SEQUENCE of its calendar event (samenleren.calendars); None: no event issued yet.
+    calendar_sequence: Mapped[int | None] = mapped_column(Integer, nullable=True)
 
     trajectory: Mapped[Trajectory] = relationship(
         primaryjoin=lambda: and_(

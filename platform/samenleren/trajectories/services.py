@@ -18,6 +18,7 @@ from sqlalchemy.orm import joinedload
 
 from samenleren.audit.events import AuditAction
 from samenleren.audit.services import record
+from samenleren.calendars import services as calendars
 from samenleren.catalogue.models import Edition, Enrolment
 from samenleren.coaching.matching import check_coach
 from samenleren.core.db import as_utc, utcnow
@@ -78,13 +79,10 @@ def relations_to(trajectory: Trajectory, user: User) -> frozenset[Role]:
 
 
 def role_names() -> dict[Role, str]:
-    return {
-        Role.LEARNER: gettext("the learner"),
-        Role.COACH: gettext("the learning coach"),
-        Role.MANAGER: gettext("the manager"),
-        Role.TRAINER: gettext("the trainer"),
-        Role.PROGRAMME_ADMIN: gettext("the programme administrator"),
-    }
+    """Each role with its article, for sentences, in the tenant's own words (terminology)."""
+    from samenleren.tenants.terminology import role_name
+
+    return {role: role_name(role) for role in Role}
 
 
 def _parties(roles: Sequence[Role]) -> str:
@@ -143,6 +141,19 @@ def start_trajectory(enrolment: Enrolment) -> Trajectory:
     )
     db.session.add(trajectory)
     db.session.flush()
+    build_steps(trajectory, definition, enrolled_on, edition)
+    calendars.trajectory_started(trajectory)  # invited to the group's meetings already set
+    return trajectory
+
+
+def build_steps(
+    trajectory: Trajectory, definition: TemplateDefinition, enrolled_on: date, edition: Edition
+) -> None:
+    """Create the step instances of a trajectory that has none, from `definition`.
+
+    Used when a trajectory starts and when a not-yet-started one moves to a newer version
+    (`samenleren.process_templates.moving`), so both build exactly the same steps.
+    """
     dates = due_dates(definition, enrolled_on, edition)
     for position, step in enumerate(definition.steps):
         meeting = _group_meeting(edition, step, dates[step.key]) if _is_group(step) else None
@@ -159,7 +170,6 @@ def start_trajectory(enrolment: Enrolment) -> Trajectory:
                 )
             )
     db.session.flush()
-    return trajectory
 
 
 def _is_group(step: StepSpec) -> bool:
@@ -250,6 +260,7 @@ def retime_edition(edition: Edition) -> int:
 def withdraw_trajectory(trajectory: Trajectory) -> None:
     """The learner left the edition: the trajectory stops; what was recorded is kept."""
     trajectory.status = TrajectoryStatus.WITHDRAWN
+    calendars.trajectory_withdrawn(trajectory)  # cancels the appointments ahead
     db.session.flush()
 
 
@@ -349,6 +360,7 @@ def schedule_step(
     step.location = appointment.location.strip()
     step.video_url = appointment.video_url.strip()
     step.state = StepState.SCHEDULED
+    calendars.appointment_changed(trajectory, step)  # invitation or update (issue 6)
     db.session.flush()
 
 
@@ -406,6 +418,7 @@ def skip_step(trajectory: Trajectory, step: StepInstance, actor: User, reason: s
     step.skip_reason = reason
     step.completed_at = utcnow()
     step.completed_by_id = actor.id
+    calendars.appointment_changed(trajectory, step)  # cancels a scheduled appointment
     db.session.flush()
     _update_completion(trajectory)
 
@@ -423,6 +436,7 @@ def reopen_step(trajectory: Trajectory, step: StepInstance, actor: User) -> None
     step.completed_at = None
     step.completed_by_id = None
     step.skip_reason = ""
+    calendars.appointment_changed(trajectory, step)  # re-invites to an appointment ahead
     db.session.flush()
     _update_completion(trajectory)
 
@@ -769,6 +783,7 @@ def assign_coach(trajectory: Trajectory, coach: User, actor: User, reason: str =
         )
     )
     trajectory.coach_id = coach.id
+    calendars.coach_changed(trajectory, previous_coach)  # the new coach joins the appointments
     details = {"coach": str(coach.id), "coach_name": coach.name}
     if previous_coach is not None:
         details["previous_coach"] = str(previous_coach.id)
@@ -816,6 +831,7 @@ def schedule_meeting(meeting: GroupMeeting, actor: User, appointment: Appointmen
     meeting.location = appointment.location.strip()
     meeting.video_url = appointment.video_url.strip()
     meeting.state = GroupMeetingState.SCHEDULED
+    calendars.meeting_changed(meeting)  # invites the group, or sends the update (issue 6)
     for _trajectory, step in meeting_trajectories(meeting):
         if step.state.is_open:
             step.starts_at, step.ends_at = meeting.starts_at, meeting.ends_at
@@ -872,6 +888,7 @@ __all__ = [
     "GoalInput",
     "add_occurrence",
     "assign_coach",
+    "build_steps",
     "close_meeting",
     "complete_step",
     "due_dates",

@@ -317,6 +317,19 @@ def reopen_step(trajectory_id: str, step_id: str):
     )
 
 
+@bp.post("/<tenant>/trajectories/<uuid:trajectory_id>/steps/<uuid:step_id>/cancel-appointment")
+@login_required
+def cancel_appointment(trajectory_id: str, step_id: str):
+    from samenleren.calendars.services import cancel_appointment as cancel
+
+    return _step_action(
+        trajectory_id,
+        step_id,
+        lambda t, s: cancel(t, s, current_user),
+        gettext("The appointment was cancelled; everyone invited was told."),
+    )
+
+
 # --- learning goals -----------------------------------------------------------------------------
 
 

@@ -1,0 +1,1 @@
+"""Calendar invitations (.ics), downloads and personal calendar feeds (issue 6)."""

@@ -1,0 +1,32 @@
+"""The exports' background work, on the `reports` queue: building a file, and the hourly
+cleanup of expired files (registered in `samenleren.jobs.schedule`)."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+
+from samenleren.exports import services
+from samenleren.exports.models import Export
+from samenleren.jobs import enqueue, job
+
+log = logging.getLogger(__name__)
+
+
+@job(queue="reports", retries=2, intervals=(30, 300), timeout=1800)
+def build(*, export_id: str) -> None:
+    """Build one export (in its tenant: `perform` activated it; RLS applies)."""
+    services.build_export(uuid.UUID(export_id))
+
+
+@job(queue="reports")
+def clean_up() -> None:
+    """Delete the files of this tenant's expired exports; give up exports stuck in the queue."""
+    expired, given_up = services.clean_up()
+    if expired or given_up:
+        log.info("exports: %d expired, %d given up", expired, given_up)
+
+
+def enqueue_build(export: Export) -> None:
+    """Build `export` once the caller's transaction commits."""
+    enqueue(build, tenant_id=export.tenant_id, export_id=str(export.id))

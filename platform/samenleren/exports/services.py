@@ -1,0 +1,224 @@
+"""Exports of programme data: asked for by a programme admin, built in the background, kept
+for a limited time (`LIFETIME`), then deleted by the periodic cleanup.
+
+A request writes an `Export` row (queued) and enqueues the build on the `reports` queue after
+the commit; the build reads the datasets as the programme admin (`samenleren.exports.datasets`),
+reports its progress in the row, writes the file into the row and marks it done. Requests and
+downloads are in the audit log.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+
+from flask_babel import force_locale, gettext
+from sqlalchemy import or_, select, update
+
+from samenleren.audit.events import AuditAction
+from samenleren.audit.services import record
+from samenleren.core.db import as_utc, utcnow
+from samenleren.core.errors_input import InvalidInput
+from samenleren.core.formatting import local_today
+from samenleren.core.tenancy import current_tenant
+from samenleren.exports.datasets import build_tables
+from samenleren.exports.files import export_file
+from samenleren.exports.models import Dataset, Export, ExportFormat, ExportState
+from samenleren.extensions import db
+from samenleren.identity.models import User
+
+log = logging.getLogger(__name__)
+
+#: How long a finished export can be downloaded.
+LIFETIME = timedelta(hours=24)
+#: A queued or running export older than this is given up (its worker died and no retry came).
+STALE = timedelta(hours=2)
+#: How many exports the list shows (newest first).
+LISTED = 50
+
+
+def request_export(actor: User, export_format: str, datasets: Iterable[str], locale: str) -> Export:
+    """Record the request (audited) and enqueue its build after the caller's commit.
+
+    Refused (InvalidInput): an unknown format, no or unknown datasets, or an export of the same
+    person still being made.
+    """
+    from samenleren.exports.jobs import enqueue_build
+
+    export = new_export(actor, export_format, datasets, locale)
+    enqueue_build(export)
+    return export
+
+
+def new_export(actor: User, export_format: str, datasets: Iterable[str], locale: str) -> Export:
+    """The queued export, audited, without enqueueing its build (`request_export` does; the
+    demo builds it right away with `build_export`)."""
+    errors: dict[str, str] = {}
+    try:
+        chosen_format = ExportFormat(export_format)
+    except ValueError:
+        errors["format"] = gettext("Choose CSV or Excel.")
+    names = set(datasets)
+    if not names or not names <= {dataset.value for dataset in Dataset}:
+        errors["datasets"] = gettext("Choose at least one kind of data.")
+    if errors:
+        raise InvalidInput(errors)
+    busy = db.session.scalar(
+        select(Export.id)
+        .where(
+            Export.requested_by_id == actor.id,
+            Export.state.in_([ExportState.QUEUED, ExportState.RUNNING]),
+            Export.requested_at > utcnow() - STALE,
+        )
+        .limit(1)
+    )
+    if busy is not None:
+        raise InvalidInput.form(
+            gettext("An export you asked for is still being made; wait until it is ready.")
+        )
+    export = Export(
+        requested_by_id=actor.id,
+        format=chosen_format,
+        datasets=[dataset.value for dataset in Dataset if dataset.value in names],
+        locale=locale,
+        state=ExportState.QUEUED,
+        progress=0,
+        rows=0,
+        requested_at=utcnow(),
+    )
+    db.session.add(export)
+    db.session.flush()
+    record(
+        AuditAction.EXPORT_REQUESTED,
+        actor=actor,
+        subject_type="export",
+        subject_id=export.id,
+        details={"format": chosen_format.value, "datasets": ",".join(export.datasets)},
+    )
+    return export
+
+
+def get_export(export_id: uuid.UUID) -> Export | None:
+    return db.session.scalar(select(Export).where(Export.id == export_id))
+
+
+def _set_progress(export_id: uuid.UUID, progress: int) -> None:
+    """Show the progress to the admin now: its own short transaction."""
+    db.session.execute(
+        update(Export).where(Export.id == export_id).values(progress=max(0, min(progress, 100)))
+    )
+    db.session.commit()
+
+
+def build_export(export_id: uuid.UUID) -> Export | None:
+    """Build the file of a queued export of the current tenant (the job's work).
+
+    Safe to run again: a retried or requeued job of an export that is done or expired does
+    nothing; one that failed, or was running when its worker died, starts over.
+    On an error the export is marked failed (with no personal data in the message) and the
+    error raised again, so the job is retried or shows as failed to the operator.
+    """
+    export = get_export(export_id)
+    if export is None or export.state in (ExportState.DONE, ExportState.EXPIRED):
+        return export
+    tenant = current_tenant()
+    export.state = ExportState.RUNNING
+    export.started_at = utcnow()
+    export.progress = 5
+    export.error = ""
+    db.session.commit()
+    try:
+        with force_locale(export.locale):
+            tables = build_tables(
+                export.dataset_list,
+                export.locale,
+                tenant.default_locale,
+                lambda done, total: _set_progress(export_id, 5 + 75 * done // total),
+            )
+            word = gettext("export")
+            stem = f"{tenant.slug}-{word}-{local_today().isoformat()}"
+            file = export_file(tables, ExportFormat(export.format), stem)
+        export = get_export(export_id)
+        now = utcnow()
+        export.content = file.content
+        export.filename = file.filename
+        export.content_type = file.content_type
+        export.size = len(file.content)
+        export.rows = sum(len(table.rows) for table in tables)
+        export.state = ExportState.DONE
+        export.progress = 100
+        export.finished_at = now
+        export.expires_at = now + LIFETIME
+        db.session.commit()
+    except Exception as error:
+        db.session.rollback()
+        failed = get_export(export_id)
+        if failed is not None:
+            failed.state = ExportState.FAILED
+            failed.finished_at = utcnow()
+            # The kind of error only: its text may quote data.
+            failed.error = type(error).__name__
+            db.session.commit()
+        log.exception("export %s failed", export_id)
+        raise
+    log.info("export %s done: %d rows, %d bytes", export_id, export.rows, export.size)
+    return export
+
+
+def recent_exports() -> list[tuple[Export, str]]:
+    """The tenant's exports, newest first, each with the name of who asked (1 query; the files
+    are not read)."""
+    return [
+        (export, name)
+        for export, name in db.session.execute(
+            select(Export, User.name)
+            .join(User, User.id == Export.requested_by_id)
+            .order_by(Export.requested_at.desc(), Export.id)
+            .limit(LISTED)
+        )
+    ]
+
+
+def is_downloadable(export: Export, now: datetime | None = None) -> bool:
+    now = now or utcnow()
+    expires_at = as_utc(export.expires_at)
+    return export.state is ExportState.DONE and expires_at is not None and expires_at > now
+
+
+def download(export: Export, actor: User) -> bytes:
+    """The file of a downloadable export (the caller checked `is_downloadable`); audited."""
+    content = db.session.scalar(select(Export.content).where(Export.id == export.id))
+    record(
+        AuditAction.EXPORT_DOWNLOADED,
+        actor=actor,
+        subject_type="export",
+        subject_id=export.id,
+        details={"format": export.format.value, "datasets": ",".join(export.datasets)},
+    )
+    return content or b""
+
+
+def clean_up(now: datetime | None = None) -> tuple[int, int]:
+    """Delete the files of the current tenant's exports that expired, and give up exports that
+    were queued or running for longer than `STALE`. Returns (expired, given up)."""
+    now = now or utcnow()
+    expired = db.session.execute(
+        update(Export)
+        .where(
+            or_(Export.state == ExportState.DONE, Export.content.is_not(None)),
+            Export.expires_at <= now,
+        )
+        .values(state=ExportState.EXPIRED, content=None)
+    ).rowcount
+    given_up = db.session.execute(
+        update(Export)
+        .where(
+            Export.state.in_([ExportState.QUEUED, ExportState.RUNNING]),
+            Export.requested_at <= now - STALE,
+        )
+        .values(state=ExportState.FAILED, error="stale", finished_at=now)
+    ).rowcount
+    db.session.commit()
+    return expired, given_up

@@ -1,0 +1,185 @@
+"""`flask --app samenleren worker`, `... cron` and `... jobs run-periodic|run`."""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from collections.abc import Iterable
+from typing import Any
+
+import click
+from flask import Flask, current_app
+from flask.cli import with_appcontext
+
+from samenleren.jobs import core
+from samenleren.jobs.schedule import SCHEDULE, entry
+
+log = logging.getLogger(__name__)
+
+
+def _require_redis() -> None:
+    if not current_app.config.get("REDIS_URL"):
+        raise click.ClickException(
+            "REDIS_URL is not set: jobs run in the web process (use `flask jobs run-periodic`)"
+        )
+
+
+@click.command("worker")
+@click.option(
+    "--queue",
+    "queues",
+    multiple=True,
+    type=click.Choice(core.QUEUES),
+    help="Queue to work on (repeatable); default: all, mail first.",
+)
+@click.option("--burst", is_flag=True, help="Stop when the queues are empty.")
+@with_appcontext
+def worker_command(queues: tuple[str, ...], burst: bool) -> None:
+    """Run an RQ worker (with RQ's scheduler, so retries with intervals happen)."""
+    from samenleren.extensions import db
+
+    _require_redis()
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    core.set_worker_app(app)
+    engine = db.engine
+    # RQ forks a work horse per job: the child must not reuse the parent's pooled connections.
+    os.register_at_fork(after_in_child=lambda: engine.dispose(close=False))
+    worker = build_worker(app, queues or WORKER_QUEUES)
+    worker.work(burst=burst, with_scheduler=True, logging_level=logging.getLevelName(log.level))
+
+
+#: The queues a worker takes by default, in this order (mail first).
+WORKER_QUEUES = ("mail", "default", "reports")
+
+
+def build_worker(app: Flask, names: Iterable[str] = WORKER_QUEUES, worker_class: Any = None) -> Any:
+    """The RQ worker `flask worker` runs (tests pass `rq.SimpleWorker` to run jobs in-process):
+    our prefixed queues and the JSON serializer, RQ's own failure handling (retries from `@job`,
+    then the failed job registry for FAILURE_TTL)."""
+    from rq import Worker
+    from rq.serializers import JSONSerializer
+
+    return (worker_class or Worker)(
+        [core.queue(app, name) for name in names],
+        connection=core.connection(app),
+        serializer=JSONSerializer,
+    )
+
+
+def periodic_kwargs(name: str) -> dict[str, Any]:
+    return {"job": "samenleren.jobs.cli.fan_out", "tenant_id": None, "kwargs": {"entry": name}}
+
+
+@core.job(queue="default")
+def fan_out(*, entry: str) -> None:
+    """What the cron scheduler enqueues: the entry's job once, or once per active tenant."""
+    run_entry(entry, inline=False)
+
+
+def run_entry(name: str, *, inline: bool) -> int:
+    """Enqueue (or, `inline`, run here) the periodic entry `name`; returns how many jobs."""
+    from sqlalchemy import select
+
+    from samenleren.extensions import db
+    from samenleren.tenants.models import Tenant, TenantStatus
+
+    item = _entry(name)
+    if not item.per_tenant:
+        targets: list[Any] = [None]
+    else:
+        targets = list(
+            db.session.scalars(
+                select(Tenant.id).where(Tenant.status == TenantStatus.ACTIVE).order_by(Tenant.slug)
+            )
+        )
+    for tenant_id in targets:
+        if inline:
+            core.perform(job=item.job, tenant_id=str(tenant_id) if tenant_id else None, kwargs={})
+        else:
+            core.enqueue(item.job, tenant_id=tenant_id)
+    db.session.commit()
+    return len(targets)
+
+
+_entry = entry
+
+
+@click.command("cron")
+@with_appcontext
+def cron_command() -> None:
+    """Run RQ's cron scheduler over jobs/schedule.py. Run exactly ONE per installation."""
+    _require_redis()
+    # RQ 3.0 matches cron fields against the process's local time; schedule.py's times are UTC.
+    os.environ["TZ"] = "UTC"
+    time.tzset()
+    scheduler = cron_scheduler(current_app._get_current_object())  # type: ignore[attr-defined]
+    for item in scheduler.get_jobs():
+        click.echo(f"cron: {item.name} ({item.cron or f'every {item.interval}s'})")
+    scheduler.start()
+
+
+def cron_scheduler(app: Flask) -> Any:
+    """RQ's cron scheduler with one JSON cron job per entry of jobs/schedule.py: each enqueues
+    `fan_out(entry=...)` (platform-wide) on the default queue when due."""
+    from rq.cron import CronJob, CronScheduler
+
+    class JSONCronJob(CronJob):
+        def enqueue(self, connection: Any) -> Any:
+            # Same bookkeeping as CronJob.enqueue, through our JSON queue: RQ 3.0's own
+            # CronJob.enqueue uses the default (pickle) serializer, which our workers refuse.
+            from rq import cron_job_registry
+            from rq.cron import DEFAULT_CRON_JOB_HISTORY_LIMIT, DEFAULT_CRON_JOB_HISTORY_TTL
+
+            q = core.queue(app, self.queue_name)
+            with connection.pipeline() as pipeline:
+                job = q.enqueue(
+                    self.func, kwargs=self.kwargs, **self.job_options, pipeline=pipeline
+                )
+                stamp = job.enqueued_at.timestamp()
+                pipeline.zadd(self.job_history_key, {job.id: stamp})
+                pipeline.zremrangebyrank(
+                    self.job_history_key, 0, -(DEFAULT_CRON_JOB_HISTORY_LIMIT + 1)
+                )
+                pipeline.expire(self.job_history_key, DEFAULT_CRON_JOB_HISTORY_TTL)
+                cron_job_registry.add(self.name, pipeline, enqueue_timestamp=stamp)
+                pipeline.execute()
+            return job
+
+    scheduler = CronScheduler(connection=core.connection(app))
+    for item in SCHEDULE:
+        scheduler._cron_jobs.append(
+            JSONCronJob(
+                queue_name="default",
+                func=core.perform,
+                kwargs=periodic_kwargs(item.name),
+                interval=item.interval,
+                cron=item.cron,
+                name=item.name,
+            )
+        )
+    return scheduler
+
+
+@click.group("jobs")
+def jobs_cli() -> None:
+    """Background jobs: run periodic work or queued jobs by hand."""
+
+
+@jobs_cli.command("run-periodic")
+@click.argument("names", nargs=-1)
+@with_appcontext
+def run_periodic_command(names: tuple[str, ...]) -> None:
+    """Run periodic entries (all, or NAMES) now, in this process, for every active tenant."""
+    for name in names or [item.name for item in SCHEDULE]:
+        count = run_entry(name, inline=True)
+        click.echo(f"{name}: ran for {count} tenant(s)")
+
+
+@jobs_cli.command("run")
+@with_appcontext
+def run_queued_command() -> None:
+    """Run every queued job now and stop (a burst worker in this process)."""
+    _require_redis()
+    count = core.run_pending_jobs(raise_errors=False)
+    click.echo(f"{count} job(s) run")

@@ -1,0 +1,21 @@
+"""The outbox's jobs: `send_due` (queue mail) and the hourly `sweep` (reminders and digests)."""
+
+from __future__ import annotations
+
+from samenleren.jobs import job
+
+
+@job(queue="mail", retries=5, intervals=(10, 30, 60, 300, 900))
+def send_due() -> int:
+    """Send every due notification of the job's tenant (claims rows; see services)."""
+    from samenleren.notifications import services
+
+    return services.send_due()
+
+
+@job(queue="default")
+def sweep() -> None:
+    """Reminders, overdue repeats, escalations and digests of the job's tenant (idempotent)."""
+    from samenleren.notifications import reminders
+
+    reminders.sweep()
