@@ -19,7 +19,8 @@ compile-translations: install
 	$(BIN)/python -m samenleren.core.catalogues translations
 
 run: install compile-translations
-	SAMENLEREN_ENV=development $(BIN)/flask --app samenleren demo run --port $(PORT)
+	SAMENLEREN_ENV=development SAMENLEREN_BASE_URL=$${SAMENLEREN_BASE_URL:-http://127.0.0.1:$(PORT)} \
+		$(BIN)/flask --app samenleren demo run --port $(PORT)
 
 lint: install
 	$(BIN)/ruff check platform tests migrations
