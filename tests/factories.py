@@ -17,6 +17,7 @@ from typing import ClassVar
 
 from flask import Flask
 
+from samenleren.core.formatting import local_today
 from tests.conftest import TenantRef
 
 
@@ -154,7 +155,7 @@ def build_world(tenant: TenantRef, *, coached: bool = True, starts_in_days: int 
     )
     db.session.add(training)
     db.session.flush()
-    today = date.today()
+    today = local_today()
     edition = Edition(
         training_id=training.id,
         name=f"Editie {slug}",

@@ -4,10 +4,11 @@ admin, the trainer and employees, in Dutch and English, including a form refused
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import timedelta
 
 import pytest
 
+from samenleren.core.formatting import local_today
 from tests.browser.conftest import log_in
 from tests.browser.test_pages import AxeFindings, choose_language, visit
 from tests.factories import World, build_world, get, in_tenant
@@ -31,8 +32,8 @@ def _programme(app, tenant):
         coming = Edition(
             training_id=world.training,
             name="Najaar",
-            starts_on=date.today() + timedelta(days=40),
-            ends_on=date.today() + timedelta(days=60),
+            starts_on=local_today() + timedelta(days=40),
+            ends_on=local_today() + timedelta(days=60),
             capacity=1,
             trainer_id=world.trainer,
         )

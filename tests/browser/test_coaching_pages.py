@@ -5,10 +5,11 @@ Forms are also checked as they come back refused (422), with messages next to th
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import timedelta
 
 import pytest
 
+from samenleren.core.formatting import local_today
 from tests.browser.conftest import log_in
 from tests.browser.test_pages import AxeFindings, choose_language, visit
 from tests.factories import World, build_world, in_tenant
@@ -23,7 +24,7 @@ def _past_day(app, tenant):
     with in_tenant(app, tenant):
         day = CoachDay(
             title="Voorjaarsdag",
-            held_on=date.today() - timedelta(days=30),
+            held_on=local_today() - timedelta(days=30),
             programme="Intervisie\nOefenen",
             record="Tips uitgewisseld.",
         )

@@ -3,12 +3,13 @@ sends RFC 5545 REQUEST / CANCEL events through the outbox to a real SMTP server.
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 
 import pytest
 from flask import Flask
 from sqlalchemy import func, select
 
+from samenleren.core.formatting import local_today
 from tests.calendars.helpers import (
     attendee_emails,
     meeting_part,
@@ -33,7 +34,7 @@ def world(app: Flask, tenants) -> World:
 
 
 def _moment(days: int, hour: int) -> str:
-    return (date.today() + timedelta(days=days)).isoformat() + f"T{hour:02d}:00"
+    return (local_today() + timedelta(days=days)).isoformat() + f"T{hour:02d}:00"
 
 
 def _schedule(app: Flask, client, world: World, step_id, days: int = 10, hour: int = 10, **extra):

@@ -6,12 +6,13 @@ from __future__ import annotations
 
 import re
 import uuid
-from datetime import date, timedelta
+from datetime import timedelta
 
 import pytest
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
+from samenleren.core.formatting import local_today
 from tests.conftest import csrf_token, login
 from tests.factories import World, add_user, build_world, get, in_tenant
 from tests.test_isolation import QueryCounter
@@ -421,8 +422,8 @@ def test_a_session_under_another_edition_is_404(app, world):
         other = Edition(
             training_id=world.training,
             name="Tweede",
-            starts_on=date.today() + timedelta(days=50),
-            ends_on=date.today() + timedelta(days=51),
+            starts_on=local_today() + timedelta(days=50),
+            ends_on=local_today() + timedelta(days=51),
         )
         db.session.add(other)
         db.session.commit()
@@ -625,8 +626,8 @@ def _grow(app, world: World, start: int, count_: int) -> None:
             other = Edition(
                 training_id=training.id,
                 name=f"Editie {i}",
-                starts_on=date.today() + timedelta(days=10 + i),
-                ends_on=date.today() + timedelta(days=20 + i),
+                starts_on=local_today() + timedelta(days=10 + i),
+                ends_on=local_today() + timedelta(days=20 + i),
             )
             db.session.add(other)
             learner = add_user(f"groei.{i}", "learner", department_id=department.id)

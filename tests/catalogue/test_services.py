@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import func, select
 
 from samenleren.core.errors_input import FORM, InvalidInput
+from samenleren.core.formatting import local_today
 from tests.factories import add_user, build_world, get, in_tenant
 
 pytestmark = pytest.mark.usefixtures("english")
@@ -102,8 +103,8 @@ def test_applying_for_a_restricted_training_of_another_department_is_refused(app
         edition = Edition(
             training_id=restricted.id,
             name="Najaar",
-            starts_on=date.today() + timedelta(days=30),
-            ends_on=date.today() + timedelta(days=40),
+            starts_on=local_today() + timedelta(days=30),
+            ends_on=local_today() + timedelta(days=40),
         )
         db.session.add(edition)
         db.session.flush()
@@ -158,11 +159,11 @@ def test_applying_is_refused_for_a_cancelled_or_started_edition(app, tenants):
             apply_for(edition, people["colleague"], "")
         assert refused.value.errors == {FORM: "This edition was cancelled."}
         edition.cancelled = False
-        edition.starts_on = date.today()
+        edition.starts_on = local_today()
         with pytest.raises(InvalidInput) as refused:
             apply_for(edition, people["colleague"], "")
         assert "started" in refused.value.errors[FORM]
-        edition.starts_on = date.today() + timedelta(days=3)
+        edition.starts_on = local_today() + timedelta(days=3)
         with pytest.raises(InvalidInput) as refused:
             apply_for(edition, people["colleague"], "x" * 5001)
         assert "motivation" in refused.value.errors
@@ -213,8 +214,8 @@ def test_nobody_is_enrolled_into_an_edition_that_is_over(app, tenants):
         people = _people(world)
         edition = _edition(world, capacity=1)
         waiting = enrol(edition, people["colleague"], people["admin"])
-        edition.starts_on = date.today() - timedelta(days=40)
-        edition.ends_on = date.today() - timedelta(days=1)
+        edition.starts_on = local_today() - timedelta(days=40)
+        edition.ends_on = local_today() - timedelta(days=1)
         with pytest.raises(InvalidInput) as refused:
             enrol(edition, people["coach"], people["admin"])
         assert "over" in refused.value.errors[FORM]

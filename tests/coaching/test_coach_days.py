@@ -8,6 +8,7 @@ from datetime import date, timedelta
 import pytest
 from sqlalchemy import func, select
 
+from samenleren.core.formatting import local_today
 from tests.coaching.helpers import client_as, post
 from tests.factories import build_world, get, in_tenant
 
@@ -43,7 +44,7 @@ def _past_day(app, tenant) -> object:
     from samenleren.extensions import db
 
     with in_tenant(app, tenant):
-        day = CoachDay(title="Voorjaarsdag", held_on=date.today() - timedelta(days=30))
+        day = CoachDay(title="Voorjaarsdag", held_on=local_today() - timedelta(days=30))
         db.session.add(day)
         db.session.commit()
         return day.id
@@ -63,7 +64,7 @@ def test_admin_plans_a_coach_day_that_coaches_see_as_upcoming(app, tenants):
         build_world(flevoland)
     past = _past_day(app, flevoland)
     admin = client_as(app, flevoland, "admin")
-    held_on = date.today() + timedelta(days=100)
+    held_on = local_today() + timedelta(days=100)
     answer = post(
         admin,
         flevoland,

@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import func, select
 
 from samenleren.core.errors_input import FORM, InvalidInput
+from samenleren.core.formatting import local_today
 from tests.coaching.helpers import client_as, post
 from tests.factories import add_coach, build_world, get, in_tenant
 from tests.test_isolation import QueryCounter
@@ -84,7 +85,7 @@ def test_an_idp_coach_role_still_gets_the_application_role(app, tenants):
         (21, None, "capacity"),
         (-1, None, "capacity"),
         (None, None, "capacity"),
-        (3, date.today() + timedelta(days=2), "trained_on"),
+        (3, local_today() + timedelta(days=2), "trained_on"),
     ],
 )
 def test_add_coach_refuses_bad_capacity_and_future_dates(app, tenants, capacity, trained_on, field):

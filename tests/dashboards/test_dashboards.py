@@ -4,11 +4,12 @@ switching between them, and what never appears on them (progress notes)."""
 from __future__ import annotations
 
 import re
-from datetime import date, timedelta
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import select
 
+from samenleren.core.formatting import local_today
 from tests.conftest import login
 from tests.factories import World, add_user, build_world, get, in_tenant
 
@@ -78,7 +79,7 @@ def _make_overdue(world: World, step_key: str, days: int = 3) -> object:
     from samenleren.extensions import db
 
     step = _steps(world)[step_key]
-    step.due_on = date.today() - timedelta(days=days)
+    step.due_on = local_today() - timedelta(days=days)
     db.session.commit()
     return step
 

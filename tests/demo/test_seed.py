@@ -22,6 +22,7 @@ from samenleren.catalogue.models import (
 from samenleren.coaching.matching import coach_loads
 from samenleren.coaching.models import CoachDay, CoachDayAttendance, CoachProfile
 from samenleren.core.db import as_utc
+from samenleren.core.formatting import local_today
 from samenleren.core.tenancy import TenantScoped, tenant_scope
 from samenleren.demo.seed import DEPARTMENTS, TRAININGS, demo_people, seed_tenant, showcase
 from samenleren.extensions import db
@@ -372,7 +373,7 @@ def test_every_state_of_the_model_appears(app: Flask, tenants: dict[str, TenantR
     """Every step is the first open step of some trajectory; overdue, skipped, scheduled and
     done steps, a completed trajectory with its return day, a coach change, a learner without a
     coach, editions past, present and future, a waiting list, coach days with attendance."""
-    today = date.today()
+    today = local_today()
     with app.app_context():
         for slug in ("flevoland", "gelderland"):
             tenant = _tenant(tenants[slug])
@@ -418,7 +419,7 @@ def test_progress_notes_reach_the_coach_but_not_the_manager(
 def test_the_showcase_follows_one_trajectory(app: Flask, tenants: dict[str, TenantRef]) -> None:
     """The learner shown for `make run` is mid-trajectory in the running edition; the coach and
     manager shown are that trajectory's coach (still in the pool) and the learner's manager."""
-    today = date.today()
+    today = local_today()
     with app.app_context():
         tenant = _tenant(tenants["flevoland"])
         people = seed_tenant(tenant)
@@ -534,7 +535,7 @@ def test_the_programme_seeds_on_sqlite_too(
     from samenleren.tenants.manifest import load_manifest
     from samenleren.tenants.services import onboard_tenant
 
-    today = date.today()
+    today = local_today()
     with sqlite_app.app_context():
         tenant = onboard_tenant(load_manifest(REPO_ROOT / "tenants" / "flevoland.toml")).tenant
         db.session.commit()

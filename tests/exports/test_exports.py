@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import copy
 import uuid
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select, update
 
+from samenleren.core.formatting import local_today
 from tests.audit.helpers import events
 from tests.conftest import TenantRef
 from tests.exports.helpers import (
@@ -114,7 +115,7 @@ def test_a_csv_export_is_built_by_a_worker_and_reads_back(app, tenants, world, a
     assert row["Version"] == "1"
     assert row["Status"] == "Running"
     assert row["Current step"] == "Setting learning goals"
-    assert row["Started"] == date.today().isoformat()
+    assert row["Started"] == local_today().isoformat()
     assert row["Completed on"] == ""
 
     steps = tables["steps"]
@@ -131,7 +132,7 @@ def test_a_csv_export_is_built_by_a_worker_and_reads_back(app, tenants, world, a
     assert [r[header.index("Due")] for r in steps[1:]] == due
     intake = next(r for r in steps[1:] if r[header.index("Step")] == "Intake conversation")
     assert intake[header.index("State")] == "Skipped"
-    assert intake[header.index("Skipped on")] == date.today().isoformat()
+    assert intake[header.index("Skipped on")] == local_today().isoformat()
 
     goals = tables["goals"]
     header = goals[0]

@@ -15,6 +15,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
+from samenleren.core.formatting import local_today
 from tests.conftest import TenantRef, csrf_token, login, make_user
 from tests.factories import build_world, get, in_tenant
 from tests.identity.test_sso_settings import admin_client, audit_events
@@ -419,7 +420,6 @@ def test_a_logged_in_employee_pressing_a_link_becomes_the_trainer(app, tenants):
 
 
 def test_an_external_trainer_sees_only_the_editions_they_train(app, tenants):
-    from datetime import date
 
     from samenleren.catalogue.models import Edition
     from samenleren.catalogue.services import EditionInput, update_edition
@@ -446,8 +446,8 @@ def test_an_external_trainer_sees_only_the_editions_they_train(app, tenants):
         other = Edition(
             training_id=world.training,
             name="Andere editie",
-            starts_on=date.today() + timedelta(days=50),
-            ends_on=date.today() + timedelta(days=60),
+            starts_on=local_today() + timedelta(days=50),
+            ends_on=local_today() + timedelta(days=60),
             trainer_id=world.trainer,
         )
         db.session.add(other)

@@ -12,7 +12,7 @@ from datetime import UTC, date, datetime, time, timedelta
 import pytest
 from sqlalchemy import event, select
 
-from samenleren.core.formatting import LOCAL_ZONE
+from samenleren.core.formatting import LOCAL_ZONE, local_today
 from tests.calendars.helpers import meeting_part
 from tests.factories import World, build_world, get, in_tenant
 
@@ -190,7 +190,7 @@ def test_reminders_of_a_withdrawn_trajectory_are_cancelled_but_its_cancellations
     )
 
     _step_id, due = _intake(app, world)
-    start = datetime.combine(date.today() + timedelta(days=40), time(10), tzinfo=LOCAL_ZONE)
+    start = datetime.combine(local_today() + timedelta(days=40), time(10), tzinfo=LOCAL_ZONE)
     with in_tenant(app, world.tenant):
         trajectory = get(Trajectory, world.trajectory)
         progress = get(StepInstance, world.step)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import uuid
-from datetime import date, timedelta
+from datetime import timedelta
 
 import pytest
 from flask import Flask
@@ -12,6 +12,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import func, select
 from werkzeug.datastructures import MultiDict
 
+from samenleren.core.formatting import local_today
 from tests.conftest import login
 from tests.factories import World, build_world, get, in_tenant
 from tests.test_isolation import QueryCounter, valid_csrf_token
@@ -440,5 +441,5 @@ def test_due_dates_follow_the_edition(app, world):
                 )
             ).all()
         )
-    assert due["learning_goals"] == date.today() + timedelta(days=14)
+    assert due["learning_goals"] == local_today() + timedelta(days=14)
     assert due["return_day"] > due["consolidation"] > due["evaluation"] > due["training"]

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from dateutil.relativedelta import relativedelta
 from sqlalchemy import func, select
 
 from samenleren.core.errors_input import FORM, InvalidInput
+from samenleren.core.formatting import local_today
 from tests.factories import build_world, get, in_tenant
 
 
@@ -49,7 +50,7 @@ def test_enrolment_starts_a_trajectory_with_every_flevoland_step_timed(app, tena
         )
         assert steps[("return_day", 1)].due_on == edition.ends_on + relativedelta(months=3)
         assert steps[("intake", 1)].due_on == edition.starts_on - timedelta(days=7)
-        assert steps[("learning_goals", 1)].due_on == date.today() + timedelta(days=14)
+        assert steps[("learning_goals", 1)].due_on == local_today() + timedelta(days=14)
         assert steps[("consolidation", 1)].group_meeting_id == world.meeting
         assert trajectory.template_version.number == 1
         assert trajectory.coach_id == world.coach
@@ -235,7 +236,7 @@ def test_moving_an_edition_moves_the_steps_not_yet_planned(app, tenants):
         )
         assert steps[("return_day", 1)].due_on == edition.ends_on + relativedelta(months=3)
         assert steps[("evaluation", 1)].due_on == edition.ends_on + timedelta(days=14)
-        assert steps[("learning_goals", 1)].due_on == date.today() + timedelta(days=14)
+        assert steps[("learning_goals", 1)].due_on == local_today() + timedelta(days=14)
         assert intake.due_on == intake_due  # an agreed appointment stays
         meeting = get(GroupMeeting, world.meeting)
         assert meeting.due_on == edition.ends_on + timedelta(days=28)

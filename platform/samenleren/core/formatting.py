@@ -54,6 +54,11 @@ def local_input_value(value: datetime | None) -> str:
     return as_utc(value).astimezone(LOCAL_ZONE).strftime("%Y-%m-%dT%H:%M")
 
 
+def local_day(moment: datetime) -> date:
+    """The Dutch calendar day of a moment (00:30 in Amsterdam is that day, not UTC's previous)."""
+    return as_utc(moment).astimezone(LOCAL_ZONE).date()
+
+
 def local_today() -> date:
     """Today in the Netherlands: what "due today" and "overdue" mean for every user."""
     return datetime.now(LOCAL_ZONE).date()

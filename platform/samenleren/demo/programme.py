@@ -40,6 +40,7 @@ from samenleren.catalogue.models import (
 from samenleren.coaching.matching import suggest_coaches
 from samenleren.coaching.models import CoachDay, CoachDayAttendance, CoachProfile
 from samenleren.core.db import as_utc
+from samenleren.core.formatting import local_day, local_today
 from samenleren.demo import texts
 from samenleren.extensions import db
 from samenleren.identity.models import Department, User
@@ -737,7 +738,7 @@ class Programme:
         late = self.start(edition, people[4], self.days(-6))
         uncoached = self.start(edition, people[5], self.days(-2))
         for trajectory in [*trajectories, late]:
-            self.assign(trajectory, trajectory.enrolment.enrolled_at.date() + timedelta(days=1))
+            self.assign(trajectory, local_day(trajectory.enrolment.enrolled_at) + timedelta(days=1))
         for trajectory in trajectories[:3]:
             self.goals(trajectory)
             self.intake(trajectory, done=False, day=workday(self.days(14), later=True))
@@ -795,7 +796,7 @@ def seed_programme(tenant: Tenant, parts: dict[str, tuple[str, User]]) -> bool:
     """The coach pool, coach days, restricted trainings and, once, the editions and
     trajectories. `parts`: subject -> (part in the demo, user). Needs the tenant active; flushes,
     does not commit. True when it built the programme now (the tenant had no edition yet)."""
-    today = date.today()
+    today = local_today()
     departments = {d.name: d for d in db.session.scalars(select(Department))}
     seed_training_departments(departments)
     of_part = {
@@ -832,7 +833,7 @@ def mid_trajectory(today: date | None = None) -> Story | None:
     """The active trajectory in a running edition that has come furthest (its coach still in the
     pool), to show a learner in the middle of one; None when the tenant has no such trajectory.
     Falls back to any active coached trajectory once no edition runs. Needs the tenant active."""
-    today = today or date.today()
+    today = today or local_today()
     trajectories = db.session.scalars(
         select(Trajectory)
         .where(Trajectory.status == TrajectoryStatus.ACTIVE, Trajectory.coach_id.is_not(None))

@@ -30,8 +30,6 @@ from sqlalchemy.orm import joinedload
 
 from samenleren.audit.events import AuditAction
 from samenleren.audit.services import record
-from samenleren.catalogue.models import Enrolment
-from samenleren.core.db import as_utc
 from samenleren.core.errors_input import InvalidInput
 from samenleren.extensions import db
 from samenleren.identity.models import User
@@ -45,7 +43,7 @@ from samenleren.trajectories.models import (
     Trajectory,
     TrajectoryStatus,
 )
-from samenleren.trajectories.services import build_steps, due_dates, occurrence_due
+from samenleren.trajectories.services import build_steps, due_dates, enrolment_day, occurrence_due
 
 
 def not_started_clause() -> ColumnElement[bool]:
@@ -112,8 +110,7 @@ def movable_trajectories(target: TemplateVersion) -> list[Trajectory]:
 
 def enrolled_on(trajectory: Trajectory) -> date:
     """The day a trajectory's timing counts from (as `start_trajectory` takes it)."""
-    enrolment: Enrolment = trajectory.enrolment
-    return (as_utc(enrolment.enrolled_at) or as_utc(trajectory.created_at)).date()
+    return enrolment_day(trajectory.enrolment, trajectory.created_at)
 
 
 @dataclass(frozen=True)

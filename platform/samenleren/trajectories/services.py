@@ -23,7 +23,7 @@ from samenleren.catalogue.models import Edition, Enrolment
 from samenleren.coaching.matching import check_coach
 from samenleren.core.db import as_utc, utcnow
 from samenleren.core.errors_input import FORM, InvalidInput
-from samenleren.core.formatting import local_today
+from samenleren.core.formatting import local_day, local_today
 from samenleren.core.tenancy import current_tenant
 from samenleren.extensions import db
 from samenleren.identity.models import Role, User
@@ -116,6 +116,11 @@ def occurrence_due(first_due: date, step: StepSpec, occurrence: int) -> date:
 # --- starting and ending ---------------------------------------------------------------------
 
 
+def enrolment_day(enrolment: Enrolment, fallback: datetime) -> date:
+    """The Dutch calendar day a trajectory's timing counts from: the day of enrolment."""
+    return local_day(as_utc(enrolment.enrolled_at) or fallback)
+
+
 def start_trajectory(enrolment: Enrolment) -> Trajectory:
     """The trajectory of a newly enrolled learner, on the tenant's current template version.
 
@@ -131,7 +136,7 @@ def start_trajectory(enrolment: Enrolment) -> Trajectory:
     version = current_version()
     definition = version.content
     edition = enrolment.edition
-    enrolled_on = (as_utc(enrolment.enrolled_at) or utcnow()).date()
+    enrolled_on = enrolment_day(enrolment, utcnow())
     trajectory = Trajectory(
         learner_id=enrolment.learner_id,
         edition_id=edition.id,
@@ -230,7 +235,7 @@ def retime_edition(edition: Edition) -> int:
         trajectory = by_trajectory[step.trajectory_id]
         definition = trajectory.template_version.content
         if trajectory.id not in dates_of:
-            enrolled_on = (as_utc(trajectory.enrolment.enrolled_at) or trajectory.created_at).date()
+            enrolled_on = enrolment_day(trajectory.enrolment, trajectory.created_at)
             dates_of[trajectory.id] = due_dates(definition, enrolled_on, edition)
         spec = definition.step(step.step_key)
         if spec is None:
@@ -242,7 +247,7 @@ def retime_edition(edition: Edition) -> int:
     first = trajectories[0]
     first_dates = dates_of.get(first.id) or due_dates(
         first.template_version.content,
-        (as_utc(first.enrolment.enrolled_at) or first.created_at).date(),
+        enrolment_day(first.enrolment, first.created_at),
         edition,
     )
     for meeting in db.session.scalars(
@@ -462,7 +467,7 @@ def add_occurrence(trajectory: Trajectory, step_key: str, actor: User) -> StepIn
     if existing:
         due = existing[-1].due_on + timedelta(days=max(spec.repeat.interval_days, 1))
     else:
-        due = due_dates(version, trajectory.created_at.date(), trajectory.edition)[step_key]
+        due = due_dates(version, local_day(trajectory.created_at), trajectory.edition)[step_key]
     step = StepInstance(
         trajectory_id=trajectory.id,
         step_key=step_key,
