@@ -155,8 +155,8 @@ def _run(args, url: str, port: int, count, sink) -> None:
 
     from samenleren import create_app
     from samenleren.core.db import utcnow
+    from samenleren.core.extensions import db
     from samenleren.core.tenancy import tenant_scope
-    from samenleren.extensions import db
     from samenleren.identity.models import User
     from samenleren.notifications.models import Notification, NotificationState
     from samenleren.notifications.services import (
@@ -310,10 +310,10 @@ def _run(args, url: str, port: int, count, sink) -> None:
 
 def _sender(app, tenant_id, start, results) -> None:
     """One sender process: `send_due` until nothing is left (claims with SKIP LOCKED)."""
+    from samenleren.core.extensions import db
     from samenleren.core.tenancy import tenant_scope
-    from samenleren.extensions import db
+    from samenleren.core.tenant import Tenant
     from samenleren.notifications.services import send_due
-    from samenleren.tenants.models import Tenant
 
     with app.app_context(), tenant_scope(db.session.get(Tenant, tenant_id)):
         start.wait()

@@ -115,7 +115,7 @@ def app(database: Database) -> Iterator[Flask]:
         upgrade()
     yield application
     with application.app_context():
-        from samenleren.extensions import db
+        from samenleren.core.extensions import db
 
         db.engine.dispose()
 
@@ -254,10 +254,10 @@ def make_user(
     manager_id: uuid.UUID | None = None,
 ) -> uuid.UUID:
     """Create a user with app-given roles inside `tenant`; returns its id. Needs an app context."""
+    from samenleren.core.extensions import db
     from samenleren.core.tenancy import tenant_scope
-    from samenleren.extensions import db
+    from samenleren.core.tenant import Tenant
     from samenleren.identity.models import Role, RoleAssignment, RoleSource, User
-    from samenleren.tenants.models import Tenant
 
     tenant_row = db.session.get(Tenant, tenant.id)
     with tenant_scope(tenant_row):
@@ -303,7 +303,7 @@ def sqlite_app(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Flas
     from flask_migrate import upgrade
 
     from samenleren import create_app
-    from samenleren.extensions import db
+    from samenleren.core.extensions import db
 
     url = f"sqlite:///{tmp_path / 'samenleren.sqlite'}"
     application = create_app(
@@ -356,14 +356,14 @@ def smtp_sink(app: Flask) -> Iterator[object]:
 
 @pytest.fixture(autouse=True)
 def _empty_job_queues(request: pytest.FixtureRequest) -> Iterator[None]:
-    """Jobs a test enqueued but did not run do not leak into the next test (samenleren.jobs)."""
+    """Jobs a test enqueued but did not run do not leak into the next test (core.jobs)."""
     yield
     if "app" not in request.fixturenames:
         return
     application: Flask = request.getfixturevalue("app")
     from redis.exceptions import RedisError
 
-    from samenleren.jobs.core import QUEUES, connection, queue_name
+    from samenleren.core.jobs.runtime import QUEUES, connection, queue_name
 
     # The queues and every registry of them (failed, scheduled, started, deferred, finished):
     # their keys all carry the queue name, which has this run's prefix.

@@ -23,9 +23,9 @@ from tests.conftest import TenantRef
 
 @contextmanager
 def in_tenant(app: Flask, tenant: TenantRef) -> Iterator[None]:
+    from samenleren.core.extensions import db
     from samenleren.core.tenancy import tenant_scope
-    from samenleren.extensions import db
-    from samenleren.tenants.models import Tenant
+    from samenleren.core.tenant import Tenant
 
     with app.app_context(), tenant_scope(db.session.get(Tenant, tenant.id)):
         yield
@@ -35,14 +35,14 @@ def get(model, object_id):
     """The active tenant's `model` row with this id (primary keys are (tenant_id, id))."""
     from sqlalchemy import select
 
-    from samenleren.extensions import db
+    from samenleren.core.extensions import db
 
     return db.session.scalar(select(model).where(model.id == object_id))
 
 
 def add_user(subject: str, *roles: str, name: str | None = None, **columns: object):
     """A user of the active tenant with app-given roles (flushed, not committed)."""
-    from samenleren.extensions import db
+    from samenleren.core.extensions import db
     from samenleren.identity.models import Role, RoleAssignment, RoleSource, User
 
     user = User(
@@ -59,7 +59,7 @@ def add_user(subject: str, *roles: str, name: str | None = None, **columns: obje
 
 def add_coach(subject: str, *, capacity: int = 3, department=None, name: str | None = None):
     from samenleren.coaching.models import CoachProfile
-    from samenleren.extensions import db
+    from samenleren.core.extensions import db
 
     user = add_user(
         subject, "coach", name=name, department_id=department.id if department else None
@@ -118,7 +118,7 @@ def build_world(tenant: TenantRef, *, coached: bool = True, starts_in_days: int 
     )
     from samenleren.coaching.models import CoachDay, CoachProfile
     from samenleren.core.db import utcnow
-    from samenleren.extensions import db
+    from samenleren.core.extensions import db
     from samenleren.identity.models import Department
     from samenleren.tenants.models import OrganisationGoal
     from samenleren.trajectories.models import StepInstance
@@ -187,7 +187,7 @@ def build_world(tenant: TenantRef, *, coached: bool = True, starts_in_days: int 
     db.session.flush()
     trajectory = start_trajectory(enrolment)
     if coached:
-        from samenleren.trajectories.services import assign_coach
+        from samenleren.coaching.assignment import assign_coach
 
         assign_coach(trajectory, coach, admin)
     db.session.commit()

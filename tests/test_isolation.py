@@ -72,7 +72,7 @@ ARGUMENT = re.compile(r"<(?:[^<>:]+:)?([^<>]+)>")
 
 def _scim_token(world: World) -> object:
     """A SCIM token of the world's tenant (its tenant is active while the factories run)."""
-    from samenleren.extensions import db
+    from samenleren.core.extensions import db
     from samenleren.scim.services import create_token
 
     row, _ = create_token("Isolatie", actor_label="test")
@@ -83,7 +83,7 @@ def _scim_token(world: World) -> object:
 
 def _sign_in_token(world: World) -> str:
     """A valid sign-in link token of an external trainer of the world's tenant."""
-    from samenleren.extensions import db
+    from samenleren.core.extensions import db
     from samenleren.identity.trainers import invite_external_trainer
 
     issued = invite_external_trainer("Isolatie Link", "link@isolatie.example", actor=None)
@@ -93,7 +93,7 @@ def _sign_in_token(world: World) -> str:
 
 def _external_trainer(world: World) -> object:
     """An external trainer (signs in with links) of the world's tenant."""
-    from samenleren.extensions import db
+    from samenleren.core.extensions import db
     from samenleren.identity.trainers import invite_external_trainer
 
     issued = invite_external_trainer("Isolatie Extern", "extern@isolatie.example", actor=None)
@@ -118,7 +118,7 @@ def _default_template(world: World) -> object:
 
 def _draft(world: World) -> object:
     """A draft of the world's tenant's default template (a copy of its published version)."""
-    from samenleren.extensions import db
+    from samenleren.core.extensions import db
     from samenleren.identity.models import User
     from samenleren.process_templates.drafts import draft_of, start_draft
     from samenleren.process_templates.services import current_version
@@ -134,7 +134,7 @@ def _draft(world: World) -> object:
 
 def _library_entry(world: World) -> object:
     """A library entry shared by the world's tenant (its current version, by its admin)."""
-    from samenleren.extensions import db
+    from samenleren.core.extensions import db
     from samenleren.identity.models import User
     from samenleren.process_templates.library import publish_to_library
     from samenleren.process_templates.services import current_version
@@ -164,8 +164,8 @@ SHARED_ACROSS_TENANTS = {
 
 def _export(world: World) -> object:
     """A ready export (all data, Excel) of the world's tenant, made by its programme admin."""
+    from samenleren.core.extensions import db
     from samenleren.exports import services
-    from samenleren.extensions import db
     from samenleren.identity.models import User
     from tests.factories import get
 
@@ -182,7 +182,7 @@ def _scheduled_step(world: World) -> object:
 
     from sqlalchemy import select
 
-    from samenleren.extensions import db
+    from samenleren.core.extensions import db
     from samenleren.identity.models import User
     from samenleren.trajectories.models import StepInstance, Trajectory
     from samenleren.trajectories.services import Appointment, schedule_step
@@ -206,7 +206,7 @@ def _scheduled_meeting(world: World) -> object:
 
     from sqlalchemy import select
 
-    from samenleren.extensions import db
+    from samenleren.core.extensions import db
     from samenleren.identity.models import User
     from samenleren.trajectories.models import GroupMeeting
     from samenleren.trajectories.services import Appointment, schedule_meeting
@@ -228,7 +228,7 @@ def _feed_token(world: World) -> str:
     from sqlalchemy import select
 
     from samenleren.calendars.services import create_feed
-    from samenleren.extensions import db
+    from samenleren.core.extensions import db
     from samenleren.identity.models import User
 
     learner = db.session.scalar(select(User).where(User.id == world.learner))
@@ -522,7 +522,7 @@ def test_malformed_ids_look_missing(app, tenants):
 
 class QueryCounter:
     def __init__(self, app: Flask):
-        from samenleren.extensions import db
+        from samenleren.core.extensions import db
 
         with app.app_context():
             self.engine = db.engine
@@ -546,7 +546,7 @@ class QueryCounter:
 def _grow(app: Flask, tenant: TenantRef, count: int, start: int) -> list[uuid.UUID]:
     """Add `count` trainings and `count` colleagues (with roles and a manager) to `tenant`."""
     from samenleren.catalogue.models import Training
-    from samenleren.extensions import db
+    from samenleren.core.extensions import db
     from samenleren.identity.models import Role, RoleAssignment, RoleSource, User
 
     with in_tenant(app, tenant):
@@ -586,7 +586,7 @@ def test_queries_per_page_are_few_and_constant_in_data_size(app, tenants, roles)
         make_user(flevoland, "teller", *roles, name="Tel Ler", manager_id=boss)
     from sqlalchemy import select
 
-    from samenleren.extensions import db
+    from samenleren.core.extensions import db
     from samenleren.identity.models import Department, User
 
     with in_tenant(app, flevoland):  # the worst case for the home page: manager and department

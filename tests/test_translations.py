@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from babel.messages.pofile import read_po
 
-from samenleren.config import LANGUAGES
 from samenleren.core.catalogues import is_translated
+from samenleren.core.config import LANGUAGES
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 COMPLETE = ("nl", "en")

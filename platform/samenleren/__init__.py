@@ -1,171 +1,22 @@
-"""Samen Leren: peer learning with learning coaches, for any number of public organisations."""
+"""Samen Leren: peer learning with learning coaches, for any number of public organisations.
+
+The package is layered (docs/architecture.md): core, organisation (tenants, identity, audit),
+programme (catalogue, coaching, trajectories, process templates), effects (notifications,
+calendars, exports), faces (dashboards, operator console, SCIM, audit log) and the app that
+assembles them. `create_app` lives in `samenleren.app.factory`; it is named here so that
+`flask --app samenleren` and WSGI servers find it.
+"""
 
 from __future__ import annotations
 
-import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from flask import Flask
-from werkzeug.middleware.proxy_fix import ProxyFix
-
-from samenleren.config import LANGUAGES, load_config
+if TYPE_CHECKING:
+    from flask import Flask
 
 
 def create_app(overrides: dict[str, Any] | None = None) -> Flask:
-    """Build the application: configuration from the environment, then `overrides` (tests)."""
-    app = Flask(__name__)
-    app.config.update(load_config())
-    if overrides:
-        app.config.update(overrides)
-    if app.config["SAMENLEREN_PROXY_FIX"]:
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1)  # type: ignore[method-assign]
-    _init_logging()
+    # Imported on call: importing any module of the package must not build the whole app.
+    from samenleren.app.factory import create_app as build
 
-    _init_extensions(app)
-    _register_blueprints(app)
-    _register_cli(app)
-    return app
-
-
-def _init_logging() -> None:
-    import os
-
-    from samenleren.jobs.core import install_log_context
-
-    level = os.environ.get("SAMENLEREN_LOG_LEVEL", "INFO").upper()
-    # Inside a job every line names its tenant and job id (`job_context`, samenleren.jobs).
-    install_log_context()
-    logging.basicConfig(
-        level=level, format="%(asctime)s %(levelname)s %(name)s %(job_context)s%(message)s"
-    )
-    # Alembic announces each of its plugins at INFO on every command; that is noise.
-    logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
-
-
-def _init_extensions(app: Flask) -> None:
-    from flask_talisman import Talisman
-
-    # Importing the models registers them (and the tenancy events) before anything runs.
-    from samenleren import models  # noqa: F401
-    from samenleren.config import REPO_ROOT
-    from samenleren.core import formatting, i18n, ratelimits
-    from samenleren.core.errors import init_error_pages
-    from samenleren.core.web import init_tenant_resolution
-    from samenleren.extensions import babel, csrf, db, login_manager, migrate
-
-    db.init_app(app)
-    migrate.init_app(app, db, directory=str(REPO_ROOT / "migrations"))
-    babel.init_app(
-        app,
-        default_locale=app.config["BABEL_DEFAULT_LOCALE"],
-        default_translation_directories=app.config["BABEL_TRANSLATION_DIRECTORIES"],
-        locale_selector=i18n.select_locale,
-        default_timezone="Europe/Amsterdam",
-    )
-    csrf.init_app(app)
-    login_manager.init_app(app)
-    login_manager.session_protection = None  # the login session row is the protection
-    Talisman(
-        app,
-        force_https=False,  # TLS ends at the load balancer; Secure cookies and HSTS still apply
-        strict_transport_security=app.config["SAMENLEREN_ENV"] == "production",
-        session_cookie_secure=app.config["SESSION_COOKIE_SECURE"],
-        content_security_policy={
-            "default-src": "'self'",
-            "img-src": "'self' data:",
-            "style-src": "'self'",
-            "script-src": "'self'",
-            "frame-ancestors": "'none'",
-            "form-action": "'self'",
-            "base-uri": "'self'",
-            "object-src": "'none'",
-        },
-        referrer_policy="strict-origin-when-cross-origin",
-        permissions_policy={"geolocation": "()", "camera": "()", "microphone": "()"},
-    )
-    init_tenant_resolution(app)
-    init_error_pages(app)
-    ratelimits.init_app(app)
-    formatting.init_app(app)
-    app.before_request(i18n.remember_language_choice)
-    from samenleren.tenants.terminology import term
-
-    # The tenant's own words for the main nouns (`{{ term("coach", plural=true) }}`); a global,
-    # so macros imported without context have it too.
-    app.jinja_env.globals["term"] = term
-
-    @app.context_processor
-    def _template_globals() -> dict[str, Any]:
-        from flask_babel import get_locale
-
-        from samenleren.core.tenancy import current_tenant
-
-        return {
-            "tenant": current_tenant(),
-            "LANGUAGES": LANGUAGES,
-            "LANGUAGE_NAMES": i18n.LANGUAGE_NAMES,
-            "current_locale": str(get_locale() or app.config["BABEL_DEFAULT_LOCALE"]),
-        }
-
-
-def _register_blueprints(app: Flask) -> None:
-    from samenleren.audit.views import bp as audit_bp
-    from samenleren.calendars.views import bp as calendars_bp
-    from samenleren.catalogue.views import bp as catalogue_bp
-    from samenleren.coaching.views import bp as coaching_bp
-    from samenleren.core.health import bp as health_bp
-    from samenleren.dashboards.views import bp as dashboards_bp
-    from samenleren.exports.views import bp as exports_bp
-    from samenleren.identity.sso_views import bp as sso_bp
-    from samenleren.identity.trainer_views import bp as trainers_bp
-    from samenleren.identity.views import bp as identity_bp
-    from samenleren.notifications.views import bp as notifications_bp
-    from samenleren.operator.queue_views import bp as operator_jobs_bp
-    from samenleren.operator.views import bp as operator_bp
-    from samenleren.process_templates.library_views import bp as library_bp
-    from samenleren.process_templates.version_views import bp as template_versions_bp
-    from samenleren.process_templates.views import bp as process_templates_bp
-    from samenleren.scim.views import bp as scim_bp
-    from samenleren.tenants.views import bp as tenants_bp
-    from samenleren.trajectories.views import bp as trajectories_bp
-
-    for blueprint in (
-        health_bp,
-        tenants_bp,
-        identity_bp,
-        sso_bp,
-        trainers_bp,
-        catalogue_bp,
-        coaching_bp,
-        trajectories_bp,
-        calendars_bp,
-        dashboards_bp,
-        exports_bp,
-        audit_bp,
-        operator_bp,
-        operator_jobs_bp,
-        scim_bp,
-        notifications_bp,
-        library_bp,
-        process_templates_bp,
-        template_versions_bp,
-    ):
-        app.register_blueprint(blueprint)
-
-
-def _register_cli(app: Flask) -> None:
-    from samenleren.demo.cli import demo_cli
-    from samenleren.identity.cli import sso_cli
-    from samenleren.jobs.cli import cron_command, jobs_cli, worker_command
-    from samenleren.process_templates.cli import templates_cli
-    from samenleren.scim.cli import scim_cli
-    from samenleren.tenants.cli import tenants_cli
-
-    app.cli.add_command(tenants_cli)
-    app.cli.add_command(demo_cli)
-    app.cli.add_command(sso_cli)
-    app.cli.add_command(scim_cli)
-    app.cli.add_command(jobs_cli)
-    app.cli.add_command(worker_command)
-    app.cli.add_command(cron_command)
-    app.cli.add_command(templates_cli)
+    return build(overrides)

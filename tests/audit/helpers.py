@@ -26,7 +26,7 @@ def events(app: Flask, tenant: TenantRef, action: str | None = None) -> list[Eve
     from sqlalchemy import select
 
     from samenleren.audit.models import AuditEvent
-    from samenleren.extensions import db
+    from samenleren.core.extensions import db
 
     with in_tenant(app, tenant):
         query = select(AuditEvent).order_by(AuditEvent.occurred_at, AuditEvent.id)

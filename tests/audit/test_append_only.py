@@ -18,7 +18,7 @@ from sqlalchemy import delete, select, update
 
 from samenleren.audit.models import AppendOnlyViolation, AuditEvent
 from samenleren.audit.services import record
-from samenleren.extensions import db
+from samenleren.core.extensions import db
 from tests.conftest import Database, TenantRef
 from tests.factories import in_tenant
 

@@ -22,7 +22,7 @@ from tests.trajectories.test_pages import client_for, post, step_ids
 def _user_id(app: Flask, tenant: TenantRef, subject: str) -> uuid.UUID:
     from sqlalchemy import select
 
-    from samenleren.extensions import db
+    from samenleren.core.extensions import db
     from samenleren.identity.models import User
 
     with in_tenant(app, tenant):
@@ -88,7 +88,7 @@ def test_a_deactivated_users_refused_login_names_the_user(app, tenants):
     with app.app_context():
         user_id = make_user(flevoland, "vertrokken", "coach", name="Vera Vertrokken")
     with in_tenant(app, flevoland):
-        from samenleren.extensions import db
+        from samenleren.core.extensions import db
         from samenleren.identity.models import User
 
         get(User, user_id).active = False
@@ -230,7 +230,7 @@ def test_making_someone_a_coach_records_the_app_role(app, world):
     from datetime import date
 
     from samenleren.coaching.services import add_coach
-    from samenleren.extensions import db
+    from samenleren.core.extensions import db
     from samenleren.identity.models import User
 
     with in_tenant(app, world.tenant):
@@ -245,7 +245,7 @@ def test_making_someone_a_coach_records_the_app_role(app, world):
 def test_a_refused_coach_profile_records_nothing(app, world):
     from samenleren.coaching.services import add_coach
     from samenleren.core.errors_input import InvalidInput
-    from samenleren.extensions import db
+    from samenleren.core.extensions import db
     from samenleren.identity.models import User
 
     with in_tenant(app, world.tenant):
@@ -285,7 +285,7 @@ SECRET = "Zeer vertrouwelijk: wil eigenlijk weg bij de afdeling"
 def _give_answers(app: Flask, world: World) -> dict[str, uuid.UUID]:
     """Answers in the intake (manager may read), evaluation (admin too) and a progress
     conversation (learner and coach only)."""
-    from samenleren.extensions import db
+    from samenleren.core.extensions import db
     from samenleren.trajectories.models import FieldValue
 
     steps = step_ids(app, world)

@@ -37,7 +37,7 @@ def admin(app, world) -> FlaskClient:
 def add_events(app: Flask, tenant: TenantRef, count: int, *, start: datetime, **columns):
     """`count` events, one minute apart from `start` on, labelled "Actor <n>"."""
     from samenleren.audit.models import AuditEvent
-    from samenleren.extensions import db
+    from samenleren.core.extensions import db
 
     with in_tenant(app, tenant):
         for n in range(count):

@@ -144,7 +144,7 @@ def test_without_redis_logins_go_through_and_a_warning_is_logged(app, tenants, m
 
 
 def test_a_malformed_limit_in_the_environment_stops_the_start(monkeypatch):
-    from samenleren.config import ConfigError, load_config
+    from samenleren.core.config import ConfigError, load_config
 
     monkeypatch.setenv("SAMENLEREN_ENV", "test")
     monkeypatch.setenv("SAMENLEREN_RATELIMIT_LOGIN", "lots")

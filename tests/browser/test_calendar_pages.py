@@ -17,7 +17,7 @@ def _schedule_intake(app, tenant, world: World):
 
     from sqlalchemy import select
 
-    from samenleren.extensions import db
+    from samenleren.core.extensions import db
     from samenleren.identity.models import User
     from samenleren.trajectories.models import StepInstance, Trajectory
     from samenleren.trajectories.services import Appointment, schedule_step

@@ -20,7 +20,7 @@ def _programme(app, tenant):
     """A running edition (sessions in the past) and a coming one with every kind of participant."""
     from samenleren.catalogue.models import Edition
     from samenleren.catalogue.services import apply_for, decline, enrol
-    from samenleren.extensions import db
+    from samenleren.core.extensions import db
     from samenleren.identity.models import User
 
     with in_tenant(app, tenant):

@@ -19,7 +19,7 @@ pytestmark = pytest.mark.browser
 
 def _past_day(app, tenant):
     from samenleren.coaching.models import CoachDay
-    from samenleren.extensions import db
+    from samenleren.core.extensions import db
 
     with in_tenant(app, tenant):
         day = CoachDay(

@@ -20,9 +20,9 @@ pytestmark = pytest.mark.browser
 @pytest.mark.parametrize("lang", ["nl", "en"])
 def test_export_pages_have_no_accessibility_violations(app, tenants, page, live_server, lang):
     from samenleren.core.db import utcnow
+    from samenleren.core.extensions import db
+    from samenleren.core.jobs.runtime import run_pending_jobs
     from samenleren.exports.models import Export
-    from samenleren.extensions import db
-    from samenleren.jobs import run_pending_jobs
 
     flevoland = tenants["flevoland"]
     with in_tenant(app, flevoland):

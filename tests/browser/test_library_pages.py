@@ -14,7 +14,7 @@ pytestmark = pytest.mark.browser
 
 def _shared_entry(app, tenants):
     """Gelderland shares its current version; Flevoland's world exists too."""
-    from samenleren.extensions import db
+    from samenleren.core.extensions import db
     from samenleren.identity.models import User
     from samenleren.process_templates.library import publish_to_library
     from samenleren.process_templates.services import current_version

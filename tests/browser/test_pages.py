@@ -77,9 +77,9 @@ def choose_language(page, live_server: LiveServer, slug: str, lang: str) -> None
 
 def add_training(app, tenant: TenantRef) -> uuid.UUID:
     from samenleren.catalogue.models import Training
+    from samenleren.core.extensions import db
     from samenleren.core.tenancy import tenant_scope
-    from samenleren.extensions import db
-    from samenleren.tenants.models import Tenant
+    from samenleren.core.tenant import Tenant
 
     with app.app_context(), tenant_scope(db.session.get(Tenant, tenant.id)):
         trainings = [

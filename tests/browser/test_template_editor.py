@@ -29,7 +29,7 @@ FIELD_EN = "Rating for the learning coach (1–5)"
 def _setting(app, tenant):
     """A running trajectory (on version 1) and a colleague not enrolled yet."""
     from samenleren.catalogue.models import Edition
-    from samenleren.extensions import db
+    from samenleren.core.extensions import db
     from samenleren.identity.models import User
 
     with in_tenant(app, tenant):

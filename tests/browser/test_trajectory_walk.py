@@ -51,7 +51,7 @@ class Setting:
 def _setting(app, tenant: TenantRef, lang: str) -> Setting:
     """A programme without coaches assigned, and a learner not enrolled yet (the admin will)."""
     from samenleren.catalogue.models import Training
-    from samenleren.extensions import db
+    from samenleren.core.extensions import db
     from samenleren.identity.models import User
     from samenleren.process_templates.services import current_version
     from samenleren.tenants.models import OrganisationGoal

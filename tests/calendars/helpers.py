@@ -53,7 +53,7 @@ def meeting_part(message: EmailMessage) -> EmailMessage:
 
 def sent_mails(app: Flask, sink, count: int) -> list[EmailMessage]:
     """Run the queued jobs (the outbox sender) and wait for `count` mails at the sink."""
-    from samenleren.jobs import run_pending_jobs
+    from samenleren.core.jobs.runtime import run_pending_jobs
 
     run_pending_jobs(app)
     sink.wait_for(count)

@@ -17,11 +17,11 @@ def test_scheduling_an_intake_in_the_demo_writes_three_invitations(tmp_path, mon
     from flask_migrate import upgrade
 
     from samenleren import create_app
+    from samenleren.core.extensions import db
     from samenleren.core.tenancy import tenant_scope
+    from samenleren.core.tenant import Tenant
     from samenleren.demo.seed import seed_tenant
-    from samenleren.extensions import db
     from samenleren.tenants.manifest import load_manifest
-    from samenleren.tenants.models import Tenant
     from samenleren.tenants.services import onboard_tenant
     from samenleren.trajectories.models import StepInstance, StepState, Trajectory
     from samenleren.trajectories.services import Appointment, schedule_step

@@ -32,7 +32,7 @@ def worlds(app: Flask, tenants) -> dict[str, World]:
 
 def _schedule_all(app: Flask, world: World, *, extra_learners: int = 0) -> None:
     """Intake and progress conversations, the consolidation meeting, a progress note."""
-    from samenleren.extensions import db
+    from samenleren.core.extensions import db
     from samenleren.identity.models import User
     from samenleren.trajectories.models import GroupMeeting, StepInstance, Trajectory
     from samenleren.trajectories.services import (
@@ -123,7 +123,7 @@ def test_the_feed_lists_my_appointments_and_nothing_confidential(app, worlds):
 
 def test_a_new_link_revokes_the_old_and_revoke_ends_it(app, worlds):
     from samenleren.audit.models import AuditEvent
-    from samenleren.extensions import db
+    from samenleren.core.extensions import db
 
     world = worlds["flevoland"]
     learner = client_for(app, world, "learner")
@@ -179,10 +179,11 @@ def test_the_feed_is_rate_limited_per_link(app, worlds):
 def test_feed_queries_do_not_grow_with_the_appointments(app, worlds):
     """N+1 check: a coach with one coachee, then with four more (all scheduled)."""
     from samenleren.catalogue.models import Enrolment, EnrolmentStatus
+    from samenleren.coaching.assignment import assign_coach
     from samenleren.core.db import utcnow
-    from samenleren.extensions import db
+    from samenleren.core.extensions import db
     from samenleren.identity.models import User
-    from samenleren.trajectories.services import assign_coach, start_trajectory
+    from samenleren.trajectories.services import start_trajectory
 
     world = worlds["flevoland"]
     _schedule_all(app, world)
@@ -298,7 +299,7 @@ def test_the_user_menu_links_to_my_calendar(app, worlds):
 
 
 def test_dates_are_whole_days_for_coach_days(app, worlds):
-    from samenleren.extensions import db
+    from samenleren.core.extensions import db
     from samenleren.identity.models import Role, RoleAssignment, RoleSource
 
     world = worlds["flevoland"]

@@ -56,7 +56,7 @@ def _by_recipient(messages) -> dict[str, object]:
 
 
 def _notifications(app: Flask, world: World) -> int:
-    from samenleren.extensions import db
+    from samenleren.core.extensions import db
     from samenleren.notifications.models import Notification
 
     with in_tenant(app, world.tenant):
@@ -64,7 +64,7 @@ def _notifications(app: Flask, world: World) -> int:
 
 
 def test_scheduling_an_intake_invites_learner_coach_and_manager(app, world, smtp_sink):
-    from samenleren.extensions import db
+    from samenleren.core.extensions import db
     from samenleren.identity.models import User
 
     with in_tenant(app, world.tenant):  # the manager reads English
@@ -175,7 +175,7 @@ def test_only_those_responsible_cancel(app, world, smtp_sink):
 
 
 def test_skipping_a_scheduled_step_and_withdrawing_cancel(app, world, smtp_sink):
-    from samenleren.extensions import db
+    from samenleren.core.extensions import db
     from samenleren.trajectories.models import Trajectory
     from samenleren.trajectories.services import withdraw_trajectory
 
@@ -200,7 +200,7 @@ def test_skipping_a_scheduled_step_and_withdrawing_cancel(app, world, smtp_sink)
 
 
 def test_a_group_meeting_invites_the_group_each_seeing_only_themselves(app, world, smtp_sink):
-    from samenleren.extensions import db
+    from samenleren.core.extensions import db
     from samenleren.trajectories.models import GroupMeeting
 
     trainer = client_for(app, world, "trainer")
@@ -250,7 +250,7 @@ def test_nothing_confidential_goes_into_an_invitation(app, world, smtp_sink):
 
 
 def test_nobody_without_an_address_and_no_past_appointments(app, world, smtp_sink):
-    from samenleren.extensions import db
+    from samenleren.core.extensions import db
     from samenleren.identity.models import User
 
     with in_tenant(app, world.tenant):
@@ -269,10 +269,10 @@ def test_nobody_without_an_address_and_no_past_appointments(app, world, smtp_sin
 
 
 def test_a_new_coach_is_invited_and_the_previous_one_gets_a_cancel(app, world, smtp_sink):
-    from samenleren.extensions import db
+    from samenleren.coaching.assignment import assign_coach
+    from samenleren.core.extensions import db
     from samenleren.identity.models import User
     from samenleren.trajectories.models import Trajectory
-    from samenleren.trajectories.services import assign_coach
 
     coach = client_for(app, world, "coach")
     intake = step_ids(app, world)["intake"]
@@ -300,7 +300,7 @@ def test_a_new_coach_is_invited_and_the_previous_one_gets_a_cancel(app, world, s
 def test_a_learner_joining_a_scheduled_group_gets_its_invitation(app, world, smtp_sink):
     from samenleren.catalogue.models import Enrolment, EnrolmentStatus
     from samenleren.core.db import utcnow
-    from samenleren.extensions import db
+    from samenleren.core.extensions import db
     from samenleren.trajectories.services import start_trajectory
     from tests.factories import add_user
 

@@ -28,7 +28,7 @@ def ended(app: Flask, tenants) -> dict[str, World]:
 
 
 def _meetings(app: Flask, world: World) -> dict[str, object]:
-    from samenleren.extensions import db
+    from samenleren.core.extensions import db
     from samenleren.trajectories.models import GroupMeeting
 
     with in_tenant(app, world.tenant):
@@ -39,7 +39,7 @@ def _meetings(app: Flask, world: World) -> dict[str, object]:
 
 
 def _count(app: Flask, world: World) -> int:
-    from samenleren.extensions import db
+    from samenleren.core.extensions import db
     from samenleren.notifications.models import Notification
 
     with in_tenant(app, world.tenant):
@@ -47,9 +47,9 @@ def _count(app: Flask, world: World) -> int:
 
 
 def test_the_job_plans_the_return_day_once_and_tells_the_trainer(app, ended, smtp_sink):
-    from samenleren.calendars.jobs import plan_return_days
+    from samenleren.trajectories.jobs import plan_return_days
+    from samenleren.core.extensions import db
     from samenleren.core.formatting import LOCAL_ZONE
-    from samenleren.extensions import db
     from samenleren.trajectories.models import StepInstance
 
     world = ended["flevoland"]
@@ -88,7 +88,7 @@ def test_the_job_plans_the_return_day_once_and_tells_the_trainer(app, ended, smt
     with in_tenant(app, world.tenant):
         assert plan_return_days() == 0
     assert _count(app, world) == before
-    from samenleren.jobs import run_pending_jobs
+    from samenleren.core.jobs.runtime import run_pending_jobs
 
     run_pending_jobs(app)
     assert len(smtp_sink.messages) == 3
@@ -101,7 +101,7 @@ def _filenames(message) -> set[str]:
 def test_a_return_day_on_a_weekend_moves_to_monday():
     from datetime import date
 
-    from samenleren.calendars.services import return_day_moment
+    from samenleren.trajectories.return_day import return_day_moment
     from samenleren.core.formatting import LOCAL_ZONE
 
     saturday, summer, winter = date(2027, 6, 5), date(2027, 6, 7), date(2027, 1, 11)
@@ -113,12 +113,12 @@ def test_a_return_day_on_a_weekend_moves_to_monday():
 
 
 def test_a_job_for_one_tenant_plans_nothing_of_another(app, ended):
-    from samenleren.calendars.jobs import plan_return_days
-    from samenleren.jobs import enqueue, run_pending_jobs
+    from samenleren.trajectories.jobs import plan_return_days
+    from samenleren.core.jobs.runtime import enqueue, run_pending_jobs
 
     flevoland, gelderland = ended["flevoland"], ended["gelderland"]
     with in_tenant(app, flevoland.tenant):
-        from samenleren.extensions import db
+        from samenleren.core.extensions import db
 
         enqueue(plan_return_days, tenant_id=flevoland.tenant.id)
         db.session.commit()
@@ -129,14 +129,14 @@ def test_a_job_for_one_tenant_plans_nothing_of_another(app, ended):
 
 
 def test_a_running_edition_and_a_planned_return_day_are_left_alone(app, tenants):
-    from samenleren.calendars.services import plan_return_days
+    from samenleren.trajectories.return_day import plan_return_days
 
     with in_tenant(app, tenants["flevoland"]):
         world = build_world(tenants["flevoland"])  # starts in 20 days
         assert plan_return_days() == 0
     assert _meetings(app, world)["return_day"][0] == "planned"
     # The trainer's meeting page says what will happen by itself.
-    from samenleren.extensions import db
+    from samenleren.core.extensions import db
     from samenleren.trajectories.models import GroupMeeting
     from tests.trajectories.test_pages import client_for
 
@@ -151,17 +151,17 @@ def test_a_running_edition_and_a_planned_return_day_are_left_alone(app, tenants)
 
 
 def test_the_return_day_job_runs_daily_per_tenant():
-    from samenleren.jobs.schedule import entry
+    from samenleren.core.jobs.schedule import entry
 
-    periodic = entry("calendars.return_days")
+    periodic = entry("trajectories.return_days")
     assert periodic.per_tenant
-    assert periodic.job == "samenleren.calendars.jobs.plan_return_days"
+    assert periodic.job == "samenleren.trajectories.jobs.plan_return_days"
     assert periodic.cron and periodic.cron.split()[2:] == ["*", "*", "*"]
 
 
 def test_the_trainer_is_not_invited_when_nobody_remains(app, ended):
-    from samenleren.calendars.services import plan_return_days
-    from samenleren.extensions import db
+    from samenleren.trajectories.return_day import plan_return_days
+    from samenleren.core.extensions import db
     from samenleren.trajectories.models import Trajectory
     from samenleren.trajectories.services import withdraw_trajectory
 

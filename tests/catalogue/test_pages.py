@@ -46,7 +46,7 @@ def text(response) -> str:
 
 
 def count(app, world: World, model, *where) -> int:
-    from samenleren.extensions import db
+    from samenleren.core.extensions import db
 
     with in_tenant(app, world.tenant):
         return db.session.scalar(select(func.count()).select_from(model).where(*where))
@@ -54,7 +54,7 @@ def count(app, world: World, model, *where) -> int:
 
 def set_capacity(app, world: World, capacity: int | None) -> None:
     from samenleren.catalogue.models import Edition
-    from samenleren.extensions import db
+    from samenleren.core.extensions import db
 
     with in_tenant(app, world.tenant):
         get(Edition, world.edition).capacity = capacity
@@ -63,7 +63,7 @@ def set_capacity(app, world: World, capacity: int | None) -> None:
 
 def enrolment_of(app, world: World, learner_id: uuid.UUID):
     from samenleren.catalogue.models import Enrolment
-    from samenleren.extensions import db
+    from samenleren.core.extensions import db
     from samenleren.trajectories.models import Trajectory
 
     with in_tenant(app, world.tenant):
@@ -85,7 +85,7 @@ def enrolment_of(app, world: World, learner_id: uuid.UUID):
 
 def test_the_list_shows_open_trainings_with_places_left_and_my_status(app, world):
     from samenleren.catalogue.models import Training, TrainingDepartment
-    from samenleren.extensions import db
+    from samenleren.core.extensions import db
 
     with in_tenant(app, world.tenant):
         restricted = Training(title="Alleen voor Bedrijfsvoering", open_to_all=False)
@@ -149,7 +149,7 @@ def test_an_employee_applies_and_sees_their_status(app, world):
 
     # The learner withdraws the application themselves.
     with in_tenant(app, world.tenant):
-        from samenleren.extensions import db
+        from samenleren.core.extensions import db
 
         enrolment_id = db.session.scalar(
             select(Enrolment.id).where(Enrolment.learner_id == world.colleague)
@@ -173,7 +173,7 @@ def test_an_enrolled_learner_cannot_withdraw_themselves(app, world):
 
 def test_a_restricted_training_cannot_be_applied_for_by_others(app, world):
     from samenleren.catalogue.models import Enrolment, Training, TrainingDepartment
-    from samenleren.extensions import db
+    from samenleren.core.extensions import db
 
     with in_tenant(app, world.tenant):
         training = get(Training, world.training)
@@ -239,7 +239,7 @@ def test_the_admin_adds_a_training_and_refused_input_is_kept_with_its_message(ap
     )
     assert created.status_code == 303
     with in_tenant(app, world.tenant):
-        from samenleren.extensions import db
+        from samenleren.core.extensions import db
 
         training = db.session.scalar(select(Training).where(Training.title == "Gesprekstechnieken"))
         assert not training.open_to_all
@@ -342,7 +342,7 @@ def test_enrolling_into_a_full_edition_and_withdrawing_promotes_the_first_waitin
 
 def test_the_admin_accepts_and_declines_applications(app, world):
     from samenleren.catalogue.models import Enrolment
-    from samenleren.extensions import db
+    from samenleren.core.extensions import db
 
     training_page = f"/flevoland/trainings/{world.training}"
     for person in ("colleague", "coach"):
@@ -403,7 +403,7 @@ def test_the_admin_adds_and_removes_sessions(app, world):
     page = text(admin.get(edition_page))
     assert "Oefenen" in page
     with in_tenant(app, world.tenant):
-        from samenleren.extensions import db
+        from samenleren.core.extensions import db
 
         session = db.session.scalar(select(EditionSession).where(EditionSession.topic == "Oefenen"))
         # Dutch local time in the form, UTC in the database (CEST or CET: 11:00 or 12:00 UTC).
@@ -416,7 +416,7 @@ def test_the_admin_adds_and_removes_sessions(app, world):
 
 def test_a_session_under_another_edition_is_404(app, world):
     from samenleren.catalogue.models import Edition
-    from samenleren.extensions import db
+    from samenleren.core.extensions import db
 
     with in_tenant(app, world.tenant):
         other = Edition(
@@ -604,7 +604,7 @@ def _grow(app, world: World, start: int, count_: int) -> None:
         TrainingDepartment,
     )
     from samenleren.core.db import utcnow
-    from samenleren.extensions import db
+    from samenleren.core.extensions import db
     from samenleren.identity.models import Department
 
     with in_tenant(app, world.tenant):

@@ -26,13 +26,13 @@ def _people(world):
 
 
 def _count(model, *where) -> int:
-    from samenleren.extensions import db
+    from samenleren.core.extensions import db
 
     return db.session.scalar(select(func.count()).select_from(model).where(*where))
 
 
 def _trajectory_of(enrolment):
-    from samenleren.extensions import db
+    from samenleren.core.extensions import db
     from samenleren.trajectories.models import Trajectory
 
     return db.session.scalar(select(Trajectory).where(Trajectory.enrolment_id == enrolment.id))
@@ -53,7 +53,7 @@ def _edition(world, **changes):
 def test_a_restricted_training_is_offered_only_to_its_departments(app, tenants):
     from samenleren.catalogue.models import Training, TrainingDepartment
     from samenleren.catalogue.services import is_open_to, trainings_open_to
-    from samenleren.extensions import db
+    from samenleren.core.extensions import db
 
     with in_tenant(app, tenants["flevoland"]):
         world = build_world(tenants["flevoland"])
@@ -89,7 +89,7 @@ def test_applying_for_a_restricted_training_of_another_department_is_refused(app
         TrainingDepartment,
     )
     from samenleren.catalogue.services import apply_for
-    from samenleren.extensions import db
+    from samenleren.core.extensions import db
 
     with in_tenant(app, tenants["flevoland"]):
         world = build_world(tenants["flevoland"])

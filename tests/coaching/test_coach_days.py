@@ -17,7 +17,7 @@ pytestmark = pytest.mark.usefixtures("english")
 
 def _day(app, tenant, day_id):
     from samenleren.coaching.models import CoachDay
-    from samenleren.extensions import db
+    from samenleren.core.extensions import db
 
     with in_tenant(app, tenant):
         day = get(CoachDay, day_id)
@@ -27,7 +27,7 @@ def _day(app, tenant, day_id):
 
 def _attendance(app, tenant, day_id) -> dict:
     from samenleren.coaching.models import CoachDayAttendance
-    from samenleren.extensions import db
+    from samenleren.core.extensions import db
 
     with in_tenant(app, tenant):
         return dict(
@@ -41,7 +41,7 @@ def _attendance(app, tenant, day_id) -> dict:
 
 def _past_day(app, tenant) -> object:
     from samenleren.coaching.models import CoachDay
-    from samenleren.extensions import db
+    from samenleren.core.extensions import db
 
     with in_tenant(app, tenant):
         day = CoachDay(title="Voorjaarsdag", held_on=local_today() - timedelta(days=30))
@@ -52,7 +52,7 @@ def _past_day(app, tenant) -> object:
 
 def _count_days(app, tenant) -> int:
     from samenleren.coaching.models import CoachDay
-    from samenleren.extensions import db
+    from samenleren.core.extensions import db
 
     with in_tenant(app, tenant):
         return db.session.scalar(select(func.count()).select_from(CoachDay))

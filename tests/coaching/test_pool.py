@@ -20,7 +20,7 @@ pytestmark = pytest.mark.usefixtures("english")
 def _coach_state(app, tenant, user_id):
     """(profile or None, roles with their sources) of one user."""
     from samenleren.coaching.models import CoachProfile
-    from samenleren.extensions import db
+    from samenleren.core.extensions import db
     from samenleren.identity.models import RoleAssignment
 
     with in_tenant(app, tenant):
@@ -66,7 +66,7 @@ def test_add_coach_gives_the_coach_role_from_the_application(app, tenants):
 
 def test_an_idp_coach_role_still_gets_the_application_role(app, tenants):
     from samenleren.coaching.services import add_coach as add
-    from samenleren.extensions import db
+    from samenleren.core.extensions import db
     from samenleren.identity.models import Role, RoleAssignment, RoleSource, User
 
     with in_tenant(app, tenants["flevoland"]):
@@ -91,7 +91,7 @@ def test_an_idp_coach_role_still_gets_the_application_role(app, tenants):
 def test_add_coach_refuses_bad_capacity_and_future_dates(app, tenants, capacity, trained_on, field):
     from samenleren.coaching.models import CoachProfile
     from samenleren.coaching.services import add_coach as add
-    from samenleren.extensions import db
+    from samenleren.core.extensions import db
     from samenleren.identity.models import Role, User
 
     with in_tenant(app, tenants["flevoland"]):
@@ -303,7 +303,7 @@ def test_another_tenants_coach_profile_is_missing(app, tenants):
 
 def _grow_pool(app, tenant, count: int, start: int) -> None:
     """`count` more coaches, each in their own department, plus colleagues who are no coach."""
-    from samenleren.extensions import db
+    from samenleren.core.extensions import db
     from samenleren.identity.models import Department
 
     with in_tenant(app, tenant):

@@ -15,7 +15,7 @@ from babel.messages.pofile import read_po
 from flask import Flask, abort, request
 from flask.testing import FlaskClient
 
-from samenleren.config import ConfigError, load_config
+from samenleren.core.config import ConfigError, load_config
 from tests.conftest import REPO_ROOT, Database, TenantRef
 
 GOOD_SECRET = "x" * 48
@@ -166,7 +166,7 @@ def test_readyz_checks_database_and_redis(app: Flask) -> None:
 def make_app(app: Flask) -> Iterator:
     """Build extra app instances (with the test environment of `app`); disposes their engines."""
     from samenleren import create_app
-    from samenleren.extensions import db
+    from samenleren.core.extensions import db
 
     made: list[Flask] = []
 

@@ -19,11 +19,11 @@ from sqlalchemy import select, text
 from sqlalchemy.exc import IntegrityError
 
 from samenleren.core.db import utcnow
+from samenleren.core.extensions import db
 from samenleren.core.rls import POLICY_NAME
 from samenleren.core.tenancy import activate_tenant, tenant_scope
-from samenleren.extensions import db
+from samenleren.core.tenant import Tenant
 from samenleren.identity.models import LoginSession, User
-from samenleren.tenants.models import Tenant
 from tests.conftest import REPO_ROOT, Database, TenantRef, make_user
 
 

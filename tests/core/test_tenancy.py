@@ -17,15 +17,15 @@ from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.orm import aliased
 
 from samenleren.catalogue.models import Training
+from samenleren.core.extensions import db
 from samenleren.core.tenancy import (
     CrossTenantWrite,
     TenantNotSet,
     current_tenant_id,
     tenant_scope,
 )
-from samenleren.extensions import db
+from samenleren.core.tenant import Tenant
 from samenleren.identity.models import Department, User
-from samenleren.tenants.models import Tenant
 from tests.conftest import REPO_ROOT
 
 USERS_PER_TENANT = 3

@@ -56,7 +56,7 @@ def _text(html: str) -> str:
 
 
 def _steps(world: World) -> dict[str, object]:
-    from samenleren.extensions import db
+    from samenleren.core.extensions import db
     from samenleren.trajectories.models import StepInstance
 
     return {
@@ -76,7 +76,7 @@ def _people(world: World) -> dict[str, object]:
 
 
 def _make_overdue(world: World, step_key: str, days: int = 3) -> object:
-    from samenleren.extensions import db
+    from samenleren.core.extensions import db
 
     step = _steps(world)[step_key]
     step.due_on = local_today() - timedelta(days=days)
@@ -86,7 +86,7 @@ def _make_overdue(world: World, step_key: str, days: int = 3) -> object:
 
 def _record_ratings(world: World, learner_rating: str, manager_rating: str):
     """A learning goal linked to the first organisation goal, rated at the evaluation."""
-    from samenleren.extensions import db
+    from samenleren.core.extensions import db
     from samenleren.trajectories.models import Trajectory
     from samenleren.trajectories.services import GoalInput, record_values, set_learning_goals
 
@@ -110,7 +110,7 @@ def _record_ratings(world: World, learner_rating: str, manager_rating: str):
 
 def test_learner_sees_trajectory_progress_next_step_and_waiting_places(app, tenants):
     from samenleren.catalogue.models import Edition, Enrolment, EnrolmentStatus, Training
-    from samenleren.extensions import db
+    from samenleren.core.extensions import db
 
     flevoland = tenants["flevoland"]
     with in_tenant(app, flevoland):
@@ -187,7 +187,7 @@ def test_a_colleague_without_trajectory_sees_how_to_get_one(app, tenants):
 
 def test_coach_sees_coachee_conversations_coming_up_overdue_and_the_coach_day(app, tenants):
     from samenleren.core.db import utcnow
-    from samenleren.extensions import db
+    from samenleren.core.extensions import db
     from samenleren.trajectories.models import Trajectory
     from samenleren.trajectories.services import Appointment, schedule_step
 
@@ -228,7 +228,7 @@ def test_coach_sees_coachee_conversations_coming_up_overdue_and_the_coach_day(ap
 
 
 def test_manager_sees_the_reports_trajectory_and_the_intake_awaiting_them(app, tenants):
-    from samenleren.extensions import db
+    from samenleren.core.extensions import db
     from samenleren.trajectories.models import Trajectory
     from samenleren.trajectories.services import record_values
 
@@ -282,7 +282,7 @@ def test_manager_sees_the_reports_trajectory_and_the_intake_awaiting_them(app, t
 
 def test_trainer_sees_editions_with_numbers_sessions_and_group_meetings(app, tenants):
     from samenleren.catalogue.models import Enrolment, EnrolmentStatus
-    from samenleren.extensions import db
+    from samenleren.core.extensions import db
 
     flevoland = tenants["flevoland"]
     with in_tenant(app, flevoland):
@@ -315,7 +315,7 @@ def test_trainer_sees_editions_with_numbers_sessions_and_group_meetings(app, ten
 def test_admin_sees_learner_without_coach_overdue_steps_and_counts(app, tenants):
     from samenleren.catalogue.models import Enrolment, EnrolmentStatus
     from samenleren.core.db import utcnow
-    from samenleren.extensions import db
+    from samenleren.core.extensions import db
     from samenleren.trajectories.services import start_trajectory, withdraw_trajectory
 
     flevoland = tenants["flevoland"]
@@ -371,8 +371,8 @@ def test_admin_sees_coach_load_and_the_organisation_goal_table(app, tenants):
 
 
 def test_ratings_are_averaged_per_organisation_goal(app, tenants):
+    from samenleren.core.extensions import db
     from samenleren.dashboards.services import programme_dashboard
-    from samenleren.extensions import db
     from samenleren.identity.models import User
 
     flevoland = tenants["flevoland"]
@@ -452,7 +452,7 @@ def test_dashboards_need_a_login(app, tenants):
 
 
 def test_no_progress_note_reaches_a_manager_trainer_or_admin_dashboard(app, tenants):
-    from samenleren.extensions import db
+    from samenleren.core.extensions import db
     from samenleren.trajectories.models import Trajectory
     from samenleren.trajectories.services import record_values
 
@@ -489,7 +489,7 @@ def test_no_progress_note_reaches_a_manager_trainer_or_admin_dashboard(app, tena
 
 
 def test_join_readable_values_never_joins_a_field_the_viewer_may_not_read(app, tenants):
-    from samenleren.extensions import db
+    from samenleren.core.extensions import db
     from samenleren.identity.models import Role
     from samenleren.trajectories.confidentiality import (
         FieldRef,
@@ -543,7 +543,7 @@ def _grow(app, tenant, world: World, count: int, start: int) -> None:
     with goals linked to an organisation goal, ratings, an overdue step and waiting places."""
     from samenleren.catalogue.models import Enrolment, EnrolmentStatus
     from samenleren.core.db import utcnow
-    from samenleren.extensions import db
+    from samenleren.core.extensions import db
     from samenleren.identity.models import User
     from samenleren.trajectories.models import StepInstance
     from samenleren.trajectories.services import (
@@ -612,7 +612,7 @@ def _count(app, client, paths: list[str]) -> dict[str, int]:
 
 
 def test_queries_per_dashboard_are_few_and_constant_in_data_size(app, tenants):
-    from samenleren.extensions import db
+    from samenleren.core.extensions import db
     from samenleren.identity.models import User
 
     flevoland = tenants["flevoland"]

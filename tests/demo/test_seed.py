@@ -22,12 +22,12 @@ from samenleren.catalogue.models import (
 from samenleren.coaching.matching import coach_loads
 from samenleren.coaching.models import CoachDay, CoachDayAttendance, CoachProfile
 from samenleren.core.db import as_utc
+from samenleren.core.extensions import db
 from samenleren.core.formatting import local_today
 from samenleren.core.tenancy import TenantScoped, tenant_scope
+from samenleren.core.tenant import Tenant
 from samenleren.demo.seed import DEPARTMENTS, TRAININGS, demo_people, seed_tenant, showcase
-from samenleren.extensions import db
 from samenleren.identity.models import Role, RoleAssignment, User
-from samenleren.tenants.models import Tenant
 from samenleren.trajectories.confidentiality import readable_values
 from samenleren.trajectories.models import (
     CoachAssignment,

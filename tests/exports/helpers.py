@@ -37,7 +37,7 @@ def plant_programme(
     application plan, tips; a skip reason, a coach change reason, the appointment's place and
     link, the group meeting's outcome and place."""
     from samenleren.core.db import utcnow
-    from samenleren.extensions import db
+    from samenleren.core.extensions import db
     from samenleren.identity.models import User
     from samenleren.process_templates.definition import FieldType
     from samenleren.trajectories.models import (

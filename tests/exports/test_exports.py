@@ -45,7 +45,7 @@ def admin(app, world) -> FlaskClient:
 
 def run_reports(app: Flask) -> int:
     """Run what waits on the `reports` queue with RQ's SimpleWorker (burst), in this process."""
-    from samenleren.jobs import run_pending_jobs
+    from samenleren.core.jobs.runtime import run_pending_jobs
 
     return run_pending_jobs(app, ["reports"])
 
@@ -54,7 +54,7 @@ def only_export(app: Flask, tenant: TenantRef):
     from samenleren.exports.models import Export
 
     with in_tenant(app, tenant):
-        from samenleren.extensions import db
+        from samenleren.core.extensions import db
 
         exports = db.session.scalars(select(Export)).all()
         assert len(exports) == 1
@@ -120,7 +120,7 @@ def test_a_csv_export_is_built_by_a_worker_and_reads_back(app, tenants, world, a
 
     steps = tables["steps"]
     with in_tenant(app, world.tenant):
-        from samenleren.extensions import db
+        from samenleren.core.extensions import db
         from samenleren.trajectories.models import StepInstance
 
         expected = db.session.scalars(
@@ -207,7 +207,7 @@ def test_goal_texts_and_ratings_the_template_hides_from_the_admin_stay_out(
 ):
     """A template version whose goals and ratings the admin may not read: the goal rows are
     there (they are counted on the dashboard too), without text and without ratings."""
-    from samenleren.extensions import db
+    from samenleren.core.extensions import db
     from samenleren.process_templates.models import TemplateVersion
     from samenleren.trajectories.models import Trajectory
 
@@ -247,7 +247,7 @@ DANGEROUS = ['=HYPERLINK("http://x.example","klik")', "+31 6 1234", "-2+3", "@SU
 
 def test_formula_injection_is_neutralised_in_csv_and_xlsx(app, tenants, world, admin):
     plant_programme(app, world, goal_titles=tuple(DANGEROUS))
-    from samenleren.extensions import db
+    from samenleren.core.extensions import db
     from samenleren.identity.models import User
 
     with in_tenant(app, world.tenant):
@@ -284,10 +284,10 @@ def test_formula_injection_is_neutralised_in_csv_and_xlsx(app, tenants, world, a
 
 
 def test_an_expired_export_is_refused_and_its_file_cleaned_up(app, tenants, world, admin):
+    from samenleren.core.extensions import db
+    from samenleren.core.jobs.runtime import enqueue
     from samenleren.exports import services
     from samenleren.exports.models import Export, ExportState
-    from samenleren.extensions import db
-    from samenleren.jobs import enqueue
 
     assert ask(app, admin, "xlsx", ALL).status_code == 303
     run_reports(app)
@@ -318,7 +318,7 @@ def test_an_expired_export_is_refused_and_its_file_cleaned_up(app, tenants, worl
 
 
 def test_the_cleanup_is_on_the_schedule():
-    from samenleren.jobs.schedule import entry
+    from samenleren.core.jobs.schedule import entry
 
     periodic = entry("exports.clean_up")
     assert periodic.job == "samenleren.exports.jobs.clean_up" and periodic.per_tenant
@@ -344,9 +344,9 @@ def test_another_tenants_export_looks_missing(app, tenants, world, admin):
 def test_a_job_for_one_tenant_reads_no_other_tenant(app, tenants, world, admin):
     """The build runs in its tenant: the file holds nothing of the other tenant, and a job sent
     with the other tenant cannot even find the export (wall 2 and RLS)."""
+    from samenleren.core.extensions import db
+    from samenleren.core.jobs.runtime import enqueue
     from samenleren.exports.models import ExportState
-    from samenleren.extensions import db
-    from samenleren.jobs import enqueue
 
     with in_tenant(app, tenants["gelderland"]):
         build_world(tenants["gelderland"])
@@ -370,8 +370,8 @@ def test_a_job_for_one_tenant_reads_no_other_tenant(app, tenants, world, admin):
 
 @pytest.mark.parametrize("who", ["learner", "coach", "manager", "trainer"])
 def test_only_the_programme_admin_reaches_the_exports(app, tenants, world, who):
+    from samenleren.core.extensions import db
     from samenleren.exports.services import build_export, new_export
-    from samenleren.extensions import db
     from samenleren.identity.models import User
 
     with in_tenant(app, world.tenant):
@@ -390,8 +390,8 @@ def test_only_the_programme_admin_reaches_the_exports(app, tenants, world, who):
 
 
 def test_a_refused_request_shows_why_and_writes_nothing(app, tenants, world, admin):
+    from samenleren.core.extensions import db
     from samenleren.exports.models import Export
-    from samenleren.extensions import db
 
     answer = ask(app, admin, "csv", [])
     assert answer.status_code == 422
@@ -421,8 +421,8 @@ def test_an_export_not_ready_yet_is_not_downloadable(app, tenants, world, admin)
 
 
 def test_the_exports_page_needs_few_queries_however_many_exports(app, tenants, world, admin):
+    from samenleren.core.extensions import db
     from samenleren.exports.services import build_export, new_export
-    from samenleren.extensions import db
     from samenleren.identity.models import User
 
     def add(count: int) -> None:

@@ -20,8 +20,8 @@ class Profile:
 
 
 def configure(app: Flask, tenant: TenantRef, **claims: str | None) -> None:
-    from samenleren.extensions import db
-    from samenleren.tenants.models import Tenant
+    from samenleren.core.extensions import db
+    from samenleren.core.tenant import Tenant
 
     with app.app_context():
         row = db.session.get(Tenant, tenant.id)
@@ -34,7 +34,7 @@ def profile(app: Flask, tenant: TenantRef, subject: str) -> Profile:
     from sqlalchemy import select
     from sqlalchemy.orm import joinedload
 
-    from samenleren.extensions import db
+    from samenleren.core.extensions import db
     from samenleren.identity.models import User
     from tests.factories import in_tenant
 
@@ -54,7 +54,7 @@ def profile(app: Flask, tenant: TenantRef, subject: str) -> Profile:
 def departments(app: Flask, tenant: TenantRef) -> list[str]:
     from sqlalchemy import select
 
-    from samenleren.extensions import db
+    from samenleren.core.extensions import db
     from samenleren.identity.models import Department
     from tests.factories import in_tenant
 

@@ -85,7 +85,7 @@ def cached_client(tenant: TenantRef):
 def subjects(app: Flask, tenant: TenantRef) -> set[str]:
     from sqlalchemy import select
 
-    from samenleren.extensions import db
+    from samenleren.core.extensions import db
     from samenleren.identity.models import User
     from tests.factories import in_tenant
 

@@ -6,10 +6,10 @@ import pytest
 from sqlalchemy import inspect, select
 from sqlalchemy.exc import IntegrityError
 
+from samenleren.core.extensions import db
 from samenleren.core.tenancy import TenantScoped, tenant_scope
-from samenleren.extensions import db
+from samenleren.core.tenant import Tenant
 from samenleren.identity.models import PlatformOperator, Role, User
-from samenleren.tenants.models import Tenant
 from tests.conftest import make_user
 
 

@@ -39,10 +39,10 @@ def people(app: Flask, tenant: TenantRef) -> dict[str, Person]:
     """Every user of `tenant`, by subject, read through the tenant-scoped session."""
     from sqlalchemy import select
 
+    from samenleren.core.extensions import db
     from samenleren.core.tenancy import tenant_scope
-    from samenleren.extensions import db
+    from samenleren.core.tenant import Tenant
     from samenleren.identity.models import User
-    from samenleren.tenants.models import Tenant
 
     with app.app_context():
         with tenant_scope(db.session.get(Tenant, tenant.id)):
@@ -61,10 +61,10 @@ def people(app: Flask, tenant: TenantRef) -> dict[str, Person]:
 def login_session_count(app: Flask, tenant: TenantRef) -> int:
     from sqlalchemy import func, select
 
+    from samenleren.core.extensions import db
     from samenleren.core.tenancy import tenant_scope
-    from samenleren.extensions import db
+    from samenleren.core.tenant import Tenant
     from samenleren.identity.models import LoginSession
-    from samenleren.tenants.models import Tenant
 
     with app.app_context():
         with tenant_scope(db.session.get(Tenant, tenant.id)):
@@ -182,10 +182,10 @@ def test_second_login_brings_idp_roles_in_line_and_keeps_app_roles(app, tenants)
     # Inside the application she is made manager, and coach as well (independent of the IdP).
     from sqlalchemy import select
 
+    from samenleren.core.extensions import db
     from samenleren.core.tenancy import tenant_scope
-    from samenleren.extensions import db
+    from samenleren.core.tenant import Tenant
     from samenleren.identity.models import Role, RoleAssignment, RoleSource, User
-    from samenleren.tenants.models import Tenant
 
     with app.app_context(), tenant_scope(db.session.get(Tenant, flevoland.id)):
         user = db.session.scalar(select(User).where(User.subject == "k.bakker"))
@@ -353,10 +353,10 @@ def test_deactivated_user_is_refused(app, tenants, ctx):
     make_user(flevoland, "vertrokken", "coach", name="Vera Vertrokken")
     from sqlalchemy import select
 
+    from samenleren.core.extensions import db
     from samenleren.core.tenancy import tenant_scope
-    from samenleren.extensions import db
+    from samenleren.core.tenant import Tenant
     from samenleren.identity.models import User
-    from samenleren.tenants.models import Tenant
 
     with tenant_scope(db.session.get(Tenant, flevoland.id)):
         db.session.scalar(select(User).where(User.subject == "vertrokken")).active = False

@@ -38,10 +38,10 @@ def is_logged_in(client: FlaskClient, slug: str, name: str) -> bool:
 def login_sessions(app: Flask, tenant: TenantRef):
     from sqlalchemy import select
 
+    from samenleren.core.extensions import db
     from samenleren.core.tenancy import tenant_scope
-    from samenleren.extensions import db
+    from samenleren.core.tenant import Tenant
     from samenleren.identity.models import LoginSession
-    from samenleren.tenants.models import Tenant
 
     with app.app_context(), tenant_scope(db.session.get(Tenant, tenant.id)):
         rows = db.session.scalars(select(LoginSession)).all()
@@ -52,10 +52,10 @@ def login_sessions(app: Flask, tenant: TenantRef):
 def change_login_sessions(app: Flask, tenant: TenantRef, **values) -> None:
     from sqlalchemy import select
 
+    from samenleren.core.extensions import db
     from samenleren.core.tenancy import tenant_scope
-    from samenleren.extensions import db
+    from samenleren.core.tenant import Tenant
     from samenleren.identity.models import LoginSession
-    from samenleren.tenants.models import Tenant
 
     with app.app_context(), tenant_scope(db.session.get(Tenant, tenant.id)):
         for row in db.session.scalars(select(LoginSession)):
@@ -194,11 +194,11 @@ def test_session_ended_elsewhere_is_anonymous(app, tenants):
     """Deprovisioning ends every open login of a user (`end_all_sessions_of`)."""
     from sqlalchemy import select
 
+    from samenleren.core.extensions import db
     from samenleren.core.tenancy import tenant_scope
-    from samenleren.extensions import db
+    from samenleren.core.tenant import Tenant
     from samenleren.identity.models import User
     from samenleren.identity.sessions import end_all_sessions_of
-    from samenleren.tenants.models import Tenant
 
     laptop, phone = app.test_client(), app.test_client()
     login(laptop, tenants["flevoland"], "overal", name="Olga Overal")
@@ -214,10 +214,10 @@ def test_session_ended_elsewhere_is_anonymous(app, tenants):
 def test_deactivated_user_with_an_open_session_is_anonymous(app, tenants):
     from sqlalchemy import update
 
+    from samenleren.core.extensions import db
     from samenleren.core.tenancy import tenant_scope
-    from samenleren.extensions import db
+    from samenleren.core.tenant import Tenant
     from samenleren.identity.models import User
-    from samenleren.tenants.models import Tenant
 
     client = app.test_client()
     login(client, tenants["flevoland"], "ontslagen", name="Otto Ontslagen")
@@ -250,7 +250,7 @@ def test_session_cookie_is_httponly_and_samesite_lax(app, tenants):
 
 
 def test_production_configuration_makes_the_cookie_secure(monkeypatch):
-    from samenleren.config import load_config
+    from samenleren.core.config import load_config
 
     monkeypatch.setenv("SAMENLEREN_ENV", "production")
     monkeypatch.setenv("SECRET_KEY", "p" * 48)
@@ -286,6 +286,6 @@ def test_production_app_sends_a_secure_cookie(app, tenants, monkeypatch):
         assert "max-age=" in answer.headers["Strict-Transport-Security"]
     finally:
         with production.app_context():
-            from samenleren.extensions import db
+            from samenleren.core.extensions import db
 
             db.engine.dispose()

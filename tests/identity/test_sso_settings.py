@@ -66,8 +66,8 @@ def submit(client: FlaskClient, **changes: str | list[str]):
 
 
 def settings(app: Flask, tenant: TenantRef) -> dict:
-    from samenleren.extensions import db
-    from samenleren.tenants.models import Tenant
+    from samenleren.core.extensions import db
+    from samenleren.core.tenant import Tenant
 
     with app.app_context():
         row = db.session.get(Tenant, tenant.id)
@@ -97,7 +97,7 @@ def audit_events(app: Flask, tenant: TenantRef, action: str | None = None) -> li
         query = select(AuditEvent).order_by(AuditEvent.occurred_at)
         if action:
             query = query.where(AuditEvent.action == action)
-        from samenleren.extensions import db
+        from samenleren.core.extensions import db
 
         return [
             {"action": e.action, "actor_id": e.actor_id, "details": dict(e.details)}
@@ -108,7 +108,7 @@ def audit_events(app: Flask, tenant: TenantRef, action: str | None = None) -> li
 def user_roles(app: Flask, tenant: TenantRef, subject: str) -> set[tuple[str, str]]:
     from sqlalchemy import select
 
-    from samenleren.extensions import db
+    from samenleren.core.extensions import db
     from samenleren.identity.models import User
     from tests.factories import in_tenant
 
@@ -273,8 +273,8 @@ def test_removing_the_stored_secret_falls_back_to_the_manifests_variable(app, te
     from samenleren.identity import oidc
 
     with app.app_context():
-        from samenleren.extensions import db
-        from samenleren.tenants.models import Tenant
+        from samenleren.core.extensions import db
+        from samenleren.core.tenant import Tenant
 
         assert oidc.client_secret(db.session.get(Tenant, flevoland.id)) == value
     assert login(app.test_client(), flevoland, "weer.env").status_code == 302
@@ -553,7 +553,7 @@ def test_our_own_key_rotates_with_the_reencrypt_command(app, tenants, monkeypatc
 def people_of(app: Flask, tenant: TenantRef) -> set[str]:
     from sqlalchemy import select
 
-    from samenleren.extensions import db
+    from samenleren.core.extensions import db
     from samenleren.identity.models import User
     from tests.factories import in_tenant
 

@@ -70,7 +70,7 @@ def post(client: FlaskClient, slug: str, path: str):
 def externals(app: Flask, tenant: TenantRef) -> list[dict]:
     from sqlalchemy import select
 
-    from samenleren.extensions import db
+    from samenleren.core.extensions import db
     from samenleren.identity.models import User
 
     with in_tenant(app, tenant):
@@ -91,7 +91,7 @@ def counts(app: Flask, tenants: dict[str, TenantRef]) -> dict[str, tuple[int, in
     """Users and login sessions per tenant: what a refused link must not change."""
     from sqlalchemy import func, select
 
-    from samenleren.extensions import db
+    from samenleren.core.extensions import db
     from samenleren.identity.models import LoginSession, User
 
     result = {}
@@ -107,7 +107,7 @@ def counts(app: Flask, tenants: dict[str, TenantRef]) -> dict[str, tuple[int, in
 def link_row(app: Flask, tenant: TenantRef, token: str):
     from sqlalchemy import select
 
-    from samenleren.extensions import db
+    from samenleren.core.extensions import db
     from samenleren.identity.models import SignInLink
 
     digest = hashlib.sha256(token.encode()).hexdigest()
@@ -296,7 +296,7 @@ def test_an_expired_link_signs_nobody_in(app, tenants):
     from sqlalchemy import select
 
     from samenleren.core.db import utcnow
-    from samenleren.extensions import db
+    from samenleren.core.extensions import db
     from samenleren.identity.models import SignInLink
 
     flevoland = tenants["flevoland"]
@@ -423,7 +423,7 @@ def test_an_external_trainer_sees_only_the_editions_they_train(app, tenants):
 
     from samenleren.catalogue.models import Edition
     from samenleren.catalogue.services import EditionInput, update_edition
-    from samenleren.extensions import db
+    from samenleren.core.extensions import db
     from samenleren.identity.models import User
 
     flevoland = tenants["flevoland"]

@@ -7,13 +7,13 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from samenleren.jobs import run_pending_jobs
+from samenleren.core.jobs.runtime import run_pending_jobs
 from tests.factories import build_world, get, in_tenant
 from tests.mail import parts
 
 
 def _notify(app, tenant, who="learner", key="k1", **overrides):
-    from samenleren.extensions import db
+    from samenleren.core.extensions import db
     from samenleren.identity.models import User
     from samenleren.notifications.models import NotificationKind
     from samenleren.notifications.services import notify
@@ -41,7 +41,7 @@ def _notify(app, tenant, who="learner", key="k1", **overrides):
 
 
 def test_a_notification_is_mailed_once_in_the_recipients_language(app, tenants, smtp_sink):
-    from samenleren.extensions import db
+    from samenleren.core.extensions import db
     from samenleren.identity.models import User
     from samenleren.notifications.models import Notification, NotificationState
 
@@ -126,7 +126,7 @@ def test_a_failed_send_is_retried_with_backoff_then_failed_and_never_lost(app, t
     from sqlalchemy import update
 
     from samenleren.core.db import as_utc, utcnow
-    from samenleren.extensions import db
+    from samenleren.core.extensions import db
     from samenleren.notifications.models import Notification, NotificationState
     from samenleren.notifications.services import MAX_ATTEMPTS, retry_failed, send_due
     from tests.mail import free_port
@@ -158,7 +158,7 @@ def test_a_failed_send_is_retried_with_backoff_then_failed_and_never_lost(app, t
 
 
 def test_two_senders_never_take_the_same_row(app, tenants, smtp_sink):
-    from samenleren.extensions import db
+    from samenleren.core.extensions import db
     from samenleren.notifications.services import claim_due
 
     world, _ = _notify(app, tenants["flevoland"], key="k0")
@@ -168,7 +168,7 @@ def test_two_senders_never_take_the_same_row(app, tenants, smtp_sink):
         first = {out.id for out in claim_due(4)}
         with app.app_context():  # another worker: its own session and connection
             from samenleren.core.tenancy import activate_tenant
-            from samenleren.tenants.models import Tenant
+            from samenleren.core.tenant import Tenant
 
             activate_tenant(db.session.get(Tenant, tenants["flevoland"].id))
             second = {out.id for out in claim_due(10)}
@@ -178,8 +178,8 @@ def test_two_senders_never_take_the_same_row(app, tenants, smtp_sink):
 
 
 def test_the_tenants_own_sender(app, tenants, smtp_sink):
-    from samenleren.extensions import db
-    from samenleren.tenants.models import Tenant
+    from samenleren.core.extensions import db
+    from samenleren.core.tenant import Tenant
 
     with app.app_context():
         db.session.get(

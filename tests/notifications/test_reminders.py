@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import select
 
 from samenleren.core.formatting import LOCAL_ZONE
-from samenleren.jobs import run_pending_jobs
+from samenleren.core.jobs.runtime import run_pending_jobs
 from tests.factories import build_world, get, in_tenant
 from tests.mail import parts
 
@@ -27,7 +27,7 @@ def _step(app, tenants, world, key):
     from samenleren.trajectories.models import StepInstance
 
     with in_tenant(app, tenants["flevoland"]):
-        from samenleren.extensions import db
+        from samenleren.core.extensions import db
 
         step = db.session.scalars(
             select(StepInstance).where(
@@ -52,7 +52,7 @@ def _send(app, tenants, now):
 
 
 def _keys(app, tenants, step_id=None):
-    from samenleren.extensions import db
+    from samenleren.core.extensions import db
     from samenleren.notifications.models import Notification
 
     with in_tenant(app, tenants["flevoland"]):
@@ -125,7 +125,7 @@ def test_overdue_repeats_and_escalation(app, tenants, world):
 
 
 def test_digest_users_get_one_mail_a_day(app, tenants, world, smtp_sink):
-    from samenleren.extensions import db
+    from samenleren.core.extensions import db
     from samenleren.identity.models import User
     from samenleren.notifications.models import Notification, NotificationState
 
@@ -167,7 +167,7 @@ def test_weekly_digest_for_managers_on_monday(app, tenants, world, smtp_sink):
 
 
 def test_confidential_steps_show_only_name_and_date(app, tenants, world, smtp_sink):
-    from samenleren.extensions import db
+    from samenleren.core.extensions import db
     from samenleren.notifications.models import Notification
 
     step_id, due = _step(app, tenants, world, "progress")

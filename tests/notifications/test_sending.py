@@ -23,7 +23,7 @@ CONTEXT = {
 
 def _outbox(app, tenant, people: list[tuple[str, str | None]]) -> list[str]:
     """One reminder to each (name, locale), committed; returns their Message-IDs in order."""
-    from samenleren.extensions import db
+    from samenleren.core.extensions import db
     from samenleren.notifications.models import NotificationKind
     from samenleren.notifications.services import notify
 
@@ -43,7 +43,7 @@ def _outbox(app, tenant, people: list[tuple[str, str | None]]) -> list[str]:
 
 
 def _states(app, tenant) -> dict[str, tuple[str, int, str]]:
-    from samenleren.extensions import db
+    from samenleren.core.extensions import db
     from samenleren.notifications.models import Notification
 
     with in_tenant(app, tenant):

@@ -29,7 +29,7 @@ def world(app, tenants) -> World:
 
 def _intake(app, world: World):
     """The intake (responsible: the coach; reminders 7, 1 and -3 days before): id, due date."""
-    from samenleren.extensions import db
+    from samenleren.core.extensions import db
     from samenleren.trajectories.models import StepInstance
 
     with in_tenant(app, world.tenant):
@@ -54,7 +54,7 @@ def _remind(app, world: World, due: date) -> datetime:
 
 
 def _states(app, world: World, prefix: str) -> list[str]:
-    from samenleren.extensions import db
+    from samenleren.core.extensions import db
     from samenleren.notifications.models import Notification
 
     with in_tenant(app, world.tenant):
@@ -74,7 +74,7 @@ def _send(app, world: World, now: datetime) -> int:
 
 
 def _close(app, world: World, step_id, how: str) -> None:
-    from samenleren.extensions import db
+    from samenleren.core.extensions import db
     from samenleren.identity.models import User
     from samenleren.trajectories.models import StepInstance, Trajectory
     from samenleren.trajectories.services import complete_step, record_values, skip_step
@@ -98,7 +98,7 @@ def _close(app, world: World, step_id, how: str) -> None:
 
 @pytest.mark.parametrize("how", ["done", "skipped"])
 def test_a_reminder_of_a_closed_step_is_cancelled_not_sent(app, world, smtp_sink, how):
-    from samenleren.extensions import db
+    from samenleren.core.extensions import db
     from samenleren.identity.models import User
     from samenleren.notifications.models import Notification, NotificationKind
     from samenleren.notifications.services import notify
@@ -155,10 +155,10 @@ def test_a_reminder_of_a_closed_step_is_cancelled_not_sent(app, world, smtp_sink
 
 
 def test_reminders_of_a_moved_trajectory_are_cancelled(app, world, smtp_sink):
-    from samenleren.extensions import db
+    from samenleren.core.extensions import db
     from samenleren.identity.models import User
     from samenleren.process_templates.models import TemplateVersion
-    from samenleren.process_templates.moving import move_trajectories
+    from samenleren.trajectories.moving import move_trajectories
     from tests.process_templates.helpers import publish_version
 
     step_id, due = _intake(app, world)
@@ -179,9 +179,9 @@ def test_reminders_of_a_moved_trajectory_are_cancelled(app, world, smtp_sink):
 def test_reminders_of_a_withdrawn_trajectory_are_cancelled_but_its_cancellations_go_out(
     app, world, smtp_sink
 ):
-    from samenleren.extensions import db
+    from samenleren.core.extensions import db
+    from samenleren.core.jobs.runtime import run_pending_jobs
     from samenleren.identity.models import User
-    from samenleren.jobs import run_pending_jobs
     from samenleren.trajectories.models import StepInstance, Trajectory
     from samenleren.trajectories.services import (
         Appointment,
@@ -216,7 +216,7 @@ def test_reminders_of_a_withdrawn_trajectory_are_cancelled_but_its_cancellations
 
 
 def test_a_stale_reminder_held_for_the_digest_is_not_bundled(app, world, smtp_sink):
-    from samenleren.extensions import db
+    from samenleren.core.extensions import db
     from samenleren.identity.models import User
     from samenleren.notifications.reminders import sweep
 

@@ -35,9 +35,9 @@ def audit_events(app: Flask, tenant_id) -> list[Event]:
     from sqlalchemy import select
 
     from samenleren.audit.models import AuditEvent
+    from samenleren.core.extensions import db
     from samenleren.core.tenancy import tenant_scope
-    from samenleren.extensions import db
-    from samenleren.tenants.models import Tenant
+    from samenleren.core.tenant import Tenant
 
     with app.app_context(), tenant_scope(db.session.get(Tenant, tenant_id)):
         return [

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from samenleren.config import ConfigError, load_config
+from samenleren.core.config import ConfigError, load_config
 
 OPERATOR_ENV = {
     "SAMENLEREN_OPERATOR_OIDC_ISSUER": "https://login.platform.example/realms/beheer",

@@ -41,9 +41,9 @@ CASES = {
 
 
 def state(app: Flask, tenants) -> tuple:
-    from samenleren.extensions import db
+    from samenleren.core.extensions import db
+    from samenleren.core.tenant import Tenant
     from samenleren.operator.models import OperatorLoginSession
-    from samenleren.tenants.models import Tenant
 
     with app.app_context():
         rows = tuple(
@@ -66,8 +66,8 @@ def test_a_console_post_without_a_valid_token_is_refused_and_changes_nothing(
 ):
     path = rule.replace("<slug>", "flevoland")
     if rule.endswith("/resume"):  # resuming an active tenant would change nothing anyway
-        from samenleren.extensions import db
-        from samenleren.tenants.models import Tenant, TenantStatus
+        from samenleren.core.extensions import db
+        from samenleren.core.tenant import Tenant, TenantStatus
 
         with app.app_context():
             db.session.get(Tenant, tenants["flevoland"].id).status = TenantStatus.SUSPENDED

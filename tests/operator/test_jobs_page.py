@@ -11,7 +11,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
-from samenleren.jobs import enqueue, job
+from samenleren.core.jobs.runtime import enqueue, job
 from tests.conftest import TenantRef, login
 from tests.factories import World, build_world, get, in_tenant
 from tests.test_isolation import valid_csrf_token
@@ -37,8 +37,8 @@ def fail_a_job(app: Flask, tenant: TenantRef, marker: str) -> str:
     from rq.job import Job
     from rq.serializers import JSONSerializer
 
-    from samenleren.extensions import db
-    from samenleren.jobs.core import queue
+    from samenleren.core.extensions import db
+    from samenleren.core.jobs.runtime import queue
 
     with in_tenant(app, tenant):
         enqueue(flaky, tenant_id=tenant.id, marker=marker)
@@ -60,7 +60,7 @@ def work(app: Flask, name: str) -> bool:
     from rq import SimpleWorker
     from rq.serializers import JSONSerializer
 
-    from samenleren.jobs.core import connection, queue
+    from samenleren.core.jobs.runtime import connection, queue
 
     worker = SimpleWorker([queue(app, name)], connection=connection(app), serializer=JSONSerializer)
     return worker.work(burst=True, logging_level="WARNING")
@@ -71,7 +71,7 @@ def post(app: Flask, client: FlaskClient, path: str):
 
 
 def failed_ids(app: Flask) -> list[str]:
-    from samenleren.jobs.core import queue
+    from samenleren.core.jobs.runtime import queue
 
     with app.app_context():
         return queue(app, "default").failed_job_registry.get_job_ids()
@@ -114,7 +114,7 @@ def test_a_failed_job_can_be_deleted(app, console, tenants):
     from rq.job import Job
     from rq.serializers import JSONSerializer
 
-    from samenleren.jobs.core import connection
+    from samenleren.core.jobs.runtime import connection
 
     job_id = fail_a_job(app, tenants["gelderland"], "twee")
     assert "Delete this job?" in console.get(f"/operator/jobs/default/{job_id}/delete").get_data(
@@ -135,7 +135,7 @@ def make_outbox(app: Flask, tenant: TenantRef) -> World:
     """Notifications of `tenant` in several states: 2 pending (1 due an hour ago), 1 sent,
     2 failed."""
     from samenleren.core.db import utcnow
-    from samenleren.extensions import db
+    from samenleren.core.extensions import db
     from samenleren.identity.models import User
     from samenleren.notifications.models import NotificationKind, NotificationState
     from samenleren.notifications.services import notify
@@ -152,7 +152,7 @@ def make_outbox(app: Flask, tenant: TenantRef) -> World:
         rows[2].state = NotificationState.SENT
         rows[3].state = rows[4].state = NotificationState.FAILED
         db.session.commit()
-    from samenleren.jobs.core import queue
+    from samenleren.core.jobs.runtime import queue
 
     with app.app_context():  # notify() asked for a send job; not wanted here
         queue(app, "mail").empty()
@@ -169,7 +169,7 @@ def outbox_cells(page: str, slug: str) -> list[str]:
 def test_the_outbox_is_counted_per_tenant_without_recipients_and_failed_ones_retried(
     app, console, tenants
 ):
-    from samenleren.extensions import db
+    from samenleren.core.extensions import db
     from samenleren.identity.models import User
     from samenleren.notifications.models import Notification, NotificationState
 

@@ -44,7 +44,7 @@ CONSOLE_MARKS = ("Tenants and their usage", "Onboard a province", "Test SSO", "O
 
 def counts(app: Flask) -> tuple[int, int]:
     """(operators, operator logins) in the database."""
-    from samenleren.extensions import db
+    from samenleren.core.extensions import db
     from samenleren.identity.models import PlatformOperator
     from samenleren.operator.models import OperatorLoginSession
 
@@ -225,7 +225,7 @@ def test_logout_ends_the_login_for_every_copy_of_the_cookie(app, console):
     assert_sent_to_operator_login(console.get("/operator/"))
     assert_sent_to_operator_login(copy.get("/operator/"))
 
-    from samenleren.extensions import db
+    from samenleren.core.extensions import db
     from samenleren.operator.models import OperatorLoginSession
 
     with app.app_context():
@@ -241,7 +241,7 @@ def test_an_operator_taken_off_the_list_loses_access_at_once(app, console, monke
 
 def test_an_expired_operator_login_is_over(app, console):
     from samenleren.core.db import utcnow
-    from samenleren.extensions import db
+    from samenleren.core.extensions import db
     from samenleren.operator.models import OperatorLoginSession
 
     with app.app_context():
@@ -299,8 +299,8 @@ def test_a_tenant_user_of_any_role_gets_no_console(app, operator_idp, tenants, r
 
 
 def _statuses(app: Flask) -> dict[str, str]:
-    from samenleren.extensions import db
-    from samenleren.tenants.models import Tenant
+    from samenleren.core.extensions import db
+    from samenleren.core.tenant import Tenant
 
     with app.app_context():
         return {t.slug: t.status.value for t in db.session.scalars(select(Tenant))}

@@ -32,8 +32,8 @@ def token(client: FlaskClient) -> str:
 
 def tenant_state(app: Flask) -> list[tuple]:
     """Everything that says what the tenants table holds."""
-    from samenleren.extensions import db
-    from samenleren.tenants.models import Tenant
+    from samenleren.core.extensions import db
+    from samenleren.core.tenant import Tenant
 
     with app.app_context():
         return [
@@ -79,9 +79,9 @@ def test_the_form_onboards_a_province_and_logs_who_did(app, console, tenants):
     assert "Provincie Zeeland is onboarded; its address is /zeeland/." in listing
     assert 'id="tenant-zeeland"' in listing
 
-    from samenleren.extensions import db
+    from samenleren.core.extensions import db
+    from samenleren.core.tenant import Tenant, TenantStatus
     from samenleren.process_templates.services import current_version
-    from samenleren.tenants.models import Tenant, TenantStatus
 
     with app.app_context():
         tenant = db.session.scalar(select(Tenant).where(Tenant.slug == "zeeland"))
@@ -195,9 +195,10 @@ def test_an_uploaded_manifest_with_its_logo_onboards_the_province(app, console, 
     assert answer.status_code == 303, text_of(answer)
     assert "Provincie Zeeland is onboarded" in text_of(console.get("/operator/"))
 
+    from samenleren.core.extensions import db
     from samenleren.core.tenancy import tenant_scope
-    from samenleren.extensions import db
-    from samenleren.tenants.models import OrganisationGoal, Tenant
+    from samenleren.core.tenant import Tenant
+    from samenleren.tenants.models import OrganisationGoal
 
     with app.app_context():
         tenant = db.session.scalar(select(Tenant).where(Tenant.slug == "zeeland"))

@@ -22,8 +22,8 @@ def form_token(client: FlaskClient, path: str) -> str:
 def status(app, slug: str) -> str:
     from sqlalchemy import select
 
-    from samenleren.extensions import db
-    from samenleren.tenants.models import Tenant
+    from samenleren.core.extensions import db
+    from samenleren.core.tenant import Tenant
 
     with app.app_context():
         return db.session.scalar(select(Tenant.status).where(Tenant.slug == slug)).value

@@ -16,7 +16,7 @@ from tests.test_isolation import QueryCounter
 def grow(app: Flask, tenant: TenantRef, users: int) -> None:
     """More of everything that must (and must not) be counted in `tenant`."""
     from samenleren.catalogue.models import Edition, Training
-    from samenleren.extensions import db
+    from samenleren.core.extensions import db
     from samenleren.identity.models import User
     from samenleren.trajectories.models import Trajectory, TrajectoryStatus
 
@@ -58,7 +58,7 @@ def test_usage_counts_per_tenant_and_no_personal_data(app, console, tenants):
             worlds[slug] = build_world(ref)
     grow(app, tenants["gelderland"], users=3)
 
-    from samenleren.extensions import db
+    from samenleren.core.extensions import db
     from samenleren.identity.models import User
 
     for ref in tenants.values():

@@ -33,7 +33,7 @@ def publish_version(
     app: Flask, world: World, change: Callable[[dict], None] = add_kickoff
 ) -> tuple[uuid.UUID, uuid.UUID]:
     """Publish a changed copy of the default template's latest version: (template, version)."""
-    from samenleren.extensions import db
+    from samenleren.core.extensions import db
     from samenleren.identity.models import User
     from samenleren.process_templates.drafts import new_draft, publish_draft
     from samenleren.process_templates.services import current_version

@@ -192,7 +192,7 @@ def test_garbage_never_passes(app):
 
 
 def _template():
-    from samenleren.extensions import db
+    from samenleren.core.extensions import db
     from samenleren.process_templates.models import ProcessTemplate
 
     return db.session.scalar(select(ProcessTemplate).where(ProcessTemplate.is_default))
@@ -201,7 +201,7 @@ def _template():
 def _enrol(world, subject: str):
     from samenleren.catalogue.models import Enrolment, EnrolmentStatus
     from samenleren.core.db import utcnow
-    from samenleren.extensions import db
+    from samenleren.core.extensions import db
     from samenleren.trajectories.services import start_trajectory
 
     learner = add_user(subject, "learner")
@@ -218,7 +218,7 @@ def _enrol(world, subject: str):
 
 def test_publishing_a_valid_draft_makes_a_new_version_new_trajectories_use(app, tenants):
     from samenleren.audit.models import AuditEvent
-    from samenleren.extensions import db
+    from samenleren.core.extensions import db
     from samenleren.identity.models import User
     from samenleren.process_templates.drafts import (
         PublishedVersionChanged,
@@ -281,7 +281,7 @@ def test_publishing_a_valid_draft_makes_a_new_version_new_trajectories_use(app, 
 def test_publish_refuses_an_invalid_draft_and_writes_nothing(app, tenants):
     from samenleren.audit.models import AuditEvent
     from samenleren.core.errors_input import FORM, InvalidInput
-    from samenleren.extensions import db
+    from samenleren.core.extensions import db
     from samenleren.identity.models import User
     from samenleren.process_templates.drafts import (
         publish_draft,
@@ -318,7 +318,7 @@ def test_publish_refuses_an_invalid_draft_and_writes_nothing(app, tenants):
 
 def test_one_draft_at_a_time_and_discarding(app, tenants):
     from samenleren.core.errors_input import InvalidInput
-    from samenleren.extensions import db
+    from samenleren.core.extensions import db
     from samenleren.identity.models import User
     from samenleren.process_templates.drafts import (
         discard_draft,
@@ -349,10 +349,10 @@ def test_one_draft_at_a_time_and_discarding(app, tenants):
 
 
 def test_the_demo_has_a_draft_in_progress_with_one_problem(app, tenants):
+    from samenleren.core.extensions import db
+    from samenleren.core.tenant import Tenant
     from samenleren.demo.seed import seed_tenant
-    from samenleren.extensions import db
     from samenleren.process_templates.drafts import draft_of, problems_of
-    from samenleren.tenants.models import Tenant
 
     with app.test_request_context():
         flevoland = db.session.get(Tenant, tenants["flevoland"].id)
@@ -374,7 +374,7 @@ def test_the_demo_has_a_draft_in_progress_with_one_problem(app, tenants):
 
 def test_making_another_template_the_default(app, tenants):
     from samenleren.core.errors_input import InvalidInput
-    from samenleren.extensions import db
+    from samenleren.core.extensions import db
     from samenleren.identity.models import User
     from samenleren.process_templates.drafts import make_default, new_draft, publish_draft
     from samenleren.process_templates.models import ProcessTemplate

@@ -24,7 +24,7 @@ def world(app, tenants) -> World:
 
 
 def template_id(app: Flask, world: World) -> uuid.UUID:
-    from samenleren.extensions import db
+    from samenleren.core.extensions import db
     from samenleren.process_templates.models import ProcessTemplate
 
     with in_tenant(app, world.tenant):
@@ -90,7 +90,7 @@ def test_only_programme_admins_reach_the_editor(app, world, who):
 
 
 def test_admin_edits_a_draft_and_publishes_it(app, world):
-    from samenleren.extensions import db
+    from samenleren.core.extensions import db
     from samenleren.process_templates.models import TemplateVersion, VersionStatus
 
     client = client_for(app, world, "admin")
@@ -258,7 +258,7 @@ def test_removing_steps_and_fields_and_discarding_ask_first(app, world):
     assert "Discard the draft" in client.get(f"{base}/discard").get_data(as_text=True)
     assert post(app, client, f"{base}/discard").status_code == 303
     with in_tenant(app, world.tenant):
-        from samenleren.extensions import db
+        from samenleren.core.extensions import db
 
         template = db.session.get(ProcessTemplate, (world.tenant.id, template_id(app, world)))
         assert draft_of(template) is None

@@ -34,7 +34,7 @@ def _current_version_id(app, tenant):
 
 
 def _entries(app) -> list:
-    from samenleren.extensions import db
+    from samenleren.core.extensions import db
     from samenleren.process_templates.models import LibraryEntry
 
     with app.app_context():
@@ -67,7 +67,7 @@ def test_the_builtin_model_is_always_in_the_library(app, tenants, worlds):
 
 def test_share_browse_and_adopt_across_tenants(app, tenants, worlds):
     from samenleren.audit.models import AuditEvent
-    from samenleren.extensions import db
+    from samenleren.core.extensions import db
     from samenleren.process_templates.models import (
         ProcessTemplate,
         TemplateVersion,
@@ -133,7 +133,7 @@ def test_share_browse_and_adopt_across_tenants(app, tenants, worlds):
 
 
 def test_the_library_holds_only_the_template_and_the_organisation(app, tenants, worlds):
-    from samenleren.extensions import db
+    from samenleren.core.extensions import db
     from samenleren.identity.models import User
 
     admin = client_as(app, tenants["gelderland"], "admin")
@@ -154,7 +154,7 @@ def test_the_library_holds_only_the_template_and_the_organisation(app, tenants, 
 
 
 def test_drafts_and_unpublished_versions_stay_in_their_tenant(app, tenants, worlds):
-    from samenleren.extensions import db
+    from samenleren.core.extensions import db
     from samenleren.identity.models import User
     from samenleren.process_templates.drafts import start_draft
     from samenleren.process_templates.library import publish_to_library
@@ -189,7 +189,7 @@ def test_drafts_and_unpublished_versions_stay_in_their_tenant(app, tenants, worl
 
 
 def test_only_the_publisher_withdraws_and_adopted_copies_stay(app, tenants, worlds):
-    from samenleren.extensions import db
+    from samenleren.core.extensions import db
     from samenleren.process_templates.models import ProcessTemplate
 
     gelderland_admin = client_as(app, tenants["gelderland"], "admin")

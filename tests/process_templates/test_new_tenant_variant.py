@@ -25,7 +25,7 @@ def world(app, tenants) -> World:
 
 def _step_keys(app, world: World, trajectory_id: uuid.UUID) -> tuple[int, str, list[str]]:
     """(version number, template key, step keys in order) of a trajectory."""
-    from samenleren.extensions import db
+    from samenleren.core.extensions import db
     from samenleren.process_templates.models import ProcessTemplate, TemplateVersion
     from samenleren.trajectories.models import StepInstance, Trajectory
 
@@ -44,7 +44,7 @@ def _step_keys(app, world: World, trajectory_id: uuid.UUID) -> tuple[int, str, l
 def test_a_new_province_adopts_adapts_and_publishes_its_own_model(app, tenants, world):
     from samenleren.catalogue.models import Edition
     from samenleren.catalogue.services import enrol
-    from samenleren.extensions import db
+    from samenleren.core.extensions import db
     from samenleren.identity.models import User
     from samenleren.process_templates.models import LibraryEntry, ProcessTemplate
     from samenleren.trajectories.models import Trajectory

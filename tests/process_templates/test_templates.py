@@ -76,7 +76,7 @@ def test_invalid_templates_are_refused_with_a_message_naming_the_step(change, me
 def test_a_trajectory_keeps_the_version_it_started_on(app, tenants):
     from samenleren.catalogue.models import Enrolment, EnrolmentStatus
     from samenleren.core.db import utcnow
-    from samenleren.extensions import db
+    from samenleren.core.extensions import db
     from samenleren.process_templates.models import TemplateVersion, VersionStatus
     from samenleren.process_templates.services import current_version
     from samenleren.trajectories.models import StepInstance, Trajectory
@@ -126,7 +126,7 @@ def test_a_trajectory_keeps_the_version_it_started_on(app, tenants):
 
 
 def test_every_onboarded_tenant_gets_the_flevoland_model(app, tenants):
-    from samenleren.extensions import db
+    from samenleren.core.extensions import db
     from samenleren.process_templates.models import ProcessTemplate, TemplateVersion
 
     for tenant in tenants.values():

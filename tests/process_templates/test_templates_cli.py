@@ -17,7 +17,7 @@ from tests.process_templates.helpers import (
 
 
 def _versions(app, tenant) -> list[tuple[str, int, str]]:
-    from samenleren.extensions import db
+    from samenleren.core.extensions import db
     from samenleren.process_templates.models import ProcessTemplate, TemplateVersion
 
     with in_tenant(app, tenant):
@@ -61,7 +61,7 @@ def test_export_writes_the_default_templates_latest_published_version(app, tenan
 
 def test_import_makes_a_draft_refuses_a_second_and_publishes_on_request(app, tenants, tmp_path):
     from samenleren.audit.models import AuditEvent
-    from samenleren.extensions import db
+    from samenleren.core.extensions import db
 
     flevo = tenants["flevoland"]
     runner = app.test_cli_runner()
@@ -105,7 +105,7 @@ def test_a_hostile_file_exits_non_zero_with_one_line_and_writes_nothing(
     app, tenants, tmp_path, name
 ):
     from samenleren.audit.models import AuditEvent
-    from samenleren.extensions import db
+    from samenleren.core.extensions import db
 
     make, expected = HOSTILE_FILES[name]
     path = tmp_path / "hostile.toml"

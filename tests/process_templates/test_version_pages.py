@@ -29,7 +29,7 @@ def world(app, tenants):
 
 def _counts(app, tenant) -> tuple[int, int, int]:
     from samenleren.audit.models import AuditEvent
-    from samenleren.extensions import db
+    from samenleren.core.extensions import db
     from samenleren.process_templates.models import ProcessTemplate, TemplateVersion
 
     with in_tenant(app, tenant):
@@ -67,7 +67,7 @@ def test_the_compare_page_lists_the_changes_per_step_in_few_queries(app, world):
 
 
 def test_the_compare_page_includes_the_draft(app, world):
-    from samenleren.extensions import db
+    from samenleren.core.extensions import db
     from samenleren.identity.models import User
     from samenleren.process_templates.drafts import save_draft_definition, start_draft
     from samenleren.process_templates.services import current_version
@@ -152,7 +152,7 @@ def test_a_hostile_upload_is_refused_at_the_field_and_writes_nothing(app, world,
 
 
 def test_the_move_page_lists_not_started_trajectories_with_new_dates_and_moves_them(app, world):
-    from samenleren.extensions import db
+    from samenleren.core.extensions import db
     from samenleren.trajectories.models import StepInstance, StepState, Trajectory
 
     template_id, version_id = publish_version(app, world)
@@ -194,7 +194,7 @@ def test_the_move_page_lists_not_started_trajectories_with_new_dates_and_moves_t
 def test_the_move_page_needs_no_more_queries_for_more_trajectories(app, world):
     from samenleren.catalogue.models import Enrolment, EnrolmentStatus
     from samenleren.core.db import utcnow
-    from samenleren.extensions import db
+    from samenleren.core.extensions import db
     from samenleren.trajectories.services import start_trajectory
     from tests.factories import add_user
 

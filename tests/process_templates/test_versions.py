@@ -39,7 +39,7 @@ def flevoland() -> dict:
 
 
 def counts() -> tuple[int, int]:
-    from samenleren.extensions import db
+    from samenleren.core.extensions import db
     from samenleren.process_templates.models import ProcessTemplate, TemplateVersion
 
     return (
@@ -138,7 +138,7 @@ def test_identical_versions_have_no_changes_and_broken_drafts_compare_without_er
 
 
 def test_export_then_import_gives_the_identical_definition(app, tenants):
-    from samenleren.extensions import db
+    from samenleren.core.extensions import db
     from samenleren.identity.models import User
     from samenleren.process_templates.definition import TemplateDefinition
     from samenleren.process_templates.files import export_version, import_template_file
@@ -180,7 +180,7 @@ def test_export_then_import_gives_the_identical_definition(app, tenants):
 
 def test_a_file_with_a_new_key_becomes_a_new_template_and_a_second_import_is_refused(app, tenants):
     from samenleren.core.errors_input import InvalidInput
-    from samenleren.extensions import db
+    from samenleren.core.extensions import db
     from samenleren.identity.models import User
     from samenleren.process_templates.files import import_template_file
     from samenleren.process_templates.models import ProcessTemplate
@@ -263,7 +263,7 @@ def test_the_documented_example_is_a_valid_file(app):
 
 
 def _steps(trajectory_id):
-    from samenleren.extensions import db
+    from samenleren.core.extensions import db
     from samenleren.trajectories.models import StepInstance
 
     return db.session.execute(
@@ -275,11 +275,11 @@ def _steps(trajectory_id):
 
 def test_a_trajectory_that_has_not_started_moves_exactly_as_it_would_have_started(app, tenants):
     from samenleren.audit.models import AuditEvent
-    from samenleren.extensions import db
+    from samenleren.core.extensions import db
     from samenleren.identity.models import User
     from samenleren.process_templates.models import TemplateVersion
-    from samenleren.process_templates.moving import movable_trajectories, move_trajectories
     from samenleren.trajectories.models import LearningGoal, Trajectory
+    from samenleren.trajectories.moving import movable_trajectories, move_trajectories
     from samenleren.trajectories.services import start_trajectory
 
     flevo = tenants["flevoland"]
@@ -319,10 +319,9 @@ def test_a_trajectory_that_has_not_started_moves_exactly_as_it_would_have_starte
 @pytest.mark.parametrize("how", ["scheduled", "done", "skipped", "answered", "meeting held"])
 def test_a_trajectory_that_started_meanwhile_is_refused_and_nothing_moves(app, tenants, how):
     from samenleren.core.errors_input import InvalidInput
-    from samenleren.extensions import db
+    from samenleren.core.extensions import db
     from samenleren.identity.models import User
     from samenleren.process_templates.models import TemplateVersion
-    from samenleren.process_templates.moving import movable_trajectories, move_trajectories
     from samenleren.trajectories.models import (
         FieldValue,
         GroupMeeting,
@@ -331,6 +330,7 @@ def test_a_trajectory_that_started_meanwhile_is_refused_and_nothing_moves(app, t
         StepState,
         Trajectory,
     )
+    from samenleren.trajectories.moving import movable_trajectories, move_trajectories
     from tests.factories import add_user
 
     flevo = tenants["flevoland"]
@@ -391,12 +391,12 @@ def test_a_trajectory_that_started_meanwhile_is_refused_and_nothing_moves(app, t
 
 def test_only_newer_published_versions_of_the_same_template_take_trajectories(app, tenants):
     from samenleren.core.errors_input import InvalidInput
-    from samenleren.extensions import db
+    from samenleren.core.extensions import db
     from samenleren.identity.models import User
     from samenleren.process_templates.drafts import start_draft
     from samenleren.process_templates.models import TemplateVersion
-    from samenleren.process_templates.moving import movable_trajectories, move_trajectories
     from samenleren.trajectories.models import Trajectory
+    from samenleren.trajectories.moving import movable_trajectories, move_trajectories
 
     flevo = tenants["flevoland"]
     with in_tenant(app, flevo):

@@ -29,7 +29,7 @@ class Person:
 def person(app: Flask, tenant: TenantRef, subject: str) -> Person | None:
     from sqlalchemy import select
 
-    from samenleren.extensions import db
+    from samenleren.core.extensions import db
     from samenleren.identity.models import User
 
     with in_tenant(app, tenant):
@@ -54,7 +54,7 @@ def person(app: Flask, tenant: TenantRef, subject: str) -> Person | None:
 def count_users(app: Flask, tenant: TenantRef) -> int:
     from sqlalchemy import func, select
 
-    from samenleren.extensions import db
+    from samenleren.core.extensions import db
     from samenleren.identity.models import User
 
     with in_tenant(app, tenant):
@@ -66,7 +66,7 @@ def audit_events(app: Flask, tenant: TenantRef, prefix: str = "scim.") -> list[t
     from sqlalchemy import select
 
     from samenleren.audit.models import AuditEvent
-    from samenleren.extensions import db
+    from samenleren.core.extensions import db
 
     with in_tenant(app, tenant):
         events = db.session.scalars(
@@ -80,7 +80,7 @@ def audit_events(app: Flask, tenant: TenantRef, prefix: str = "scim.") -> list[t
 def open_login_sessions(app: Flask, tenant: TenantRef, user_id: uuid.UUID) -> int:
     from sqlalchemy import func, select
 
-    from samenleren.extensions import db
+    from samenleren.core.extensions import db
     from samenleren.identity.models import LoginSession
 
     with in_tenant(app, tenant):

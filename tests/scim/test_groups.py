@@ -64,8 +64,8 @@ def test_membership_changes_bring_the_roles_in_line_and_keep_app_roles(app, tena
 def test_a_group_may_be_mapped_by_its_external_id(app, tenants, scim):
     """Entra ID names groups by object id in tokens: the mapping may use the external id."""
     flevoland = tenants["flevoland"]
-    from samenleren.extensions import db
-    from samenleren.tenants.models import Tenant
+    from samenleren.core.extensions import db
+    from samenleren.core.tenant import Tenant
 
     with app.app_context():
         tenant = db.session.get(Tenant, flevoland.id)

@@ -214,7 +214,7 @@ def test_unknown_attributes_are_dropped_not_stored(app, tenants, scim):
     assert "title" not in created
     from sqlalchemy import select
 
-    from samenleren.extensions import db
+    from samenleren.core.extensions import db
     from samenleren.identity.models import User
     from tests.factories import in_tenant
 

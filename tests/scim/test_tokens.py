@@ -53,7 +53,7 @@ def test_no_wrong_or_foreign_token_gets_401_and_nothing_else(app, tenants, token
 
 
 def test_a_suspended_tenant_gets_401(app, tenants, scim):
-    from samenleren.tenants.models import TenantStatus
+    from samenleren.core.tenant import TenantStatus
     from samenleren.tenants.services import set_tenant_status
 
     with app.app_context():
@@ -115,7 +115,7 @@ def test_tokens_are_stored_hashed_and_revocation_is_immediate(app, tenants, data
     assert len(token) >= 40  # 256 random bits, URL-safe
 
     assert scim.get("/Users").status_code == 200
-    from samenleren.extensions import db
+    from samenleren.core.extensions import db
     from samenleren.scim.services import list_tokens, revoke_token
     from tests.factories import in_tenant
 

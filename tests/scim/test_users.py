@@ -45,7 +45,7 @@ def test_a_provisioned_user_has_the_attributes_manager_and_department(app, tenan
     scim.create_user("piet", **{ENTERPRISE: {"department": "Ruimte en Mobiliteit"}})
     from sqlalchemy import func, select
 
-    from samenleren.extensions import db
+    from samenleren.core.extensions import db
     from samenleren.identity.models import Department
 
     with in_tenant(app, flevoland):

@@ -17,7 +17,7 @@ GOALS = "/flevoland/organisation-goals/"
 
 def _goals(app, tenant) -> list[tuple[str, dict, dict, int, bool]]:
     """(code, title, description, position, active) of every goal, in the order shown."""
-    from samenleren.extensions import db
+    from samenleren.core.extensions import db
     from samenleren.tenants.models import OrganisationGoal
 
     with in_tenant(app, tenant):
@@ -34,8 +34,8 @@ def _codes(app, tenant) -> list[str]:
 
 
 def _settings(app, tenant) -> tuple[bool, bool]:
-    from samenleren.extensions import db
-    from samenleren.tenants.models import Tenant
+    from samenleren.core.extensions import db
+    from samenleren.core.tenant import Tenant
 
     with app.app_context():
         row = db.session.get(Tenant, tenant.id)
@@ -224,7 +224,7 @@ def test_another_tenants_goal_is_missing(app, tenants, world, admin):
 
 
 def test_queries_on_the_goals_page_are_few_and_constant(app, tenants, world, admin):
-    from samenleren.extensions import db
+    from samenleren.core.extensions import db
     from samenleren.tenants.models import OrganisationGoal
     from tests.test_isolation import QueryCounter
 

@@ -12,9 +12,10 @@ from click.testing import Result
 from flask import Flask
 from sqlalchemy import event, select
 
+from samenleren.core.extensions import db
 from samenleren.core.tenancy import tenant_scope
-from samenleren.extensions import db
-from samenleren.tenants.models import OrganisationGoal, Tenant, TenantStatus
+from samenleren.core.tenant import Tenant, TenantStatus
+from samenleren.tenants.models import OrganisationGoal
 from tests.conftest import TenantRef, login, make_user
 from tests.tenants.test_manifest import BAD_MANIFESTS, BASE, expected_prefix, write_manifest
 
@@ -249,10 +250,10 @@ def test_suspending_from_the_command_line_ends_the_tenants_logins(app, tenants):
     from sqlalchemy import select
 
     from samenleren.core.db import utcnow
+    from samenleren.core.extensions import db
     from samenleren.core.tenancy import tenant_scope
-    from samenleren.extensions import db
+    from samenleren.core.tenant import Tenant, TenantStatus
     from samenleren.identity.models import LoginSession
-    from samenleren.tenants.models import Tenant, TenantStatus
     from samenleren.tenants.services import set_tenant_status
     from tests.conftest import make_user
 

@@ -28,8 +28,8 @@ def worlds(app, tenants):
 
 
 def _terminology(app, tenant) -> dict:
-    from samenleren.extensions import db
-    from samenleren.tenants.models import Tenant
+    from samenleren.core.extensions import db
+    from samenleren.core.tenant import Tenant
 
     with app.app_context():
         return db.session.get(Tenant, tenant.id).terminology
@@ -37,7 +37,7 @@ def _terminology(app, tenant) -> dict:
 
 def _audit_count(app, tenant) -> int:
     from samenleren.audit.models import AuditEvent
-    from samenleren.extensions import db
+    from samenleren.core.extensions import db
 
     with in_tenant(app, tenant):
         return db.session.scalar(
@@ -177,9 +177,10 @@ def test_a_bad_terminology_table_is_one_line(tmp_path, extra, key):
 
 
 def test_onboarding_applies_the_manifests_words(app, tmp_path):
-    from samenleren.extensions import db
+    from samenleren.core.extensions import db
+    from samenleren.core.tenant import get_tenant_by_slug
     from samenleren.tenants.manifest import load_manifest as load
-    from samenleren.tenants.services import get_tenant_by_slug, onboard_tenant
+    from samenleren.tenants.services import onboard_tenant
 
     path = _manifest(tmp_path, '\n[terminology.en]\nlearner = { other = "Participants" }\n')
     with app.app_context():

@@ -55,7 +55,7 @@ PEOPLE = {
 
 
 def _fill_everything(app, world: World) -> None:
-    from samenleren.extensions import db
+    from samenleren.core.extensions import db
     from samenleren.identity.models import User
     from samenleren.trajectories.models import StepInstance, Trajectory
     from samenleren.trajectories.services import GoalInput, record_values, set_learning_goals
@@ -106,7 +106,7 @@ def _pages(world: World, steps: list, meetings: list) -> list[str]:
 
 @pytest.mark.parametrize("person", list(PEOPLE))
 def test_each_role_sees_exactly_what_domain_md_allows(app, tenants, person):
-    from samenleren.extensions import db
+    from samenleren.core.extensions import db
     from samenleren.identity.models import User
     from samenleren.trajectories.confidentiality import readable_values
     from samenleren.trajectories.models import StepInstance, Trajectory
@@ -157,7 +157,7 @@ def test_each_role_sees_exactly_what_domain_md_allows(app, tenants, person):
 def test_a_refused_write_does_not_echo_what_the_writer_may_not_read(app, tenants):
     """The manager posting into the confidential progress step gets a refusal that shows none of
     the stored notes."""
-    from samenleren.extensions import db
+    from samenleren.core.extensions import db
     from samenleren.trajectories.models import StepInstance
     from tests.test_isolation import valid_csrf_token
 

@@ -44,7 +44,7 @@ def step_ids(app: Flask, world: World) -> dict[str, uuid.UUID]:
     from samenleren.trajectories.models import StepInstance
 
     with in_tenant(app, world.tenant):
-        from samenleren.extensions import db
+        from samenleren.core.extensions import db
 
         return {
             key: step_id
@@ -57,7 +57,7 @@ def step_ids(app: Flask, world: World) -> dict[str, uuid.UUID]:
 
 
 def states(app: Flask, world: World) -> dict[str, str]:
-    from samenleren.extensions import db
+    from samenleren.core.extensions import db
     from samenleren.trajectories.models import StepInstance
 
     with in_tenant(app, world.tenant):
@@ -72,7 +72,7 @@ def states(app: Flask, world: World) -> dict[str, str]:
 
 
 def goal_ids(app: Flask, world: World) -> list[uuid.UUID]:
-    from samenleren.extensions import db
+    from samenleren.core.extensions import db
     from samenleren.trajectories.models import LearningGoal
 
     with in_tenant(app, world.tenant):
@@ -244,7 +244,7 @@ def _flash_or_error(page: str) -> str:
 
 
 def test_bad_input_is_refused_next_to_the_field_and_nothing_is_written(app, world):
-    from samenleren.extensions import db
+    from samenleren.core.extensions import db
     from samenleren.trajectories.models import FieldValue, LearningGoal, StepInstance
 
     base = f"/flevoland/trajectories/{world.trajectory}"
@@ -336,8 +336,8 @@ def test_strangers_get_404_and_people_see_only_their_part(app, world):
 
 
 def test_the_learner_may_pick_a_coach_when_the_tenant_allows_it(app, world):
-    from samenleren.extensions import db
-    from samenleren.tenants.models import Tenant
+    from samenleren.core.extensions import db
+    from samenleren.core.tenant import Tenant
 
     base = f"/flevoland/trajectories/{world.trajectory}"
     learner = client_for(app, world, "learner")
@@ -355,7 +355,7 @@ def _grow(app: Flask, world: World, count: int) -> None:
     """More learners with trajectories in the same edition, and more goals for the learner."""
     from samenleren.catalogue.models import Enrolment, EnrolmentStatus
     from samenleren.core.db import utcnow
-    from samenleren.extensions import db
+    from samenleren.core.extensions import db
     from samenleren.identity.models import User
     from samenleren.trajectories.models import LearningGoal, LearningGoalLink
     from samenleren.trajectories.services import start_trajectory
@@ -430,7 +430,7 @@ def test_meeting_page_is_for_the_group_its_coaches_and_who_runs_it(app, world):
 
 
 def test_due_dates_follow_the_edition(app, world):
-    from samenleren.extensions import db
+    from samenleren.core.extensions import db
     from samenleren.trajectories.models import StepInstance
 
     with in_tenant(app, world.tenant):

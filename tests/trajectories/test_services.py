@@ -14,7 +14,7 @@ from tests.factories import build_world, get, in_tenant
 
 
 def _load(world):
-    from samenleren.extensions import db
+    from samenleren.core.extensions import db
     from samenleren.identity.models import User
     from samenleren.trajectories.models import StepInstance, Trajectory
 
@@ -57,7 +57,7 @@ def test_enrolment_starts_a_trajectory_with_every_flevoland_step_timed(app, tena
 
 
 def test_rating_out_of_range_is_refused_and_nothing_written(app, tenants):
-    from samenleren.extensions import db
+    from samenleren.core.extensions import db
     from samenleren.trajectories.models import FieldValue
     from samenleren.trajectories.services import GoalInput, record_values, set_learning_goals
 
@@ -151,9 +151,9 @@ def test_dates_in_the_wrong_order_are_refused(app, tenants):
 
 
 def test_coach_matching_respects_the_hard_rules(app, tenants):
+    from samenleren.coaching.assignment import assign_coach
     from samenleren.coaching.matching import suggest_coaches
-    from samenleren.extensions import db
-    from samenleren.trajectories.services import assign_coach
+    from samenleren.core.extensions import db
     from tests.factories import add_coach
 
     with in_tenant(app, tenants["flevoland"]):

@@ -16,9 +16,9 @@ from sqlalchemy import Index, String, Uuid, event
 from sqlalchemy.orm import Mapped, ORMExecuteState, mapped_column
 
 from samenleren.core.db import JSONType, UTCDateTime, utcnow
+from samenleren.core.extensions import db
 from samenleren.core.session import TenantAwareSession
 from samenleren.core.tenancy import TenantScoped
-from samenleren.extensions import db
 
 
 class AppendOnlyViolation(RuntimeError):

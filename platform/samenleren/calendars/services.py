@@ -23,7 +23,7 @@ import secrets
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from email.utils import parseaddr
 from urllib.parse import urlsplit
 
@@ -45,12 +45,13 @@ from samenleren.catalogue.models import (
 )
 from samenleren.coaching.models import CoachDay
 from samenleren.core.db import as_utc, utcnow
-from samenleren.core.errors_input import InvalidInput
-from samenleren.core.formatting import LOCAL_ZONE, local_today, show_moment
+from samenleren.core.extensions import db
+from samenleren.core.formatting import show_moment
 from samenleren.core.tenancy import current_tenant
-from samenleren.extensions import db
 from samenleren.identity.models import Role, User
-from samenleren.process_templates.definition import StepKind, StepSpec
+from samenleren.notifications.models import NotificationKind
+from samenleren.notifications.services import notify, sender_of_current_tenant
+from samenleren.process_templates.definition import StepSpec
 from samenleren.process_templates.models import TemplateVersion
 from samenleren.trajectories.models import (
     GroupMeeting,
@@ -60,14 +61,10 @@ from samenleren.trajectories.models import (
     Trajectory,
     TrajectoryStatus,
 )
+from samenleren.trajectories.participants import meeting_people, step_people
 
 log = logging.getLogger(__name__)
 
-#: The return day planned by `plan_return_days`: on its due date (a weekend: the Monday after),
-#: from 09:30 to 12:30 Amsterdam time, at the edition's place (a trainer moves it on the
-#: meeting page when the group agrees otherwise).
-RETURN_DAY_STARTS = time(9, 30)
-RETURN_DAY_HOURS = 3
 #: A feed lists appointments from this many days ago on (and everything ahead).
 FEED_PAST_DAYS = 92
 _APPOINTMENT_FIELDS = ("starts_at", "ends_at", "location", "video_url")
@@ -82,64 +79,11 @@ def _person(user: User | None) -> Person | None:
     return Person(email=user.email, name=user.name)
 
 
-def step_people(trajectory: Trajectory, spec: StepSpec) -> list[User]:
-    """The people of `trajectory` who take part in a step (template participants), once each."""
-    by_role = {
-        Role.LEARNER: trajectory.learner,
-        Role.COACH: trajectory.coach if trajectory.coach_id else None,
-        Role.MANAGER: trajectory.learner.manager if trajectory.learner.manager_id else None,
-        Role.TRAINER: trajectory.edition.trainer if trajectory.edition.trainer_id else None,
-    }
-    people: dict[uuid.UUID, User] = {}
-    for role in spec.participants:
-        user = by_role.get(role)
-        if user is not None:
-            people.setdefault(user.id, user)
-    return list(people.values())
-
-
-def meeting_people(meeting: GroupMeeting) -> list[User]:
-    """Everyone invited to a group meeting: its members (the learners whose trajectories hold
-    it, and their coaches and managers when the template says they take part) and the trainer."""
-    rows = db.session.execute(
-        select(Trajectory, StepInstance)
-        .join(StepInstance, StepInstance.trajectory_id == Trajectory.id)
-        .where(
-            StepInstance.group_meeting_id == meeting.id,
-            Trajectory.status == TrajectoryStatus.ACTIVE,
-            StepInstance.state != StepState.SKIPPED,
-        )
-        .options(
-            joinedload(Trajectory.learner).joinedload(User.manager).lazyload(User.role_assignments),
-            joinedload(Trajectory.learner).lazyload(User.role_assignments),
-            joinedload(Trajectory.coach).lazyload(User.role_assignments),
-            joinedload(Trajectory.template_version),
-        )
-    ).all()
-    people: dict[uuid.UUID, User] = {}
-    for trajectory, _step in rows:
-        spec = trajectory.template_version.content.step(meeting.step_key)
-        roles = set(spec.participants) if spec else {Role.LEARNER}
-        candidates = [trajectory.learner]
-        if Role.COACH in roles and trajectory.coach_id:
-            candidates.append(trajectory.coach)
-        if Role.MANAGER in roles and trajectory.learner.manager_id:
-            candidates.append(trajectory.learner.manager)
-        for user in candidates:
-            people.setdefault(user.id, user)
-    trainer = meeting.edition.trainer if meeting.edition.trainer_id else None
-    if trainer is not None:
-        people.setdefault(trainer.id, trainer)
-    return list(people.values())
-
-
 # --- events -----------------------------------------------------------------------------------
 
 
 def organizer() -> Person:
     """The tenant's sender address, named after the tenant (replies and RSVPs go there)."""
-    from samenleren.notifications.services import sender_of_current_tenant
-
     _display, address = parseaddr(sender_of_current_tenant().mail_from)
     return Person(email=address, name=current_tenant().name)
 
@@ -255,9 +199,6 @@ def _context(event: CalendarEvent, method: Method) -> dict:
 
 
 def _send(recipient: User, event: CalendarEvent, method: Method, object_id: uuid.UUID) -> None:
-    from samenleren.notifications.models import NotificationKind
-    from samenleren.notifications.services import notify
-
     if _person(recipient) is None:
         return
     kind = NotificationKind.CANCELLATION if method is Method.CANCEL else NotificationKind.INVITATION
@@ -433,32 +374,6 @@ def coach_changed(trajectory: Trajectory, previous: User | None) -> None:
                     trajectory, step, spec, previous, attendees=[previous], cancelled=True
                 )
                 _send(previous, event, Method.CANCEL, step.id)
-
-
-# --- cancelling an appointment ---------------------------------------------------------------
-
-
-def cancel_appointment(trajectory: Trajectory, step: StepInstance, actor: User) -> None:
-    """The agreed appointment of a conversation is off: the step waits for a new one, and
-    everyone who was invited gets the cancellation (same UID, higher SEQUENCE)."""
-    from samenleren.trajectories.services import may_plan, relations_to, step_spec
-
-    spec = step_spec(trajectory, step)
-    if not may_plan(spec, relations_to(trajectory, actor)):
-        raise InvalidInput.form(gettext("Only those responsible for the step cancel it."))
-    if trajectory.status is not TrajectoryStatus.ACTIVE:
-        raise InvalidInput.form(gettext("This trajectory has ended; it can no longer be changed."))
-    if spec.kind is StepKind.GROUP_MEETING:
-        raise InvalidInput.form(
-            gettext("A group meeting is scheduled once for the whole group, on its own page.")
-        )
-    if step.state is not StepState.SCHEDULED:
-        raise InvalidInput.form(gettext("This step has no appointment to cancel."))
-    step.state = StepState.PLANNED
-    step.starts_at = step.ends_at = None
-    step.location = step.video_url = ""
-    appointment_changed(trajectory, step)
-    db.session.flush()
 
 
 # --- downloads and feeds ---------------------------------------------------------------------
@@ -730,95 +645,29 @@ def feed_calendar(feed: CalendarFeed) -> str:
     return build_calendar(Method.PUBLISH, events, organizer=organizer(), name=name)
 
 
-# --- the return day -----------------------------------------------------------------------------
+# --- the return day ------------------------------------------------------------------------------
 
 
-def return_day_moment(day: date) -> tuple[datetime, datetime]:
-    """09:30-12:30 Amsterdam time on `day` (a Saturday or Sunday: the Monday after), in UTC."""
-    while day.weekday() >= 5:
-        day += timedelta(days=1)
-    starts = datetime.combine(day, RETURN_DAY_STARTS, tzinfo=LOCAL_ZONE).astimezone(UTC)
-    return starts, starts + timedelta(hours=RETURN_DAY_HOURS)
-
-
-def meetings_to_plan(today: date) -> list[GroupMeeting]:
-    """Group meetings of ended editions, due after the edition's end (the return day, three
-    months on in the Flevoland model), not yet scheduled, still ahead of us."""
-    return list(
-        db.session.scalars(
-            select(GroupMeeting)
-            .join(Edition, Edition.id == GroupMeeting.edition_id)
-            .where(
-                Edition.ends_on < today,
-                Edition.cancelled.is_(False),
-                GroupMeeting.state == GroupMeetingState.PLANNED,
-                GroupMeeting.due_on > Edition.ends_on,
-                GroupMeeting.due_on > today,
-            )
-            .options(
-                joinedload(GroupMeeting.edition)
-                .joinedload(Edition.training)
-                .lazyload(Training.departments),
-                joinedload(GroupMeeting.edition)
-                .joinedload(Edition.trainer)
-                .lazyload(User.role_assignments),
-            )
-            .order_by(GroupMeeting.due_on)
-        ).unique()
-    )
-
-
-def plan_return_day(meeting: GroupMeeting) -> bool:
-    """Schedule one such meeting on its due date and invite its people; tell the trainer.
-
-    Returns False (and does nothing) when nobody of the group takes part any more.
-    """
-    from samenleren.notifications.models import NotificationKind
-    from samenleren.notifications.services import notify
-
+def return_day_planned(meeting: GroupMeeting, trainer: User | None) -> None:
+    """A return day was planned (trajectories.return_day): its people get the invitation and the
+    trainer a note of it, with how many were invited."""
+    people = invite_to_meeting(meeting)
+    if trainer is None or _person(trainer) is None:
+        return
     edition = meeting.edition
-    people = meeting_people(meeting)
-    if not any(p.id != edition.trainer_id for p in people):
-        return False
-    starts, ends = return_day_moment(meeting.due_on)
-    meeting.starts_at, meeting.ends_at = starts, ends
-    meeting.location = edition.location or gettext("Place to be announced")
-    meeting.state = GroupMeetingState.SCHEDULED
-    for step in db.session.scalars(
-        select(StepInstance).where(StepInstance.group_meeting_id == meeting.id)
-    ):
-        if step.state.is_open:
-            step.starts_at, step.ends_at = starts, ends
-            step.location, step.video_url = meeting.location, meeting.video_url
-            step.state = StepState.SCHEDULED
-    invite_to_meeting(meeting)
-    trainer = edition.trainer if edition.trainer_id else None
-    if trainer is not None and _person(trainer) is not None:
-        with force_locale(_locale_of(trainer)):
-            event = meeting_event(meeting, trainer)
-            context = {
-                **_context(event, Method.REQUEST),
-                "edition": f"{edition.training.title} · {edition.name}",
-                "invited": len(people) - 1,
-            }
-        notify(
-            trainer,
-            NotificationKind.RETURN_DAY_PLANNED,
-            key=f"return_day_planned:{meeting.id}",
-            context=context,
-        )
-    db.session.flush()
-    return True
-
-
-def plan_return_days(today: date | None = None) -> int:
-    """For the current tenant: plan every return day that is due to be planned. Idempotent: a
-    planned meeting is no longer "planned" and its mails have idempotency keys."""
-    planned = 0
-    for meeting in meetings_to_plan(today or local_today()):
-        if plan_return_day(meeting):
-            planned += 1
-    return planned
+    with force_locale(_locale_of(trainer)):
+        event = meeting_event(meeting, trainer)
+        context = {
+            **_context(event, Method.REQUEST),
+            "edition": f"{edition.training.title} · {edition.name}",
+            "invited": len(people) - 1,
+        }
+    notify(
+        trainer,
+        NotificationKind.RETURN_DAY_PLANNED,
+        key=f"return_day_planned:{meeting.id}",
+        context=context,
+    )
 
 
 def feed_url(token: str) -> str:

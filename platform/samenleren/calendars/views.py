@@ -22,11 +22,11 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from samenleren.calendars import services
+from samenleren.core.extensions import db
 from samenleren.core.ratelimits import client_key, limiter
 from samenleren.core.web import login_required
-from samenleren.extensions import db
+from samenleren.trajectories.access import load_meeting, load_step, load_trajectory
 from samenleren.trajectories.models import StepInstance, StepState
-from samenleren.trajectories.views import load_meeting, load_step, load_trajectory
 
 bp = Blueprint("calendars", __name__, template_folder="templates")
 

@@ -10,8 +10,8 @@ from sqlalchemy import Date, Index, Integer, String, Text, UniqueConstraint, Uui
 from sqlalchemy.orm import Mapped, foreign, mapped_column, relationship
 
 from samenleren.core.db import UTCDateTime, utcnow
+from samenleren.core.extensions import db
 from samenleren.core.tenancy import TenantScoped, tenant_foreign_key
-from samenleren.extensions import db
 from samenleren.identity.models import Department, User, _enum
 
 
@@ -179,4 +179,13 @@ class Enrolment(TenantScoped, db.Model):
         primaryjoin=lambda: and_(
             Enrolment.tenant_id == User.tenant_id, foreign(Enrolment.learner_id) == User.id
         ),
+    )
+    #: The trajectory the enrolment started, if any. Named by string: trajectories own it and sit
+    #: above the catalogue, which never imports them.
+    trajectory: Mapped[Trajectory | None] = relationship(  # noqa: F821 (resolved by name)
+        "Trajectory",
+        primaryjoin="and_(Trajectory.tenant_id == Enrolment.tenant_id, "
+        "foreign(Trajectory.enrolment_id) == Enrolment.id)",
+        uselist=False,
+        viewonly=True,
     )

@@ -30,17 +30,12 @@ from samenleren.catalogue.models import (
     Training,
     TrainingDepartment,
 )
+from samenleren.core import signals
 from samenleren.core.db import as_utc, utcnow
 from samenleren.core.errors_input import InvalidInput
+from samenleren.core.extensions import db
 from samenleren.core.formatting import LOCAL_ZONE, local_today
-from samenleren.extensions import db
 from samenleren.identity.models import Department, Role, RoleAssignment, User
-from samenleren.trajectories.models import Trajectory, TrajectoryStatus
-from samenleren.trajectories.services import (
-    retime_edition,
-    start_trajectory,
-    withdraw_trajectory,
-)
 
 TITLE_MAX = 200
 PROVIDER_MAX = 200
@@ -369,7 +364,7 @@ def update_edition(edition: Edition, actor: User, data: EditionInput) -> Edition
     _apply_edition(edition, data)
     db.session.flush()
     if moved:
-        retime_edition(edition)
+        signals.edition_rescheduled.send(edition)
     if cancelling:
         for enrolment in db.session.scalars(
             select(Enrolment).where(
@@ -560,7 +555,7 @@ def _admit(enrolment: Enrolment) -> None:
     enrolment.enrolled_at = utcnow()
     enrolment.reason = ""
     db.session.flush()
-    start_trajectory(enrolment)
+    signals.enrolment_changed.send(enrolment, admitted=True)
 
 
 def _fill_free_places(edition: Edition) -> list[Enrolment]:
@@ -687,11 +682,7 @@ def _withdraw(enrolment: Enrolment, reason: str) -> None:
     enrolment.status = EnrolmentStatus.WITHDRAWN
     enrolment.reason = reason
     db.session.flush()
-    trajectory = db.session.scalar(
-        select(Trajectory).where(Trajectory.enrolment_id == enrolment.id)
-    )
-    if trajectory is not None and trajectory.status is not TrajectoryStatus.WITHDRAWN:
-        withdraw_trajectory(trajectory)
+    signals.enrolment_changed.send(enrolment, admitted=False)
 
 
 def withdraw(enrolment: Enrolment, actor: User, reason: str = "") -> list[Enrolment]:
@@ -813,23 +804,21 @@ def edition_summaries(viewer: User, *criteria: ColumnElement[bool]) -> list[Edit
 def participants(edition: Edition) -> list[tuple[Enrolment, uuid.UUID | None]]:
     """Every enrolment of the edition with its learner (and department) and trajectory id."""
     query = (
-        select(Enrolment, Trajectory.id)
-        .outerjoin(
-            Trajectory,
-            and_(
-                Trajectory.tenant_id == Enrolment.tenant_id,
-                Trajectory.enrolment_id == Enrolment.id,
-            ),
-        )
+        select(Enrolment)
+        .outerjoin(Enrolment.trajectory)
         .options(
+            contains_eager(Enrolment.trajectory),
             joinedload(Enrolment.learner).options(
                 lazyload(User.role_assignments), joinedload(User.department)
-            )
+            ),
         )
         .where(Enrolment.edition_id == edition.id)
         .order_by(Enrolment.applied_at, Enrolment.id)
     )
-    return list(db.session.execute(query))
+    return [
+        (enrolment, enrolment.trajectory.id if enrolment.trajectory is not None else None)
+        for enrolment in db.session.scalars(query).unique()
+    ]
 
 
 def sessions_with_attendance(edition: Edition) -> list[tuple[EditionSession, int, int]]:

@@ -27,10 +27,9 @@ from samenleren.catalogue.models import (
     Training,
 )
 from samenleren.core.errors_input import InvalidInput
+from samenleren.core.extensions import db
 from samenleren.core.web import get_or_404, login_required
-from samenleren.extensions import db
 from samenleren.identity.models import Department, User
-from samenleren.trajectories.models import Trajectory
 
 bp = Blueprint("catalogue", __name__, template_folder="templates")
 
@@ -317,9 +316,7 @@ def _render_edition(
         by_status[enrolment.status].append((enrolment, trajectory_id))
     own_trajectory = None
     if role == "learner":
-        own_trajectory = db.session.scalar(
-            select(Trajectory.id).where(Trajectory.enrolment_id == own.id)
-        )
+        own_trajectory = own.trajectory.id if own.trajectory is not None else None
     employees: list[tuple[uuid.UUID, str]] = []
     if admin:
         taken = {

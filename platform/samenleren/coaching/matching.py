@@ -22,7 +22,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import lazyload
 
 from samenleren.coaching.models import CoachProfile
-from samenleren.extensions import db
+from samenleren.core.extensions import db
 from samenleren.identity.models import User
 from samenleren.trajectories.models import Trajectory, TrajectoryStatus
 

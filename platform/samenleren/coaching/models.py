@@ -9,8 +9,8 @@ from sqlalchemy import Date, Integer, String, Text, UniqueConstraint, Uuid, and_
 from sqlalchemy.orm import Mapped, foreign, mapped_column, relationship
 
 from samenleren.core.db import UTCDateTime, utcnow
+from samenleren.core.extensions import db
 from samenleren.core.tenancy import TenantScoped, tenant_foreign_key
-from samenleren.extensions import db
 from samenleren.identity.models import User
 
 

@@ -21,7 +21,7 @@ from samenleren.catalogue.models import Edition, Training
 from samenleren.coaching.matching import CoachLoad, coach_loads
 from samenleren.coaching.models import CoachDay, CoachDayAttendance, CoachProfile
 from samenleren.core.errors_input import InvalidInput
-from samenleren.extensions import db
+from samenleren.core.extensions import db
 from samenleren.identity.models import Department, Role, RoleAssignment, RoleSource, User
 from samenleren.trajectories.models import Trajectory, TrajectoryStatus
 

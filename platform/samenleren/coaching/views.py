@@ -1,4 +1,5 @@
-"""Pages of the coaching domain: the coach pool (administrator) and the coach days."""
+"""Pages of the coaching domain: the coach pool (administrator), the coach days, and choosing
+a trajectory's coach."""
 
 from __future__ import annotations
 
@@ -7,9 +8,12 @@ import uuid
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext
 from flask_login import current_user
+from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
+from samenleren.coaching.assignment import assign_coach
 from samenleren.coaching.forms import CoachDayForm, CoachForm, parse_ids
+from samenleren.coaching.matching import suggest_coaches
 from samenleren.coaching.models import CoachDay, CoachProfile
 from samenleren.coaching.services import (
     MAX_CAPACITY,
@@ -33,10 +37,11 @@ from samenleren.coaching.services import (
     update_record,
 )
 from samenleren.core.errors_input import InvalidInput
+from samenleren.core.extensions import db
 from samenleren.core.web import get_or_404, login_required
-from samenleren.extensions import db
-from samenleren.identity.models import User
-from samenleren.trajectories.models import TrajectoryStatus
+from samenleren.identity.models import Role, User
+from samenleren.trajectories.access import load_trajectory, may_choose_coach
+from samenleren.trajectories.models import CoachAssignment, TrajectoryStatus
 
 bp = Blueprint("coaching", __name__, template_folder="templates")
 
@@ -309,3 +314,56 @@ def edit_coach_day_record(coach_day_id: uuid.UUID):
     db.session.commit()
     flash(gettext("The record of the coach day is saved."))
     return _see_other("coaching.show_coach_day", coach_day_id=day.id)
+
+
+# --- a trajectory's coach ----------------------------------------------------------------------
+
+
+@bp.route("/<tenant>/trajectories/<uuid:trajectory_id>/coach", methods=["GET", "POST"])
+@login_required
+def choose_coach(trajectory_id: str):
+    trajectory, relations = load_trajectory(trajectory_id)
+    if not (Role.PROGRAMME_ADMIN in relations or Role.LEARNER in relations):
+        abort(404)
+    errors: dict[str, str] = {}
+    status = 200
+    if request.method == "POST":
+        coach = db.session.scalar(select(User).where(User.id == _coach_key()))
+        try:
+            if coach is None:
+                raise InvalidInput({"coach": gettext("Choose a coach from the list.")})
+            assign_coach(trajectory, coach, current_user, request.form.get("reason", ""))
+        except InvalidInput as refused:
+            db.session.rollback()
+            trajectory, relations = load_trajectory(trajectory_id)
+            errors, status = refused.errors, 422
+        else:
+            db.session.commit()
+            flash(gettext("%(name)s is now the learning coach.", name=coach.name))
+            return redirect(
+                url_for("trajectories.show_trajectory", trajectory_id=trajectory.id), 303
+            )
+    history = db.session.scalars(
+        select(CoachAssignment)
+        .where(CoachAssignment.trajectory_id == trajectory.id)
+        .order_by(CoachAssignment.assigned_at)
+        .options(joinedload(CoachAssignment.coach), joinedload(CoachAssignment.assigned_by))
+    ).all()
+    return (
+        render_template(
+            "trajectories/choose_coach.html",
+            trajectory=trajectory,
+            suggestions=suggest_coaches(trajectory.learner),
+            history=history,
+            may_choose=may_choose_coach(trajectory, relations),
+            errors=errors,
+        ),
+        status,
+    )
+
+
+def _coach_key() -> uuid.UUID | None:
+    try:
+        return uuid.UUID(request.form.get("coach", ""))
+    except ValueError:
+        return None

@@ -41,7 +41,7 @@ def init_error_pages(app: Flask) -> None:
         if isinstance(error, HTTPException):
             return _http_error(error)
         log.exception("unhandled error on %s %s", request.method, request.path)
-        from samenleren.extensions import db
+        from samenleren.core.extensions import db
 
         db.session.rollback()
         return _render(InternalServerError.code)

@@ -7,7 +7,7 @@ import logging
 from flask import Blueprint, current_app, jsonify
 from sqlalchemy import text
 
-from samenleren.extensions import db
+from samenleren.core.extensions import db
 
 log = logging.getLogger(__name__)
 bp = Blueprint("health", __name__)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import has_request_context, request, session
 from flask_login import current_user
 
-from samenleren.config import DEFAULT_LOCALE, LANGUAGES
+from samenleren.core.config import DEFAULT_LOCALE, LANGUAGES
 from samenleren.core.tenancy import current_tenant
 
 #: Names of the languages in the languages themselves, for the switcher.
@@ -30,7 +30,7 @@ def remember_language_choice(persist: bool = True) -> None:
         and current_user.is_authenticated
         and getattr(current_user, "locale", None) != choice
     ):
-        from samenleren.extensions import db
+        from samenleren.core.extensions import db
 
         current_user.locale = choice
         db.session.commit()

@@ -35,7 +35,7 @@ from sqlalchemy.sql.util import find_tables
 from samenleren.core.session import TenantAwareSession
 
 if TYPE_CHECKING:
-    from samenleren.tenants.models import Tenant
+    from samenleren.core.tenant import Tenant
 
 
 class TenantNotSet(RuntimeError):
@@ -96,7 +96,7 @@ def current_tenant_id() -> uuid.UUID | None:
 
 def activate_tenant(tenant: Tenant | None) -> None:
     """Make `tenant` the context of this request or job (None leaves every tenant)."""
-    from samenleren.extensions import db
+    from samenleren.core.extensions import db
 
     g.tenant = tenant
     g.tenant_id = tenant.id if tenant is not None else None

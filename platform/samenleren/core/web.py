@@ -1,8 +1,16 @@
-"""Tenant resolution for every request (wall 1) and the shared view helpers.
+"""Tenant resolution for every request (wall 1) and the one lifecycle every view follows.
 
 Tenant routes carry `<tenant>` as their first path segment. The URL value preprocessor takes it
 off the view arguments, loads the tenant and activates it for the rest of the request; unknown and
 suspended slugs give the same 404. `url_for` fills in the current tenant by itself.
+
+A view's lifecycle (docs/architecture.md, "Requests"):
+* access: `login_required`, or `role_required(...)` per route, or `require_roles(bp, ...)` once
+  per blueprint; someone without the role gets 404, as if the page did not exist;
+* loading: `get_or_404` (another tenant's row looks missing);
+* a form post: `form_action(...)` calls the service. Services validate and flush, never commit;
+  `form_action` owns the transaction: on `InvalidInput` it rolls back and re-renders the form
+  with the field errors (422), otherwise it commits, flashes and answers 303 (`see_other`).
 """
 
 from __future__ import annotations
@@ -12,15 +20,19 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any, TypeVar
 
-from flask import Flask, abort, g, redirect, request, url_for
+from flask import Blueprint, Flask, Response, abort, flash, g, redirect, request, url_for
+from flask.typing import ResponseReturnValue
 from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm.interfaces import ORMOption
+from werkzeug.wrappers import Response as BaseResponse
 
+from samenleren.core.errors_input import InvalidInput
+from samenleren.core.extensions import db
 from samenleren.core.tenancy import activate_tenant, current_tenant
-from samenleren.extensions import db
 
 F = TypeVar("F", bound=Callable[..., Any])
+T = TypeVar("T")
 M = TypeVar("M")
 
 
@@ -30,7 +42,7 @@ def init_tenant_resolution(app: Flask) -> None:
         g.tenant = g.tenant_id = None
         if not values or "tenant" not in values:
             return
-        from samenleren.tenants.services import get_tenant_by_slug
+        from samenleren.core.tenant import get_tenant_by_slug
 
         tenant = get_tenant_by_slug(values.pop("tenant"))
         if tenant is None or not tenant.is_active:
@@ -78,3 +90,73 @@ def login_required(view: F) -> F:
         return view(*args, **kwargs)
 
     return wrapper  # type: ignore[return-value]
+
+
+def _refuse_without_role(roles: tuple[str, ...]) -> ResponseReturnValue | None:
+    """None when the current user may pass; else the login redirect or a 404."""
+    if current_tenant() is None:
+        abort(404)
+    if not current_user.is_authenticated:
+        return redirect(url_for("identity.login", next=request.full_path.rstrip("?")))
+    if not any(current_user.has_role(role) for role in roles):
+        abort(404)
+    return None
+
+
+def role_required(*roles: str) -> Callable[[F], F]:
+    """A tenant page for users holding one of `roles` (identity's `Role` values). Visitors go to
+    the login; a user without the role gets 404, never 403 (missing and forbidden look alike)."""
+
+    def decorate(view: F) -> F:
+        @wraps(view)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            refused = _refuse_without_role(roles)
+            if refused is not None:
+                return refused
+            return view(*args, **kwargs)
+
+        return wrapper  # type: ignore[return-value]
+
+    return decorate
+
+
+def require_roles(blueprint: Blueprint, *roles: str) -> None:
+    """`role_required(*roles)` for every route of `blueprint` (a blueprint of one role's pages)."""
+
+    @blueprint.before_request
+    def _check_roles() -> ResponseReturnValue | None:
+        return _refuse_without_role(roles)
+
+
+def see_other(endpoint: str, **values: Any) -> Response:
+    """After a successful post: 303 to the page to show next (the browser then GETs it)."""
+    return redirect(url_for(endpoint, **values), 303)
+
+
+def form_action(
+    action: Callable[[], T],
+    *,
+    invalid: Callable[[dict[str, str]], ResponseReturnValue],
+    done: Callable[[T], ResponseReturnValue] | ResponseReturnValue,
+    message: Callable[[T], str] | str | None = None,
+) -> ResponseReturnValue:
+    """Run `action` (the service call) for a form post, and own its transaction.
+
+    Refused (`InvalidInput`): roll back, answer `invalid(errors)` - the form again, with the
+    values as entered and the errors next to their fields; a page body alone gets status 422.
+    Accepted: commit, flash `message` (a string, or made from the result), answer `done` (a
+    response, or made from the result; usually `see_other(...)`).
+    """
+    try:
+        result = action()
+    except InvalidInput as refused:
+        db.session.rollback()
+        answer = invalid(refused.errors)
+        return (answer, 422) if isinstance(answer, str) else answer
+    db.session.commit()
+    if message is not None:
+        flash(message(result) if callable(message) else message)
+    # A response is callable too (a WSGI app): only a plain function is called with the result.
+    if isinstance(done, BaseResponse | str | tuple):
+        return done
+    return done(result)  # type: ignore[operator]

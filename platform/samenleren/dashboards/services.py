@@ -42,8 +42,8 @@ from samenleren.catalogue.models import (
 from samenleren.coaching.matching import coach_loads
 from samenleren.coaching.models import CoachDay
 from samenleren.core.db import as_utc, utcnow
+from samenleren.core.extensions import db
 from samenleren.core.formatting import local_today
-from samenleren.extensions import db
 from samenleren.identity.models import Department, Role, User
 from samenleren.process_templates.definition import (
     FieldSpec,
@@ -53,6 +53,7 @@ from samenleren.process_templates.definition import (
 )
 from samenleren.process_templates.models import TemplateVersion
 from samenleren.tenants.models import OrganisationGoal
+from samenleren.trajectories.attainment import attainment_fields
 from samenleren.trajectories.confidentiality import FieldRef, filled_fields, join_readable_values
 from samenleren.trajectories.models import (
     GroupMeeting,
@@ -693,23 +694,6 @@ def _coach_loads() -> list[CoachLoadRow]:
         for c in coach_loads()
         if c.profile.active or c.load
     ]
-
-
-def attainment_fields(
-    version_id: uuid.UUID, definition: TemplateDefinition
-) -> dict[FieldRef, Role]:
-    """The goal-attainment ratings of a template version: per-goal ratings, each with who gives
-    it (the manager where the manager fills it in, else the learner)."""
-    fields = {}
-    for step in definition.steps:
-        for spec in step.fields:
-            if spec.type is not FieldType.RATING or not spec.per_goal:
-                continue
-            if Role.MANAGER in spec.editors:
-                fields[FieldRef(version_id, step.key, spec.key)] = Role.MANAGER
-            elif Role.LEARNER in spec.editors:
-                fields[FieldRef(version_id, step.key, spec.key)] = Role.LEARNER
-    return fields
 
 
 def _goal_table(

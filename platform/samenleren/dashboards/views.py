@@ -1,8 +1,9 @@
 """Pages of the dashboards domain: one dashboard per role, and the start page that shows one.
 
 `/<tenant>/dashboard/<role>` are five fixed routes (no URL arguments besides the tenant); a user
-without the role gets 404 there, as if the page did not exist. The start page (`tenants.home`)
-shows the dashboard last chosen here, else the most relevant one.
+without the role gets 404 there, as if the page did not exist. The tenant's home page
+(`dashboards.home`) shows visitors the tenant's landing page and employees the dashboard last
+chosen here, else the most relevant one.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from flask import Blueprint, abort, render_template, session
 from flask_babel import format_decimal
 from flask_login import current_user
 
+from samenleren.core.tenancy import current_tenant
 from samenleren.core.web import login_required
 from samenleren.dashboards import services
 from samenleren.dashboards.services import Board
@@ -43,8 +45,11 @@ def render_dashboard(board: Board | None, *, start_page: bool = False) -> str:
     )
 
 
-def render_start_page() -> str:
-    """The tenant's home for a logged-in user (called by `tenants.home`)."""
+@bp.get("/<tenant>/")
+def home() -> str:
+    """A landing page for visitors; for employees, the dashboard of their role."""
+    if not current_user.is_authenticated:
+        return render_template("tenants/landing.html", tenant=current_tenant())
     return render_dashboard(
         services.start_board(current_user, session.get(CHOSEN)), start_page=True
     )

@@ -11,8 +11,9 @@ import click
 from flask import current_app
 from flask.cli import AppGroup
 
+from samenleren.core.tenant import get_tenant_by_slug
 from samenleren.tenants.manifest import ManifestError, load_manifest
-from samenleren.tenants.services import get_tenant_by_slug, onboard_tenant
+from samenleren.tenants.services import onboard_tenant
 
 demo_cli = AppGroup("demo", help="Demo data and the embedded development setup.")
 

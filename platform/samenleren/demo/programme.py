@@ -37,14 +37,16 @@ from samenleren.catalogue.models import (
     Training,
     TrainingDepartment,
 )
+from samenleren.coaching.assignment import assign_coach
 from samenleren.coaching.matching import suggest_coaches
 from samenleren.coaching.models import CoachDay, CoachDayAttendance, CoachProfile
 from samenleren.core.db import as_utc
+from samenleren.core.extensions import db
 from samenleren.core.formatting import local_day, local_today
+from samenleren.core.tenant import Tenant
 from samenleren.demo import texts
-from samenleren.extensions import db
 from samenleren.identity.models import Department, User
-from samenleren.tenants.models import OrganisationGoal, Tenant
+from samenleren.tenants.models import OrganisationGoal
 from samenleren.trajectories.models import (
     CoachAssignment,
     GroupMeeting,
@@ -57,7 +59,6 @@ from samenleren.trajectories.services import (
     Appointment,
     GoalInput,
     add_occurrence,
-    assign_coach,
     close_meeting,
     complete_step,
     meeting_trajectories,

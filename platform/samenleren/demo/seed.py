@@ -21,12 +21,12 @@ from flask_babel import force_locale
 from sqlalchemy import select
 
 from samenleren.catalogue.models import Training
+from samenleren.core.extensions import db
 from samenleren.core.tenancy import tenant_scope
+from samenleren.core.tenant import Tenant
 from samenleren.demo.programme import mid_trajectory, seed_programme
-from samenleren.extensions import db
 from samenleren.identity.models import Department, User
 from samenleren.identity.services import roles_for_groups, sync_idp_roles
-from samenleren.tenants.models import Tenant
 
 DEPARTMENTS = (
     "Ruimte en Economie",

@@ -31,14 +31,14 @@ from sqlalchemy.orm import aliased
 
 from samenleren.catalogue.models import Edition, Training
 from samenleren.core.db import as_utc
+from samenleren.core.extensions import db
 from samenleren.core.formatting import LOCAL_ZONE
-from samenleren.dashboards.services import attainment_fields
 from samenleren.exports.models import Dataset
-from samenleren.extensions import db
 from samenleren.identity.models import Department, Role, User
 from samenleren.process_templates.definition import TemplateDefinition
 from samenleren.process_templates.models import ProcessTemplate, TemplateVersion
 from samenleren.tenants.models import OrganisationGoal
+from samenleren.trajectories.attainment import attainment_fields
 from samenleren.trajectories.confidentiality import FieldRef, join_readable_values, may_read_goals
 from samenleren.trajectories.models import (
     LearningGoal,

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
+from samenleren.core.extensions import db
 from samenleren.core.tenancy import current_tenant
 from samenleren.exports import services
 from samenleren.exports.models import Dataset, Export, ExportFormat
-from samenleren.extensions import db
 from samenleren.identity.models import Role, RoleAssignment, User
 
 

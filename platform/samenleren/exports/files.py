@@ -28,7 +28,7 @@ from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 
-from samenleren.audit.services import FORMULA_STARTS, neutralise
+from samenleren.core.spreadsheets import FORMULA_STARTS, neutralise
 from samenleren.exports.datasets import DAY, MOMENT, TEXT, Table
 from samenleren.exports.models import ExportFormat
 

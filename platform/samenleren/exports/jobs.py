@@ -1,14 +1,13 @@
 """The exports' background work, on the `reports` queue: building a file, and the hourly
-cleanup of expired files (registered in `samenleren.jobs.schedule`)."""
+cleanup of expired files (registered in `exports.init_app`)."""
 
 from __future__ import annotations
 
 import logging
 import uuid
 
+from samenleren.core.jobs.runtime import job
 from samenleren.exports import services
-from samenleren.exports.models import Export
-from samenleren.jobs import enqueue, job
 
 log = logging.getLogger(__name__)
 
@@ -25,8 +24,3 @@ def clean_up() -> None:
     expired, given_up = services.clean_up()
     if expired or given_up:
         log.info("exports: %d expired, %d given up", expired, given_up)
-
-
-def enqueue_build(export: Export) -> None:
-    """Build `export` once the caller's transaction commits."""
-    enqueue(build, tenant_id=export.tenant_id, export_id=str(export.id))

@@ -21,12 +21,13 @@ from samenleren.audit.events import AuditAction
 from samenleren.audit.services import record
 from samenleren.core.db import as_utc, utcnow
 from samenleren.core.errors_input import InvalidInput
+from samenleren.core.extensions import db
 from samenleren.core.formatting import local_today
+from samenleren.core.jobs.runtime import enqueue
 from samenleren.core.tenancy import current_tenant
 from samenleren.exports.datasets import build_tables
 from samenleren.exports.files import export_file
 from samenleren.exports.models import Dataset, Export, ExportFormat, ExportState
-from samenleren.extensions import db
 from samenleren.identity.models import User
 
 log = logging.getLogger(__name__)
@@ -45,11 +46,18 @@ def request_export(actor: User, export_format: str, datasets: Iterable[str], loc
     Refused (InvalidInput): an unknown format, no or unknown datasets, or an export of the same
     person still being made.
     """
-    from samenleren.exports.jobs import enqueue_build
-
     export = new_export(actor, export_format, datasets, locale)
     enqueue_build(export)
     return export
+
+
+#: The job that builds an export (`exports.jobs.build`), enqueued by its registered name.
+BUILD_JOB = "samenleren.exports.jobs.build"
+
+
+def enqueue_build(export: Export) -> None:
+    """Build `export` once the caller's transaction commits."""
+    enqueue(BUILD_JOB, tenant_id=export.tenant_id, export_id=str(export.id))
 
 
 def new_export(actor: User, export_format: str, datasets: Iterable[str], locale: str) -> Export:

@@ -21,11 +21,11 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from samenleren.core.errors_input import InvalidInput
+from samenleren.core.extensions import db
 from samenleren.core.web import get_or_404, login_required
 from samenleren.exports import services
 from samenleren.exports.datasets import DATASET_TITLES
 from samenleren.exports.models import Dataset, Export, ExportFormat, ExportState
-from samenleren.extensions import db
 from samenleren.identity.models import Role
 
 bp = Blueprint("exports", __name__, template_folder="templates")

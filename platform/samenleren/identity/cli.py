@@ -6,10 +6,10 @@ import click
 from flask.cli import AppGroup
 from sqlalchemy import select
 
-from samenleren.extensions import db
+from samenleren.core.extensions import db
+from samenleren.core.tenant import Tenant
 from samenleren.identity.encryption import SecretUnreadable, reencrypt_secret
 from samenleren.identity.oidc import forget_client
-from samenleren.tenants.models import Tenant
 
 sso_cli = AppGroup("sso", help="Tenants' SSO settings: stored client secrets.")
 

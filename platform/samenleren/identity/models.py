@@ -10,8 +10,8 @@ from sqlalchemy import Enum, Index, String, UniqueConstraint, Uuid, and_
 from sqlalchemy.orm import Mapped, foreign, mapped_column, relationship, remote
 
 from samenleren.core.db import JSONType, UTCDateTime, utcnow
+from samenleren.core.extensions import db
 from samenleren.core.tenancy import TenantScoped, tenant_foreign_key
-from samenleren.extensions import db
 
 
 class Role(enum.StrEnum):

@@ -30,8 +30,8 @@ from authlib.integrations.flask_client import FlaskIntegration, FlaskOAuth2App
 from flask import current_app
 from joserfc.errors import BadSignatureError, JoseError
 
+from samenleren.core.tenant import Tenant
 from samenleren.identity.encryption import SecretUnreadable, decrypt_secret
-from samenleren.tenants.models import Tenant
 
 METADATA_TTL = 3600.0
 

@@ -10,9 +10,9 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from samenleren.extensions import db
+from samenleren.core.extensions import db
+from samenleren.core.tenant import Tenant
 from samenleren.identity.models import Department, Role, RoleAssignment, RoleSource, User
-from samenleren.tenants.models import Tenant
 
 log = logging.getLogger(__name__)
 

@@ -20,8 +20,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
 from samenleren.core.db import as_utc, utcnow
+from samenleren.core.extensions import db, login_manager
 from samenleren.core.tenancy import current_tenant
-from samenleren.extensions import db, login_manager
 from samenleren.identity.models import LoginSession, User
 
 

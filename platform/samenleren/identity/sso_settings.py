@@ -24,11 +24,11 @@ from flask_babel import gettext
 from samenleren.audit.services import record
 from samenleren.core.db import utcnow
 from samenleren.core.errors_input import InvalidInput
+from samenleren.core.tenant import Tenant
 from samenleren.identity.encryption import encrypt_secret
 from samenleren.identity.models import Role, User
 from samenleren.identity.oidc import REQUIRED_ENDPOINTS, forget_client
 from samenleren.identity.services import DEFAULT_CLAIM_NAMES, OPTIONAL_CLAIMS, claim_names
-from samenleren.tenants.models import Tenant
 
 ISSUER_MAX = 500
 CLIENT_ID_MAX = 200

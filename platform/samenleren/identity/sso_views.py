@@ -9,9 +9,10 @@ from flask_login import current_user
 from werkzeug.datastructures import MultiDict
 
 from samenleren.core.errors_input import InvalidInput
+from samenleren.core.extensions import db
 from samenleren.core.tenancy import current_tenant
+from samenleren.core.terminology import role_term
 from samenleren.core.web import login_required
-from samenleren.extensions import db
 from samenleren.identity.models import Role
 from samenleren.identity.sso_settings import (
     CLAIM_KEYS,
@@ -21,7 +22,6 @@ from samenleren.identity.sso_settings import (
     settings_of,
     update_sso_settings,
 )
-from samenleren.tenants.terminology import role_term
 
 bp = Blueprint("sso", __name__, template_folder="templates")
 

@@ -20,9 +20,9 @@ from flask_babel import gettext
 from flask_login import current_user
 
 from samenleren.core.errors_input import InvalidInput
+from samenleren.core.extensions import db
 from samenleren.core.tenancy import current_tenant
 from samenleren.core.web import get_or_404, login_required
-from samenleren.extensions import db
 from samenleren.identity.models import Role, User
 from samenleren.identity.sessions import start_login_session
 from samenleren.identity.trainers import (
@@ -183,4 +183,4 @@ def sign_in_with_link(token: str):
         return _unusable(refused.state)
     start_login_session(user)  # commits: the link is spent together with the new login
     log.info("login with a link at %s: user %s", current_tenant().slug, user.id)
-    return redirect(url_for("tenants.home"), 303)
+    return redirect(url_for("dashboards.home"), 303)

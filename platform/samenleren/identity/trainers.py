@@ -28,7 +28,7 @@ from sqlalchemy import func, select
 from samenleren.audit.services import record
 from samenleren.core.db import as_utc, utcnow
 from samenleren.core.errors_input import InvalidInput
-from samenleren.extensions import db
+from samenleren.core.extensions import db
 from samenleren.identity.models import Role, RoleAssignment, RoleSource, SignInLink, User
 from samenleren.identity.services import EXTERNAL_SUBJECT_PREFIX
 from samenleren.identity.sessions import end_all_sessions_of

@@ -10,9 +10,9 @@ from flask_login import current_user
 
 from samenleren.audit.events import AuditAction
 from samenleren.audit.services import record
+from samenleren.core.extensions import db
 from samenleren.core.ratelimits import callback_rate_limit, login_rate_limit
 from samenleren.core.tenancy import current_tenant
-from samenleren.extensions import db
 from samenleren.identity.oidc import (
     CallbackRefused,
     SSOConfigurationError,
@@ -84,7 +84,7 @@ def _callback_refusal_code(exc: Exception) -> str:
 @login_rate_limit
 def login():
     if current_user.is_authenticated:
-        return redirect(_safe_next(request.args.get("next")) or url_for("tenants.home"))
+        return redirect(_safe_next(request.args.get("next")) or url_for("dashboards.home"))
     tenant = current_tenant()
     try:
         client = client_for(tenant)
@@ -127,7 +127,7 @@ def callback():
     record(AuditAction.LOGIN_SUCCEEDED, actor=user, subject_type="user", subject_id=user.id)
     start_login_session(user)  # commits the login and its event together
     log.info("login at %s: user %s", tenant.slug, user.id)
-    return redirect(next_url or url_for("tenants.home"))
+    return redirect(next_url or url_for("dashboards.home"))
 
 
 @bp.post("/<tenant>/auth/logout")
@@ -137,4 +137,4 @@ def logout():
         record(AuditAction.LOGOUT, actor=user, subject_type="user", subject_id=user.id)
         end_login_session(user)
         db.session.commit()  # the event, also when the login had ended already
-    return redirect(url_for("tenants.home", logged_out=1))
+    return redirect(url_for("dashboards.home", logged_out=1))

@@ -1,1 +1,19 @@
-"""The notification outbox: rows first, mail later (issue 6). See `services.notify`."""
+"""The notification outbox: rows first, mail later. See `services.notify`."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+
+def init_app(app: Flask) -> None:
+    from samenleren.core.jobs.schedule import Periodic, periodic
+
+    # The outbox: send what is due (notify() also triggers it right after its commit; this
+    # catches retries, mails due later and anything an unavailable Redis dropped).
+    periodic(
+        Periodic("notifications.send_due", "samenleren.notifications.jobs.send_due", interval=60)
+    )
+    # Reminders, overdue repeats, escalations and digests (each decides by the local time).
+    periodic(
+        Periodic("notifications.sweep", "samenleren.notifications.jobs.sweep", cron="7 * * * *")
+    )

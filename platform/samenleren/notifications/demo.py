@@ -13,7 +13,7 @@ def seed_notifications() -> int:
     (a seeded outbox is left as it is: the periodic sweep keeps it going)."""
     from sqlalchemy import select
 
-    from samenleren.extensions import db
+    from samenleren.core.extensions import db
     from samenleren.notifications.models import Notification
     from samenleren.notifications.reminders import SWEEP_KINDS, sweep
 

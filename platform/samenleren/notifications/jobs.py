@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from samenleren.jobs import job
+from samenleren.core.jobs.runtime import job
 
 
 @job(queue="mail", retries=5, intervals=(10, 30, 60, 300, 900))

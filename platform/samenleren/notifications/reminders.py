@@ -30,9 +30,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
 from samenleren.core.db import utcnow
+from samenleren.core.extensions import db
 from samenleren.core.formatting import LOCAL_ZONE
 from samenleren.core.tenancy import current_tenant
-from samenleren.extensions import db
 from samenleren.identity.models import Role, RoleAssignment, User
 from samenleren.notifications.models import Notification, NotificationKind, NotificationState
 from samenleren.notifications.services import notify, schedule_send

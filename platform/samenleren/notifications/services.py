@@ -48,10 +48,11 @@ from markupsafe import Markup
 from sqlalchemy import select, text, update
 from sqlalchemy.exc import IntegrityError
 
-from samenleren.config import LANGUAGES
+from samenleren.core.config import LANGUAGES
 from samenleren.core.db import as_utc, utcnow
+from samenleren.core.extensions import db
+from samenleren.core.jobs.runtime import enqueue, pending_jobs
 from samenleren.core.tenancy import current_tenant, current_tenant_id
-from samenleren.extensions import db
 from samenleren.identity.models import User
 from samenleren.notifications import kinds, staleness
 from samenleren.notifications.models import (
@@ -136,21 +137,21 @@ def cancel(key: str) -> bool:
     return bool(result.rowcount)
 
 
+#: The job that sends the outbox (`notifications.jobs.send_due`), enqueued by its registered name.
+SEND_DUE_JOB = "samenleren.notifications.jobs.send_due"
+
+
 def schedule_send() -> None:
     """Send the current tenant's due mails right after this transaction commits (once)."""
-    from samenleren.jobs import enqueue
-    from samenleren.jobs.core import pending_jobs
-    from samenleren.notifications.jobs import send_due
-
     tenant_id = current_tenant_id()
     if tenant_id is None:
         return
     if any(
-        payload["job"] == send_due.job_spec.name and payload["tenant_id"] == str(tenant_id)
+        payload["job"] == SEND_DUE_JOB and payload["tenant_id"] == str(tenant_id)
         for payload in pending_jobs()
     ):
         return
-    enqueue(send_due, tenant_id=tenant_id)
+    enqueue(SEND_DUE_JOB, tenant_id=tenant_id)
 
 
 def retry_failed(ids: Iterable[uuid.UUID] | None = None) -> int:

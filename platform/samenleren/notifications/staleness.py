@@ -21,7 +21,7 @@ from typing import Any, Protocol
 
 from sqlalchemy import select, update
 
-from samenleren.extensions import db
+from samenleren.core.extensions import db
 from samenleren.notifications.models import Notification, NotificationState
 
 #: The context key naming the step a notification is about.

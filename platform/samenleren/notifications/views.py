@@ -7,8 +7,8 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from samenleren.core.errors_input import InvalidInput
+from samenleren.core.extensions import db
 from samenleren.core.web import login_required
-from samenleren.extensions import db
 from samenleren.notifications.models import NotificationMode
 
 bp = Blueprint("notifications", __name__, template_folder="templates")

@@ -9,7 +9,7 @@ from sqlalchemy import ForeignKey, Index, Uuid
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from samenleren.core.db import UTCDateTime, utcnow
-from samenleren.extensions import db
+from samenleren.core.extensions import db
 from samenleren.identity.models import PlatformOperator
 
 

@@ -11,9 +11,9 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_babel import format_timedelta, gettext
 from flask_babel import lazy_gettext as _l
 
+from samenleren.core.tenant import get_tenant_by_slug
 from samenleren.operator import queues
 from samenleren.operator.views import operator_required
-from samenleren.tenants.services import get_tenant_by_slug
 
 bp = Blueprint("operator_jobs", __name__, template_folder="templates")
 

@@ -23,11 +23,11 @@ from sqlalchemy import and_, func, select
 from sqlalchemy.orm import defer
 
 from samenleren.core.db import as_utc, utcnow
+from samenleren.core.extensions import db
+from samenleren.core.jobs.runtime import QUEUES, connection, queue
 from samenleren.core.tenancy import activate_tenant, tenant_scope
-from samenleren.extensions import db
-from samenleren.jobs.core import QUEUES, connection, queue
+from samenleren.core.tenant import Tenant
 from samenleren.notifications.models import Notification, NotificationState
-from samenleren.tenants.models import Tenant
 
 log = logging.getLogger(__name__)
 

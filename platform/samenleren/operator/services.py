@@ -26,8 +26,9 @@ from samenleren.audit.events import AuditAction
 from samenleren.audit.services import record
 from samenleren.catalogue.models import Edition
 from samenleren.core.errors_input import FORM, InvalidInput
+from samenleren.core.extensions import db
 from samenleren.core.tenancy import activate_tenant, tenant_scope
-from samenleren.extensions import db
+from samenleren.core.tenant import Tenant, TenantStatus, get_tenant_by_slug
 from samenleren.identity.models import PlatformOperator, Role, User
 from samenleren.identity.oidc import SSOConfigurationError, cached_client
 from samenleren.operator.sso_check import SSOReport, check_identity_provider
@@ -44,13 +45,7 @@ from samenleren.tenants.manifest import (
     logo_type_of,
     manifest_from_bytes,
 )
-from samenleren.tenants.models import Tenant, TenantStatus
-from samenleren.tenants.services import (
-    OnboardOutcome,
-    apply_status,
-    get_tenant_by_slug,
-    onboard_tenant,
-)
+from samenleren.tenants.services import OnboardOutcome, apply_status, onboard_tenant
 from samenleren.trajectories.models import Trajectory, TrajectoryStatus
 
 log = logging.getLogger(__name__)

@@ -17,8 +17,8 @@ from flask import current_app, g, session
 from sqlalchemy import select
 
 from samenleren.core.db import as_utc, utcnow
+from samenleren.core.extensions import db
 from samenleren.core.tenancy import current_tenant
-from samenleren.extensions import db
 from samenleren.identity.models import PlatformOperator
 from samenleren.operator.models import OperatorLoginSession
 

@@ -25,11 +25,12 @@ from flask import (
 )
 from flask_babel import gettext
 
-from samenleren.config import LANGUAGES
+from samenleren.core.config import LANGUAGES
 from samenleren.core.errors_input import InvalidInput
+from samenleren.core.extensions import db
 from samenleren.core.i18n import LANGUAGE_NAMES
 from samenleren.core.ratelimits import callback_rate_limit, login_rate_limit
-from samenleren.extensions import db
+from samenleren.core.tenant import Tenant, TenantStatus, get_tenant_by_slug
 from samenleren.identity.models import Role
 from samenleren.identity.oidc import CallbackRefused, SSOConfigurationError, finish_authorization
 from samenleren.operator.services import (
@@ -51,8 +52,6 @@ from samenleren.operator.sessions import (
     end_operator_session,
     start_operator_session,
 )
-from samenleren.tenants.models import Tenant, TenantStatus
-from samenleren.tenants.services import get_tenant_by_slug
 
 log = logging.getLogger(__name__)
 bp = Blueprint("operator", __name__, template_folder="templates")

@@ -16,8 +16,9 @@ from flask_babel import force_locale
 from sqlalchemy import func, select
 
 from samenleren.core.errors_input import FORM, InvalidInput
+from samenleren.core.extensions import db
 from samenleren.core.tenancy import tenant_scope
-from samenleren.extensions import db
+from samenleren.core.tenant import Tenant, get_tenant_by_slug
 from samenleren.process_templates.files import (
     TemplateFileError,
     export_version,
@@ -25,8 +26,6 @@ from samenleren.process_templates.files import (
     json_schema_text,
 )
 from samenleren.process_templates.models import ProcessTemplate, TemplateVersion, VersionStatus
-from samenleren.tenants.models import Tenant
-from samenleren.tenants.services import get_tenant_by_slug
 
 templates_cli = AppGroup("templates", help="Process templates of a tenant: list, export, import.")
 

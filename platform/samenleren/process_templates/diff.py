@@ -23,9 +23,9 @@ from flask_babel import gettext, ngettext
 from flask_babel import lazy_gettext as _l
 
 from samenleren.core.i18n import LANGUAGE_NAMES
+from samenleren.core.terminology import in_sentence, role_term
 from samenleren.identity.models import Role
 from samenleren.process_templates.definition import Anchor, FieldType, StepKind, in_language
-from samenleren.tenants.terminology import in_sentence, role_term
 
 KIND_LABELS = {
     StepKind.CONVERSATION: _l("conversation"),

@@ -21,11 +21,12 @@ from sqlalchemy import event, func, inspect, select
 
 from samenleren.audit.events import AuditAction
 from samenleren.audit.services import record
-from samenleren.config import LANGUAGES
+from samenleren.core.config import LANGUAGES
 from samenleren.core.db import utcnow
 from samenleren.core.errors_input import FORM, InvalidInput
+from samenleren.core.extensions import db
 from samenleren.core.i18n import LANGUAGE_NAMES
-from samenleren.extensions import db
+from samenleren.core.terminology import role_name
 from samenleren.identity.models import Role, User
 from samenleren.process_templates.definition import (
     MAX_FIELDS,
@@ -38,7 +39,6 @@ from samenleren.process_templates.definition import (
     reader_ceiling,
 )
 from samenleren.process_templates.models import ProcessTemplate, TemplateVersion, VersionStatus
-from samenleren.tenants.terminology import role_name
 
 #: `origin` of a draft started from a published version: "version 3".
 EDITED_ORIGIN = re.compile(r"^version (\d+)$")

@@ -17,7 +17,7 @@ from collections.abc import Iterable
 from flask_babel import gettext
 from werkzeug.datastructures import MultiDict
 
-from samenleren.config import LANGUAGES
+from samenleren.core.config import LANGUAGES
 from samenleren.core.errors_input import InvalidInput
 from samenleren.identity.models import Role
 from samenleren.process_templates.definition import (

@@ -11,8 +11,8 @@ from __future__ import annotations
 from sqlalchemy import func, select
 from werkzeug.datastructures import MultiDict
 
+from samenleren.core.extensions import db
 from samenleren.core.tenancy import current_tenant
-from samenleren.extensions import db
 from samenleren.identity.models import Role, RoleAssignment, User
 from samenleren.process_templates import drafts, editing
 from samenleren.process_templates.models import ProcessTemplate, TemplateVersion

@@ -46,8 +46,8 @@ from sqlalchemy import select
 from samenleren.audit.events import AuditAction
 from samenleren.audit.services import record
 from samenleren.core.db import utcnow
+from samenleren.core.extensions import db
 from samenleren.core.i18n import LANGUAGE_NAMES
-from samenleren.extensions import db
 from samenleren.identity.models import User
 from samenleren.process_templates.definition import (
     MAX_STEPS,

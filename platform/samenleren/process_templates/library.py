@@ -23,11 +23,11 @@ from sqlalchemy.exc import IntegrityError
 
 from samenleren.audit.events import AuditAction
 from samenleren.audit.services import record
-from samenleren.config import LANGUAGES
+from samenleren.core.config import LANGUAGES
 from samenleren.core.db import utcnow
 from samenleren.core.errors_input import FORM, InvalidInput
+from samenleren.core.extensions import db
 from samenleren.core.tenancy import current_tenant
-from samenleren.extensions import db
 from samenleren.identity.models import Role, User
 from samenleren.process_templates.definition import SCHEMA_VERSION, TemplateDefinition
 from samenleren.process_templates.models import (

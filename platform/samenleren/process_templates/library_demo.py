@@ -7,8 +7,8 @@ import copy
 
 from sqlalchemy import select
 
+from samenleren.core.extensions import db
 from samenleren.core.tenancy import current_tenant
-from samenleren.extensions import db
 from samenleren.identity.models import Role, RoleAssignment, User
 from samenleren.process_templates import drafts
 from samenleren.process_templates.library import ensure_builtin, publish_to_library

@@ -15,11 +15,11 @@ from flask_babel import gettext, ngettext
 from flask_login import current_user
 from sqlalchemy.orm import joinedload
 
-from samenleren.config import LANGUAGES
+from samenleren.core.config import LANGUAGES
 from samenleren.core.errors_input import InvalidInput
+from samenleren.core.extensions import db
 from samenleren.core.tenancy import current_tenant
 from samenleren.core.web import get_or_404, login_required
-from samenleren.extensions import db
 from samenleren.identity.models import Role
 from samenleren.process_templates.definition import Anchor, StepSpec, TemplateDefinition
 from samenleren.process_templates.library import (

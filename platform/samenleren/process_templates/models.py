@@ -10,8 +10,8 @@ from sqlalchemy import ForeignKey, Integer, String, UniqueConstraint, Uuid, and_
 from sqlalchemy.orm import Mapped, foreign, mapped_column, relationship
 
 from samenleren.core.db import JSONType, UTCDateTime, utcnow
+from samenleren.core.extensions import db
 from samenleren.core.tenancy import TenantScoped, tenant_foreign_key
-from samenleren.extensions import db
 from samenleren.identity.models import _enum
 from samenleren.process_templates.definition import TemplateDefinition, in_language
 

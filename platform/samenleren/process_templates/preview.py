@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from samenleren.process_templates.definition import StepSpec, TemplateDefinition
+from samenleren.process_templates.timing import due_dates, occurrence_due
 
 
 @dataclass(frozen=True)
@@ -33,9 +34,7 @@ def preview(
     definition: TemplateDefinition, starts_on: date, ends_on: date, enrolled_on: date
 ) -> list[PreviewEntry]:
     """Every step occurrence a trajectory could have, in template order, with its due date."""
-    from samenleren.trajectories.services import due_dates, occurrence_due
-
-    dates = due_dates(definition, enrolled_on, ImaginedEdition(starts_on, ends_on))  # type: ignore[arg-type]
+    dates = due_dates(definition, enrolled_on, ImaginedEdition(starts_on, ends_on))
     entries = []
     for step in definition.steps:
         for occurrence in range(1, max(step.repeat.max, step.repeat.min, 1) + 1):

@@ -9,7 +9,7 @@ from pathlib import Path
 from sqlalchemy import select
 
 from samenleren.core.db import utcnow
-from samenleren.extensions import db
+from samenleren.core.extensions import db
 from samenleren.process_templates.definition import TemplateDefinition
 from samenleren.process_templates.models import ProcessTemplate, TemplateVersion, VersionStatus
 

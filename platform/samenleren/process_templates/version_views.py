@@ -1,22 +1,21 @@
 """Versions of a process template: compare two, export one as a file, import a file, move
-not-yet-started trajectories to a newer version (issue 5). Programme administrators only; to
-anyone else these pages look missing (404)."""
+not-yet-started trajectories to a newer version (that page is `trajectories.moving_views`).
+Programme administrators only; to anyone else these pages look missing (404)."""
 
 from __future__ import annotations
 
 import uuid
-from collections import defaultdict
 
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
-from flask_babel import get_locale, gettext, ngettext
+from flask_babel import get_locale, gettext
 from flask_login import current_user
 from sqlalchemy import select
 from werkzeug.routing import BuildError
 
 from samenleren.core.errors_input import FORM, InvalidInput
+from samenleren.core.extensions import db
 from samenleren.core.tenancy import current_tenant
 from samenleren.core.web import get_or_404, login_required
-from samenleren.extensions import db
 from samenleren.identity.models import Role
 from samenleren.process_templates.diff import compare_definitions
 from samenleren.process_templates.files import (
@@ -27,11 +26,6 @@ from samenleren.process_templates.files import (
     import_template_file,
 )
 from samenleren.process_templates.models import ProcessTemplate, TemplateVersion, VersionStatus
-from samenleren.process_templates.moving import (
-    movable_trajectories,
-    move_trajectories,
-    new_due_dates,
-)
 
 bp = Blueprint(
     "template_versions", __name__, template_folder="templates", url_prefix="/<tenant>/templates"
@@ -43,13 +37,13 @@ def _require_admin() -> None:
         abort(404)
 
 
-def _languages() -> tuple[str, str]:
+def page_languages() -> tuple[str, str]:
     tenant = current_tenant()
     fallback = tenant.default_locale if tenant else "nl"
     return str(get_locale() or fallback), fallback
 
 
-def _versions(template: ProcessTemplate) -> list[TemplateVersion]:
+def versions_of(template: ProcessTemplate) -> list[TemplateVersion]:
     return list(
         db.session.scalars(
             select(TemplateVersion)
@@ -88,7 +82,7 @@ def compare(template_id: uuid.UUID):
     """Two versions of the template side by side, as a list of changes per step."""
     _require_admin()
     template = get_or_404(ProcessTemplate, template_id)
-    versions = _versions(template)
+    versions = versions_of(template)
     by_number = {version.number: version for version in versions}
     published = [v for v in versions if v.status is VersionStatus.PUBLISHED]
     default_to = versions[-1] if versions else None
@@ -109,7 +103,7 @@ def compare(template_id: uuid.UUID):
             errors[name] = gettext("Choose one of the versions of this template.")
     changes = None
     if not errors and chosen["from"] is not None and chosen["to"] is not None:
-        locale, fallback = _languages()
+        locale, fallback = page_languages()
         changes = compare_definitions(
             chosen["from"].definition, chosen["to"].definition, locale, fallback
         )
@@ -187,7 +181,7 @@ def import_file():
         gettext(
             "Imported as a draft (version %(number)d) of %(name)s. Check it and publish it.",
             number=draft.number,
-            name=template.name_in(*_languages()),
+            name=template.name_in(*page_languages()),
         )
     )
     return redirect(_draft_url(template, draft), 303)
@@ -203,89 +197,3 @@ def _draft_url(template: ProcessTemplate, draft: TemplateVersion) -> str:
         except BuildError:
             continue
     return url_for("template_versions.compare", template_id=template.id)
-
-
-# --- moving not-yet-started trajectories --------------------------------------------------
-
-
-def _render_move(
-    template: ProcessTemplate,
-    all_versions: list[TemplateVersion],
-    target: TemplateVersion,
-    errors: dict[str, str],
-    chosen: set[str],
-    status: int = 200,
-):
-    locale, fallback = _languages()
-    trajectories = movable_trajectories(target)
-    versions = {version.id: version for version in all_versions}
-    groups: dict[uuid.UUID, list] = defaultdict(list)
-    for trajectory in trajectories:
-        groups[trajectory.template_version_id].append(trajectory)
-    diffs = {
-        version_id: compare_definitions(
-            versions[version_id].definition, target.definition, locale, fallback
-        )
-        for version_id in groups
-    }
-    step_names = {}
-    if target.status is VersionStatus.PUBLISHED:
-        step_names = {step.key: step.name_in(locale, fallback) for step in target.content.steps}
-    return render_template(
-        "versions/move.html",
-        template=template,
-        target=target,
-        groups=[
-            (versions[version_id], groups[version_id])
-            for version_id in sorted(groups, key=lambda v: versions[v].number)
-        ],
-        diffs=diffs,
-        due={t.id: new_due_dates(t, target) for t in trajectories},
-        step_names=step_names,
-        errors=errors,
-        chosen=chosen,
-        overview=overview_url(template),
-    ), status
-
-
-@bp.route("/<uuid:template_id>/versions/<uuid:version_id>/move", methods=["GET", "POST"])
-@login_required
-def move(template_id: uuid.UUID, version_id: uuid.UUID):
-    """Trajectories on older versions in which nothing has happened yet, to move to this one."""
-    _require_admin()
-    template = get_or_404(ProcessTemplate, template_id)
-    versions = _versions(template)
-    target = next((version for version in versions if version.id == version_id), None)
-    if target is None:
-        abort(404)
-    if request.method == "GET":
-        return _render_move(template, versions, target, {}, set())
-    raw_ids = request.form.getlist("trajectory")
-    try:
-        ids = [uuid.UUID(raw) for raw in raw_ids]
-    except ValueError:
-        return _render_move(
-            template,
-            versions,
-            target,
-            {"trajectory": gettext("Choose trajectories from the list.")},
-            set(),
-            422,
-        )
-    try:
-        moved = move_trajectories(target, ids, current_user)
-    except InvalidInput as refused:
-        db.session.rollback()
-        return _render_move(template, versions, target, refused.errors, set(raw_ids), 422)
-    db.session.commit()
-    flash(
-        ngettext(
-            "%(num)d trajectory now follows version %(number)d.",
-            "%(num)d trajectories now follow version %(number)d.",
-            moved,
-            number=target.number,
-        )
-    )
-    return redirect(
-        url_for("template_versions.move", template_id=template.id, version_id=target.id), 303
-    )

@@ -14,8 +14,8 @@ import tomli_w
 from sqlalchemy import select
 
 from samenleren.core.db import utcnow
+from samenleren.core.extensions import db
 from samenleren.core.tenancy import current_tenant
-from samenleren.extensions import db
 from samenleren.identity.models import Role, RoleAssignment, User
 from samenleren.process_templates.files import import_template_file
 from samenleren.process_templates.models import ProcessTemplate

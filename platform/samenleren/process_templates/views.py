@@ -19,12 +19,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 from werkzeug.datastructures import MultiDict
 
-from samenleren.config import LANGUAGES
+from samenleren.core.config import LANGUAGES
 from samenleren.core.errors_input import FORM, InvalidInput
+from samenleren.core.extensions import db
 from samenleren.core.formatting import local_today
 from samenleren.core.tenancy import current_tenant
 from samenleren.core.web import get_or_404, login_required
-from samenleren.extensions import db
 from samenleren.identity.models import Role, User
 from samenleren.process_templates import drafts, editing, files
 from samenleren.process_templates.definition import (

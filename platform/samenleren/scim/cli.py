@@ -6,11 +6,10 @@ import click
 from flask.cli import AppGroup
 
 from samenleren.core.errors_input import InvalidInput
+from samenleren.core.extensions import db
 from samenleren.core.tenancy import tenant_scope
-from samenleren.extensions import db
+from samenleren.core.tenant import Tenant, get_tenant_by_slug
 from samenleren.scim import services
-from samenleren.tenants.models import Tenant
-from samenleren.tenants.services import get_tenant_by_slug
 
 scim_cli = AppGroup("scim", help="SCIM provisioning of a tenant.")
 token_cli = AppGroup("token", help="Bearer tokens for a tenant's SCIM endpoint.")

@@ -33,8 +33,8 @@ from samenleren.audit.events import AuditAction
 from samenleren.audit.services import record
 from samenleren.core.db import utcnow
 from samenleren.core.errors_input import InvalidInput
+from samenleren.core.extensions import db
 from samenleren.core.tenancy import current_tenant
-from samenleren.extensions import db
 from samenleren.identity.models import User
 from samenleren.identity.services import (
     EXTERNAL_SUBJECT_PREFIX,

@@ -28,7 +28,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload, selectinload
 
 from samenleren.core.db import as_utc
-from samenleren.extensions import db
+from samenleren.core.extensions import db
 from samenleren.identity.models import User
 from samenleren.scim import services
 from samenleren.scim.filters import group_condition, user_condition

@@ -48,10 +48,10 @@ from sqlalchemy.exc import IntegrityError
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from samenleren.core.errors_input import InvalidInput
+from samenleren.core.extensions import csrf, db
 from samenleren.core.ratelimits import identify_client, scim_rate_limit
 from samenleren.core.tenancy import activate_tenant, current_tenant
 from samenleren.core.web import login_required
-from samenleren.extensions import csrf, db
 from samenleren.identity.models import Role
 from samenleren.scim import services
 from samenleren.scim.models import ScimToken
@@ -102,7 +102,7 @@ def _keep_cookies_out(response: Response) -> Response:
 
 def _authenticate(slug: str) -> ScimToken | None:
     """The tenant named by `slug` made current, and the request's token of *that* tenant."""
-    from samenleren.tenants.services import get_tenant_by_slug
+    from samenleren.core.tenant import get_tenant_by_slug
 
     tenant = get_tenant_by_slug(slug)
     if tenant is None or not tenant.is_active:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import click
 from flask.cli import AppGroup
 
+from samenleren.core.tenant import TenantStatus
 from samenleren.tenants.manifest import ManifestError, load_manifest
-from samenleren.tenants.models import TenantStatus
 from samenleren.tenants.services import (
     OnboardOutcome,
     UnknownTenant,

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from werkzeug.datastructures import MultiDict
 
-from samenleren.config import LANGUAGES
+from samenleren.core.config import LANGUAGES
 from samenleren.tenants.models import OrganisationGoal
 from samenleren.tenants.services import OrganisationGoalInput
 

@@ -24,7 +24,7 @@ from pydantic import (
     field_validator,
 )
 
-from samenleren.config import LANGUAGES
+from samenleren.core.config import LANGUAGES
 from samenleren.identity.models import Role
 
 #: Path segments the platform itself uses at the top level; no tenant may take them.
@@ -169,7 +169,7 @@ class TermWords(_Strict):
 
 
 def _check_terminology(value: dict[str, dict[str, TermWords]] | None) -> object:
-    from samenleren.tenants.terminology import TERMS
+    from samenleren.core.terminology import TERMS
 
     if value is None:
         return value

@@ -10,15 +10,16 @@ from dataclasses import dataclass
 from flask_babel import gettext
 from sqlalchemy import func, select, update
 
-from samenleren.config import LANGUAGES
+from samenleren.core import signals
+from samenleren.core.config import LANGUAGES
 from samenleren.core.db import utcnow
 from samenleren.core.errors_input import InvalidInput
+from samenleren.core.extensions import db
 from samenleren.core.tenancy import tenant_scope
-from samenleren.extensions import db
+from samenleren.core.tenant import Tenant, TenantStatus, get_tenant_by_slug
 from samenleren.identity.models import LoginSession, Role, User
-from samenleren.process_templates.services import ensure_default_template
 from samenleren.tenants.manifest import LoadedManifest
-from samenleren.tenants.models import OrganisationGoal, Tenant, TenantStatus
+from samenleren.tenants.models import OrganisationGoal
 
 
 class OnboardOutcome(enum.StrEnum):
@@ -39,10 +40,6 @@ class UnknownTenant(LookupError):
 
 #: Called with the tenant and the outcome inside the onboarding transaction.
 AuditHook = Callable[[Tenant, OnboardOutcome], object]
-
-
-def get_tenant_by_slug(slug: str) -> Tenant | None:
-    return db.session.scalar(select(Tenant).where(Tenant.slug == slug))
 
 
 def onboard_tenant(loaded: LoadedManifest, *, audit: AuditHook | None = None) -> OnboardResult:
@@ -92,7 +89,9 @@ def onboard_tenant(loaded: LoadedManifest, *, audit: AuditHook | None = None) ->
     db.session.flush()
     with tenant_scope(tenant):
         _sync_organisation_goals(loaded)
-        ensure_default_template()
+        # The programme gives a new tenant its first process template (and whatever else
+        # a tenant starts with), in this transaction.
+        signals.tenant_onboarded.send(tenant, created=outcome is OnboardOutcome.CREATED)
         if audit is not None:
             audit(tenant, outcome)
             db.session.flush()

@@ -10,12 +10,12 @@ from flask import Blueprint, Response, abort, flash, redirect, render_template, 
 from flask_babel import gettext
 from flask_login import current_user
 
-from samenleren.config import LANGUAGES
+from samenleren.core.config import LANGUAGES
 from samenleren.core.errors_input import FORM, InvalidInput
+from samenleren.core.extensions import db
 from samenleren.core.tenancy import current_tenant
+from samenleren.core.terminology import TERMS
 from samenleren.core.web import get_or_404, login_required
-from samenleren.dashboards.views import render_start_page
-from samenleren.extensions import db
 from samenleren.identity.models import Role
 from samenleren.tenants.forms import OrganisationGoalForm
 from samenleren.tenants.models import OrganisationGoal
@@ -31,22 +31,12 @@ from samenleren.tenants.services import (
 from samenleren.tenants.terminology import (
     FORMS,
     TERM_LIMIT,
-    TERMS,
     default_words,
     field_name,
     update_terminology,
 )
 
 bp = Blueprint("tenants", __name__, template_folder="templates")
-
-
-@bp.get("/<tenant>/")
-def home():
-    """A landing page for visitors; for employees, the dashboard of their role (dashboards)."""
-    tenant = current_tenant()
-    if not current_user.is_authenticated:
-        return render_template("tenants/landing.html", tenant=tenant)
-    return render_start_page()
 
 
 @bp.get("/<tenant>/theme.css")

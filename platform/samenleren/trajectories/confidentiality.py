@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import JSON, Select, String, and_, null, or_, select
 
-from samenleren.extensions import db
+from samenleren.core.extensions import db
 from samenleren.identity.models import Role
 from samenleren.process_templates.definition import FieldSpec, StepSpec, TemplateDefinition
 from samenleren.trajectories.models import FieldValue, StepInstance, Trajectory

@@ -11,8 +11,8 @@ from sqlalchemy.orm import Mapped, foreign, mapped_column, relationship
 
 from samenleren.catalogue.models import Edition, Enrolment
 from samenleren.core.db import JSONType, UTCDateTime, utcnow
+from samenleren.core.extensions import db
 from samenleren.core.tenancy import TenantScoped, tenant_foreign_key
-from samenleren.extensions import db
 from samenleren.identity.models import User, _enum
 from samenleren.process_templates.models import TemplateVersion
 from samenleren.tenants.models import OrganisationGoal

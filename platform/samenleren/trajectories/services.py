@@ -16,19 +16,15 @@ from flask_babel import get_locale, gettext
 from sqlalchemy import delete, select
 from sqlalchemy.orm import joinedload
 
-from samenleren.audit.events import AuditAction
-from samenleren.audit.services import record
-from samenleren.calendars import services as calendars
 from samenleren.catalogue.models import Edition, Enrolment
-from samenleren.coaching.matching import check_coach
+from samenleren.core import signals
 from samenleren.core.db import as_utc, utcnow
 from samenleren.core.errors_input import FORM, InvalidInput
+from samenleren.core.extensions import db
 from samenleren.core.formatting import local_day, local_today
 from samenleren.core.tenancy import current_tenant
-from samenleren.extensions import db
 from samenleren.identity.models import Role, User
 from samenleren.process_templates.definition import (
-    Anchor,
     FieldSpec,
     FieldType,
     StepKind,
@@ -36,9 +32,9 @@ from samenleren.process_templates.definition import (
     TemplateDefinition,
 )
 from samenleren.process_templates.services import current_version
+from samenleren.process_templates.timing import due_dates, occurrence_due
 from samenleren.tenants.models import OrganisationGoal
 from samenleren.trajectories.models import (
-    CoachAssignment,
     FieldValue,
     GroupMeeting,
     GroupMeetingAttendance,
@@ -80,7 +76,7 @@ def relations_to(trajectory: Trajectory, user: User) -> frozenset[Role]:
 
 def role_names() -> dict[Role, str]:
     """Each role with its article, for sentences, in the tenant's own words (terminology)."""
-    from samenleren.tenants.terminology import role_name
+    from samenleren.core.terminology import role_name
 
     return {role: role_name(role) for role in Role}
 
@@ -91,26 +87,6 @@ def _parties(roles: Sequence[Role]) -> str:
 
 
 # --- timing ---------------------------------------------------------------------------------
-
-
-def due_dates(
-    definition: TemplateDefinition, enrolled_on: date, edition: Edition
-) -> dict[str, date]:
-    """The first due date of every step, from its anchor and offset."""
-    dates: dict[str, date] = {}
-    for step in definition.steps:
-        timing = step.timing
-        base = {
-            Anchor.ENROLMENT: enrolled_on,
-            Anchor.EDITION_START: edition.starts_on,
-            Anchor.EDITION_END: edition.ends_on,
-        }.get(timing.anchor) or dates[timing.step]
-        dates[step.key] = timing.apply(base)
-    return dates
-
-
-def occurrence_due(first_due: date, step: StepSpec, occurrence: int) -> date:
-    return first_due + timedelta(days=step.repeat.interval_days * (occurrence - 1))
 
 
 # --- starting and ending ---------------------------------------------------------------------
@@ -147,7 +123,7 @@ def start_trajectory(enrolment: Enrolment) -> Trajectory:
     db.session.add(trajectory)
     db.session.flush()
     build_steps(trajectory, definition, enrolled_on, edition)
-    calendars.trajectory_started(trajectory)  # invited to the group's meetings already set
+    signals.trajectory_started.send(trajectory)
     return trajectory
 
 
@@ -265,7 +241,7 @@ def retime_edition(edition: Edition) -> int:
 def withdraw_trajectory(trajectory: Trajectory) -> None:
     """The learner left the edition: the trajectory stops; what was recorded is kept."""
     trajectory.status = TrajectoryStatus.WITHDRAWN
-    calendars.trajectory_withdrawn(trajectory)  # cancels the appointments ahead
+    signals.trajectory_withdrawn.send(trajectory)
     db.session.flush()
 
 
@@ -305,7 +281,7 @@ def may_edit(spec: FieldSpec, relations: frozenset[Role]) -> bool:
     return bool(relations & set(spec.editors))
 
 
-def _require_active(trajectory: Trajectory) -> None:
+def require_active(trajectory: Trajectory) -> None:
     if trajectory.status is not TrajectoryStatus.ACTIVE:
         raise InvalidInput.form(gettext("This trajectory has ended; it can no longer be changed."))
 
@@ -351,7 +327,7 @@ def schedule_step(
     """Agree date, time and place (or video link) of a conversation."""
     relations = relations_to(trajectory, actor)
     spec = step_spec(trajectory, step)
-    _require_active(trajectory)
+    require_active(trajectory)
     if _is_group(spec):
         raise InvalidInput.form(
             gettext("A group meeting is scheduled once for the whole group, on its own page.")
@@ -360,12 +336,14 @@ def schedule_step(
     if not step.state.is_open:
         raise InvalidInput.form(gettext("This step is closed."))
     check_appointment(appointment)
+    rescheduling = step.state is StepState.SCHEDULED
     step.starts_at = appointment.starts_at
     step.ends_at = appointment.ends_at
     step.location = appointment.location.strip()
     step.video_url = appointment.video_url.strip()
     step.state = StepState.SCHEDULED
-    calendars.appointment_changed(trajectory, step)  # invitation or update (issue 6)
+    announced = signals.appointment_rescheduled if rescheduling else signals.appointment_scheduled
+    announced.send(trajectory, step=step)
     db.session.flush()
 
 
@@ -373,7 +351,7 @@ def complete_step(trajectory: Trajectory, step: StepInstance, actor: User) -> No
     """Close a step as done: by someone responsible, with every required field filled in."""
     relations = relations_to(trajectory, actor)
     spec = step_spec(trajectory, step)
-    _require_active(trajectory)
+    require_active(trajectory)
     _require_responsible(spec, relations, gettext("close"))
     if not step.state.is_open:
         raise InvalidInput.form(gettext("This step is closed already."))
@@ -405,12 +383,13 @@ def complete_step(trajectory: Trajectory, step: StepInstance, actor: User) -> No
     step.completed_by_id = actor.id
     db.session.flush()
     _update_completion(trajectory)
+    signals.step_completed.send(trajectory, step=step, actor=actor)
 
 
 def skip_step(trajectory: Trajectory, step: StepInstance, actor: User, reason: str) -> None:
     relations = relations_to(trajectory, actor)
     spec = step_spec(trajectory, step)
-    _require_active(trajectory)
+    require_active(trajectory)
     _require_responsible(spec, relations, gettext("skip"))
     if not step.state.is_open:
         raise InvalidInput.form(gettext("This step is closed already."))
@@ -423,7 +402,7 @@ def skip_step(trajectory: Trajectory, step: StepInstance, actor: User, reason: s
     step.skip_reason = reason
     step.completed_at = utcnow()
     step.completed_by_id = actor.id
-    calendars.appointment_changed(trajectory, step)  # cancels a scheduled appointment
+    signals.appointment_cancelled.send(trajectory, step=step, actor=None)
     db.session.flush()
     _update_completion(trajectory)
 
@@ -433,7 +412,7 @@ def reopen_step(trajectory: Trajectory, step: StepInstance, actor: User) -> None
     relations = relations_to(trajectory, actor)
     spec = step_spec(trajectory, step)
     if trajectory.status is TrajectoryStatus.WITHDRAWN:
-        _require_active(trajectory)
+        require_active(trajectory)
     _require_responsible(spec, relations, gettext("reopen"))
     if step.state.is_open:
         raise InvalidInput.form(gettext("This step is open already."))
@@ -441,9 +420,30 @@ def reopen_step(trajectory: Trajectory, step: StepInstance, actor: User) -> None
     step.completed_at = None
     step.completed_by_id = None
     step.skip_reason = ""
-    calendars.appointment_changed(trajectory, step)  # re-invites to an appointment ahead
+    signals.appointment_scheduled.send(trajectory, step=step)
     db.session.flush()
     _update_completion(trajectory)
+
+
+def cancel_appointment(trajectory: Trajectory, step: StepInstance, actor: User) -> None:
+    """The agreed appointment of a conversation is off: the step waits for a new one, and
+    everyone who was invited is told (`appointment_cancelled`)."""
+    spec = step_spec(trajectory, step)
+    if not may_plan(spec, relations_to(trajectory, actor)):
+        raise InvalidInput.form(gettext("Only those responsible for the step cancel it."))
+    if trajectory.status is not TrajectoryStatus.ACTIVE:
+        raise InvalidInput.form(gettext("This trajectory has ended; it can no longer be changed."))
+    if spec.kind is StepKind.GROUP_MEETING:
+        raise InvalidInput.form(
+            gettext("A group meeting is scheduled once for the whole group, on its own page.")
+        )
+    if step.state is not StepState.SCHEDULED:
+        raise InvalidInput.form(gettext("This step has no appointment to cancel."))
+    step.state = StepState.PLANNED
+    step.starts_at = step.ends_at = None
+    step.location = step.video_url = ""
+    signals.appointment_cancelled.send(trajectory, step=step, actor=actor)
+    db.session.flush()
 
 
 def add_occurrence(trajectory: Trajectory, step_key: str, actor: User) -> StepInstance:
@@ -453,7 +453,7 @@ def add_occurrence(trajectory: Trajectory, step_key: str, actor: User) -> StepIn
     if spec is None:
         raise InvalidInput.form(gettext("This step does not exist."))
     relations = relations_to(trajectory, actor)
-    _require_active(trajectory)
+    require_active(trajectory)
     _require_responsible(spec, relations, gettext("plan"))
     existing = db.session.scalars(
         select(StepInstance)
@@ -550,7 +550,7 @@ def record_values(
     if trajectory.status is TrajectoryStatus.WITHDRAWN:
         # A completed trajectory still takes late answers (the manager's rating three months
         # on often comes after the return day); a withdrawn one is closed for good.
-        _require_active(trajectory)
+        require_active(trajectory)
     if step.state is StepState.SKIPPED:
         raise InvalidInput.form(gettext("This step was skipped; reopen it first."))
     goal_ids = [str(goal.id) for goal in trajectory.goals]
@@ -658,7 +658,7 @@ def set_learning_goals(trajectory: Trajectory, actor: User, goals: Sequence[Goal
     goal takes its per-goal values with it.
     """
     relations = relations_to(trajectory, actor)
-    _require_active(trajectory)
+    require_active(trajectory)
     found = goals_field(trajectory)
     if found is None or not may_edit(found[1], relations):
         parties = _parties(found[1].editors) if found else ""
@@ -743,66 +743,6 @@ def _drop_per_goal_values(trajectory: Trajectory, goal_ids: set[str]) -> None:
 # --- coaches --------------------------------------------------------------------------------
 
 
-def assign_coach(trajectory: Trajectory, coach: User, actor: User, reason: str = "") -> None:
-    """Give the trajectory a coach (admin; or the learner, when the tenant lets learners pick).
-
-    Replacing a coach needs a reason, kept in the assignment history.
-    """
-    relations = relations_to(trajectory, actor)
-    tenant = current_tenant()
-    learner_picks = (
-        Role.LEARNER in relations
-        and tenant is not None
-        and tenant.learners_choose_coach
-        and trajectory.coach_id is None
-    )
-    if Role.PROGRAMME_ADMIN not in relations and not learner_picks:
-        raise InvalidInput.form(gettext("Only the programme administrator assigns coaches."))
-    _require_active(trajectory)
-    if trajectory.coach_id == coach.id:
-        raise InvalidInput({"coach": gettext("%(name)s is the coach already.", name=coach.name)})
-    reason = reason.strip()
-    if trajectory.coach_id is not None and not reason:
-        raise InvalidInput({"reason": gettext("Say why the coach changes.")})
-    if len(reason) > 2000:
-        raise InvalidInput({"reason": gettext("At most %(count)d characters.", count=2000)})
-    refusal = check_coach(trajectory.learner, coach)
-    if refusal is not None:
-        raise InvalidInput({"coach": refusal})
-    now = utcnow()
-    current = db.session.scalar(
-        select(CoachAssignment).where(
-            CoachAssignment.trajectory_id == trajectory.id, CoachAssignment.ended_at.is_(None)
-        )
-    )
-    if current is not None:
-        current.ended_at = now
-    previous_coach = trajectory.coach if trajectory.coach_id is not None else None
-    db.session.add(
-        CoachAssignment(
-            trajectory_id=trajectory.id,
-            coach_id=coach.id,
-            assigned_by_id=actor.id,
-            reason=reason,
-            assigned_at=now,
-        )
-    )
-    trajectory.coach_id = coach.id
-    calendars.coach_changed(trajectory, previous_coach)  # the new coach joins the appointments
-    details = {"coach": str(coach.id), "coach_name": coach.name}
-    if previous_coach is not None:
-        details["previous_coach"] = str(previous_coach.id)
-        details["previous_coach_name"] = previous_coach.name
-    record(
-        AuditAction.COACH_ASSIGNED,
-        actor=actor,
-        subject_type="trajectory",
-        subject_id=trajectory.id,
-        details=details,
-    )
-    db.session.flush()
-
-
 # --- group meetings ---------------------------------------------------------------------------
 
 
@@ -836,7 +776,7 @@ def schedule_meeting(meeting: GroupMeeting, actor: User, appointment: Appointmen
     meeting.location = appointment.location.strip()
     meeting.video_url = appointment.video_url.strip()
     meeting.state = GroupMeetingState.SCHEDULED
-    calendars.meeting_changed(meeting)  # invites the group, or sends the update (issue 6)
+    signals.meeting_scheduled.send(meeting)
     for _trajectory, step in meeting_trajectories(meeting):
         if step.state.is_open:
             step.starts_at, step.ends_at = meeting.starts_at, meeting.ends_at
@@ -892,11 +832,9 @@ __all__ = [
     "Appointment",
     "GoalInput",
     "add_occurrence",
-    "assign_coach",
     "build_steps",
     "close_meeting",
     "complete_step",
-    "due_dates",
     "record_values",
     "relations_to",
     "schedule_meeting",

@@ -13,24 +13,26 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_babel import gettext
 from flask_login import current_user
 from sqlalchemy import select
-from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy.orm import selectinload
 
 from samenleren.audit.events import AuditAction
 from samenleren.audit.services import record
-from samenleren.catalogue.models import Edition, Training
-from samenleren.coaching.matching import suggest_coaches
 from samenleren.core.errors_input import InvalidInput
+from samenleren.core.extensions import db
 from samenleren.core.formatting import local_today, parse_local_moment
 from samenleren.core.web import login_required
-from samenleren.extensions import db
 from samenleren.identity.models import Role, User
 from samenleren.process_templates.definition import StepKind
 from samenleren.tenants.models import OrganisationGoal
 from samenleren.trajectories import services
+from samenleren.trajectories.access import (
+    load_meeting,
+    load_step,
+    load_trajectory,
+    may_choose_coach,
+)
 from samenleren.trajectories.confidentiality import field_views, may_read_goals, readable_values
 from samenleren.trajectories.models import (
-    CoachAssignment,
-    GroupMeeting,
     GroupMeetingAttendance,
     LearningGoal,
     StepInstance,
@@ -42,53 +44,6 @@ bp = Blueprint("trajectories", __name__, template_folder="templates")
 
 
 # --- loading ----------------------------------------------------------------------------------
-
-
-def _key(value: str) -> uuid.UUID:
-    try:
-        return uuid.UUID(str(value))
-    except ValueError:
-        abort(404)
-
-
-def load_trajectory(trajectory_id: str) -> tuple[Trajectory, frozenset[Role]]:
-    """The trajectory with what every page needs (one query), and the viewer's relations.
-
-    A trajectory the viewer plays no part in is a 404, exactly like a missing one.
-    """
-    trajectory = db.session.scalar(
-        select(Trajectory)
-        .where(Trajectory.id == _key(trajectory_id))
-        .options(
-            joinedload(Trajectory.learner).joinedload(User.manager).lazyload(User.role_assignments),
-            joinedload(Trajectory.learner).lazyload(User.role_assignments),
-            joinedload(Trajectory.coach).lazyload(User.role_assignments),
-            joinedload(Trajectory.edition)
-            .joinedload(Edition.training)
-            .lazyload(Training.departments),
-            joinedload(Trajectory.edition)
-            .joinedload(Edition.trainer)
-            .lazyload(User.role_assignments),
-            joinedload(Trajectory.template_version),
-        )
-    )
-    if trajectory is None:
-        abort(404)
-    relations = services.relations_to(trajectory, current_user)
-    if not relations:
-        abort(404)
-    return trajectory, relations
-
-
-def load_step(trajectory: Trajectory, step_id: str) -> StepInstance:
-    step = db.session.scalar(
-        select(StepInstance)
-        .where(StepInstance.id == _key(step_id), StepInstance.trajectory_id == trajectory.id)
-        .options(joinedload(StepInstance.group_meeting))
-    )
-    if step is None:
-        abort(404)
-    return step
 
 
 def _goals(trajectory: Trajectory, *, with_links: bool = True) -> list[LearningGoal]:
@@ -130,21 +85,7 @@ def show_trajectory(trajectory_id: str):
         timeline=timeline,
         goals=goals,
         may_edit_goals=services.may_edit_goals(trajectory, relations),
-        may_choose_coach=_may_choose_coach(trajectory, relations),
-    )
-
-
-def _may_choose_coach(trajectory: Trajectory, relations: frozenset[Role]) -> bool:
-    if trajectory.status.value != "active":
-        return False
-    if Role.PROGRAMME_ADMIN in relations:
-        return True
-    from samenleren.core.tenancy import current_tenant
-
-    return (
-        Role.LEARNER in relations
-        and current_tenant().learners_choose_coach
-        and trajectory.coach_id is None
+        may_choose_coach=may_choose_coach(trajectory, relations),
     )
 
 
@@ -320,12 +261,10 @@ def reopen_step(trajectory_id: str, step_id: str):
 @bp.post("/<tenant>/trajectories/<uuid:trajectory_id>/steps/<uuid:step_id>/cancel-appointment")
 @login_required
 def cancel_appointment(trajectory_id: str, step_id: str):
-    from samenleren.calendars.services import cancel_appointment as cancel
-
     return _step_action(
         trajectory_id,
         step_id,
-        lambda t, s: cancel(t, s, current_user),
+        lambda t, s: services.cancel_appointment(t, s, current_user),
         gettext("The appointment was cancelled; everyone invited was told."),
     )
 
@@ -409,81 +348,7 @@ def edit_goals(trajectory_id: str):
     )
 
 
-# --- the coach ------------------------------------------------------------------------------
-
-
-@bp.route("/<tenant>/trajectories/<uuid:trajectory_id>/coach", methods=["GET", "POST"])
-@login_required
-def choose_coach(trajectory_id: str):
-    trajectory, relations = load_trajectory(trajectory_id)
-    if not (Role.PROGRAMME_ADMIN in relations or Role.LEARNER in relations):
-        abort(404)
-    errors: dict[str, str] = {}
-    status = 200
-    if request.method == "POST":
-        coach = db.session.scalar(select(User).where(User.id == _coach_key()))
-        try:
-            if coach is None:
-                raise InvalidInput({"coach": gettext("Choose a coach from the list.")})
-            services.assign_coach(trajectory, coach, current_user, request.form.get("reason", ""))
-        except InvalidInput as refused:
-            db.session.rollback()
-            trajectory, relations = load_trajectory(trajectory_id)
-            errors, status = refused.errors, 422
-        else:
-            db.session.commit()
-            flash(gettext("%(name)s is now the learning coach.", name=coach.name))
-            return redirect(url_for(".show_trajectory", trajectory_id=trajectory.id), 303)
-    history = db.session.scalars(
-        select(CoachAssignment)
-        .where(CoachAssignment.trajectory_id == trajectory.id)
-        .order_by(CoachAssignment.assigned_at)
-        .options(joinedload(CoachAssignment.coach), joinedload(CoachAssignment.assigned_by))
-    ).all()
-    return (
-        render_template(
-            "trajectories/choose_coach.html",
-            trajectory=trajectory,
-            suggestions=suggest_coaches(trajectory.learner),
-            history=history,
-            may_choose=_may_choose_coach(trajectory, relations),
-            errors=errors,
-        ),
-        status,
-    )
-
-
-def _coach_key() -> uuid.UUID | None:
-    try:
-        return uuid.UUID(request.form.get("coach", ""))
-    except ValueError:
-        return None
-
-
 # --- group meetings ---------------------------------------------------------------------------
-
-
-def load_meeting(meeting_id: str) -> tuple[GroupMeeting, bool, list]:
-    """The meeting, whether the viewer runs it, and its members (trajectory, step) — or 404.
-
-    Learners of the group, their coaches and managers see it; the trainer and admins run it.
-    """
-    meeting = db.session.scalar(
-        select(GroupMeeting)
-        .where(GroupMeeting.id == _key(meeting_id))
-        .options(joinedload(GroupMeeting.edition).joinedload(Edition.training))
-    )
-    if meeting is None:
-        abort(404)
-    runs = services.may_run_meeting(meeting, current_user)
-    members = services.meeting_trajectories(meeting)
-    if not runs:
-        me = current_user.id
-        learners = {t.learner_id: t for t, _ in members}
-        involved = me in learners or any(t.coach_id == me for t, _ in members)
-        if not involved:
-            abort(404)
-    return meeting, runs, members
 
 
 def _render_meeting(meeting, runs, members, *, errors=None, status=200):

@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 from flask import Flask
 
-from tests.jobs.test_faults import REDIS_SERVER, PrivateRedis
+from tests.core.jobs.test_faults import REDIS_SERVER, PrivateRedis
 
 pytestmark = pytest.mark.skipif(not Path(REDIS_SERVER).exists(), reason="redis-server missing")
 
@@ -27,8 +27,8 @@ EXPECTED = {
     # name: (job, cron, interval, per tenant)
     "notifications.send_due": ("samenleren.notifications.jobs.send_due", None, 60, True),
     "notifications.sweep": ("samenleren.notifications.jobs.sweep", "7 * * * *", None, True),
-    "calendars.return_days": (
-        "samenleren.calendars.jobs.plan_return_days",
+    "trajectories.return_days": (
+        "samenleren.trajectories.jobs.plan_return_days",
         "20 4 * * *",
         None,
         True,
@@ -41,9 +41,9 @@ def test_the_schedule_registers_one_json_cron_job_per_entry(app):
     from croniter import croniter
     from rq.cron import CronJob
 
-    from samenleren.jobs import core
-    from samenleren.jobs.cli import cron_scheduler, periodic_kwargs
-    from samenleren.jobs.schedule import SCHEDULE
+    from samenleren.core.jobs import runtime
+    from samenleren.core.jobs.cli import cron_scheduler, periodic_kwargs
+    from samenleren.core.jobs.schedule import SCHEDULE
 
     assert {
         item.name: (item.job, item.cron, item.interval, item.per_tenant) for item in SCHEDULE
@@ -54,14 +54,14 @@ def test_the_schedule_registers_one_json_cron_job_per_entry(app):
     for cron_job, item in zip(jobs, SCHEDULE, strict=True):
         assert isinstance(cron_job, CronJob)
         assert type(cron_job).enqueue is not CronJob.enqueue  # ours: through the JSON queue
-        assert cron_job.func is core.perform
+        assert cron_job.func is runtime.perform
         assert cron_job.queue_name == "default"
         assert (cron_job.cron, cron_job.interval) == (item.cron, item.interval)
         assert cron_job.kwargs == periodic_kwargs(item.name)
         assert json.loads(json.dumps(cron_job.kwargs)) == cron_job.kwargs
         assert item.cron is None or croniter.is_valid(item.cron)
         # The job each entry names is a registered @job taking no required argument.
-        spec = core.spec_for(item.job)
+        spec = runtime.spec_for(item.job)
         assert spec.name == item.job
     # Interval entries run at the scheduler's start; cron entries wait for their time.
     assert [j.name for j in jobs if j.should_run()] == ["notifications.send_due"]
@@ -81,7 +81,7 @@ def cron_redis(tmp_path: Path) -> Iterator[PrivateRedis]:
 def cron_app(app: Flask, cron_redis: PrivateRedis) -> Iterator[Flask]:
     """The session's database, every Redis use on the private server."""
     from samenleren import create_app
-    from samenleren.extensions import db
+    from samenleren.core.extensions import db
 
     application = create_app(
         {
@@ -99,7 +99,7 @@ def cron_app(app: Flask, cron_redis: PrivateRedis) -> Iterator[Flask]:
 def _run_cron_until(application: Flask, enqueued: int) -> None:
     """Start `flask --app samenleren cron`, wait for `enqueued` jobs on the default queue, stop
     it with SIGTERM (as a container stop does)."""
-    from samenleren.jobs.core import queue
+    from samenleren.core.jobs.runtime import queue
 
     env = os.environ | {
         "SAMENLEREN_ENV": "test",
@@ -137,8 +137,8 @@ def _fan_out(application: Flask) -> list[str | None]:
     returns the tenants of the send jobs it enqueued on the mail queue (left there)."""
     from rq import SimpleWorker
 
-    from samenleren.jobs.cli import build_worker
-    from samenleren.jobs.core import queue
+    from samenleren.core.jobs.cli import build_worker
+    from samenleren.core.jobs.runtime import queue
 
     worker = build_worker(application, ["default"], worker_class=SimpleWorker)
     with application.app_context():
@@ -155,17 +155,17 @@ def test_one_cron_run_enqueues_a_job_per_active_tenant(cron_app, tenants):
     from rq.job import Job
     from rq.serializers import JSONSerializer
 
-    from samenleren.extensions import db
-    from samenleren.jobs.cli import cron_scheduler, periodic_kwargs
-    from samenleren.jobs.core import connection, queue
-    from samenleren.tenants.models import TenantStatus
+    from samenleren.core.extensions import db
+    from samenleren.core.jobs.cli import cron_scheduler, periodic_kwargs
+    from samenleren.core.jobs.runtime import connection, queue
+    from samenleren.core.tenant import TenantStatus
     from samenleren.tenants.services import set_tenant_status
 
     _run_cron_until(cron_app, 1)
     (job_id,) = queue(cron_app, "default").job_ids
     redis = connection(cron_app)
     fetched = Job.fetch(job_id, connection=redis, serializer=JSONSerializer)  # JSON, not pickle
-    assert fetched.func_name == "samenleren.jobs.core.perform"
+    assert fetched.func_name == "samenleren.core.jobs.runtime.perform"
     assert fetched.kwargs == periodic_kwargs("notifications.send_due")
     assert get_cron_job_ids("notifications.send_due", redis) == [job_id]  # RQ's bookkeeping
 

@@ -3,10 +3,11 @@
 Run **exactly one** cron process per installation (RQ's cron scheduler has no distributed lock;
 two would enqueue everything twice - harmless for the idempotent jobs below, wasteful anyway).
 Times are UTC (RQ's clock). An entry with `per_tenant=True` enqueues one job per *active* tenant,
-each running in that tenant (see `samenleren.jobs.core.perform`). Without Redis (`make run`),
+each running in that tenant (see `runtime.perform`). Without Redis (`make run`),
 `flask --app samenleren jobs run-periodic` runs every entry once, in the process.
 
-To add an entry, append a `Periodic(...)` to `SCHEDULE` naming a `@job` function by dotted path.
+A domain adds an entry with `periodic(Periodic(...))` from its `init_app`, naming a `@job`
+function by its registered name (the function's dotted path).
 """
 
 from __future__ import annotations
@@ -27,19 +28,18 @@ class Periodic:
     per_tenant: bool = True
 
 
-SCHEDULE: list[Periodic] = [
-    # The outbox: send what is due (notify() also triggers it right after its commit; this
-    # catches retries, mails due later and anything an unavailable Redis dropped).
-    Periodic("notifications.send_due", "samenleren.notifications.jobs.send_due", interval=60),
-    # Reminders, overdue repeats, escalations and digests (each decides by the local time).
-    Periodic("notifications.sweep", "samenleren.notifications.jobs.sweep", cron="7 * * * *"),
-    # The return day of editions that have ended: planned, invited, the trainer told (daily).
-    Periodic(
-        "calendars.return_days", "samenleren.calendars.jobs.plan_return_days", cron="20 4 * * *"
-    ),
-    # Exports: delete the files of expired exports, give up ones stuck in the queue (hourly).
-    Periodic("exports.clean_up", "samenleren.exports.jobs.clean_up", cron="35 * * * *"),
-]
+#: Every periodic entry, in the order the domains registered them (`periodic`).
+SCHEDULE: list[Periodic] = []
+
+
+def periodic(item: Periodic) -> None:
+    """Register a periodic entry; each domain registers its own from its `init_app`. Registering
+    the same entry again (a second app in one process) changes nothing."""
+    for index, existing in enumerate(SCHEDULE):
+        if existing.name == item.name:
+            SCHEDULE[index] = item
+            return
+    SCHEDULE.append(item)
 
 
 def entry(name: str) -> Periodic:

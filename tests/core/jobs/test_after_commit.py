@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from sqlalchemy import func, select
 
-from samenleren.jobs import run_pending_jobs
+from samenleren.core.jobs.runtime import run_pending_jobs
 from tests.factories import add_user, build_world, get, in_tenant
 
 SEND_DUE = "samenleren.notifications.jobs.send_due"
@@ -18,7 +18,7 @@ SEND_DUE = "samenleren.notifications.jobs.send_due"
 
 def _queued(app) -> list[dict]:
     """The payloads waiting in Redis, on every queue."""
-    from samenleren.jobs.core import QUEUES, queue
+    from samenleren.core.jobs.runtime import QUEUES, queue
 
     return [job.kwargs for name in QUEUES for job in queue(app, name).jobs]
 
@@ -37,8 +37,8 @@ def _notify(world, key: str):
 
 
 def test_notify_then_rollback_dispatches_and_sends_nothing(app, tenants, smtp_sink):
-    from samenleren.extensions import db
-    from samenleren.jobs.core import pending_jobs
+    from samenleren.core.extensions import db
+    from samenleren.core.jobs.runtime import pending_jobs
     from samenleren.notifications.models import Notification
 
     flevoland = tenants["flevoland"]
@@ -66,8 +66,8 @@ def test_notify_then_rollback_dispatches_and_sends_nothing(app, tenants, smtp_si
 
 
 def test_notify_is_dispatched_once_after_the_outer_commit(app, tenants, smtp_sink):
-    from samenleren.extensions import db
-    from samenleren.jobs.core import pending_jobs
+    from samenleren.core.extensions import db
+    from samenleren.core.jobs.runtime import pending_jobs
 
     flevoland = tenants["flevoland"]
     with in_tenant(app, flevoland):

@@ -1,4 +1,4 @@
-"""samenleren.jobs against the real Redis: enqueue after commit, run in the job's tenant."""
+"""samenleren.core.jobs against the real Redis: enqueue after commit, run in the job's tenant."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import uuid
 import pytest
 from sqlalchemy import select, text
 
-from samenleren.jobs import enqueue, job, run_pending_jobs
+from samenleren.core.jobs.runtime import enqueue, job, run_pending_jobs
 from tests.factories import add_user, in_tenant
 
 #: What the jobs below saw; SimpleWorker runs them in this process.
@@ -20,8 +20,8 @@ def look_around(*, other_tenant: str, other_user: str) -> None:
     """Tries to read and write another tenant's rows, with the ORM and with raw SQL."""
     from flask_babel import get_locale
 
+    from samenleren.core.extensions import db
     from samenleren.core.tenancy import CrossTenantWrite, current_tenant
-    from samenleren.extensions import db
     from samenleren.identity.models import Department, User
 
     seen: dict = {"tenant": current_tenant().slug, "locale": str(get_locale())}
@@ -68,13 +68,13 @@ def _fresh():
 
 
 def _queued(app) -> int:
-    from samenleren.jobs.core import queue
+    from samenleren.core.jobs.runtime import queue
 
     return sum(queue(app, name).count for name in ("default", "mail", "reports"))
 
 
 def test_enqueued_after_commit_and_dropped_on_rollback(app, tenants):
-    from samenleren.extensions import db
+    from samenleren.core.extensions import db
 
     with in_tenant(app, tenants["flevoland"]):
         enqueue(remember, tenant_id=tenants["flevoland"].id, value=1)
@@ -96,7 +96,7 @@ def test_job_arguments_must_be_json(app, tenants):
 
 
 def test_a_job_runs_in_its_tenant_and_cannot_reach_another(app, tenants, caplog):
-    from samenleren.extensions import db
+    from samenleren.core.extensions import db
     from samenleren.identity.models import User
 
     with in_tenant(app, tenants["gelderland"]):
@@ -132,7 +132,7 @@ def test_a_job_runs_in_its_tenant_and_cannot_reach_another(app, tenants, caplog)
 
 
 def test_in_process_without_redis(app, tenants):
-    from samenleren.extensions import db
+    from samenleren.core.extensions import db
 
     previous = app.config["REDIS_URL"]
     app.config["REDIS_URL"] = ""

@@ -31,9 +31,10 @@ from sqlalchemy.orm import joinedload
 from samenleren.audit.events import AuditAction
 from samenleren.audit.services import record
 from samenleren.core.errors_input import InvalidInput
-from samenleren.extensions import db
+from samenleren.core.extensions import db
 from samenleren.identity.models import User
 from samenleren.process_templates.models import TemplateVersion, VersionStatus
+from samenleren.process_templates.timing import due_dates, occurrence_due
 from samenleren.trajectories.models import (
     FieldValue,
     GroupMeeting,
@@ -43,7 +44,7 @@ from samenleren.trajectories.models import (
     Trajectory,
     TrajectoryStatus,
 )
-from samenleren.trajectories.services import build_steps, due_dates, enrolment_day, occurrence_due
+from samenleren.trajectories.services import build_steps, enrolment_day
 
 
 def not_started_clause() -> ColumnElement[bool]:

@@ -94,7 +94,7 @@ def fault_app(app: Flask, private_redis: PrivateRedis) -> Iterator[Flask]:
     """An app like the session's, but whose every Redis use (jobs, rate limits, readiness)
     goes to the private server; same test database."""
     from samenleren import create_app
-    from samenleren.extensions import db
+    from samenleren.core.extensions import db
 
     url = private_redis.url
     application = create_app(
@@ -159,7 +159,7 @@ def workers(fault_app: Flask, smtp_sink) -> Iterator[Workers]:
 
 def _outbox(app: Flask, tenants, count: int) -> None:
     """`count` reminders due now, to as many people, committed (which enqueues send_due)."""
-    from samenleren.extensions import db
+    from samenleren.core.extensions import db
     from samenleren.notifications.models import NotificationKind
     from samenleren.notifications.services import notify
 
@@ -176,7 +176,7 @@ def _outbox(app: Flask, tenants, count: int) -> None:
 
 
 def _sent(app: Flask, tenants) -> dict[str, int]:
-    from samenleren.extensions import db
+    from samenleren.core.extensions import db
     from samenleren.notifications.models import Notification
 
     with in_tenant(app, tenants["flevoland"]):
@@ -189,7 +189,7 @@ def _sent(app: Flask, tenants) -> dict[str, int]:
 
 def _tick(app: Flask) -> None:
     """What the cron process does every minute: enqueue send_due for every active tenant."""
-    from samenleren.jobs.cli import run_entry
+    from samenleren.core.jobs.cli import run_entry
 
     with app.app_context():
         run_entry("notifications.send_due", inline=False)
@@ -234,7 +234,7 @@ def test_redis_stopped_in_the_middle_of_a_reminder_run(
     assert ready.status_code == 503
     assert ready.get_json()["down"] == ["redis"]
     _outbox_more = 5  # committed while Redis is down: rows kept, enqueue gives up quietly
-    from samenleren.extensions import db
+    from samenleren.core.extensions import db
     from samenleren.notifications.models import NotificationKind
     from samenleren.notifications.services import notify
 

@@ -11,6 +11,7 @@ from samenleren.catalogue.models import (
     TrainingDepartment,
 )
 from samenleren.coaching.models import CoachDay, CoachDayAttendance, CoachProfile
+from samenleren.core.tenant import Tenant
 from samenleren.exports.models import Export
 from samenleren.identity.models import (
     Department,
@@ -24,7 +25,7 @@ from samenleren.notifications.models import Notification
 from samenleren.operator.models import OperatorLoginSession
 from samenleren.process_templates.models import LibraryEntry, ProcessTemplate, TemplateVersion
 from samenleren.scim.models import ScimGroup, ScimGroupMember, ScimToken
-from samenleren.tenants.models import OrganisationGoal, Tenant
+from samenleren.tenants.models import OrganisationGoal
 from samenleren.trajectories.models import (
     CoachAssignment,
     FieldValue,

@@ -17,7 +17,7 @@ import pytest
 from flask import Flask
 from sqlalchemy import select
 
-from samenleren.jobs import enqueue, job
+from samenleren.core.jobs.runtime import enqueue, job
 from tests.factories import build_world, get, in_tenant
 
 ATTEMPTS: list[int] = []
@@ -34,7 +34,7 @@ def _registries(app: Flask) -> Iterator[None]:
     """Start empty; leave nothing behind in RQ's scheduled and failed registries."""
     ATTEMPTS.clear()
     yield
-    from samenleren.jobs.core import QUEUES, queue
+    from samenleren.core.jobs.runtime import QUEUES, queue
 
     for name in QUEUES:
         q = queue(app, name)
@@ -48,7 +48,7 @@ def _work(app: Flask) -> None:
     that are due, then the worker runs every queue until it is empty."""
     from rq import SimpleWorker
 
-    from samenleren.jobs.cli import build_worker
+    from samenleren.core.jobs.cli import build_worker
 
     worker = build_worker(app, worker_class=SimpleWorker)
     with app.app_context():
@@ -56,7 +56,7 @@ def _work(app: Flask) -> None:
 
 
 def _only_job(app: Flask, name: str):
-    from samenleren.jobs.core import queue
+    from samenleren.core.jobs.runtime import queue
 
     (queued,) = queue(app, name).jobs
     return queued
@@ -64,7 +64,7 @@ def _only_job(app: Flask, name: str):
 
 def _retry_moment(app: Flask, name: str, job_id: str) -> float:
     """When the retry of `job_id` is due (a Unix time; RQ keeps whole seconds)."""
-    from samenleren.jobs.core import queue
+    from samenleren.core.jobs.runtime import queue
 
     registry = queue(app, name).scheduled_job_registry
     assert registry.get_job_ids() == [job_id]
@@ -83,7 +83,7 @@ def _fails_and_waits(app: Flask, name: str, job_id: str, interval: int) -> float
 
 
 def _due_now(app: Flask, name: str, job_id: str) -> None:
-    from samenleren.jobs.core import connection, queue
+    from samenleren.core.jobs.runtime import connection, queue
 
     registry = queue(app, name).scheduled_job_registry
     connection(app).zadd(registry.key, {job_id: int(time.time()) - 1})
@@ -92,8 +92,8 @@ def _due_now(app: Flask, name: str, job_id: str) -> None:
 def test_a_failing_job_is_retried_after_its_intervals_then_kept_as_failed(app, tenants):
     from rq.job import JobStatus
 
-    from samenleren.extensions import db
-    from samenleren.jobs.core import queue
+    from samenleren.core.extensions import db
+    from samenleren.core.jobs.runtime import queue
 
     with in_tenant(app, tenants["flevoland"]):
         enqueue(always_fails, tenant_id=tenants["flevoland"].id, n=1)
@@ -127,8 +127,8 @@ def test_a_failing_job_is_retried_after_its_intervals_then_kept_as_failed(app, t
 
 
 def test_default_retries_come_from_the_job_decorator(app, tenants):
-    from samenleren.extensions import db
-    from samenleren.jobs.core import DEFAULT_RETRY_INTERVALS
+    from samenleren.core.extensions import db
+    from samenleren.core.jobs.runtime import DEFAULT_RETRY_INTERVALS
     from samenleren.notifications.jobs import send_due, sweep
 
     with in_tenant(app, tenants["flevoland"]):
@@ -149,10 +149,10 @@ def test_a_failed_send_job_loses_no_notification(app, tenants, smtp_sink, monkey
     twice."""
     from rq.job import JobStatus
 
-    from samenleren.extensions import db
+    from samenleren.core.extensions import db
+    from samenleren.core.jobs.cli import run_entry
+    from samenleren.core.jobs.runtime import queue
     from samenleren.identity.models import User
-    from samenleren.jobs.cli import run_entry
-    from samenleren.jobs.core import queue
     from samenleren.notifications.models import Notification, NotificationKind
     from samenleren.notifications.services import notify
 

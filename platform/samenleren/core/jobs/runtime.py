@@ -113,7 +113,7 @@ def enqueue(
     `tenant_id=None` runs it outside any tenant (platform-wide jobs). Nothing is sent if the
     transaction rolls back. A session with nothing to write still needs `db.session.commit()`.
     """
-    from samenleren.extensions import db
+    from samenleren.core.extensions import db
 
     spec = _spec_of(func)
     payload = {
@@ -130,7 +130,7 @@ def enqueue(
 
 def pending_jobs() -> list[dict[str, Any]]:
     """The calls waiting for this session's commit (read-only use)."""
-    from samenleren.extensions import db
+    from samenleren.core.extensions import db
 
     return list(db.session().info.get(_PENDING, ()))
 
@@ -266,6 +266,7 @@ def run_pending_jobs(
 
 _log_context: contextvars.ContextVar[str] = contextvars.ContextVar("job_context", default="")
 _worker_app: Flask | None = None
+_app_factory: Callable[[], Flask] | None = None
 
 
 def set_worker_app(app: Flask) -> None:
@@ -273,14 +274,21 @@ def set_worker_app(app: Flask) -> None:
     _worker_app = app
 
 
+def use_app_factory(factory: Callable[[], Flask]) -> None:
+    """How a worker outside any app context builds the app (the app layer registers it, so
+    that core never imports the layers above it)."""
+    global _app_factory
+    _app_factory = factory
+
+
 def _app() -> Flask:
     global _worker_app
     if has_app_context():
         return current_app._get_current_object()  # type: ignore[attr-defined]
     if _worker_app is None:
-        from samenleren import create_app
-
-        _worker_app = create_app()
+        if _app_factory is None:
+            raise RuntimeError("no app: call use_app_factory() (the app factory does) first")
+        _worker_app = _app_factory()
     return _worker_app
 
 
@@ -289,10 +297,10 @@ def perform(*, job: str, tenant_id: str | None, kwargs: dict[str, Any]) -> Any:
     from flask_babel import force_locale
     from rq import get_current_job
 
-    from samenleren.config import DEFAULT_LOCALE
+    from samenleren.core.config import DEFAULT_LOCALE
+    from samenleren.core.extensions import db
     from samenleren.core.tenancy import activate_tenant
-    from samenleren.extensions import db
-    from samenleren.tenants.models import Tenant
+    from samenleren.core.tenant import Tenant
 
     spec = spec_for(job)
     rq_job = get_current_job()

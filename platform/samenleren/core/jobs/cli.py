@@ -12,8 +12,8 @@ import click
 from flask import Flask, current_app
 from flask.cli import with_appcontext
 
-from samenleren.jobs import core
-from samenleren.jobs.schedule import SCHEDULE, entry
+from samenleren.core.jobs import runtime
+from samenleren.core.jobs.schedule import SCHEDULE, entry
 
 log = logging.getLogger(__name__)
 
@@ -30,18 +30,18 @@ def _require_redis() -> None:
     "--queue",
     "queues",
     multiple=True,
-    type=click.Choice(core.QUEUES),
+    type=click.Choice(runtime.QUEUES),
     help="Queue to work on (repeatable); default: all, mail first.",
 )
 @click.option("--burst", is_flag=True, help="Stop when the queues are empty.")
 @with_appcontext
 def worker_command(queues: tuple[str, ...], burst: bool) -> None:
     """Run an RQ worker (with RQ's scheduler, so retries with intervals happen)."""
-    from samenleren.extensions import db
+    from samenleren.core.extensions import db
 
     _require_redis()
     app = current_app._get_current_object()  # type: ignore[attr-defined]
-    core.set_worker_app(app)
+    runtime.set_worker_app(app)
     engine = db.engine
     # RQ forks a work horse per job: the child must not reuse the parent's pooled connections.
     os.register_at_fork(after_in_child=lambda: engine.dispose(close=False))
@@ -61,17 +61,17 @@ def build_worker(app: Flask, names: Iterable[str] = WORKER_QUEUES, worker_class:
     from rq.serializers import JSONSerializer
 
     return (worker_class or Worker)(
-        [core.queue(app, name) for name in names],
-        connection=core.connection(app),
+        [runtime.queue(app, name) for name in names],
+        connection=runtime.connection(app),
         serializer=JSONSerializer,
     )
 
 
 def periodic_kwargs(name: str) -> dict[str, Any]:
-    return {"job": "samenleren.jobs.cli.fan_out", "tenant_id": None, "kwargs": {"entry": name}}
+    return {"job": "samenleren.core.jobs.cli.fan_out", "tenant_id": None, "kwargs": {"entry": name}}
 
 
-@core.job(queue="default")
+@runtime.job(queue="default")
 def fan_out(*, entry: str) -> None:
     """What the cron scheduler enqueues: the entry's job once, or once per active tenant."""
     run_entry(entry, inline=False)
@@ -81,8 +81,8 @@ def run_entry(name: str, *, inline: bool) -> int:
     """Enqueue (or, `inline`, run here) the periodic entry `name`; returns how many jobs."""
     from sqlalchemy import select
 
-    from samenleren.extensions import db
-    from samenleren.tenants.models import Tenant, TenantStatus
+    from samenleren.core.extensions import db
+    from samenleren.core.tenant import Tenant, TenantStatus
 
     item = _entry(name)
     if not item.per_tenant:
@@ -95,9 +95,11 @@ def run_entry(name: str, *, inline: bool) -> int:
         )
     for tenant_id in targets:
         if inline:
-            core.perform(job=item.job, tenant_id=str(tenant_id) if tenant_id else None, kwargs={})
+            runtime.perform(
+                job=item.job, tenant_id=str(tenant_id) if tenant_id else None, kwargs={}
+            )
         else:
-            core.enqueue(item.job, tenant_id=tenant_id)
+            runtime.enqueue(item.job, tenant_id=tenant_id)
     db.session.commit()
     return len(targets)
 
@@ -131,7 +133,7 @@ def cron_scheduler(app: Flask) -> Any:
             from rq import cron_job_registry
             from rq.cron import DEFAULT_CRON_JOB_HISTORY_LIMIT, DEFAULT_CRON_JOB_HISTORY_TTL
 
-            q = core.queue(app, self.queue_name)
+            q = runtime.queue(app, self.queue_name)
             with connection.pipeline() as pipeline:
                 job = q.enqueue(
                     self.func, kwargs=self.kwargs, **self.job_options, pipeline=pipeline
@@ -146,12 +148,12 @@ def cron_scheduler(app: Flask) -> Any:
                 pipeline.execute()
             return job
 
-    scheduler = CronScheduler(connection=core.connection(app))
+    scheduler = CronScheduler(connection=runtime.connection(app))
     for item in SCHEDULE:
         scheduler._cron_jobs.append(
             JSONCronJob(
                 queue_name="default",
-                func=core.perform,
+                func=runtime.perform,
                 kwargs=periodic_kwargs(item.name),
                 interval=item.interval,
                 cron=item.cron,
@@ -181,5 +183,5 @@ def run_periodic_command(names: tuple[str, ...]) -> None:
 def run_queued_command() -> None:
     """Run every queued job now and stop (a burst worker in this process)."""
     _require_redis()
-    count = core.run_pending_jobs(raise_errors=False)
+    count = runtime.run_pending_jobs(raise_errors=False)
     click.echo(f"{count} job(s) run")

@@ -13,7 +13,7 @@ from pathlib import Path
 
 #: The repository root: `platform/samenleren/config.py` -> three levels up. Translations, tenant
 #: manifests and migrations live there, not inside the package (architecture.md, "Layout").
-REPO_ROOT = Path(__file__).resolve().parents[2]
+REPO_ROOT = Path(__file__).resolve().parents[3]
 
 #: Languages the interface is offered in. `nl` is the default; `en` is complete; `fy` (Frysk) is
 #: offered for Fryslân and falls back to Dutch where a message has no Frisian translation yet.
@@ -63,7 +63,7 @@ def load_config() -> dict:
         ),
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
         "REDIS_URL": os.environ.get("REDIS_URL", ""),
-        # Jobs and mail (samenleren.jobs, samenleren.notifications); README "Configuration".
+        # Jobs and mail (samenleren.core.jobs, samenleren.notifications); README "Configuration".
         **_mail_config(env),
         "SAMENLEREN_TENANTS_DIR": os.environ.get(
             "SAMENLEREN_TENANTS_DIR", str(REPO_ROOT / "tenants")

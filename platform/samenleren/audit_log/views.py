@@ -5,13 +5,13 @@ from __future__ import annotations
 from flask import Blueprint, Response, abort, render_template, request, stream_with_context
 from flask_login import current_user
 
-from samenleren.audit import services
 from samenleren.audit.events import ACTION_LABELS, AuditAction
+from samenleren.audit_log import services
 from samenleren.core.errors_input import InvalidInput
+from samenleren.core.extensions import db
 from samenleren.core.formatting import local_today
 from samenleren.core.tenancy import current_tenant
 from samenleren.core.web import login_required
-from samenleren.extensions import db
 from samenleren.identity.models import Role
 
 bp = Blueprint("audit", __name__, template_folder="templates")

@@ -1,0 +1,1 @@
+"""The audit log as the programme admin reads it: a filtered page and a CSV export."""

@@ -1,0 +1,304 @@
+"""Reading the audit log: filters, the programme admin's page and the CSV export.
+
+Events are written by `audit.services.record`; this face only reads them, with names of the
+users and trajectories they are about.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import uuid
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+
+from flask_babel import gettext
+from sqlalchemy import Select, select
+
+from samenleren.audit.events import (
+    REFUSAL_REASONS,
+    ROLE_LABELS,
+    ROLE_SOURCES,
+    AuditAction,
+    action_label,
+)
+from samenleren.audit.models import AuditEvent
+from samenleren.core.errors_input import InvalidInput
+from samenleren.core.extensions import db
+from samenleren.core.formatting import LOCAL_ZONE
+from samenleren.core.spreadsheets import neutralise
+from samenleren.core.terminology import ROLE_TERMS, role_term
+from samenleren.identity.models import User
+from samenleren.trajectories.models import Trajectory
+
+PAGE_SIZE = 50
+#: Beyond this page, narrow the period (an OFFSET this deep is slow, and nobody reads it).
+MAX_PAGE = 2_000
+
+
+# --- filters ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class EventFilter:
+    """What the admin asked for: one action (or all), and a period of whole days (inclusive)."""
+
+    action: str = ""
+    start: date | None = None
+    end: date | None = None
+
+    def query_args(self) -> dict[str, str]:
+        """The filter as URL arguments (for the export link and the page links)."""
+        args = {"action": self.action}
+        args["from"] = self.start.isoformat() if self.start else ""
+        args["to"] = self.end.isoformat() if self.end else ""
+        return {key: value for key, value in args.items() if value}
+
+    def as_details(self) -> dict[str, str]:
+        return self.query_args()
+
+
+def _parse_day(raw: str) -> date:
+    try:
+        return date.fromisoformat(raw)
+    except ValueError:
+        raise ValueError(gettext("Give a date as year-month-day, e.g. 2026-03-31.")) from None
+
+
+def parse_filter(args: Mapping[str, str]) -> EventFilter:
+    """The filter from the page's URL arguments (`action`, `from`, `to`), or `InvalidInput`."""
+    errors: dict[str, str] = {}
+    action = (args.get("action") or "").strip()
+    if action and action not in {a.value for a in AuditAction}:
+        errors["action"] = gettext("Choose an action from the list.")
+    days: dict[str, date | None] = {"from": None, "to": None}
+    for name in days:
+        raw = (args.get(name) or "").strip()
+        if raw:
+            try:
+                days[name] = _parse_day(raw)
+            except ValueError as error:
+                errors[name] = str(error)
+    start, end = days["from"], days["to"]
+    if start and end and start > end:
+        errors["to"] = gettext("The end date is before the start date.")
+    if errors:
+        raise InvalidInput(errors)
+    return EventFilter(action=action, start=start, end=end)
+
+
+def parse_page(raw: str | None) -> int:
+    """`?page=`: a page number from 1; anything else is the first page."""
+    try:
+        page = int(raw or "1")
+    except ValueError:
+        return 1
+    return min(max(page, 1), MAX_PAGE)
+
+
+_EARLIEST = date(1900, 1, 1)
+_LATEST = date(9000, 1, 1)
+
+
+def _local_midnight(day: date) -> datetime:
+    """Midnight at the start of `day` in Dutch time, as UTC: the period is in Dutch days."""
+    return datetime.combine(day, time.min, tzinfo=LOCAL_ZONE).astimezone(UTC)
+
+
+def _filtered(event_filter: EventFilter) -> Select:
+    query = select(AuditEvent)
+    if event_filter.action:
+        query = query.where(AuditEvent.action == event_filter.action)
+    # Dates far outside the log's lifetime (year 1, year 9999) mean "no bound": the arithmetic
+    # on them would overflow.
+    if event_filter.start and event_filter.start > _EARLIEST:
+        query = query.where(AuditEvent.occurred_at >= _local_midnight(event_filter.start))
+    if event_filter.end and event_filter.end < _LATEST:
+        next_day = event_filter.end + timedelta(days=1)
+        query = query.where(AuditEvent.occurred_at < _local_midnight(next_day))
+    # Newest first; the id breaks ties, so pages never overlap or skip an event.
+    return query.order_by(AuditEvent.occurred_at.desc(), AuditEvent.id.desc())
+
+
+# --- the page -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class EventRow:
+    event: AuditEvent
+    label: str
+    actor: str
+    subject: str
+    #: The trajectory to link to, when the event is about one.
+    trajectory_id: uuid.UUID | None
+    details: list[tuple[str, str]]
+
+
+@dataclass(frozen=True)
+class EventPage:
+    rows: list[EventRow]
+    page: int
+    has_next: bool
+
+
+def _uuid(value: str) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def _names(events: list[AuditEvent]) -> tuple[dict[uuid.UUID, str], dict[uuid.UUID, str]]:
+    """Names of the users and trajectories (their learner) the events are about: 2 queries."""
+    user_ids = {_uuid(e.subject_id) for e in events if e.subject_type == "user"} - {None}
+    trajectory_ids = {_uuid(e.subject_id) for e in events if e.subject_type == "trajectory"} - {
+        None
+    }
+    users: dict[uuid.UUID, str] = {}
+    trajectories: dict[uuid.UUID, str] = {}
+    if user_ids:
+        users = dict(
+            db.session.execute(select(User.id, User.name).where(User.id.in_(user_ids))).all()
+        )
+    if trajectory_ids:
+        trajectories = dict(
+            db.session.execute(
+                select(Trajectory.id, User.name)
+                .join(User, User.id == Trajectory.learner_id)
+                .where(Trajectory.id.in_(trajectory_ids))
+            ).all()
+        )
+    return users, trajectories
+
+
+#: Details kept for the export (ids) that the page does not show: it shows the names instead.
+HIDDEN_DETAILS = ("coach", "previous_coach")
+
+
+def describe_details(event: AuditEvent) -> list[tuple[str, str]]:
+    """The event's details as (label, value) pairs in the reader's language."""
+    details = dict(event.details or {})
+    shown: list[tuple[str, str]] = []
+    reason = details.pop("reason", None)
+    if reason is not None:
+        shown.append((gettext("Reason"), str(REFUSAL_REASONS.get(reason, reason))))
+    role = details.pop("role", None)
+    if role is not None:
+        shown.append((gettext("Role"), _role_label(role)))
+    source = details.pop("source", None)
+    if source is not None:
+        shown.append((gettext("Source"), str(ROLE_SOURCES.get(source, source))))
+    step = details.pop("step", None)
+    if step is not None:
+        shown.append((gettext("Step"), str(step)))
+    subject = details.pop("subject", None)
+    if subject is not None:
+        shown.append((gettext("Subject at the identity provider"), str(subject)))
+    coach = details.pop("coach_name", None)
+    if coach is not None:
+        shown.append((gettext("Learning coach"), str(coach)))
+    previous = details.pop("previous_coach_name", None)
+    if previous is not None:
+        shown.append((gettext("Previous learning coach"), str(previous)))
+    for key in HIDDEN_DETAILS:  # ids: in the export, not on the page
+        details.pop(key, None)
+    for key, value in sorted(details.items()):
+        text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+        shown.append((str(key), text))
+    return shown
+
+
+def _subject_text(
+    event: AuditEvent, users: dict[uuid.UUID, str], trajectories: dict[uuid.UUID, str]
+) -> tuple[str, uuid.UUID | None]:
+    key = _uuid(event.subject_id)
+    if event.subject_type == "user" and key in users:
+        return users[key], None
+    if event.subject_type == "trajectory" and key in trajectories:
+        return gettext("Trajectory of %(name)s", name=trajectories[key]), key
+    if event.subject_type or event.subject_id:
+        return f"{event.subject_type} {event.subject_id}".strip(), None
+    return "", None
+
+
+def _system_actor(event: AuditEvent) -> str:
+    if (event.details or {}).get("source") == "idp":
+        return gettext("Identity provider")
+    return gettext("System")
+
+
+def _rows(events: list[AuditEvent]) -> list[EventRow]:
+    users, trajectories = _names(events)
+    rows = []
+    for event in events:
+        subject, trajectory_id = _subject_text(event, users, trajectories)
+        rows.append(
+            EventRow(
+                event=event,
+                label=action_label(event.action),
+                actor=event.actor_label or _system_actor(event),
+                subject=subject,
+                trajectory_id=trajectory_id,
+                details=describe_details(event),
+            )
+        )
+    return rows
+
+
+def event_page(event_filter: EventFilter, page: int) -> EventPage:
+    """One page of the current tenant's events, newest first (3 queries at most)."""
+    query = _filtered(event_filter).limit(PAGE_SIZE + 1).offset((page - 1) * PAGE_SIZE)
+    events = list(db.session.scalars(query))
+    return EventPage(rows=_rows(events[:PAGE_SIZE]), page=page, has_next=len(events) > PAGE_SIZE)
+
+
+# --- the export ---------------------------------------------------------------------------------
+
+
+def _csv_line(cells: list[object]) -> str:
+    buffer = io.StringIO()
+    csv.writer(buffer).writerow([neutralise(cell) for cell in cells])
+    return buffer.getvalue()
+
+
+def export_lines(event_filter: EventFilter) -> Iterator[str]:
+    """The filtered events as CSV lines (with a header), read in batches; nothing is dropped."""
+    yield "\ufeff"  # byte order mark: spreadsheet programs then read the file as UTF-8
+    yield _csv_line(
+        [
+            gettext("Moment"),
+            gettext("Action"),
+            gettext("Action code"),
+            gettext("By"),
+            gettext("By (id)"),
+            gettext("About (type)"),
+            gettext("About (id)"),
+            gettext("Details"),
+            gettext("IP address"),
+        ]
+    )
+    query = _filtered(event_filter).execution_options(yield_per=500)
+    for event in db.session.scalars(query):
+        moment = event.occurred_at
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=UTC)
+        yield _csv_line(
+            [
+                moment.astimezone(LOCAL_ZONE).isoformat(timespec="seconds"),
+                action_label(event.action),
+                event.action,
+                event.actor_label,
+                event.actor_id or "",
+                event.subject_type,
+                event.subject_id,
+                json.dumps(event.details or {}, ensure_ascii=False, sort_keys=True),
+                event.ip_address,
+            ]
+        )
+
+
+def _role_label(role: str) -> str:
+    """The role in the tenant's own words (tenants.terminology); an unknown one as stored."""
+    return role_term(role) if role in ROLE_TERMS.values() else str(ROLE_LABELS.get(role, role))

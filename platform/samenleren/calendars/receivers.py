@@ -1,0 +1,48 @@
+"""Calendars react to the programme: invitations, updates and cancellations of appointments.
+
+Connected by `samenleren.calendars.init_app`. Each receiver runs inside the sender's
+transaction (core.signals) and reads the ORM's attribute history to decide what to send, so an
+unchanged appointment sends nothing.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from samenleren.calendars import services
+from samenleren.core import signals
+
+
+def _appointment(trajectory: Any, *, step: Any, **_: Any) -> None:
+    services.appointment_changed(trajectory, step)
+
+
+def _meeting(meeting: Any, **_: Any) -> None:
+    services.meeting_changed(meeting)
+
+
+def _started(trajectory: Any, **_: Any) -> None:
+    services.trajectory_started(trajectory)
+
+
+def _withdrawn(trajectory: Any, **_: Any) -> None:
+    services.trajectory_withdrawn(trajectory)
+
+
+def _coach(trajectory: Any, *, previous: Any, **_: Any) -> None:
+    services.coach_changed(trajectory, previous)
+
+
+def connect() -> None:
+    # Strong references: these are module functions, connected once per process (blinker
+    # ignores a second connect of the same receiver).
+    for signal in (
+        signals.appointment_scheduled,
+        signals.appointment_rescheduled,
+        signals.appointment_cancelled,
+    ):
+        signal.connect(_appointment, weak=False)
+    signals.meeting_scheduled.connect(_meeting, weak=False)
+    signals.trajectory_started.connect(_started, weak=False)
+    signals.trajectory_withdrawn.connect(_withdrawn, weak=False)
+    signals.coach_changed.connect(_coach, weak=False)

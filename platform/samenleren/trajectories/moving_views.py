@@ -1,0 +1,113 @@
+"""Moving trajectories in which nothing has happened yet to a newer version of their template:
+the page listing them per version, with the changes and the new due dates. Programme
+administrators only; to anyone else the page looks missing (404)."""
+
+from __future__ import annotations
+
+import uuid
+from collections import defaultdict
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext, ngettext
+from flask_login import current_user
+
+from samenleren.core.errors_input import InvalidInput
+from samenleren.core.extensions import db
+from samenleren.core.web import get_or_404, login_required
+from samenleren.identity.models import Role
+from samenleren.process_templates.diff import compare_definitions
+from samenleren.process_templates.models import ProcessTemplate, TemplateVersion, VersionStatus
+from samenleren.process_templates.version_views import overview_url, page_languages, versions_of
+from samenleren.trajectories.moving import movable_trajectories, move_trajectories, new_due_dates
+
+bp = Blueprint(
+    "template_moves", __name__, template_folder="templates", url_prefix="/<tenant>/templates"
+)
+
+
+def _require_admin() -> None:
+    if not current_user.has_role(Role.PROGRAMME_ADMIN):
+        abort(404)
+
+
+def _render_move(
+    template: ProcessTemplate,
+    all_versions: list[TemplateVersion],
+    target: TemplateVersion,
+    errors: dict[str, str],
+    chosen: set[str],
+    status: int = 200,
+):
+    locale, fallback = page_languages()
+    trajectories = movable_trajectories(target)
+    versions = {version.id: version for version in all_versions}
+    groups: dict[uuid.UUID, list] = defaultdict(list)
+    for trajectory in trajectories:
+        groups[trajectory.template_version_id].append(trajectory)
+    diffs = {
+        version_id: compare_definitions(
+            versions[version_id].definition, target.definition, locale, fallback
+        )
+        for version_id in groups
+    }
+    step_names = {}
+    if target.status is VersionStatus.PUBLISHED:
+        step_names = {step.key: step.name_in(locale, fallback) for step in target.content.steps}
+    return render_template(
+        "versions/move.html",
+        template=template,
+        target=target,
+        groups=[
+            (versions[version_id], groups[version_id])
+            for version_id in sorted(groups, key=lambda v: versions[v].number)
+        ],
+        diffs=diffs,
+        due={t.id: new_due_dates(t, target) for t in trajectories},
+        step_names=step_names,
+        errors=errors,
+        chosen=chosen,
+        overview=overview_url(template),
+    ), status
+
+
+@bp.route("/<uuid:template_id>/versions/<uuid:version_id>/move", methods=["GET", "POST"])
+@login_required
+def move(template_id: uuid.UUID, version_id: uuid.UUID):
+    """Trajectories on older versions in which nothing has happened yet, to move to this one."""
+    _require_admin()
+    template = get_or_404(ProcessTemplate, template_id)
+    versions = versions_of(template)
+    target = next((version for version in versions if version.id == version_id), None)
+    if target is None:
+        abort(404)
+    if request.method == "GET":
+        return _render_move(template, versions, target, {}, set())
+    raw_ids = request.form.getlist("trajectory")
+    try:
+        ids = [uuid.UUID(raw) for raw in raw_ids]
+    except ValueError:
+        return _render_move(
+            template,
+            versions,
+            target,
+            {"trajectory": gettext("Choose trajectories from the list.")},
+            set(),
+            422,
+        )
+    try:
+        moved = move_trajectories(target, ids, current_user)
+    except InvalidInput as refused:
+        db.session.rollback()
+        return _render_move(template, versions, target, refused.errors, set(raw_ids), 422)
+    db.session.commit()
+    flash(
+        ngettext(
+            "%(num)d trajectory now follows version %(number)d.",
+            "%(num)d trajectories now follow version %(number)d.",
+            moved,
+            number=target.number,
+        )
+    )
+    return redirect(
+        url_for("template_moves.move", template_id=template.id, version_id=target.id), 303
+    )
