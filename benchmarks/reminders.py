@@ -9,7 +9,7 @@ Compares, in one run and against the same aiosmtpd sink (in its own process):
 * **raw**: a plain `smtplib` loop sending the same messages, rendered beforehand, over one
   connection (no database, no rendering).
 
-Target (../shared/design/quality.md): ours >= 50 % of raw; 100,000 in <= 60 s.
+Target: ours >= 50 % of raw; 100,000 in <= 60 s.
 
     .venv/bin/python benchmarks/reminders.py            # N=20000, a temporary PostgreSQL database
                                                         # (SQLite when there is none)
@@ -408,7 +408,7 @@ def _write(report: list[str]) -> None:
     section = (
         f"{heading}\n\nReminders rendered and handed to a local SMTP sink per second through our "
         "sender, against a plain smtplib loop sending pre-rendered messages to the same sink, in "
-        "one run (quality.md: >= 50 % of the raw loop; 100,000 in <= 60 s).\n"
+        "one run (target: >= 50 % of the raw loop; 100,000 in <= 60 s).\n"
         "Run: `.venv/bin/python benchmarks/reminders.py --write` (options: `--n`, "
         "`--database-url`, `--senders`).\n\n" + "\n".join(report) + "\n\n" + ANALYSIS
     )

@@ -1,7 +1,7 @@
 """Alembic environment: migrations run as the schema owner, then grant the runtime role.
 
 The owner comes from MIGRATIONS_DATABASE_URL (falling back to DATABASE_URL). The runtime role is
-the user in DATABASE_URL: it owns nothing and gets only row access (architecture.md, wall 3);
+the user in DATABASE_URL: it owns nothing and gets only row access (the database wall);
 on append-only tables (the audit log) only INSERT and SELECT.
 """
 

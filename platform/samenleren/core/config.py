@@ -12,7 +12,7 @@ import tempfile
 from pathlib import Path
 
 #: The repository root: `platform/samenleren/config.py` -> three levels up. Translations, tenant
-#: manifests and migrations live there, not inside the package (architecture.md, "Layout").
+#: manifests and migrations live there, not inside the package.
 REPO_ROOT = Path(__file__).resolve().parents[3]
 
 #: Languages the interface is offered in. `nl` is the default; `en` is complete; `fy` (Frysk) is

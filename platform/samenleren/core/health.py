@@ -33,7 +33,7 @@ def _database() -> str:
         with db.engine.connect() as connection:
             connection.execute(text("SELECT 1"))
             if connection.dialect.name == "postgresql":
-                # The runtime role must be subject to row-level security (architecture.md).
+                # The runtime role must be subject to row-level security (the database wall).
                 unsafe = connection.execute(
                     text(
                         "SELECT rolsuper OR rolbypassrls FROM pg_roles WHERE rolname = current_user"

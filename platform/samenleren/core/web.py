@@ -64,7 +64,7 @@ def get_or_404(model: type[M], object_id: uuid.UUID | str, *options: ORMOption) 
     """Load a tenant-owned object of the current tenant, or 404 as if it did not exist.
 
     Another tenant's object is never loaded (the query is scoped), so it looks exactly like a
-    missing one (style.md: missing and forbidden look the same). `options` (e.g. `joinedload`)
+    missing one (missing and forbidden look the same: nothing leaks that it exists). `options` (e.g. `joinedload`)
     load what the page needs in the same query.
     """
     try:

@@ -1,4 +1,4 @@
-"""One way to enqueue a job and one way to run it (architecture.md, "Jobs"; pitfalls.md, "RQ").
+"""One way to enqueue a job and one way to run it (docs/architecture.md, "Jobs").
 
 * `@job(queue=...)` registers a function by its dotted path. Only registered functions run.
 * `enqueue(fn, tenant_id=..., **kwargs)` remembers the call on the database session and hands it
