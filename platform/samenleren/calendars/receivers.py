@@ -33,6 +33,10 @@ def _coach(trajectory: Any, *, previous: Any, **_: Any) -> None:
     services.coach_changed(trajectory, previous)
 
 
+def _return_day(meeting: Any, *, trainer: Any, **_: Any) -> None:
+    services.return_day_planned(meeting, trainer)
+
+
 def connect() -> None:
     # Strong references: these are module functions, connected once per process (blinker
     # ignores a second connect of the same receiver).
@@ -46,3 +50,4 @@ def connect() -> None:
     signals.trajectory_started.connect(_started, weak=False)
     signals.trajectory_withdrawn.connect(_withdrawn, weak=False)
     signals.coach_changed.connect(_coach, weak=False)
+    signals.return_day_planned.connect(_return_day, weak=False)
