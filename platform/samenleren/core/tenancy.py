@@ -143,7 +143,7 @@ def _touches_tenant_data(state: ORMExecuteState) -> bool:
     # or a subquery over a tenant table would otherwise run unscoped, across every tenant.
     names = _tenant_table_names()
     tables = find_tables(
-        state.statement,
+        state.statement,  # type: ignore[arg-type]  # an ORM statement is a ClauseElement
         include_aliases=True,
         include_joins=True,
         include_crud=True,
@@ -177,11 +177,12 @@ def _scope_to_tenant(state: ORMExecuteState) -> None:
 def _check_inserted_tenant(state: ORMExecuteState, tenant_id: uuid.UUID) -> None:
     rows = state.parameters
     if rows:  # session.execute(insert(Model), [{...}, ...])
-        given = [row.get("tenant_id") for row in ([rows] if isinstance(rows, dict) else rows)]
+        batch: list[Any] = [rows] if isinstance(rows, dict) else list(rows)
+        given = [row.get("tenant_id") for row in batch]
     else:  # insert(Model).values(...), one row or several
         given = [
             value
-            for name, value in state.statement.compile().params.items()
+            for name, value in state.statement.compile().params.items()  # type: ignore[attr-defined]
             if name == "tenant_id" or name.startswith("tenant_id_m")
         ]
     if any(value is not None and uuid.UUID(str(value)) != tenant_id for value in given):

@@ -18,9 +18,9 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 from functools import wraps
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
-from flask import Blueprint, Flask, Response, abort, flash, g, redirect, request, url_for
+from flask import Blueprint, Flask, abort, flash, g, redirect, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
 from sqlalchemy import select
@@ -64,8 +64,8 @@ def get_or_404(model: type[M], object_id: uuid.UUID | str, *options: ORMOption) 
     """Load a tenant-owned object of the current tenant, or 404 as if it did not exist.
 
     Another tenant's object is never loaded (the query is scoped), so it looks exactly like a
-    missing one (missing and forbidden look the same: nothing leaks that it exists). `options` (e.g. `joinedload`)
-    load what the page needs in the same query.
+    missing one: missing and forbidden look the same, so nothing tells that it exists.
+    `options` (e.g. `joinedload`) load what the page needs in the same query.
     """
     try:
         key = object_id if isinstance(object_id, uuid.UUID) else uuid.UUID(str(object_id))
@@ -128,7 +128,7 @@ def require_roles(blueprint: Blueprint, *roles: str) -> None:
         return _refuse_without_role(roles)
 
 
-def see_other(endpoint: str, **values: Any) -> Response:
+def see_other(endpoint: str, **values: Any) -> BaseResponse:
     """After a successful post: 303 to the page to show next (the browser then GETs it)."""
     return redirect(url_for(endpoint, **values), 303)
 
@@ -159,4 +159,4 @@ def form_action(
     # A response is callable too (a WSGI app): only a plain function is called with the result.
     if isinstance(done, BaseResponse | str | tuple):
         return done
-    return done(result)  # type: ignore[operator]
+    return cast(Callable[[T], ResponseReturnValue], done)(result)
