@@ -4,6 +4,7 @@ hold (one scheduler, locked-down pods, probes, resources, secrets only by refere
 
 from __future__ import annotations
 
+import base64
 import copy
 import functools
 import re
@@ -435,6 +436,8 @@ def test_the_tenant_manifests_of_an_overlay_load(overlay, tmp_path):
     assert manifests, f"{overlay}: no tenant manifest"
     for key, text in config_map.get("data", {}).items():
         (tmp_path / key).write_text(text, encoding="utf-8")
+    for key, encoded in config_map.get("binaryData", {}).items():  # a PNG logo
+        (tmp_path / key).write_bytes(base64.b64decode(encoded))
     for key in manifests:
         loaded = load_manifest(tmp_path / key)
         assert f"{loaded.manifest.slug}.toml" == key
