@@ -26,6 +26,7 @@ lint: install
 	$(BIN)/ruff check platform tests migrations
 	$(BIN)/ruff format --check platform tests
 	$(BIN)/lint-imports
+	$(BIN)/hadolint deploy/Dockerfile
 
 test: install compile-translations lint
 	$(BIN)/pytest

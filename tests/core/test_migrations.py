@@ -36,4 +36,4 @@ def test_the_models_match_the_migrated_schema(app: Flask, database: Database):
             differences = compare_metadata(context, db.metadata)
     finally:
         engine.dispose()
-    assert differences == [], f"models and migrations differ (run `flask db migrate`): {differences}"
+    assert differences == [], f"models and migrations differ (`flask db migrate`): {differences}"

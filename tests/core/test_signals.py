@@ -16,9 +16,7 @@ from tests.conftest import REPO_ROOT
 def _signals() -> dict[str, NamedSignal]:
     from samenleren.core import signals
 
-    return {
-        name: value for name, value in vars(signals).items() if isinstance(value, NamedSignal)
-    }
+    return {name: value for name, value in vars(signals).items() if isinstance(value, NamedSignal)}
 
 
 def test_every_signal_names_its_sender_and_arguments():
