@@ -1,6 +1,6 @@
 """Shared fixtures: a fresh PostgreSQL database per run, two tenants, two identity providers.
 
-The database is created for this run with two roles (architecture.md, wall 3):
+The database is created for this run with two roles (the database wall):
 * an *owner* role that runs the migrations and owns every table;
 * a plain *runtime* role (no superuser, no BYPASSRLS, owns nothing) that the app connects as.
 Superusers bypass row-level security, so no test connects as one except to create and drop

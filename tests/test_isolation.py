@@ -1,4 +1,4 @@
-"""Tenant isolation over every route the application has (quality.md: 0 leaks).
+"""Tenant isolation over every route the application has (the goal: 0 leaks).
 
 The routes are not listed by hand: they come from `app.url_map`. Every rule under `/<tenant>/` is
 a tenant route; every URL argument of a tenant route needs a factory in `OBJECT_FACTORIES` that
@@ -148,7 +148,7 @@ def _library_entry(world: World) -> object:
     return entry_id
 
 
-#: The model library is shared by design (issue 5): every tenant's programme administrators read
+#: The model library is shared by design: every tenant's programme administrators read
 #: the entries other tenants published and may adopt one, which copies it into their OWN tenant
 #: and writes nothing in the publishing one. These read-only/adopt routes are therefore exempt
 #: from "another tenant's object looks missing"; everything else about them is still checked
@@ -268,7 +268,7 @@ OBJECT_FACTORIES: dict[str, Callable[[World], object]] = {
     "version_id": _published_version,
     "template_id": _default_template,
     "entry_id": _library_entry,
-    # The template editor (issue 5): a draft, and a step and one of its fields in that draft
+    # The template editor: a draft, and a step and one of its fields in that draft
     # (step and field keys are plain strings; the draft id in the same URL decides the 404).
     "draft_id": _draft,
     "step_key": lambda world: "evaluation",

@@ -1,6 +1,6 @@
 """Chromium end to end: the real app on a free port, one browser for the whole session.
 
-Playwright cannot download browsers here; it drives Debian's Chromium (pitfalls.md). The app is
+Playwright cannot download browsers here; it drives Debian's Chromium. The app is
 served at 127.0.0.1 while the identity providers call themselves `localhost`: two sites, as in
 production, so the IdP's redirect back is a cross-site navigation (the session cookie is `Lax`).
 """

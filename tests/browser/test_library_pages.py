@@ -1,5 +1,5 @@
 """The model library and the terminology settings in Chromium: axe-core finds no WCAG 2.1 AA
-violation, in Dutch and English, including forms refused with errors (issue 5)."""
+violation, in Dutch and English, including forms refused with errors."""
 
 from __future__ import annotations
 

@@ -16,7 +16,7 @@ from tests.conftest import TenantRef, make_user
 
 pytestmark = pytest.mark.browser
 
-#: WCAG 2.1 A and AA (quality.md), and axe's best practices on top.
+#: WCAG 2.1 A and AA (the law for Dutch public bodies), and axe's best practices on top.
 AXE_OPTIONS = {
     "runOnly": {
         "type": "tag",

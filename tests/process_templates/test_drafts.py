@@ -1,5 +1,5 @@
 """Drafts of process templates: validation (every problem, naming step and field), publishing,
-discarding, and what publishing means for trajectories (issue 5)."""
+discarding, and what publishing means for trajectories."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The model library shared across tenants (issue 5, part 6): sharing a published version,
+"""The model library shared across tenants: sharing a published version,
 browsing and adopting it in another tenant, withdrawing, and what never leaves a tenant."""
 
 from __future__ import annotations

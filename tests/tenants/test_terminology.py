@@ -1,4 +1,4 @@
-"""The tenant's own words for the main nouns (issue 5, part 7): the settings page, `term()`,
+"""The tenant's own words for the main nouns: the settings page, `term()`,
 role names, the manifest's `[terminology]` table, and that other tenants and languages keep
 theirs."""
 

@@ -1,9 +1,10 @@
-"""Who may see what (domain.md), for every role and every kind of field, in every page.
+"""Who may see what, for every role and every kind of field, in every page.
 
-The expectations below are written from domain.md, not read from the template, so a template or
-service that shows too much fails here. Every field of every step is filled with a marker text;
-then each person opens every page of the trajectory they can reach, and the markers they must
-not read may not appear anywhere (nor in the service that pages, exports and search use).
+The expectations below are written from the confidentiality rules, not read from the template,
+so a template or service that shows too much fails here. Every field of every step is filled
+with a marker text; then each person opens every page of the trajectory they can reach, and the
+markers they must not read may not appear anywhere (nor in the service that pages, exports and
+search use).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from sqlalchemy import select
 from tests.factories import World, build_world, get, in_tenant
 from tests.trajectories.test_pages import client_for
 
-#: field key -> (marker, who may read it per domain.md besides the learner)
+#: field key -> (marker, who may read it by the rules besides the learner)
 TEXT_FIELDS = {
     # learning goals step: latent needs are for learner and coach only
     "latent_needs": ("MARK-latent-needs", {"coach"}),

@@ -1,4 +1,4 @@
-"""Fault tests (quality.md): Redis stopped in the middle of a reminder run, and a worker killed
+"""Fault tests: Redis stopped in the middle of a reminder run, and a worker killed
 with SIGKILL mid-batch. Both run real `flask worker` processes against a *private* redis-server
 (never the machine's own) and the test database, sending to a real SMTP sink.
 
