@@ -6,6 +6,7 @@ from flask import Blueprint, Response, abort, render_template, request, stream_w
 from flask_login import current_user
 
 from samenleren.audit.events import ACTION_LABELS, AuditAction
+from samenleren.audit.services import record
 from samenleren.audit_log import services
 from samenleren.core.errors_input import InvalidInput
 from samenleren.core.extensions import db
@@ -58,7 +59,7 @@ def export_events():
     except InvalidInput as refused:
         return _render(None, None, errors=refused.errors, status=422)
     # The export is itself an event, committed before the first line leaves.
-    services.record(
+    record(
         AuditAction.AUDIT_EXPORTED,
         actor=current_user,
         details=event_filter.as_details(),
