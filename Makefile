@@ -25,6 +25,7 @@ run: install compile-translations
 lint: install
 	$(BIN)/ruff check platform tests migrations
 	$(BIN)/ruff format --check platform tests
+	$(BIN)/djlint platform/samenleren --lint
 
 test: install compile-translations lint
 	$(BIN)/pytest
