@@ -27,6 +27,7 @@ lint: install
 	$(BIN)/ruff format --check platform tests
 	$(BIN)/lint-imports
 	$(BIN)/hadolint deploy/Dockerfile
+	$(BIN)/djlint platform/samenleren --lint
 
 test: install compile-translations lint
 	$(BIN)/pytest
