@@ -50,7 +50,8 @@ from samenleren.core.formatting import show_moment
 from samenleren.core.tenancy import current_tenant
 from samenleren.identity.models import Role, User
 from samenleren.notifications.models import NotificationKind
-from samenleren.notifications.services import notify, sender_of_current_tenant
+from samenleren.notifications.outbox import notify
+from samenleren.notifications.rendering import sender_of_current_tenant
 from samenleren.process_templates.definition import StepSpec
 from samenleren.process_templates.models import TemplateVersion
 from samenleren.trajectories.models import (
