@@ -30,8 +30,6 @@ class Board(enum.StrEnum):
 
 #: The order of the role switcher.
 BOARDS = (Board.LEARNER, Board.COACH, Board.MANAGER, Board.TRAINER, Board.PROGRAMME)
-
-
 #: Which dashboard the start page shows before the user has chosen one: where others wait on
 #: the user's work first, the own learning last.
 RELEVANCE = (Board.PROGRAMME, Board.MANAGER, Board.COACH, Board.TRAINER, Board.LEARNER)

@@ -49,12 +49,8 @@ from samenleren.trajectories.models import (
 )
 
 OPEN_STATES = (StepState.PLANNED, StepState.SCHEDULED)
-
-
 #: The programme admin's lists stay short; the counts next to them are complete.
 OVERDUE_SHOWN = 20
-
-
 WITHOUT_COACH_SHOWN = 50
 
 
