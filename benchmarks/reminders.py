@@ -2,7 +2,7 @@
 
 Compares, in one run and against the same aiosmtpd sink (in its own process):
 
-* **ours**: `samenleren.notifications.services.send_due()` - claims due rows in batches
+* **ours**: `samenleren.notifications.delivery.send_due()` - claims due rows in batches
   (`SELECT ... FOR UPDATE SKIP LOCKED` on PostgreSQL), renders each mail (text + HTML, Jinja,
   in the recipient's language), sends it over one reused SMTP connection and marks it sent in its
   own commit (confirmed before the next mail's DATA);
@@ -158,14 +158,10 @@ def _run(args, url: str, port: int, count, sink) -> None:
     from samenleren.core.extensions import db
     from samenleren.core.tenancy import tenant_scope
     from samenleren.identity.models import User
+    from samenleren.notifications.delivery import send_due
     from samenleren.notifications.models import Notification, NotificationState
-    from samenleren.notifications.services import (
-        Outgoing,
-        Renderer,
-        message_id_for,
-        send_due,
-        sender_of_current_tenant,
-    )
+    from samenleren.notifications.outbox import message_id_for
+    from samenleren.notifications.rendering import Outgoing, Renderer, sender_of_current_tenant
     from samenleren.tenants.manifest import load_manifest
     from samenleren.tenants.services import onboard_tenant
 
@@ -313,7 +309,7 @@ def _sender(app, tenant_id, start, results) -> None:
     from samenleren.core.extensions import db
     from samenleren.core.tenancy import tenant_scope
     from samenleren.core.tenant import Tenant
-    from samenleren.notifications.services import send_due
+    from samenleren.notifications.delivery import send_due
 
     with app.app_context(), tenant_scope(db.session.get(Tenant, tenant_id)):
         start.wait()

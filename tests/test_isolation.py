@@ -227,7 +227,7 @@ def _feed_token(world: World) -> str:
     """A live personal calendar feed token of the world's learner."""
     from sqlalchemy import select
 
-    from samenleren.calendars.services import create_feed
+    from samenleren.calendars.feeds import create_feed
     from samenleren.core.extensions import db
     from samenleren.identity.models import User
 

@@ -57,7 +57,7 @@ def seeded(app: Flask, tenants: dict[str, TenantRef]) -> dict[str, TenantRef]:
 
                 create_token("Rls", actor_label="test")
                 # A personal calendar feed (calendar_feeds).
-                from samenleren.calendars.services import create_feed
+                from samenleren.calendars.feeds import create_feed
 
                 create_feed(user)
                 create_group(GroupData("Rls", member_ids=[str(user.id)]), actor_label="test")

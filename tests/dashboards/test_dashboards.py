@@ -372,7 +372,7 @@ def test_admin_sees_coach_load_and_the_organisation_goal_table(app, tenants):
 
 def test_ratings_are_averaged_per_organisation_goal(app, tenants):
     from samenleren.core.extensions import db
-    from samenleren.dashboards.services import programme_dashboard
+    from samenleren.dashboards.programme import programme_dashboard
     from samenleren.identity.models import User
 
     flevoland = tenants["flevoland"]

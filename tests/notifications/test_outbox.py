@@ -16,7 +16,7 @@ def _notify(app, tenant, who="learner", key="k1", **overrides):
     from samenleren.core.extensions import db
     from samenleren.identity.models import User
     from samenleren.notifications.models import NotificationKind
-    from samenleren.notifications.services import notify
+    from samenleren.notifications.outbox import notify
 
     with in_tenant(app, tenant):
         world = overrides.pop("world", None) or build_world(tenant)
@@ -84,7 +84,7 @@ def test_not_due_yet_is_not_sent(app, tenants, smtp_sink):
     _notify(app, tenants["flevoland"], due_at=utcnow() + timedelta(hours=1))
     run_pending_jobs(app)
     with in_tenant(app, tenants["flevoland"]):
-        from samenleren.notifications.services import send_due
+        from samenleren.notifications.delivery import send_due
 
         assert send_due() == 0
     assert smtp_sink.messages == []
@@ -127,8 +127,9 @@ def test_a_failed_send_is_retried_with_backoff_then_failed_and_never_lost(app, t
 
     from samenleren.core.db import as_utc, utcnow
     from samenleren.core.extensions import db
+    from samenleren.notifications.delivery import MAX_ATTEMPTS, send_due
     from samenleren.notifications.models import Notification, NotificationState
-    from samenleren.notifications.services import MAX_ATTEMPTS, retry_failed, send_due
+    from samenleren.notifications.outbox import retry_failed
     from tests.mail import free_port
 
     flevoland = tenants["flevoland"]
@@ -159,7 +160,7 @@ def test_a_failed_send_is_retried_with_backoff_then_failed_and_never_lost(app, t
 
 def test_two_senders_never_take_the_same_row(app, tenants, smtp_sink):
     from samenleren.core.extensions import db
-    from samenleren.notifications.services import claim_due
+    from samenleren.notifications.delivery import claim_due
 
     world, _ = _notify(app, tenants["flevoland"], key="k0")
     for n in range(1, 6):

@@ -45,7 +45,7 @@ def _sweep(app, tenants, now):
 
 
 def _send(app, tenants, now):
-    from samenleren.notifications.services import send_due
+    from samenleren.notifications.delivery import send_due
 
     with in_tenant(app, tenants["flevoland"]):
         return send_due(now=now)
@@ -92,7 +92,7 @@ def test_reminders_on_the_template_days_to_the_responsible(app, tenants, world):
 
 
 def test_reminder_mail_arrives_at_eight_local(app, tenants, world, smtp_sink):
-    from samenleren.notifications.services import send_due
+    from samenleren.notifications.delivery import send_due
 
     step_id, due = _step(app, tenants, world, "intake")
     _sweep(app, tenants, _at(due - timedelta(days=7), 7))  # before 08:00: created, not yet due

@@ -25,7 +25,7 @@ def _outbox(app, tenant, people: list[tuple[str, str | None]]) -> list[str]:
     """One reminder to each (name, locale), committed; returns their Message-IDs in order."""
     from samenleren.core.extensions import db
     from samenleren.notifications.models import NotificationKind
-    from samenleren.notifications.services import notify
+    from samenleren.notifications.outbox import notify
 
     ids = []
     with in_tenant(app, tenant):
@@ -59,7 +59,7 @@ def _states(app, tenant) -> dict[str, tuple[str, int, str]]:
 
 
 def _send(app, tenant) -> int:
-    from samenleren.notifications.services import send_due
+    from samenleren.notifications.delivery import send_due
 
     with in_tenant(app, tenant):
         return send_due()
@@ -141,7 +141,7 @@ def test_a_mail_refused_after_data_is_retried_and_the_others_go_out(app, tenants
 def test_the_wire_format_equals_the_email_packages_mail(app, tenants, smtp_sink):
     """What Renderer.wire writes by hand parses, without defects, to the same headers,
     structure and decoded text as the email package's message for the same notification."""
-    from samenleren.notifications.services import Outgoing, Renderer, sender_of_current_tenant
+    from samenleren.notifications.rendering import Outgoing, Renderer, sender_of_current_tenant
 
     flevoland = tenants["flevoland"]
     people = [

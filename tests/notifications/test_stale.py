@@ -67,7 +67,7 @@ def _states(app, world: World, prefix: str) -> list[str]:
 
 
 def _send(app, world: World, now: datetime) -> int:
-    from samenleren.notifications.services import send_due
+    from samenleren.notifications.delivery import send_due
 
     with in_tenant(app, world.tenant):
         return send_due(now=now)
@@ -101,7 +101,7 @@ def test_a_reminder_of_a_closed_step_is_cancelled_not_sent(app, world, smtp_sink
     from samenleren.core.extensions import db
     from samenleren.identity.models import User
     from samenleren.notifications.models import Notification, NotificationKind
-    from samenleren.notifications.services import notify
+    from samenleren.notifications.outbox import notify
     from samenleren.notifications.staleness import STALE_REASON
     from samenleren.trajectories.models import StepInstance
 

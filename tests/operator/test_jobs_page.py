@@ -138,7 +138,7 @@ def make_outbox(app: Flask, tenant: TenantRef) -> World:
     from samenleren.core.extensions import db
     from samenleren.identity.models import User
     from samenleren.notifications.models import NotificationKind, NotificationState
-    from samenleren.notifications.services import notify
+    from samenleren.notifications.outbox import notify
 
     with in_tenant(app, tenant):
         world = build_world(tenant)

@@ -1,7 +1,8 @@
 """RFC 5545 calendar files: invitations, cancellations, downloads and feeds (`icalendar`).
 
-Pure functions: they know nothing about the database; `samenleren.calendars.services` turns
-steps, group meetings, training sessions and coach days into `CalendarEvent`s.
+Pure functions: they know nothing about the database; `samenleren.calendars.events` turns
+steps and group meetings into `CalendarEvent`s, `samenleren.calendars.feeds` training sessions and
+coach days.
 
 Decisions that make Outlook and Google treat a mail as a meeting (and not as an attachment):
 

@@ -9,28 +9,32 @@ from __future__ import annotations
 
 from typing import Any
 
-from samenleren.calendars import services
+from samenleren.calendars import invitations
 from samenleren.core import signals
 
 
 def _appointment(trajectory: Any, *, step: Any, **_: Any) -> None:
-    services.appointment_changed(trajectory, step)
+    invitations.appointment_changed(trajectory, step)
 
 
 def _meeting(meeting: Any, **_: Any) -> None:
-    services.meeting_changed(meeting)
+    invitations.meeting_changed(meeting)
 
 
 def _started(trajectory: Any, **_: Any) -> None:
-    services.trajectory_started(trajectory)
+    invitations.trajectory_started(trajectory)
 
 
 def _withdrawn(trajectory: Any, **_: Any) -> None:
-    services.trajectory_withdrawn(trajectory)
+    invitations.trajectory_withdrawn(trajectory)
 
 
 def _coach(trajectory: Any, *, previous: Any, **_: Any) -> None:
-    services.coach_changed(trajectory, previous)
+    invitations.coach_changed(trajectory, previous)
+
+
+def _return_day(meeting: Any, *, trainer: Any, **_: Any) -> None:
+    invitations.return_day_planned(meeting, trainer)
 
 
 def _return_day(meeting: Any, *, trainer: Any, **_: Any) -> None:

@@ -12,19 +12,18 @@ from flask import (
     current_app,
     flash,
     make_response,
-    redirect,
     render_template,
-    url_for,
 )
 from flask import request as flask_request
 from flask_babel import gettext
 from flask_login import current_user
 from sqlalchemy import select
 
-from samenleren.calendars import services
+from samenleren.calendars import feeds
+from samenleren.calendars.events import meeting_download, step_download
 from samenleren.core.extensions import db
 from samenleren.core.ratelimits import client_key, limiter
-from samenleren.core.web import login_required
+from samenleren.core.web import login_required, see_other
 from samenleren.trajectories.access import load_meeting, load_step, load_trajectory
 from samenleren.trajectories.models import StepInstance, StepState
 
@@ -65,7 +64,7 @@ def download_step(scheduled_step_id: uuid.UUID):
     step = load_step(trajectory, str(scheduled_step_id))
     if step.state is not StepState.SCHEDULED or step.starts_at is None:
         abort(404)
-    return _ics(services.step_download(trajectory, step, current_user), "appointment.ics")
+    return _ics(step_download(trajectory, step, current_user), "appointment.ics")
 
 
 @bp.get("/<tenant>/calendar/meetings/<uuid:scheduled_meeting_id>.ics")
@@ -74,7 +73,7 @@ def download_meeting(scheduled_meeting_id: uuid.UUID):
     meeting, _runs, _members = load_meeting(str(scheduled_meeting_id))
     if meeting.starts_at is None or meeting.state.value != "scheduled":
         abort(404)
-    return _ics(services.meeting_download(meeting, current_user), "meeting.ics")
+    return _ics(meeting_download(meeting, current_user), "meeting.ics")
 
 
 # --- the personal feed ------------------------------------------------------------------------
@@ -88,7 +87,7 @@ def _feed_key() -> str:
     """Per tenant and per feed link (a calendar service fetches many users' feeds from one
     address); the token is hashed so it is not kept in the rate limiter's store."""
     token = (flask_request.view_args or {}).get("feed_token", "")
-    return f"{client_key().split('/')[0]}/feed/{services.hash_token(str(token))[:16]}"
+    return f"{client_key().split('/')[0]}/feed/{feeds.hash_token(str(token))[:16]}"
 
 
 @bp.get("/<tenant>/calendar/<feed_token>.ics")
@@ -96,10 +95,10 @@ def _feed_key() -> str:
 def feed(feed_token: str):
     """The feed a calendar application subscribes to: no login, the secret link is the key.
     Unknown, revoked and other tenants' links are the same 404."""
-    found = services.feed_by_token(feed_token)
+    found = feeds.feed_by_token(feed_token)
     if found is None:
         abort(404)
-    text = services.feed_calendar(found)
+    text = feeds.feed_calendar(found)
     db.session.commit()  # last_used_at, at most once an hour
     response = _ics(text, "samenleren.ics")
     response.headers["Content-Disposition"] = 'inline; filename="samenleren.ics"'
@@ -107,12 +106,12 @@ def feed(feed_token: str):
 
 
 def _render_settings(*, token: str | None = None, status: int = 200) -> Response:
-    feed_row = services.active_feed(current_user)
+    feed_row = feeds.active_feed(current_user)
     return _no_store(
         render_template(
             "calendars/my_calendar.html",
             feed=feed_row,
-            url=services.feed_url(token) if token else None,
+            url=feeds.feed_url(token) if token else None,
         ),
         status,
     )
@@ -127,16 +126,19 @@ def my_calendar():
 @bp.post("/<tenant>/me/calendar/new")
 @login_required
 def new_feed():
-    issued = services.create_feed(current_user)
+    # Not `form_action`: nothing here can be refused, and the new link is shown once on this
+    # answer instead of after a redirect (only its hash is stored).
+    issued = feeds.create_feed(current_user)
     db.session.commit()
-    # Shown once, not redirected: the link exists nowhere else (only its hash is stored).
     return _render_settings(token=issued.token)
 
 
 @bp.post("/<tenant>/me/calendar/revoke")
 @login_required
 def revoke_feed():
-    if services.revoke_feed(current_user):
+    # Not `form_action`: nothing can be refused, and it commits and flashes only when there
+    # was a link to revoke.
+    if feeds.revoke_feed(current_user):
         db.session.commit()
         flash(gettext("The calendar link no longer works."))
-    return redirect(url_for("calendars.my_calendar"), 303)
+    return see_other("calendars.my_calendar")

@@ -8,14 +8,19 @@ chosen here, else the most relevant one.
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, render_template, session
+from flask import Blueprint, render_template, session
 from flask_babel import format_decimal
 from flask_login import current_user
 
 from samenleren.core.tenancy import current_tenant
-from samenleren.core.web import login_required
-from samenleren.dashboards import services
-from samenleren.dashboards.services import Board
+from samenleren.core.web import role_required
+from samenleren.dashboards.boards import Board, boards_of, start_board, welcome_of
+from samenleren.dashboards.coach import coach_dashboard
+from samenleren.dashboards.learner import learner_dashboard
+from samenleren.dashboards.manager import manager_dashboard
+from samenleren.dashboards.programme import programme_dashboard
+from samenleren.dashboards.trainer import trainer_dashboard
+from samenleren.identity.models import Role
 
 bp = Blueprint("dashboards", __name__, template_folder="templates")
 
@@ -23,11 +28,11 @@ bp = Blueprint("dashboards", __name__, template_folder="templates")
 CHOSEN = "dashboard"
 
 _LOADERS = {
-    Board.LEARNER: services.learner_dashboard,
-    Board.COACH: services.coach_dashboard,
-    Board.MANAGER: services.manager_dashboard,
-    Board.TRAINER: services.trainer_dashboard,
-    Board.PROGRAMME: services.programme_dashboard,
+    Board.LEARNER: learner_dashboard,
+    Board.COACH: coach_dashboard,
+    Board.MANAGER: manager_dashboard,
+    Board.TRAINER: trainer_dashboard,
+    Board.PROGRAMME: programme_dashboard,
 }
 
 
@@ -37,8 +42,8 @@ def render_dashboard(board: Board | None, *, start_page: bool = False) -> str:
     return render_template(
         f"dashboards/{board.value if board else 'no_role'}.html",
         board=board,
-        boards=services.boards_of(current_user),
-        welcome=services.welcome_of(current_user),
+        boards=boards_of(current_user),
+        welcome=welcome_of(current_user),
         data=data,
         start_page=start_page,
         format_decimal=format_decimal,
@@ -50,44 +55,40 @@ def home() -> str:
     """A landing page for visitors; for employees, the dashboard of their role."""
     if not current_user.is_authenticated:
         return render_template("tenants/landing.html", tenant=current_tenant())
-    return render_dashboard(
-        services.start_board(current_user, session.get(CHOSEN)), start_page=True
-    )
+    return render_dashboard(start_board(current_user, session.get(CHOSEN)), start_page=True)
 
 
 def _show(board: Board) -> str:
-    if board.role not in current_user.roles:
-        abort(404)
     if session.get(CHOSEN) != board.value:
         session[CHOSEN] = board.value
     return render_dashboard(board)
 
 
 @bp.get("/<tenant>/dashboard/learner")
-@login_required
+@role_required(Role.LEARNER)
 def learner():
     return _show(Board.LEARNER)
 
 
 @bp.get("/<tenant>/dashboard/coach")
-@login_required
+@role_required(Role.COACH)
 def coach():
     return _show(Board.COACH)
 
 
 @bp.get("/<tenant>/dashboard/manager")
-@login_required
+@role_required(Role.MANAGER)
 def manager():
     return _show(Board.MANAGER)
 
 
 @bp.get("/<tenant>/dashboard/trainer")
-@login_required
+@role_required(Role.TRAINER)
 def trainer():
     return _show(Board.TRAINER)
 
 
 @bp.get("/<tenant>/dashboard/programme")
-@login_required
+@role_required(Role.PROGRAMME_ADMIN)
 def programme():
     return _show(Board.PROGRAMME)

@@ -1,7 +1,8 @@
 """The rows of each export dataset, read as the programme administrator sees the programme.
 
-The programme admin reads statuses, assignments, dates and what reports aggregate (domain.md);
-never a progress note or any other free text of a step. So:
+The programme admin reads statuses, assignments, dates and what reports aggregate; never a
+progress note or any other free text of a step (what a learner and coach record stays between
+the people the template lets read it). So:
 
 * recorded values come only through `samenleren.trajectories.confidentiality`
   (`join_readable_values`, `may_read_goals`), asked for the relation `programme_admin`: a field

@@ -5,30 +5,20 @@ from __future__ import annotations
 
 import uuid
 
-from flask import (
-    Blueprint,
-    Response,
-    abort,
-    flash,
-    jsonify,
-    redirect,
-    render_template,
-    request,
-    url_for,
-)
+from flask import Blueprint, Response, jsonify, render_template, request, url_for
 from flask_babel import get_locale, gettext
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
-from samenleren.core.errors_input import InvalidInput
 from samenleren.core.extensions import db
-from samenleren.core.web import get_or_404, login_required
+from samenleren.core.web import form_action, get_or_404, require_roles, see_other
 from samenleren.exports import services
 from samenleren.exports.datasets import DATASET_TITLES
 from samenleren.exports.models import Dataset, Export, ExportFormat, ExportState
 from samenleren.identity.models import Role
 
 bp = Blueprint("exports", __name__, template_folder="templates")
+require_roles(bp, Role.PROGRAMME_ADMIN)
 
 STATE_LABELS = {
     ExportState.QUEUED: _l("Waiting"),
@@ -53,11 +43,6 @@ DATASET_HINTS = {
         "Learning goals per organisation goal, with the attainment ratings at the evaluation."
     ),
 }
-
-
-def _require_admin() -> None:
-    if not current_user.has_role(Role.PROGRAMME_ADMIN):
-        abort(404)
 
 
 def error_text(export: Export) -> str:
@@ -93,37 +78,29 @@ _DEFAULT_VALUES = {"format": ExportFormat.XLSX.value, "datasets": [d.value for d
 
 
 @bp.get("/<tenant>/exports/")
-@login_required
 def list_exports():
-    _require_admin()
     return _render_list(_DEFAULT_VALUES, {})
 
 
 @bp.post("/<tenant>/exports/")
-@login_required
 def request_export():
-    _require_admin()
     values = {
         "format": request.form.get("format", ""),
         "datasets": request.form.getlist("datasets"),
     }
-    try:
-        services.request_export(
+    return form_action(
+        lambda: services.request_export(
             current_user, values["format"], values["datasets"], str(get_locale() or "nl")
-        )
-    except InvalidInput as refused:
-        db.session.rollback()
-        return _render_list(values, refused.errors, 422)
-    db.session.commit()
-    flash(gettext("The export is being made. You can download it here when it is ready."))
-    return redirect(url_for("exports.list_exports"), 303)
+        ),
+        invalid=lambda errors: _render_list(values, errors, 422),
+        done=see_other("exports.list_exports"),
+        message=gettext("The export is being made. You can download it here when it is ready."),
+    )
 
 
 @bp.get("/<tenant>/exports/status")
-@login_required
 def export_status():
     """The state of the listed exports, for the page's script (static/exports.js)."""
-    _require_admin()
     exports = services.recent_exports()
     return jsonify(
         exports=[
@@ -144,9 +121,7 @@ def export_status():
 
 
 @bp.get("/<tenant>/exports/<uuid:export_id>/download")
-@login_required
 def download_export(export_id: uuid.UUID):
-    _require_admin()
     export = get_or_404(Export, export_id)
     if not services.is_downloadable(export):
         if export.state in (ExportState.DONE, ExportState.EXPIRED):

@@ -1,4 +1,4 @@
-"""The notification outbox: rows first, mail later. See `services.notify`."""
+"""The notification outbox: rows first, mail later. See `outbox.notify`."""
 
 from __future__ import annotations
 

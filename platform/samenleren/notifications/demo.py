@@ -1,4 +1,4 @@
-"""Demo data for the outbox (issue 6): today's reminders and this week's manager digests.
+"""Demo data for the outbox: today's reminders and this week's manager digests.
 
 Without Redis (`make run`) the mails that are due go out right after the commit, in the process,
 and land as .eml files in var/mail/; the rest waits in the outbox for its time

@@ -7,10 +7,10 @@ from samenleren.core.jobs.runtime import job
 
 @job(queue="mail", retries=5, intervals=(10, 30, 60, 300, 900))
 def send_due() -> int:
-    """Send every due notification of the job's tenant (claims rows; see services)."""
-    from samenleren.notifications import services
+    """Send every due notification of the job's tenant (claims rows; see delivery)."""
+    from samenleren.notifications import delivery
 
-    return services.send_due()
+    return delivery.send_due()
 
 
 @job(queue="default")

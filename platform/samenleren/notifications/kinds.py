@@ -3,7 +3,7 @@
 To add a kind: a member of `NotificationKind` (models.py), an entry here, and two templates
 `templates/mail/<kind>.html` and `templates/mail/<kind>.txt` that extend `mail/layout.html` and
 `mail/layout.txt`. Subjects are lazy strings formatted with the notification's `context`
-(`%(step)s` etc.; `step` is already translated when the template renders, see services.render).
+(`%(step)s` etc.; `step` is already translated when the template renders, see rendering.Renderer).
 """
 
 from __future__ import annotations

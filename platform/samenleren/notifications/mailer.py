@@ -125,7 +125,7 @@ class Mailer:
         previous mail's mark to the database then). `before_data` runs after the server took
         sender and recipient and just before DATA: the outbox waits there for the previous
         mail's commit, so at most one accepted mail is ever unrecorded while everything else
-        overlaps (see services.send_due). Between `start` and `finish` the caller may do other
+        overlaps (see delivery.send_due). Between `start` and `finish` the caller may do other
         work (the outbox renders the next mail while the server digests this one)."""
         self._awaiting = False
         if not self.smtp_url:

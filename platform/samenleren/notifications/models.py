@@ -25,7 +25,7 @@ class NotificationKind(enum.StrEnum):
     ESCALATION_ADMIN = "escalation_admin"
     DIGEST = "digest"
     MANAGER_DIGEST = "manager_digest"
-    # Calendar helper (issue 6 part 3).
+    # Sent by the calendars: meeting invitations and cancellations, the planned return day.
     INVITATION = "invitation"
     CANCELLATION = "cancellation"
     RETURN_DAY_PLANNED = "return_day_planned"
@@ -35,7 +35,7 @@ class NotificationState(enum.StrEnum):
     PENDING = "pending"  #: waiting for its due time (or for a retry)
     SENDING = "sending"  #: claimed by a worker until `claimed_until`
     SENT = "sent"
-    FAILED = "failed"  #: gave up after MAX_ATTEMPTS; retryable by an operator
+    FAILED = "failed"  #: gave up after delivery.MAX_ATTEMPTS; retryable by an operator
     CANCELLED = "cancelled"
     BUNDLED = "bundled"  #: went out inside the recipient's daily digest
 
@@ -72,7 +72,7 @@ class Notification(TenantScoped, db.Model):
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     #: What the mail templates need (JSON values only; never a confidential field's content).
     context: Mapped[dict] = mapped_column(JSONType, default=dict)
-    #: [{"filename", "content_type", "method"?, "text"}] - see services.notify.
+    #: [{"filename", "content_type", "method"?, "text"}] - see outbox.notify.
     attachments: Mapped[list] = mapped_column(JSONType, default=list)
     #: The stable Message-ID (derived from tenant and key): a resend carries the same one.
     message_id: Mapped[str] = mapped_column(String(200))

@@ -35,7 +35,7 @@ from samenleren.core.formatting import LOCAL_ZONE
 from samenleren.core.tenancy import current_tenant
 from samenleren.identity.models import Role, RoleAssignment, User
 from samenleren.notifications.models import Notification, NotificationKind, NotificationState
-from samenleren.notifications.services import notify, schedule_send
+from samenleren.notifications.outbox import notify, schedule_send
 from samenleren.notifications.staleness import STEP_ID, cancel_stale
 
 #: What the sweep writes (the demo checks for these).

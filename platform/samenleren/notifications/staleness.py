@@ -6,7 +6,7 @@ step may have been done or skipped, its trajectory withdrawn or completed, or th
 altogether (a not-yet-started trajectory moved to a newer template version gets new step rows:
 `process_templates.moving`). The sender then marks the notification `cancelled` rather than
 mailing it. This is checked in the two places where the outbox turns rows into mail:
-`services.claim_due` (each claimed batch) and `reminders._bundle_digests` (the reminders held
+`delivery.claim_due` (each claimed batch) and `reminders._bundle_digests` (the reminders held
 for a digest) - one query per batch, and none for a batch without step-bound rows.
 
 Calendar mails name no `step_id` on purpose: a cancellation of a withdrawn learner's appointment

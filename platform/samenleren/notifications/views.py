@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from samenleren.core.errors_input import InvalidInput
-from samenleren.core.extensions import db
-from samenleren.core.web import login_required
+from samenleren.core.web import form_action, login_required
 from samenleren.notifications.models import NotificationMode
+from samenleren.notifications.preferences import set_mode
 
 bp = Blueprint("notifications", __name__, template_folder="templates")
 
@@ -29,31 +28,21 @@ def _choices() -> list[tuple[str, str, str]]:
     ]
 
 
-def set_mode(user, raw: str | None) -> None:
-    if raw not in {mode.value for mode in NotificationMode}:
-        raise InvalidInput({"mode": _("Choose how you want to receive reminders.")})
-    user.notification_mode = raw
-    db.session.commit()
+def _page(value: str | None, errors: dict[str, str]) -> str:
+    return render_template(
+        "notifications/preferences.html", choices=_choices(), value=value, errors=errors
+    )
 
 
 @bp.route("/<tenant>/me/notifications", methods=["GET", "POST"])
 @login_required
 def preferences():
-    errors: dict[str, str] = {}
-    value = current_user.notification_mode
-    status = 200
     if request.method == "POST":
-        try:
-            set_mode(current_user, request.form.get("mode"))
-        except InvalidInput as refused:
-            errors, status = refused.errors, 422
-            value = request.form.get("mode")
-        else:
-            flash(_("Your choice is saved."))
-            return redirect(url_for("notifications.preferences"))
-    return (
-        render_template(
-            "notifications/preferences.html", choices=_choices(), value=value, errors=errors
-        ),
-        status,
-    )
+        return form_action(
+            lambda: set_mode(current_user, request.form.get("mode")),
+            invalid=lambda errors: _page(request.form.get("mode"), errors),
+            # A plain redirect (302), as this page has always answered.
+            done=redirect(url_for("notifications.preferences")),
+            message=_("Your choice is saved."),
+        )
+    return _page(current_user.notification_mode, {})

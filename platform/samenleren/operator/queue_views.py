@@ -7,11 +7,12 @@ is. Redis down: the page says so and still shows the outbox (it lives in the dat
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, render_template, request
 from flask_babel import format_timedelta, gettext
 from flask_babel import lazy_gettext as _l
 
 from samenleren.core.tenant import get_tenant_by_slug
+from samenleren.core.web import see_other
 from samenleren.operator import queues
 from samenleren.operator.views import operator_required
 
@@ -25,10 +26,6 @@ STATE_NAMES = {
     "cancelled": _l("Cancelled"),
     "bundled": _l("In a digest"),
 }
-
-
-def _back():
-    return redirect(url_for("operator_jobs.show_jobs"), 303)
 
 
 @bp.get("/operator/jobs")
@@ -66,7 +63,7 @@ def retry_job(queue_name: str, job_id: str):
     except queues.RedisError:
         abort(503)
     flash(gettext("The job is back in its queue; a worker will run it again."))
-    return _back()
+    return see_other("operator_jobs.show_jobs")
 
 
 @bp.route("/operator/jobs/<queue_name>/<job_id>/delete", methods=["GET", "POST"])
@@ -82,7 +79,7 @@ def delete_job(queue_name: str, job_id: str):
     except queues.RedisError:
         abort(503)
     flash(gettext("The failed job is deleted."))
-    return _back()
+    return see_other("operator_jobs.show_jobs")
 
 
 @bp.route("/operator/outbox/<slug>/retry", methods=["GET", "POST"])
@@ -101,4 +98,4 @@ def retry_outbox(slug: str):
             name=tenant.name,
         )
     )
-    return _back()
+    return see_other("operator_jobs.show_jobs")

@@ -284,7 +284,7 @@ def outbox_per_tenant(now: datetime | None = None) -> list[OutboxRow]:
 def retry_failed_notifications(tenant: Tenant) -> int:
     """Give the tenant's failed notifications a new round of attempts (sent by a job after the
     commit); returns how many."""
-    from samenleren.notifications.services import retry_failed
+    from samenleren.notifications.outbox import retry_failed
 
     with tenant_scope(tenant):
         count = retry_failed()

@@ -26,32 +26,33 @@ from flask import (
 from flask_babel import gettext
 
 from samenleren.core.config import LANGUAGES
-from samenleren.core.errors_input import InvalidInput
 from samenleren.core.extensions import db
 from samenleren.core.i18n import LANGUAGE_NAMES
 from samenleren.core.ratelimits import callback_rate_limit, login_rate_limit
 from samenleren.core.tenant import Tenant, TenantStatus, get_tenant_by_slug
+from samenleren.core.web import form_action, see_other
 from samenleren.identity.models import Role
 from samenleren.identity.oidc import CallbackRefused, SSOConfigurationError, finish_authorization
-from samenleren.operator.services import (
-    FORM_FIELDS,
+from samenleren.operator.login import (
     ConsoleNotConfigured,
     OperatorRefused,
-    change_status,
-    check_sso,
-    form_defaults,
-    onboard_from_form,
-    onboard_from_upload,
     operator_client,
     operator_from_claims,
     operator_issuer,
-    tenants_with_usage,
+)
+from samenleren.operator.onboarding import (
+    FORM_FIELDS,
+    form_defaults,
+    onboard_from_form,
+    onboard_from_upload,
 )
 from samenleren.operator.sessions import (
     current_operator,
     end_operator_session,
     start_operator_session,
 )
+from samenleren.operator.tenant_actions import change_status, check_sso
+from samenleren.operator.usage import tenants_with_usage
 
 log = logging.getLogger(__name__)
 bp = Blueprint("operator", __name__, template_folder="templates")
@@ -79,10 +80,6 @@ def _tenant_or_404(slug: str) -> Tenant:
     if tenant is None:
         abort(404)
     return tenant
-
-
-def _see_other(endpoint: str, **values: Any):
-    return redirect(url_for(endpoint, **values), 303)
 
 
 # --- login and logout ---------------------------------------------------------------------------
@@ -139,7 +136,7 @@ def callback():
 def logout():
     end_operator_session()
     flash(gettext("You are logged out of the operator console."))
-    return _see_other("operator.logged_out")
+    return see_other("operator.logged_out")
 
 
 @bp.get("/operator/logged-out")
@@ -174,47 +171,44 @@ def _render_new(values: dict, errors: dict, upload_errors: dict, status: int = 2
     )
 
 
+def _onboarded(tenant: Tenant) -> str:
+    return gettext(
+        "%(name)s is onboarded; its address is /%(slug)s/.", name=tenant.name, slug=tenant.slug
+    )
+
+
 @bp.route("/operator/tenants/new", methods=["GET", "POST"])
 @operator_required
 def new_tenant():
     if request.method == "GET":
         return _render_new(form_defaults(), {}, {})
     values = {field: request.form.get(field, "") for field in FORM_FIELDS}
-    try:
-        tenant = onboard_from_form(values, g.operator)
-    except InvalidInput as refused:
-        db.session.rollback()
-        return _render_new(values, refused.errors, {}, 422)
-    flash(
-        gettext(
-            "%(name)s is onboarded; its address is /%(slug)s/.", name=tenant.name, slug=tenant.slug
-        )
+    return form_action(
+        lambda: onboard_from_form(values, g.operator),
+        invalid=lambda errors: _render_new(values, errors, {}, 422),
+        done=see_other("operator.list_tenants"),
+        message=_onboarded,
     )
-    return _see_other("operator.list_tenants")
 
 
 @bp.post("/operator/tenants/upload")
 @operator_required
 def upload_manifest():
-    try:
-        tenant = onboard_from_upload(
+    return form_action(
+        lambda: onboard_from_upload(
             request.files.get("manifest"), request.files.get("logo"), g.operator
-        )
-    except InvalidInput as refused:
-        db.session.rollback()
-        return _render_new(form_defaults(), {}, refused.errors, 422)
-    flash(
-        gettext(
-            "%(name)s is onboarded; its address is /%(slug)s/.", name=tenant.name, slug=tenant.slug
-        )
+        ),
+        invalid=lambda errors: _render_new(form_defaults(), {}, errors, 422),
+        done=see_other("operator.list_tenants"),
+        message=_onboarded,
     )
-    return _see_other("operator.list_tenants")
 
 
 def _status_page(slug: str, status: TenantStatus):
     tenant = _tenant_or_404(slug)
     if request.method == "GET":
         return render_template("operator/confirm_status.html", province=tenant, target=status)
+    # Not `form_action`: suspending or resuming refuses nothing, so there is no form to show again.
     changed = change_status(tenant, status, g.operator)
     db.session.commit()
     if status is TenantStatus.SUSPENDED:
@@ -233,7 +227,7 @@ def _status_page(slug: str, status: TenantStatus):
             else gettext("%(name)s was active already.", name=tenant.name)
         )
     flash(message)
-    return _see_other("operator.list_tenants")
+    return see_other("operator.list_tenants")
 
 
 @bp.route("/operator/tenants/<slug>/suspend", methods=["GET", "POST"])

@@ -26,7 +26,7 @@ def _queued(app) -> list[dict]:
 def _notify(world, key: str):
     from samenleren.identity.models import User
     from samenleren.notifications.models import NotificationKind
-    from samenleren.notifications.services import notify
+    from samenleren.notifications.outbox import notify
 
     return notify(
         get(User, world.learner),

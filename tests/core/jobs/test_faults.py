@@ -161,7 +161,7 @@ def _outbox(app: Flask, tenants, count: int) -> None:
     """`count` reminders due now, to as many people, committed (which enqueues send_due)."""
     from samenleren.core.extensions import db
     from samenleren.notifications.models import NotificationKind
-    from samenleren.notifications.services import notify
+    from samenleren.notifications.outbox import notify
 
     with in_tenant(app, tenants["flevoland"]):
         for n in range(count):
@@ -236,7 +236,7 @@ def test_redis_stopped_in_the_middle_of_a_reminder_run(
     _outbox_more = 5  # committed while Redis is down: rows kept, enqueue gives up quietly
     from samenleren.core.extensions import db
     from samenleren.notifications.models import NotificationKind
-    from samenleren.notifications.services import notify
+    from samenleren.notifications.outbox import notify
 
     with in_tenant(fault_app, tenants["flevoland"]):
         for n in range(_outbox_more):

@@ -154,7 +154,7 @@ def test_a_failed_send_job_loses_no_notification(app, tenants, smtp_sink, monkey
     from samenleren.core.jobs.runtime import queue
     from samenleren.identity.models import User
     from samenleren.notifications.models import Notification, NotificationKind
-    from samenleren.notifications.services import notify
+    from samenleren.notifications.outbox import notify
 
     flevoland = tenants["flevoland"]
     with in_tenant(app, flevoland):

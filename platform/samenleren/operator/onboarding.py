@@ -1,37 +1,26 @@
-"""What the platform operator does: log in, see usage, onboard, suspend, resume, test SSO.
-
-The operator belongs to no tenant and sees no tenant's people: only aggregate counts. Every
-action is recorded in the affected tenant's own audit log, inside that tenant's scope.
-"""
+"""Onboarding a province from the console: from its form or from an uploaded manifest (and
+logo), with the command line's validation; nothing is written on any error. The onboarding is
+recorded in the new tenant's own audit log."""
 
 from __future__ import annotations
 
 import logging
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import Any
 
-from authlib.integrations.flask_client import FlaskOAuth2App
-from flask import current_app, g
 from flask_babel import gettext
 from pydantic import ValidationError
-from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import defer
 from werkzeug.datastructures import FileStorage
 from werkzeug.utils import secure_filename
 
 from samenleren.audit.events import AuditAction
 from samenleren.audit.services import record
-from samenleren.catalogue.models import Edition
 from samenleren.core.errors_input import FORM, InvalidInput
 from samenleren.core.extensions import db
-from samenleren.core.tenancy import activate_tenant, tenant_scope
-from samenleren.core.tenant import Tenant, TenantStatus, get_tenant_by_slug
-from samenleren.identity.models import PlatformOperator, Role, User
-from samenleren.identity.oidc import SSOConfigurationError, cached_client
-from samenleren.operator.sso_check import SSOReport, check_identity_provider
+from samenleren.core.tenant import Tenant, get_tenant_by_slug
+from samenleren.identity.models import PlatformOperator, Role
+from samenleren.operator.login import actor_label
 from samenleren.tenants.manifest import (
     COLOR_PATTERN,
     MAX_LOGO_BYTES,
@@ -45,161 +34,12 @@ from samenleren.tenants.manifest import (
     logo_type_of,
     manifest_from_bytes,
 )
-from samenleren.tenants.services import OnboardOutcome, apply_status, onboard_tenant
-from samenleren.trajectories.models import Trajectory, TrajectoryStatus
+from samenleren.tenants.services import OnboardOutcome, onboard_tenant
 
 log = logging.getLogger(__name__)
 
-#: Cache key and Authlib name of the operators' OIDC client (tenants' clients use their ids).
-OPERATOR_CLIENT_KEY = "platform-operators"
-OPERATOR_CLIENT_NAME = "platform_operator"  # also the prefix of its OIDC state in the session
 #: An uploaded manifest larger than this is refused before it is parsed.
 MAX_MANIFEST_BYTES = 64_000
-
-
-def actor_label(operator: PlatformOperator) -> str:
-    """How an operator appears in a tenant's audit log."""
-    return f"Operator: {operator.name}"
-
-
-# --- login --------------------------------------------------------------------------------------
-
-
-class ConsoleNotConfigured(SSOConfigurationError):
-    """SAMENLEREN_OPERATOR_OIDC_ISSUER is not set: nobody can log in to the console."""
-
-
-class OperatorRefused(Exception):
-    """The platform's IdP vouched for someone who is not an operator; the message is for the
-    log."""
-
-
-def operator_issuer() -> str:
-    issuer = current_app.config["SAMENLEREN_OPERATOR_OIDC_ISSUER"]
-    if not issuer:
-        raise ConsoleNotConfigured("SAMENLEREN_OPERATOR_OIDC_ISSUER is not set")
-    return issuer
-
-
-def operator_client() -> FlaskOAuth2App:
-    """The client of the platform's own identity provider: the same code, PKCE, state, nonce
-    and issuer pinning as a tenant's (`samenleren.identity.oidc`), its own cache entry."""
-    config = current_app.config
-    return cached_client(
-        OPERATOR_CLIENT_KEY,
-        OPERATOR_CLIENT_NAME,
-        issuer=operator_issuer(),
-        client_id=config["SAMENLEREN_OPERATOR_OIDC_CLIENT_ID"],
-        secret=config["SAMENLEREN_OPERATOR_OIDC_CLIENT_SECRET"],
-        scopes=config["SAMENLEREN_OPERATOR_OIDC_SCOPES"],
-    )
-
-
-def _groups(value: Any) -> list[str]:
-    if isinstance(value, str):
-        return [value]
-    if isinstance(value, (list, tuple)):
-        return [str(item) for item in value]
-    return []
-
-
-def admission(claims: Mapping[str, Any]) -> bool | None:
-    """How the ID token's subject may operate: False by subject (SAMENLEREN_OPERATORS), True by
-    group (SAMENLEREN_OPERATOR_GROUP), None when not at all."""
-    config = current_app.config
-    subject = str(claims.get("sub") or "")
-    if subject and subject in config["SAMENLEREN_OPERATORS"]:
-        return False
-    group = config["SAMENLEREN_OPERATOR_GROUP"]
-    if subject and group and group in _groups(claims.get("groups")):
-        return True
-    return None
-
-
-def operator_from_claims(claims: Mapping[str, Any]) -> tuple[PlatformOperator, bool]:
-    """The operator the ID token describes (created at the first login; name and e-mail follow
-    the IdP), and whether they were let in by group. Raises `OperatorRefused`; does not commit."""
-    by_group = admission(claims)
-    subject = str(claims.get("sub") or "")
-    if by_group is None:
-        raise OperatorRefused(f"subject {subject!r} is not a platform operator")
-    name = str(claims.get("name") or "").strip()
-    email = str(claims.get("email") or "").strip() or None
-    operator = db.session.scalar(
-        select(PlatformOperator).where(PlatformOperator.subject == subject)
-    )
-    if operator is None:
-        operator = PlatformOperator(subject=subject, name=name or email or subject, email=email)
-        db.session.add(operator)
-    else:
-        operator.name = name or operator.name
-        operator.email = email or operator.email
-    db.session.flush()
-    return operator, by_group
-
-
-# --- the tenants and their usage ----------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class TenantUsage:
-    """A tenant and how much it is used: counts only, never a person."""
-
-    tenant: Tenant
-    users: int
-    active_trajectories: int
-    editions: int
-
-
-def _usage_counts():
-    """One statement, three aggregates; scoped to the current tenant like every query."""
-    return select(
-        select(func.count()).select_from(User).where(User.active).scalar_subquery(),
-        select(func.count())
-        .select_from(Trajectory)
-        .where(Trajectory.status == TrajectoryStatus.ACTIVE)
-        .scalar_subquery(),
-        select(func.count())
-        .select_from(Edition)
-        .where(Edition.cancelled.is_(False))
-        .scalar_subquery(),
-    )
-
-
-def tenants_with_usage() -> list[TenantUsage]:
-    """Every tenant with its counts of active users, active trajectories and editions (not
-    cancelled).
-
-    Counting happens inside each tenant in turn, so the scoping and row-level security apply as
-    everywhere else; no query ever sees two tenants. Cost: 1 query for the tenants, then 2 per
-    tenant (the transaction's `app.tenant_id` setting, then one statement with the three
-    counts), and 1 to leave the last tenant: 2n + 2 (the page adds 1 for the operator's login).
-    Constant in the amount of data; for the ~400 tenants we design for it is ~800 short
-    statements on `(tenant_id, ...)` indexes: acceptable for an operator's page, which is not an
-    employee's (and the reason this is no dashboard that refreshes itself).
-    """
-    tenants = list(
-        db.session.scalars(
-            select(Tenant).options(defer(Tenant.theme_logo)).order_by(Tenant.name, Tenant.slug)
-        )
-    )
-    rows: list[TenantUsage] = []
-    previous = g.get("tenant")
-    statement = _usage_counts()
-    try:
-        for tenant in tenants:
-            # Switching directly from one tenant to the next (rather than nesting a
-            # `tenant_scope` per tenant) saves the reset to "no tenant" in between.
-            activate_tenant(tenant)
-            users, trajectories, editions = db.session.execute(statement).one()
-            rows.append(TenantUsage(tenant, users, trajectories, editions))
-    finally:
-        if tenants:
-            activate_tenant(previous)
-    return rows
-
-
-# --- onboarding ---------------------------------------------------------------------------------
 
 #: The fields of the onboarding form, in the order of the page.
 FORM_FIELDS = (
@@ -212,6 +52,7 @@ FORM_FIELDS = (
     "group_roles",
     "primary_color",
 )
+
 #: Manifest key -> form field.
 _FIELD_OF_KEY = {
     "slug": "slug",
@@ -223,6 +64,7 @@ _FIELD_OF_KEY = {
     "roles": "group_roles",
     "theme.primary_color": "primary_color",
 }
+
 _GROUP_LINE = re.compile(r"^(?P<group>[^=]+)=(?P<roles>.*)$")
 
 
@@ -462,43 +304,3 @@ def onboard_from_upload(
             }
         )
     return _create(LoadedManifest(manifest, logo, logo_type), operator, "upload", "manifest")
-
-
-# --- suspend, resume, test SSO ------------------------------------------------------------------
-
-
-def change_status(tenant: Tenant, status: TenantStatus, operator: PlatformOperator) -> bool:
-    """Suspend or resume; False when the tenant had that status already. Does not commit."""
-    if not apply_status(tenant, status):
-        return False
-    action = (
-        AuditAction.TENANT_SUSPENDED
-        if status is TenantStatus.SUSPENDED
-        else AuditAction.TENANT_RESUMED
-    )
-    with tenant_scope(tenant):
-        record(
-            action, actor_label=actor_label(operator), subject_type="tenant", subject_id=tenant.id
-        )
-        db.session.flush()  # inside the scope: the audit row is the tenant's (RLS)
-    log.info("operator %s: %s %s", operator.subject, action, tenant.slug)
-    return True
-
-
-def check_sso(tenant: Tenant, operator: PlatformOperator) -> SSOReport:
-    """Check the tenant's identity provider now and log that it was checked. Does not commit."""
-    report = check_identity_provider(
-        tenant.sso_issuer,
-        tenant.sso_scopes or ["openid"],
-        current_app.config["SAMENLEREN_SSO_TEST_TIMEOUT"],
-    )
-    with tenant_scope(tenant):
-        record(
-            AuditAction.SSO_TESTED,
-            actor_label=actor_label(operator),
-            subject_type="tenant",
-            subject_id=tenant.id,
-            details={"issuer": tenant.sso_issuer, "outcome": report.outcome.value},
-        )
-        db.session.flush()
-    return report

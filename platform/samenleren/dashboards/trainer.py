@@ -1,0 +1,82 @@
+"""The trainer's dashboard: my editions with their numbers, their sessions to come and their
+group meetings."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import (
+    func,
+    select,
+)
+from sqlalchemy.orm import contains_eager, raiseload
+
+from samenleren.catalogue.models import (
+    Edition,
+    EditionSession,
+    Enrolment,
+    EnrolmentStatus,
+    Training,
+)
+from samenleren.core.db import utcnow
+from samenleren.core.extensions import db
+from samenleren.identity.models import User
+from samenleren.trajectories.models import (
+    GroupMeeting,
+)
+
+
+@dataclass(frozen=True)
+class EditionRow:
+    edition: Edition
+    enrolled: int
+    waitlisted: int
+
+
+@dataclass(frozen=True)
+class TrainerDashboard:
+    editions: list[EditionRow]
+    sessions: list[EditionSession]
+    meetings: list[GroupMeeting]
+    edition_of: dict[uuid.UUID, Edition]
+
+
+def trainer_dashboard(user: User, now: datetime | None = None) -> TrainerDashboard:
+    """My editions with their numbers, their sessions to come and their group meetings
+    (3 queries)."""
+    now = now or utcnow()
+
+    def counted(status: EnrolmentStatus):
+        return (
+            select(func.count(Enrolment.id))
+            .where(Enrolment.edition_id == Edition.id, Enrolment.status == status)
+            .correlate(Edition)
+            .scalar_subquery()
+        )
+
+    rows = db.session.execute(
+        select(Edition, counted(EnrolmentStatus.ENROLLED), counted(EnrolmentStatus.WAITLISTED))
+        .join(Edition.training)
+        .where(Edition.trainer_id == user.id)
+        .options(contains_eager(Edition.training).options(raiseload(Training.departments)))
+        .order_by(Edition.starts_on.desc(), Edition.name)
+    ).all()
+    editions = [EditionRow(edition, enrolled, waitlisted) for edition, enrolled, waitlisted in rows]
+    edition_of = {row.edition.id: row.edition for row in editions}
+    if not editions:
+        return TrainerDashboard([], [], [], {})
+    sessions = db.session.scalars(
+        select(EditionSession)
+        .join(Edition, Edition.id == EditionSession.edition_id)
+        .where(Edition.trainer_id == user.id, EditionSession.ends_at >= now)
+        .order_by(EditionSession.starts_at)
+    ).all()
+    meetings = db.session.scalars(
+        select(GroupMeeting)
+        .join(Edition, Edition.id == GroupMeeting.edition_id)
+        .where(Edition.trainer_id == user.id)
+        .order_by(GroupMeeting.due_on, GroupMeeting.step_key)
+    ).all()
+    return TrainerDashboard(editions, list(sessions), list(meetings), edition_of)
