@@ -45,7 +45,7 @@ class AuditAction(enum.StrEnum):
     TENANT_ONBOARDED = "tenant.onboarded"
     TENANT_SUSPENDED = "tenant.suspended"
     TENANT_RESUMED = "tenant.resumed"
-    # The model library and terminology (issue 5). details: `entry` (the library entry's id).
+    # The model library and terminology; details: `entry` (the library entry's id).
     LIBRARY_PUBLISHED = "library.published"
     LIBRARY_WITHDRAWN = "library.withdrawn"
     #: details: `entry`, `template` (the new template's id).
@@ -55,16 +55,16 @@ class AuditAction(enum.StrEnum):
     #: A programme data export asked for / downloaded; details: `format`, `datasets`.
     EXPORT_REQUESTED = "export.requested"
     EXPORT_DOWNLOADED = "export.downloaded"
-    # The process-template editor (issue 5); details: `template` (key), `number` (version).
+    # The process-template editor; details: `template` (key), `number` (version).
     TEMPLATE_DRAFT_STARTED = "template.draft_started"
     TEMPLATE_PUBLISHED = "template.published"
     TEMPLATE_DRAFT_DISCARDED = "template.draft_discarded"
     TEMPLATE_MADE_DEFAULT = "template.made_default"
-    # Template files and moving trajectories (issue 5, versions helper); details: `template`,
-    # `number` (version), for a move also `from_number` and the trajectory as subject.
+    # Template files and moving trajectories; details: `template`, `number` (version), for a
+    # move also `from_number` and the trajectory as subject.
     TEMPLATE_IMPORTED = "template.imported"
     TRAJECTORY_MOVED = "trajectory.moved_to_version"
-    # Personal calendar feeds (issue 6, calendar helper); subject: the user whose feed it is.
+    # Personal calendar feeds; subject: the user whose feed it is.
     CALENDAR_FEED_CREATED = "calendar_feed.created"
     CALENDAR_FEED_REVOKED = "calendar_feed.revoked"
 

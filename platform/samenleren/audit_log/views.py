@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, abort, render_template, request, stream_with_context
+from flask import Blueprint, Response, render_template, request, stream_with_context
 from flask_login import current_user
 
 from samenleren.audit.events import ACTION_LABELS, AuditAction
@@ -12,15 +12,11 @@ from samenleren.core.errors_input import InvalidInput
 from samenleren.core.extensions import db
 from samenleren.core.formatting import local_today
 from samenleren.core.tenancy import current_tenant
-from samenleren.core.web import login_required
+from samenleren.core.web import require_roles
 from samenleren.identity.models import Role
 
 bp = Blueprint("audit", __name__, template_folder="templates")
-
-
-def _require_admin() -> None:
-    if not current_user.has_role(Role.PROGRAMME_ADMIN):
-        abort(404)
+require_roles(bp, Role.PROGRAMME_ADMIN)
 
 
 def _render(event_filter, page, *, errors=None, status=200):
@@ -39,9 +35,7 @@ def _render(event_filter, page, *, errors=None, status=200):
 
 
 @bp.get("/<tenant>/audit/")
-@login_required
 def list_events():
-    _require_admin()
     try:
         event_filter = services.parse_filter(request.args)
     except InvalidInput as refused:
@@ -51,9 +45,7 @@ def list_events():
 
 
 @bp.get("/<tenant>/audit/export.csv")
-@login_required
 def export_events():
-    _require_admin()
     try:
         event_filter = services.parse_filter(request.args)
     except InvalidInput as refused:

@@ -15,7 +15,7 @@ from samenleren.core.tenancy import TenantScoped, tenant_foreign_key
 
 
 class Role(enum.StrEnum):
-    """The roles of domain.md. A user may hold several."""
+    """The roles a person has in the programme. A user may hold several."""
 
     LEARNER = "learner"
     COACH = "coach"
@@ -63,7 +63,7 @@ class User(TenantScoped, db.Model):
     #: The HR system's number for the person (SCIM, or a claim of the IdP); shown to admins.
     employee_number: Mapped[str | None] = mapped_column(String(64), nullable=True)
     department_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, nullable=True)
-    #: The line manager (another user of the same tenant): the manager relation of domain.md.
+    #: The line manager (another user of the same tenant); a learner's manager joins the intake.
     manager_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, nullable=True)
     #: The user's own language choice; None follows the tenant's default.
     locale: Mapped[str | None] = mapped_column(String(5), nullable=True)

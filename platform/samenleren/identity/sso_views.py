@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, render_template, request
 from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from werkzeug.datastructures import MultiDict
 
-from samenleren.core.errors_input import InvalidInput
-from samenleren.core.extensions import db
 from samenleren.core.tenancy import current_tenant
 from samenleren.core.terminology import role_term
-from samenleren.core.web import login_required
+from samenleren.core.web import form_action, role_required, see_other
 from samenleren.identity.models import Role
 from samenleren.identity.sso_settings import (
     CLAIM_KEYS,
@@ -109,10 +107,8 @@ def _render(
 
 
 @bp.route("/<tenant>/settings/sso", methods=["GET", "POST"])
-@login_required
+@role_required(Role.PROGRAMME_ADMIN)
 def edit_sso_settings():
-    if not current_user.has_role(Role.PROGRAMME_ADMIN):
-        abort(404)
     tenant = current_tenant()
     if request.method == "GET":
         return _render(settings_of(tenant), {})
@@ -125,15 +121,14 @@ def edit_sso_settings():
             extra_rows=BLANK_ROWS,
             secret_dropped=bool(values.client_secret.strip()),
         )
-    try:
-        changed = update_sso_settings(tenant, values, current_user)
-    except InvalidInput as refused:
-        db.session.rollback()
+    return form_action(
+        lambda: update_sso_settings(tenant, values, current_user),
         # The submitted rows come back as they were (empty ones too), so messages keep their row.
-        return _render(values, refused.errors, status=422, extra_rows=0)
-    db.session.commit()
-    if changed:
-        flash(gettext("The SSO settings are saved. They apply from the next login."))
-    else:
-        flash(gettext("Nothing changed."))
-    return redirect(url_for("sso.edit_sso_settings"), 303)
+        invalid=lambda errors: _render(values, errors, status=422, extra_rows=0),
+        done=see_other("sso.edit_sso_settings"),
+        message=lambda changed: (
+            gettext("The SSO settings are saved. They apply from the next login.")
+            if changed
+            else gettext("Nothing changed.")
+        ),
+    )

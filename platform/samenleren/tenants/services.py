@@ -164,7 +164,8 @@ GOAL_TITLE_LANGUAGE = "nl"
 _CODE_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 
 
-def _require_programme_admin(actor: User) -> None:
+def require_programme_admin(actor: User) -> None:
+    """Refuse anyone but a programme administrator: the programme's settings are theirs."""
     if not actor.has_role(Role.PROGRAMME_ADMIN):
         raise InvalidInput.form(
             gettext("Only the programme administrator changes the programme's settings.")
@@ -237,7 +238,7 @@ def _check_goal(
 
 def create_organisation_goal(data: OrganisationGoalInput, actor: User) -> OrganisationGoal:
     """A new organisation goal, last in the list."""
-    _require_programme_admin(actor)
+    require_programme_admin(actor)
     clean = _check_goal(data, None)
     last = db.session.scalar(select(func.max(OrganisationGoal.position)))
     goal = OrganisationGoal(
@@ -257,7 +258,7 @@ def update_organisation_goal(
 ) -> None:
     """Change a goal's code, texts or active flag. Goals are deactivated, never deleted:
     learning goals keep referring to them."""
-    _require_programme_admin(actor)
+    require_programme_admin(actor)
     clean = _check_goal(data, goal)
     goal.code = clean.code
     goal.title = clean.title
@@ -277,7 +278,7 @@ def move_organisation_goal(goal: OrganisationGoal, direction: Direction, actor: 
     Positions are renumbered 0..n-1 on the way, so goals with equal positions (or gaps) from
     older manifests get a well-defined order.
     """
-    _require_programme_admin(actor)
+    require_programme_admin(actor)
     goals = organisation_goals()
     index = next(i for i, g in enumerate(goals) if g.id == goal.id)
     other = index - 1 if direction is Direction.UP else index + 1
@@ -299,7 +300,7 @@ def update_programme_settings(
     actor: User,
 ) -> None:
     """The two switches of the programme (see `Tenant`)."""
-    _require_programme_admin(actor)
+    require_programme_admin(actor)
     tenant.learners_choose_coach = learners_choose_coach
     tenant.goals_require_organisation_goal = goals_require_organisation_goal
     db.session.flush()

@@ -10,10 +10,13 @@ import re
 
 from flask_babel import force_locale, gettext
 
+from samenleren.audit.events import AuditAction
+from samenleren.audit.services import record
 from samenleren.core.config import LANGUAGES
 from samenleren.core.errors_input import InvalidInput
+from samenleren.core.extensions import db
 from samenleren.core.terminology import TERMS
-from samenleren.identity.models import Role
+from samenleren.tenants.services import require_programme_admin
 
 #: The most characters a word may have (a heading or a table header must stay readable).
 TERM_LIMIT = 40
@@ -87,14 +90,7 @@ def changed_words(before: dict, after: dict) -> list[str]:
 
 def update_terminology(tenant, submitted: dict, actor) -> list[str]:
     """Store the tenant's words (blank: the default); audited. Returns the changed fields."""
-    from samenleren.audit.events import AuditAction
-    from samenleren.audit.services import record
-    from samenleren.core.extensions import db
-
-    if not actor.has_role(Role.PROGRAMME_ADMIN):
-        raise InvalidInput.form(
-            gettext("Only the programme administrator changes the programme's settings.")
-        )
+    require_programme_admin(actor)
     clean = clean_terminology(submitted)
     changed = changed_words(tenant.terminology or {}, clean)
     if not changed:

@@ -6,16 +6,16 @@ from __future__ import annotations
 import uuid
 from dataclasses import replace
 
-from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, Response, abort, flash, render_template, request
 from flask_babel import gettext
 from flask_login import current_user
 
 from samenleren.core.config import LANGUAGES
-from samenleren.core.errors_input import FORM, InvalidInput
+from samenleren.core.errors_input import FORM
 from samenleren.core.extensions import db
 from samenleren.core.tenancy import current_tenant
 from samenleren.core.terminology import TERMS
-from samenleren.core.web import get_or_404, login_required
+from samenleren.core.web import form_action, get_or_404, role_required, see_other
 from samenleren.identity.models import Role
 from samenleren.tenants.forms import OrganisationGoalForm
 from samenleren.tenants.models import OrganisationGoal
@@ -66,20 +66,9 @@ def logo() -> Response:
 # --- the programme administrator's pages: organisation goals, programme settings --------------
 
 
-def _require_admin() -> None:
-    """Administrator pages look missing to everyone else (404, never 403)."""
-    if not current_user.has_role(Role.PROGRAMME_ADMIN):
-        abort(404)
-
-
-def _see_other(endpoint: str, **values):
-    return redirect(url_for(endpoint, **values), 303)
-
-
 @bp.get("/<tenant>/organisation-goals/")
-@login_required
+@role_required(Role.PROGRAMME_ADMIN)
 def list_organisation_goals():
-    _require_admin()
     return render_template(
         "tenants/list_organisation_goals.html", goals=organisation_goals(), errors={}
     )
@@ -100,49 +89,42 @@ def _render_goal_form(goal: OrganisationGoal | None, values: dict, errors: dict,
 
 
 @bp.route("/<tenant>/organisation-goals/new", methods=["GET", "POST"])
-@login_required
+@role_required(Role.PROGRAMME_ADMIN)
 def new_organisation_goal():
-    _require_admin()
     if request.method == "GET":
         return _render_goal_form(None, {"active": True}, {})
     form = OrganisationGoalForm.parse(request.form)
-    try:
+    return form_action(
         # A new goal is active: the flag is only offered when editing.
-        create_organisation_goal(replace(form.data, active=True), current_user)
-    except InvalidInput as refused:
-        db.session.rollback()
-        return _render_goal_form(None, form.values, refused.errors, 422)
-    db.session.commit()
-    flash(gettext("The organisation goal is added."))
-    return _see_other("tenants.list_organisation_goals")
+        lambda: create_organisation_goal(replace(form.data, active=True), current_user),
+        invalid=lambda errors: _render_goal_form(None, form.values, errors, 422),
+        done=see_other("tenants.list_organisation_goals"),
+        message=gettext("The organisation goal is added."),
+    )
 
 
 @bp.route("/<tenant>/organisation-goals/<uuid:organisation_goal_id>/edit", methods=["GET", "POST"])
-@login_required
+@role_required(Role.PROGRAMME_ADMIN)
 def edit_organisation_goal(organisation_goal_id: uuid.UUID):
     goal = get_or_404(OrganisationGoal, organisation_goal_id)
-    _require_admin()
     if request.method == "GET":
         return _render_goal_form(goal, OrganisationGoalForm.values_of(goal), {})
     form = OrganisationGoalForm.parse(request.form)
-    try:
-        update_organisation_goal(goal, form.data, current_user)
-    except InvalidInput as refused:
-        db.session.rollback()
-        return _render_goal_form(goal, form.values, refused.errors, 422)
-    db.session.commit()
-    flash(gettext("The organisation goal is saved."))
-    return _see_other("tenants.list_organisation_goals")
+    return form_action(
+        lambda: update_organisation_goal(goal, form.data, current_user),
+        invalid=lambda errors: _render_goal_form(goal, form.values, errors, 422),
+        done=see_other("tenants.list_organisation_goals"),
+        message=gettext("The organisation goal is saved."),
+    )
 
 
 @bp.post(
     "/<tenant>/organisation-goals/<uuid:organisation_goal_id>/move",
     endpoint="move_organisation_goal",
 )
-@login_required
+@role_required(Role.PROGRAMME_ADMIN)
 def move_goal(organisation_goal_id: uuid.UUID):
     goal = get_or_404(OrganisationGoal, organisation_goal_id)
-    _require_admin()
     try:
         direction = Direction(request.form.get("direction", ""))
     except ValueError:
@@ -153,29 +135,34 @@ def move_goal(organisation_goal_id: uuid.UUID):
             ),
             422,
         )
+    # Kept by hand: the first goal moved up (or the last down) changes nothing, so there is
+    # nothing to commit and no message, but the answer is the same redirect.
     if move_organisation_goal(goal, direction, current_user):
         db.session.commit()
         flash(gettext("The order of the organisation goals is saved."))
-    return redirect(url_for("tenants.list_organisation_goals", _anchor=f"goal-{goal.id}"), 303)
+    return see_other("tenants.list_organisation_goals", _anchor=f"goal-{goal.id}")
 
 
 @bp.route("/<tenant>/settings/programme", methods=["GET", "POST"])
-@login_required
+@role_required(Role.PROGRAMME_ADMIN)
 def edit_programme_settings():
-    _require_admin()
     tenant = current_tenant()
     if request.method == "POST":
-        update_programme_settings(
-            tenant,
-            learners_choose_coach=request.form.get("learners_choose_coach") == "yes",
-            goals_require_organisation_goal=(
-                request.form.get("goals_require_organisation_goal") == "yes"
+        return form_action(
+            lambda: update_programme_settings(
+                tenant,
+                learners_choose_coach=request.form.get("learners_choose_coach") == "yes",
+                goals_require_organisation_goal=(
+                    request.form.get("goals_require_organisation_goal") == "yes"
+                ),
+                actor=current_user,
             ),
-            actor=current_user,
+            invalid=lambda errors: render_template(
+                "tenants/programme_settings.html", tenant=tenant, errors=errors
+            ),
+            done=see_other("tenants.edit_programme_settings"),
+            message=gettext("The programme settings are saved."),
         )
-        db.session.commit()
-        flash(gettext("The programme settings are saved."))
-        return _see_other("tenants.edit_programme_settings")
     return render_template("tenants/programme_settings.html", tenant=tenant)
 
 
@@ -207,9 +194,8 @@ def _render_terminology(values: dict, errors: dict, status: int = 200):
 
 
 @bp.route("/<tenant>/settings/terminology", methods=["GET", "POST"])
-@login_required
+@role_required(Role.PROGRAMME_ADMIN)
 def edit_terminology():
-    _require_admin()
     tenant = current_tenant()
     if request.method == "GET":
         return _render_terminology(_terminology_values(tenant.terminology), {})
@@ -218,11 +204,11 @@ def edit_terminology():
         lang: {key: {form: values[field_name(lang, key, form)] for form in FORMS} for key in TERMS}
         for lang in LANGUAGES
     }
-    try:
-        changed = update_terminology(tenant, submitted, current_user)
-    except InvalidInput as refused:
-        db.session.rollback()
-        return _render_terminology(values, refused.errors, 422)
-    db.session.commit()
-    flash(gettext("The words are saved.") if changed else gettext("Nothing was changed."))
-    return _see_other("tenants.edit_terminology")
+    return form_action(
+        lambda: update_terminology(tenant, submitted, current_user),
+        invalid=lambda errors: _render_terminology(values, errors, 422),
+        done=see_other("tenants.edit_terminology"),
+        message=lambda changed: (
+            gettext("The words are saved.") if changed else gettext("Nothing was changed.")
+        ),
+    )
