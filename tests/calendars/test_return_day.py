@@ -47,9 +47,9 @@ def _count(app: Flask, world: World) -> int:
 
 
 def test_the_job_plans_the_return_day_once_and_tells_the_trainer(app, ended, smtp_sink):
-    from samenleren.trajectories.jobs import plan_return_days
     from samenleren.core.extensions import db
     from samenleren.core.formatting import LOCAL_ZONE
+    from samenleren.trajectories.jobs import plan_return_days
     from samenleren.trajectories.models import StepInstance
 
     world = ended["flevoland"]
@@ -101,8 +101,8 @@ def _filenames(message) -> set[str]:
 def test_a_return_day_on_a_weekend_moves_to_monday():
     from datetime import date
 
-    from samenleren.trajectories.return_day import return_day_moment
     from samenleren.core.formatting import LOCAL_ZONE
+    from samenleren.trajectories.return_day import return_day_moment
 
     saturday, summer, winter = date(2027, 6, 5), date(2027, 6, 7), date(2027, 1, 11)
     starts, ends = return_day_moment(saturday)
@@ -113,8 +113,8 @@ def test_a_return_day_on_a_weekend_moves_to_monday():
 
 
 def test_a_job_for_one_tenant_plans_nothing_of_another(app, ended):
-    from samenleren.trajectories.jobs import plan_return_days
     from samenleren.core.jobs.runtime import enqueue, run_pending_jobs
+    from samenleren.trajectories.jobs import plan_return_days
 
     flevoland, gelderland = ended["flevoland"], ended["gelderland"]
     with in_tenant(app, flevoland.tenant):
@@ -160,10 +160,10 @@ def test_the_return_day_job_runs_daily_per_tenant():
 
 
 def test_the_trainer_is_not_invited_when_nobody_remains(app, ended):
-    from samenleren.trajectories.return_day import plan_return_days
     from samenleren.core.extensions import db
+    from samenleren.trajectories.lifecycle import withdraw_trajectory
     from samenleren.trajectories.models import Trajectory
-    from samenleren.trajectories.services import withdraw_trajectory
+    from samenleren.trajectories.return_day import plan_return_days
 
     world = ended["flevoland"]
     with in_tenant(app, world.tenant):

@@ -1,7 +1,8 @@
-"""Who may see what (domain.md), for every role and every kind of field, in every page.
+"""Who may see what, for every role and every kind of field, in every page.
 
-The expectations below are written from domain.md, not read from the template, so a template or
-service that shows too much fails here. Every field of every step is filled with a marker text;
+The expectations below are written from the programme's confidentiality rules (progress
+conversations stay between learner and coach; the manager, trainer and admin each see only their
+part), not read from the template, so a template or service that shows too much fails here. Every field of every step is filled with a marker text;
 then each person opens every page of the trajectory they can reach, and the markers they must
 not read may not appear anywhere (nor in the service that pages, exports and search use).
 """
@@ -14,7 +15,7 @@ from sqlalchemy import select
 from tests.factories import World, build_world, get, in_tenant
 from tests.trajectories.test_pages import client_for
 
-#: field key -> (marker, who may read it per domain.md besides the learner)
+#: field key -> (marker, who may read it by the programme's rules besides the learner)
 TEXT_FIELDS = {
     # learning goals step: latent needs are for learner and coach only
     "latent_needs": ("MARK-latent-needs", {"coach"}),
@@ -57,8 +58,9 @@ PEOPLE = {
 def _fill_everything(app, world: World) -> None:
     from samenleren.core.extensions import db
     from samenleren.identity.models import User
+    from samenleren.trajectories.goals import GoalInput, set_learning_goals
     from samenleren.trajectories.models import StepInstance, Trajectory
-    from samenleren.trajectories.services import GoalInput, record_values, set_learning_goals
+    from samenleren.trajectories.values import record_values
 
     with in_tenant(app, world.tenant):
         trajectory = get(Trajectory, world.trajectory)
@@ -110,7 +112,7 @@ def test_each_role_sees_exactly_what_domain_md_allows(app, tenants, person):
     from samenleren.identity.models import User
     from samenleren.trajectories.confidentiality import readable_values
     from samenleren.trajectories.models import StepInstance, Trajectory
-    from samenleren.trajectories.services import relations_to
+    from samenleren.trajectories.permissions import relations_to
 
     with in_tenant(app, tenants["flevoland"]):
         world = build_world(tenants["flevoland"])
