@@ -121,8 +121,8 @@ def build_world(tenant: TenantRef, *, coached: bool = True, starts_in_days: int 
     from samenleren.core.extensions import db
     from samenleren.identity.models import Department
     from samenleren.tenants.models import OrganisationGoal
+    from samenleren.trajectories.lifecycle import start_trajectory
     from samenleren.trajectories.models import StepInstance
-    from samenleren.trajectories.services import start_trajectory
 
     slug = tenant.slug
     department = Department(name=f"Ruimte {slug}")

@@ -185,7 +185,7 @@ def _scheduled_step(world: World) -> object:
     from samenleren.core.extensions import db
     from samenleren.identity.models import User
     from samenleren.trajectories.models import StepInstance, Trajectory
-    from samenleren.trajectories.services import Appointment, schedule_step
+    from samenleren.trajectories.steps import Appointment, schedule_step
 
     trajectory = db.session.scalar(select(Trajectory).where(Trajectory.id == world.trajectory))
     step = db.session.scalar(
@@ -208,8 +208,9 @@ def _scheduled_meeting(world: World) -> object:
 
     from samenleren.core.extensions import db
     from samenleren.identity.models import User
+    from samenleren.trajectories.meetings import schedule_meeting
     from samenleren.trajectories.models import GroupMeeting
-    from samenleren.trajectories.services import Appointment, schedule_meeting
+    from samenleren.trajectories.steps import Appointment
 
     meeting = db.session.scalar(
         select(GroupMeeting).where(

@@ -20,7 +20,7 @@ def _schedule_intake(app, tenant, world: World):
     from samenleren.core.extensions import db
     from samenleren.identity.models import User
     from samenleren.trajectories.models import StepInstance, Trajectory
-    from samenleren.trajectories.services import Appointment, schedule_step
+    from samenleren.trajectories.steps import Appointment, schedule_step
 
     with in_tenant(app, tenant):
         trajectory = db.session.get(Trajectory, (tenant.id, world.trajectory))

@@ -18,8 +18,8 @@ pytestmark = pytest.mark.browser
 
 def _programme(app, tenant):
     """A running edition (sessions in the past) and a coming one with every kind of participant."""
+    from samenleren.catalogue.enrolment import apply_for, decline, enrol
     from samenleren.catalogue.models import Edition
-    from samenleren.catalogue.services import apply_for, decline, enrol
     from samenleren.core.extensions import db
     from samenleren.identity.models import User
 

@@ -24,7 +24,7 @@ def test_scheduling_an_intake_in_the_demo_writes_three_invitations(tmp_path, mon
     from samenleren.tenants.manifest import load_manifest
     from samenleren.tenants.services import onboard_tenant
     from samenleren.trajectories.models import StepInstance, StepState, Trajectory
-    from samenleren.trajectories.services import Appointment, schedule_step
+    from samenleren.trajectories.steps import Appointment, schedule_step
 
     monkeypatch.setenv("SAMENLEREN_ENV", "test")
     url = f"sqlite:///{tmp_path / 'demo.sqlite'}"

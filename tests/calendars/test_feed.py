@@ -34,13 +34,10 @@ def _schedule_all(app: Flask, world: World, *, extra_learners: int = 0) -> None:
     """Intake and progress conversations, the consolidation meeting, a progress note."""
     from samenleren.core.extensions import db
     from samenleren.identity.models import User
+    from samenleren.trajectories.meetings import schedule_meeting
     from samenleren.trajectories.models import GroupMeeting, StepInstance, Trajectory
-    from samenleren.trajectories.services import (
-        Appointment,
-        record_values,
-        schedule_meeting,
-        schedule_step,
-    )
+    from samenleren.trajectories.steps import Appointment, schedule_step
+    from samenleren.trajectories.values import record_values
 
     with in_tenant(app, world.tenant):
         coach = get(User, world.coach)
@@ -183,7 +180,7 @@ def test_feed_queries_do_not_grow_with_the_appointments(app, worlds):
     from samenleren.core.db import utcnow
     from samenleren.core.extensions import db
     from samenleren.identity.models import User
-    from samenleren.trajectories.services import start_trajectory
+    from samenleren.trajectories.lifecycle import start_trajectory
 
     world = worlds["flevoland"]
     _schedule_all(app, world)
@@ -216,7 +213,7 @@ def test_feed_queries_do_not_grow_with_the_appointments(app, worlds):
             assign_coach(start_trajectory(enrolment), coach, admin)
         db.session.commit()
     from samenleren.trajectories.models import StepInstance, Trajectory
-    from samenleren.trajectories.services import Appointment, schedule_step
+    from samenleren.trajectories.steps import Appointment, schedule_step
 
     with in_tenant(app, world.tenant):
         coach = get(User, world.coach)

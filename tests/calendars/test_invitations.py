@@ -176,8 +176,8 @@ def test_only_those_responsible_cancel(app, world, smtp_sink):
 
 def test_skipping_a_scheduled_step_and_withdrawing_cancel(app, world, smtp_sink):
     from samenleren.core.extensions import db
+    from samenleren.trajectories.lifecycle import withdraw_trajectory
     from samenleren.trajectories.models import Trajectory
-    from samenleren.trajectories.services import withdraw_trajectory
 
     coach = client_for(app, world, "coach")
     steps = step_ids(app, world)
@@ -223,8 +223,8 @@ def test_a_group_meeting_invites_the_group_each_seeing_only_themselves(app, worl
         db.session.rollback()
 
     # The learner leaves: only their copy is cancelled (the coach may coach others in the group).
+    from samenleren.trajectories.lifecycle import withdraw_trajectory
     from samenleren.trajectories.models import Trajectory
-    from samenleren.trajectories.services import withdraw_trajectory
 
     smtp_sink.clear()
     with in_tenant(app, world.tenant):
@@ -301,7 +301,7 @@ def test_a_learner_joining_a_scheduled_group_gets_its_invitation(app, world, smt
     from samenleren.catalogue.models import Enrolment, EnrolmentStatus
     from samenleren.core.db import utcnow
     from samenleren.core.extensions import db
-    from samenleren.trajectories.services import start_trajectory
+    from samenleren.trajectories.lifecycle import start_trajectory
     from tests.factories import add_user
 
     trainer = client_for(app, world, "trainer")

@@ -161,9 +161,9 @@ def test_the_return_day_job_runs_daily_per_tenant():
 
 def test_the_trainer_is_not_invited_when_nobody_remains(app, ended):
     from samenleren.core.extensions import db
+    from samenleren.trajectories.lifecycle import withdraw_trajectory
     from samenleren.trajectories.models import Trajectory
     from samenleren.trajectories.return_day import plan_return_days
-    from samenleren.trajectories.services import withdraw_trajectory
 
     world = ended["flevoland"]
     with in_tenant(app, world.tenant):

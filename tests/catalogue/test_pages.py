@@ -549,7 +549,7 @@ def test_other_tenants_objects_are_404_on_every_catalogue_page(app, tenants, wor
 
 
 def test_the_trainer_records_attendance(app, tenants):
-    from samenleren.catalogue.services import attendance_of
+    from samenleren.catalogue.sessions import attendance_of
 
     with in_tenant(app, tenants["flevoland"]):
         world = build_world(tenants["flevoland"], starts_in_days=-2)  # the first session is past
@@ -644,7 +644,7 @@ def _grow(app, world: World, start: int, count_: int) -> None:
             )
             db.session.flush()
             if status is EnrolmentStatus.ENROLLED:
-                from samenleren.trajectories.services import start_trajectory
+                from samenleren.trajectories.lifecycle import start_trajectory
 
                 start_trajectory(
                     db.session.scalar(select(Enrolment).where(Enrolment.learner_id == learner.id))

@@ -51,8 +51,8 @@ def _edition(world, **changes):
 
 
 def test_a_restricted_training_is_offered_only_to_its_departments(app, tenants):
+    from samenleren.catalogue.access import is_open_to, trainings_open_to
     from samenleren.catalogue.models import Training, TrainingDepartment
-    from samenleren.catalogue.services import is_open_to, trainings_open_to
     from samenleren.core.extensions import db
 
     with in_tenant(app, tenants["flevoland"]):
@@ -82,13 +82,13 @@ def test_a_restricted_training_is_offered_only_to_its_departments(app, tenants):
 
 
 def test_applying_for_a_restricted_training_of_another_department_is_refused(app, tenants):
+    from samenleren.catalogue.enrolment import apply_for
     from samenleren.catalogue.models import (
         Edition,
         Enrolment,
         Training,
         TrainingDepartment,
     )
-    from samenleren.catalogue.services import apply_for
     from samenleren.core.extensions import db
 
     with in_tenant(app, tenants["flevoland"]):
@@ -121,8 +121,8 @@ def test_applying_for_a_restricted_training_of_another_department_is_refused(app
 
 
 def test_an_employee_applies_once_and_may_withdraw_their_application(app, tenants):
+    from samenleren.catalogue.enrolment import apply_for, withdraw
     from samenleren.catalogue.models import Enrolment, EnrolmentStatus
-    from samenleren.catalogue.services import apply_for, withdraw
 
     with in_tenant(app, tenants["flevoland"]):
         world = build_world(tenants["flevoland"])
@@ -148,8 +148,8 @@ def test_an_employee_applies_once_and_may_withdraw_their_application(app, tenant
 
 
 def test_applying_is_refused_for_a_cancelled_or_started_edition(app, tenants):
+    from samenleren.catalogue.enrolment import apply_for
     from samenleren.catalogue.models import Enrolment
-    from samenleren.catalogue.services import apply_for
 
     with in_tenant(app, tenants["flevoland"]):
         world = build_world(tenants["flevoland"])
@@ -174,8 +174,8 @@ def test_applying_is_refused_for_a_cancelled_or_started_edition(app, tenants):
 
 
 def test_enrolling_into_a_full_edition_puts_learners_on_the_waiting_list_in_order(app, tenants):
+    from samenleren.catalogue.enrolment import apply_for, enrol, waiting_list
     from samenleren.catalogue.models import EnrolmentStatus
-    from samenleren.catalogue.services import apply_for, enrol, waiting_list
 
     with in_tenant(app, tenants["flevoland"]):
         world = build_world(tenants["flevoland"])
@@ -206,8 +206,8 @@ def test_enrolling_into_a_full_edition_puts_learners_on_the_waiting_list_in_orde
 
 
 def test_nobody_is_enrolled_into_an_edition_that_is_over(app, tenants):
+    from samenleren.catalogue.enrolment import enrol, withdraw
     from samenleren.catalogue.models import Enrolment
-    from samenleren.catalogue.services import enrol, withdraw
 
     with in_tenant(app, tenants["flevoland"]):
         world = build_world(tenants["flevoland"])
@@ -226,8 +226,8 @@ def test_nobody_is_enrolled_into_an_edition_that_is_over(app, tenants):
 
 
 def test_no_limit_means_everyone_gets_a_place(app, tenants):
+    from samenleren.catalogue.enrolment import enrol
     from samenleren.catalogue.models import EnrolmentStatus, Training
-    from samenleren.catalogue.services import enrol
 
     with in_tenant(app, tenants["flevoland"]):
         world = build_world(tenants["flevoland"])
@@ -240,8 +240,8 @@ def test_no_limit_means_everyone_gets_a_place(app, tenants):
 
 
 def test_withdrawing_promotes_the_first_waiting_learner_and_moves_the_trajectories(app, tenants):
+    from samenleren.catalogue.enrolment import enrol, withdraw
     from samenleren.catalogue.models import Enrolment, EnrolmentStatus
-    from samenleren.catalogue.services import enrol, withdraw
     from samenleren.trajectories.models import TrajectoryStatus
 
     with in_tenant(app, tenants["flevoland"]):
@@ -281,8 +281,8 @@ def test_withdrawing_promotes_the_first_waiting_learner_and_moves_the_trajectori
 
 
 def test_a_learner_withdraws_an_application_but_not_an_enrolment(app, tenants):
+    from samenleren.catalogue.enrolment import apply_for, withdraw
     from samenleren.catalogue.models import Enrolment, EnrolmentStatus
-    from samenleren.catalogue.services import apply_for, withdraw
 
     with in_tenant(app, tenants["flevoland"]):
         world = build_world(tenants["flevoland"])
@@ -299,8 +299,8 @@ def test_a_learner_withdraws_an_application_but_not_an_enrolment(app, tenants):
 
 
 def test_declining_needs_an_open_application_and_a_reason(app, tenants):
+    from samenleren.catalogue.enrolment import apply_for, decline
     from samenleren.catalogue.models import Enrolment, EnrolmentStatus
-    from samenleren.catalogue.services import apply_for, decline
 
     with in_tenant(app, tenants["flevoland"]):
         world = build_world(tenants["flevoland"])
@@ -323,8 +323,9 @@ def test_declining_needs_an_open_application_and_a_reason(app, tenants):
 
 
 def test_only_programme_admins_manage_trainings_and_enrolments(app, tenants):
+    from samenleren.catalogue.enrolment import enrol
     from samenleren.catalogue.models import Training
-    from samenleren.catalogue.services import TrainingInput, create_training, enrol
+    from samenleren.catalogue.trainings import TrainingInput, create_training
 
     with in_tenant(app, tenants["flevoland"]):
         world = build_world(tenants["flevoland"])
@@ -343,7 +344,7 @@ def test_only_programme_admins_manage_trainings_and_enrolments(app, tenants):
 
 def test_training_input_is_checked_before_anything_is_written(app, tenants):
     from samenleren.catalogue.models import Training, TrainingDepartment
-    from samenleren.catalogue.services import TrainingInput, create_training, update_training
+    from samenleren.catalogue.trainings import TrainingInput, create_training, update_training
     from samenleren.identity.models import Department
 
     flevoland, gelderland = tenants["flevoland"], tenants["gelderland"]
@@ -389,8 +390,8 @@ def test_training_input_is_checked_before_anything_is_written(app, tenants):
 
 
 def test_edition_dates_in_the_wrong_order_are_refused_next_to_the_field(app, tenants):
+    from samenleren.catalogue.editions import EditionInput, create_edition, update_edition
     from samenleren.catalogue.models import Edition, Training
-    from samenleren.catalogue.services import EditionInput, create_edition, update_edition
 
     with in_tenant(app, tenants["flevoland"]):
         world = build_world(tenants["flevoland"])
@@ -447,8 +448,9 @@ def test_edition_dates_in_the_wrong_order_are_refused_next_to_the_field(app, ten
 
 
 def test_capacity_changes_respect_enrolled_learners_and_fill_from_the_waiting_list(app, tenants):
+    from samenleren.catalogue.editions import EditionInput, update_edition
+    from samenleren.catalogue.enrolment import enrol
     from samenleren.catalogue.models import EnrolmentStatus
-    from samenleren.catalogue.services import EditionInput, enrol, update_edition
 
     with in_tenant(app, tenants["flevoland"]):
         world = build_world(tenants["flevoland"])
@@ -482,8 +484,9 @@ def test_capacity_changes_respect_enrolled_learners_and_fill_from_the_waiting_li
 
 
 def test_cancelling_an_edition_withdraws_everyone_and_stops_their_trajectories(app, tenants):
+    from samenleren.catalogue.editions import EditionInput, update_edition
+    from samenleren.catalogue.enrolment import apply_for, enrol
     from samenleren.catalogue.models import Enrolment, EnrolmentStatus
-    from samenleren.catalogue.services import EditionInput, apply_for, enrol, update_edition
     from samenleren.trajectories.models import TrajectoryStatus
 
     with in_tenant(app, tenants["flevoland"]):
@@ -514,7 +517,7 @@ def test_cancelling_an_edition_withdraws_everyone_and_stops_their_trajectories(a
 
 def test_sessions_are_checked_and_kept_once_attendance_exists(app, tenants):
     from samenleren.catalogue.models import EditionSession
-    from samenleren.catalogue.services import (
+    from samenleren.catalogue.sessions import (
         SessionInput,
         add_session,
         record_attendance,
@@ -564,8 +567,9 @@ def test_sessions_are_checked_and_kept_once_attendance_exists(app, tenants):
 
 
 def test_the_trainer_records_attendance_of_enrolled_learners_only(app, tenants):
+    from samenleren.catalogue.enrolment import enrol
     from samenleren.catalogue.models import EditionSession, SessionAttendance
-    from samenleren.catalogue.services import attendance_of, enrol, record_attendance
+    from samenleren.catalogue.sessions import attendance_of, record_attendance
 
     with in_tenant(app, tenants["flevoland"]):
         world = build_world(tenants["flevoland"], starts_in_days=-3)
@@ -599,7 +603,7 @@ def test_the_trainer_records_attendance_of_enrolled_learners_only(app, tenants):
 
 def test_attendance_waits_until_the_session_has_started(app, tenants):
     from samenleren.catalogue.models import EditionSession, SessionAttendance
-    from samenleren.catalogue.services import record_attendance
+    from samenleren.catalogue.sessions import record_attendance
 
     with in_tenant(app, tenants["flevoland"]):
         world = build_world(tenants["flevoland"])  # starts in 20 days

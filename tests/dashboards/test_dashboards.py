@@ -87,8 +87,9 @@ def _make_overdue(world: World, step_key: str, days: int = 3) -> object:
 def _record_ratings(world: World, learner_rating: str, manager_rating: str):
     """A learning goal linked to the first organisation goal, rated at the evaluation."""
     from samenleren.core.extensions import db
+    from samenleren.trajectories.goals import GoalInput, set_learning_goals
     from samenleren.trajectories.models import Trajectory
-    from samenleren.trajectories.services import GoalInput, record_values, set_learning_goals
+    from samenleren.trajectories.values import record_values
 
     trajectory = get(Trajectory, world.trajectory)
     people = _people(world)
@@ -189,7 +190,7 @@ def test_coach_sees_coachee_conversations_coming_up_overdue_and_the_coach_day(ap
     from samenleren.core.db import utcnow
     from samenleren.core.extensions import db
     from samenleren.trajectories.models import Trajectory
-    from samenleren.trajectories.services import Appointment, schedule_step
+    from samenleren.trajectories.steps import Appointment, schedule_step
 
     flevoland = tenants["flevoland"]
     with in_tenant(app, flevoland):
@@ -230,7 +231,7 @@ def test_coach_sees_coachee_conversations_coming_up_overdue_and_the_coach_day(ap
 def test_manager_sees_the_reports_trajectory_and_the_intake_awaiting_them(app, tenants):
     from samenleren.core.extensions import db
     from samenleren.trajectories.models import Trajectory
-    from samenleren.trajectories.services import record_values
+    from samenleren.trajectories.values import record_values
 
     flevoland = tenants["flevoland"]
     with in_tenant(app, flevoland):
@@ -316,7 +317,7 @@ def test_admin_sees_learner_without_coach_overdue_steps_and_counts(app, tenants)
     from samenleren.catalogue.models import Enrolment, EnrolmentStatus
     from samenleren.core.db import utcnow
     from samenleren.core.extensions import db
-    from samenleren.trajectories.services import start_trajectory, withdraw_trajectory
+    from samenleren.trajectories.lifecycle import start_trajectory, withdraw_trajectory
 
     flevoland = tenants["flevoland"]
     with in_tenant(app, flevoland):
@@ -454,7 +455,7 @@ def test_dashboards_need_a_login(app, tenants):
 def test_no_progress_note_reaches_a_manager_trainer_or_admin_dashboard(app, tenants):
     from samenleren.core.extensions import db
     from samenleren.trajectories.models import Trajectory
-    from samenleren.trajectories.services import record_values
+    from samenleren.trajectories.values import record_values
 
     flevoland = tenants["flevoland"]
     with in_tenant(app, flevoland):
@@ -497,7 +498,7 @@ def test_join_readable_values_never_joins_a_field_the_viewer_may_not_read(app, t
         join_readable_values,
     )
     from samenleren.trajectories.models import Trajectory
-    from samenleren.trajectories.services import record_values
+    from samenleren.trajectories.values import record_values
 
     flevoland = tenants["flevoland"]
     with in_tenant(app, flevoland):
@@ -545,13 +546,10 @@ def _grow(app, tenant, world: World, count: int, start: int) -> None:
     from samenleren.core.db import utcnow
     from samenleren.core.extensions import db
     from samenleren.identity.models import User
+    from samenleren.trajectories.goals import GoalInput, set_learning_goals
+    from samenleren.trajectories.lifecycle import start_trajectory
     from samenleren.trajectories.models import StepInstance
-    from samenleren.trajectories.services import (
-        GoalInput,
-        record_values,
-        set_learning_goals,
-        start_trajectory,
-    )
+    from samenleren.trajectories.values import record_values
 
     with in_tenant(app, tenant):
         manager = get(User, world.manager)

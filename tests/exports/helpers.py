@@ -40,6 +40,7 @@ def plant_programme(
     from samenleren.core.extensions import db
     from samenleren.identity.models import User
     from samenleren.process_templates.definition import FieldType
+    from samenleren.trajectories.goals import GoalInput, set_learning_goals
     from samenleren.trajectories.models import (
         CoachAssignment,
         FieldValue,
@@ -48,7 +49,6 @@ def plant_programme(
         StepState,
         Trajectory,
     )
-    from samenleren.trajectories.services import GoalInput, set_learning_goals
 
     with in_tenant(app, world.tenant):
         trajectory = get(Trajectory, world.trajectory)

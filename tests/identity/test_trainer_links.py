@@ -161,7 +161,7 @@ def test_employees_are_not_external_trainers_on_these_routes(app, tenants):
 
 
 def test_inviting_creates_an_external_trainer_and_shows_the_link_once(app, tenants, database):
-    from samenleren.catalogue.services import trainer_choices
+    from samenleren.catalogue.editions import trainer_choices
 
     flevoland = tenants["flevoland"]
     client = admin_client(app, flevoland)
@@ -421,8 +421,8 @@ def test_a_logged_in_employee_pressing_a_link_becomes_the_trainer(app, tenants):
 
 def test_an_external_trainer_sees_only_the_editions_they_train(app, tenants):
 
+    from samenleren.catalogue.editions import EditionInput, update_edition
     from samenleren.catalogue.models import Edition
-    from samenleren.catalogue.services import EditionInput, update_edition
     from samenleren.core.extensions import db
     from samenleren.identity.models import User
 

@@ -77,7 +77,8 @@ def _close(app, world: World, step_id, how: str) -> None:
     from samenleren.core.extensions import db
     from samenleren.identity.models import User
     from samenleren.trajectories.models import StepInstance, Trajectory
-    from samenleren.trajectories.services import complete_step, record_values, skip_step
+    from samenleren.trajectories.steps import complete_step, skip_step
+    from samenleren.trajectories.values import record_values
 
     with in_tenant(app, world.tenant):
         trajectory = get(Trajectory, world.trajectory)
@@ -182,12 +183,9 @@ def test_reminders_of_a_withdrawn_trajectory_are_cancelled_but_its_cancellations
     from samenleren.core.extensions import db
     from samenleren.core.jobs.runtime import run_pending_jobs
     from samenleren.identity.models import User
+    from samenleren.trajectories.lifecycle import withdraw_trajectory
     from samenleren.trajectories.models import StepInstance, Trajectory
-    from samenleren.trajectories.services import (
-        Appointment,
-        schedule_step,
-        withdraw_trajectory,
-    )
+    from samenleren.trajectories.steps import Appointment, schedule_step
 
     _step_id, due = _intake(app, world)
     start = datetime.combine(local_today() + timedelta(days=40), time(10), tzinfo=LOCAL_ZONE)

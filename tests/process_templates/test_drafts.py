@@ -202,7 +202,7 @@ def _enrol(world, subject: str):
     from samenleren.catalogue.models import Enrolment, EnrolmentStatus
     from samenleren.core.db import utcnow
     from samenleren.core.extensions import db
-    from samenleren.trajectories.services import start_trajectory
+    from samenleren.trajectories.lifecycle import start_trajectory
 
     learner = add_user(subject, "learner")
     enrolment = Enrolment(

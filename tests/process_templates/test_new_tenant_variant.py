@@ -42,8 +42,8 @@ def _step_keys(app, world: World, trajectory_id: uuid.UUID) -> tuple[int, str, l
 
 
 def test_a_new_province_adopts_adapts_and_publishes_its_own_model(app, tenants, world):
+    from samenleren.catalogue.enrolment import enrol
     from samenleren.catalogue.models import Edition
-    from samenleren.catalogue.services import enrol
     from samenleren.core.extensions import db
     from samenleren.identity.models import User
     from samenleren.process_templates.models import LibraryEntry, ProcessTemplate

@@ -79,8 +79,8 @@ def test_a_trajectory_keeps_the_version_it_started_on(app, tenants):
     from samenleren.core.extensions import db
     from samenleren.process_templates.models import TemplateVersion, VersionStatus
     from samenleren.process_templates.services import current_version
+    from samenleren.trajectories.lifecycle import start_trajectory
     from samenleren.trajectories.models import StepInstance, Trajectory
-    from samenleren.trajectories.services import start_trajectory
     from tests.factories import add_user
 
     with in_tenant(app, tenants["flevoland"]):

@@ -195,7 +195,7 @@ def test_the_move_page_needs_no_more_queries_for_more_trajectories(app, world):
     from samenleren.catalogue.models import Enrolment, EnrolmentStatus
     from samenleren.core.db import utcnow
     from samenleren.core.extensions import db
-    from samenleren.trajectories.services import start_trajectory
+    from samenleren.trajectories.lifecycle import start_trajectory
     from tests.factories import add_user
 
     with in_tenant(app, world.tenant):

@@ -278,9 +278,9 @@ def test_a_trajectory_that_has_not_started_moves_exactly_as_it_would_have_starte
     from samenleren.core.extensions import db
     from samenleren.identity.models import User
     from samenleren.process_templates.models import TemplateVersion
+    from samenleren.trajectories.lifecycle import start_trajectory
     from samenleren.trajectories.models import LearningGoal, Trajectory
     from samenleren.trajectories.moving import movable_trajectories, move_trajectories
-    from samenleren.trajectories.services import start_trajectory
 
     flevo = tenants["flevoland"]
     with in_tenant(app, flevo):
@@ -339,7 +339,7 @@ def test_a_trajectory_that_started_meanwhile_is_refused_and_nothing_moves(app, t
         # A second, untouched trajectory in the same edition.
         from samenleren.catalogue.models import Enrolment, EnrolmentStatus
         from samenleren.core.db import utcnow
-        from samenleren.trajectories.services import start_trajectory
+        from samenleren.trajectories.lifecycle import start_trajectory
 
         peer = add_user("piet.peer", "learner", name="Piet Peer")
         enrolment = Enrolment(

@@ -96,7 +96,7 @@ def test_role_names_in_sentences_follow_the_terminology(app, tenants, worlds):
     from flask_babel import force_locale
 
     from samenleren.identity.models import Role
-    from samenleren.trajectories.services import role_names
+    from samenleren.trajectories.permissions import role_names
 
     _rename(app, tenants)
     with in_tenant(app, tenants["flevoland"]), app.test_request_context():

@@ -58,8 +58,9 @@ PEOPLE = {
 def _fill_everything(app, world: World) -> None:
     from samenleren.core.extensions import db
     from samenleren.identity.models import User
+    from samenleren.trajectories.goals import GoalInput, set_learning_goals
     from samenleren.trajectories.models import StepInstance, Trajectory
-    from samenleren.trajectories.services import GoalInput, record_values, set_learning_goals
+    from samenleren.trajectories.values import record_values
 
     with in_tenant(app, world.tenant):
         trajectory = get(Trajectory, world.trajectory)
@@ -111,7 +112,7 @@ def test_each_role_sees_exactly_what_domain_md_allows(app, tenants, person):
     from samenleren.identity.models import User
     from samenleren.trajectories.confidentiality import readable_values
     from samenleren.trajectories.models import StepInstance, Trajectory
-    from samenleren.trajectories.services import relations_to
+    from samenleren.trajectories.permissions import relations_to
 
     with in_tenant(app, tenants["flevoland"]):
         world = build_world(tenants["flevoland"])

@@ -357,8 +357,8 @@ def _grow(app: Flask, world: World, count: int) -> None:
     from samenleren.core.db import utcnow
     from samenleren.core.extensions import db
     from samenleren.identity.models import User
+    from samenleren.trajectories.lifecycle import start_trajectory
     from samenleren.trajectories.models import LearningGoal, LearningGoalLink
-    from samenleren.trajectories.services import start_trajectory
     from tests.factories import add_user
 
     with in_tenant(app, world.tenant):

@@ -58,8 +58,9 @@ def test_enrolment_starts_a_trajectory_with_every_flevoland_step_timed(app, tena
 
 def test_rating_out_of_range_is_refused_and_nothing_written(app, tenants):
     from samenleren.core.extensions import db
+    from samenleren.trajectories.goals import GoalInput, set_learning_goals
     from samenleren.trajectories.models import FieldValue
-    from samenleren.trajectories.services import GoalInput, record_values, set_learning_goals
+    from samenleren.trajectories.values import record_values
 
     with in_tenant(app, tenants["flevoland"]):
         world = build_world(tenants["flevoland"])
@@ -90,7 +91,8 @@ def test_rating_out_of_range_is_refused_and_nothing_written(app, tenants):
 
 def test_only_the_responsible_close_a_step_and_only_when_complete(app, tenants):
     from samenleren.trajectories.models import StepState
-    from samenleren.trajectories.services import complete_step, record_values
+    from samenleren.trajectories.steps import complete_step
+    from samenleren.trajectories.values import record_values
 
     with in_tenant(app, tenants["flevoland"]):
         world = build_world(tenants["flevoland"])
@@ -113,7 +115,7 @@ def test_only_the_responsible_close_a_step_and_only_when_complete(app, tenants):
 
 
 def test_goal_without_organisation_goal_is_refused_when_the_tenant_requires_one(app, tenants):
-    from samenleren.trajectories.services import GoalInput, set_learning_goals
+    from samenleren.trajectories.goals import GoalInput, set_learning_goals
 
     with in_tenant(app, tenants["flevoland"]):
         world = build_world(tenants["flevoland"])
@@ -127,7 +129,7 @@ def test_goal_without_organisation_goal_is_refused_when_the_tenant_requires_one(
 
 
 def test_dates_in_the_wrong_order_are_refused(app, tenants):
-    from samenleren.trajectories.services import Appointment, schedule_step
+    from samenleren.trajectories.steps import Appointment, schedule_step
 
     with in_tenant(app, tenants["flevoland"]):
         world = build_world(tenants["flevoland"])
@@ -185,8 +187,9 @@ def test_coach_matching_respects_the_hard_rules(app, tenants):
 
 
 def test_group_meeting_closes_every_learners_step(app, tenants):
+    from samenleren.trajectories.meetings import close_meeting, schedule_meeting
     from samenleren.trajectories.models import GroupMeeting, StepState
-    from samenleren.trajectories.services import Appointment, close_meeting, schedule_meeting
+    from samenleren.trajectories.steps import Appointment
 
     with in_tenant(app, tenants["flevoland"]):
         world = build_world(tenants["flevoland"])
@@ -204,10 +207,10 @@ def test_group_meeting_closes_every_learners_step(app, tenants):
 
 
 def test_moving_an_edition_moves_the_steps_not_yet_planned(app, tenants):
+    from samenleren.catalogue.editions import EditionInput, update_edition
     from samenleren.catalogue.models import Edition
-    from samenleren.catalogue.services import EditionInput, update_edition
     from samenleren.trajectories.models import GroupMeeting
-    from samenleren.trajectories.services import Appointment, schedule_step
+    from samenleren.trajectories.steps import Appointment, schedule_step
 
     with in_tenant(app, tenants["flevoland"]):
         world = build_world(tenants["flevoland"])

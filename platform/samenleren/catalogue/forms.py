@@ -2,7 +2,8 @@
 
 Only the format is checked here (a number, a date, a choice from a list); what the input must
 mean (dates in order, a title present, a trainer holding the role) is a business rule and lives
-in `samenleren.catalogue.services`. Either raises `InvalidInput`, keyed by form field name.
+in the services (`trainings`, `editions`, `sessions`). Either raises `InvalidInput`, keyed by
+form field name.
 """
 
 from __future__ import annotations
@@ -13,13 +14,11 @@ from datetime import UTC, date, datetime
 from flask_babel import gettext
 from werkzeug.datastructures import MultiDict
 
-from samenleren.catalogue.services import (
-    LOCAL_ZONE,
-    EditionInput,
-    SessionInput,
-    TrainingInput,
-)
+from samenleren.catalogue.editions import EditionInput
+from samenleren.catalogue.sessions import SessionInput
+from samenleren.catalogue.trainings import TrainingInput
 from samenleren.core.errors_input import InvalidInput
+from samenleren.core.formatting import LOCAL_ZONE
 
 
 def _text(form: MultiDict, name: str) -> str:

@@ -18,7 +18,7 @@ from samenleren.core.extensions import db
 from samenleren.core.tenancy import current_tenant
 from samenleren.identity.models import Role, User
 from samenleren.trajectories.models import CoachAssignment, Trajectory
-from samenleren.trajectories.services import relations_to, require_active
+from samenleren.trajectories.permissions import relations_to, require_active
 
 
 def assign_coach(trajectory: Trajectory, coach: User, actor: User, reason: str = "") -> None:

@@ -47,6 +47,9 @@ from samenleren.core.tenant import Tenant
 from samenleren.demo import texts
 from samenleren.identity.models import Department, User
 from samenleren.tenants.models import OrganisationGoal
+from samenleren.trajectories.goals import GoalInput, set_learning_goals
+from samenleren.trajectories.lifecycle import start_trajectory, withdraw_trajectory
+from samenleren.trajectories.meetings import close_meeting, meeting_trajectories, schedule_meeting
 from samenleren.trajectories.models import (
     CoachAssignment,
     GroupMeeting,
@@ -55,21 +58,14 @@ from samenleren.trajectories.models import (
     Trajectory,
     TrajectoryStatus,
 )
-from samenleren.trajectories.services import (
+from samenleren.trajectories.steps import (
     Appointment,
-    GoalInput,
     add_occurrence,
-    close_meeting,
     complete_step,
-    meeting_trajectories,
-    record_values,
-    schedule_meeting,
     schedule_step,
-    set_learning_goals,
     skip_step,
-    start_trajectory,
-    withdraw_trajectory,
 )
+from samenleren.trajectories.values import record_values
 
 AMSTERDAM = ZoneInfo("Europe/Amsterdam")
 

@@ -13,8 +13,9 @@ from samenleren.catalogue.models import Edition, Training
 from samenleren.core.extensions import db
 from samenleren.core.tenancy import current_tenant
 from samenleren.identity.models import Role, User
-from samenleren.trajectories import services
+from samenleren.trajectories.meetings import may_run_meeting, meeting_trajectories
 from samenleren.trajectories.models import GroupMeeting, StepInstance, Trajectory
+from samenleren.trajectories.permissions import relations_to
 
 
 def key_of(value: str) -> uuid.UUID:
@@ -47,7 +48,7 @@ def load_trajectory(trajectory_id: str) -> tuple[Trajectory, frozenset[Role]]:
     )
     if trajectory is None:
         abort(404)
-    relations = services.relations_to(trajectory, current_user)
+    relations = relations_to(trajectory, current_user)
     if not relations:
         abort(404)
     return trajectory, relations
@@ -89,8 +90,8 @@ def load_meeting(meeting_id: str) -> tuple[GroupMeeting, bool, list]:
     )
     if meeting is None:
         abort(404)
-    runs = services.may_run_meeting(meeting, current_user)
-    members = services.meeting_trajectories(meeting)
+    runs = may_run_meeting(meeting, current_user)
+    members = meeting_trajectories(meeting)
     if not runs:
         me = current_user.id
         learners = {t.learner_id: t for t, _ in members}

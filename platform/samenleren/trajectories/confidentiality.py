@@ -1,7 +1,8 @@
 """Who may read which recorded value: the only way values leave the database for display.
 
-domain.md, "who may see what", as a ceiling per step kind and field type
-(`samenleren.process_templates.definition.reader_ceiling`), narrowed by each field's `readers`.
+The programme's confidentiality rule is a ceiling per step kind and field type (a progress
+conversation marked confidential stays between learner and coach, whatever a template says:
+`samenleren.process_templates.definition.reader_ceiling`), narrowed by each field's `readers`.
 Pages, exports and search all take values from here, so a progress note between learner and
 coach cannot reach the manager, the trainer or the programme admin by any of them: a value the
 viewer may not read is dropped here, before any template, export or error message sees it.
@@ -78,8 +79,8 @@ def field_views(
 
 
 def may_read_goals(definition: TemplateDefinition, relations: frozenset[Role]) -> bool:
-    """The learning goals are readable where the template's goals field is (domain.md:
-    the manager sees the goals of direct reports; the admin counts them per organisation goal)."""
+    """The learning goals are readable where the template's goals field is (the manager sees
+    the goals of direct reports; the admin counts them per organisation goal)."""
     for step in definition.steps:
         for spec in step.fields:
             if spec.type.value == "goals":

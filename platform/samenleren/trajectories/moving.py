@@ -1,9 +1,9 @@
-"""Moving trajectories that have not started yet to a newer version of their template (issue 5).
+"""Moving trajectories that have not started yet to a newer version of their template.
 
 A trajectory keeps the template version it started on, so publishing a version never changes a
 running trajectory. A trajectory in which nothing has happened yet may move, though: its steps are
 rebuilt from the newer version exactly as `start_trajectory` builds them
-(`trajectories.services.build_steps`), with the new due dates. Its learner, edition, enrolment,
+(`trajectories.lifecycle.build_steps`), with the new due dates. Its learner, edition, enrolment,
 coach (and coach history) and learning goals stay as they are.
 
 **Not yet started** (defined here, once: `not_started_clause`): an *active* trajectory on an
@@ -35,6 +35,7 @@ from samenleren.core.extensions import db
 from samenleren.identity.models import User
 from samenleren.process_templates.models import TemplateVersion, VersionStatus
 from samenleren.process_templates.timing import due_dates, occurrence_due
+from samenleren.trajectories.lifecycle import build_steps, enrolment_day
 from samenleren.trajectories.models import (
     FieldValue,
     GroupMeeting,
@@ -44,7 +45,6 @@ from samenleren.trajectories.models import (
     Trajectory,
     TrajectoryStatus,
 )
-from samenleren.trajectories.services import build_steps, enrolment_day
 
 
 def not_started_clause() -> ColumnElement[bool]:

@@ -7,13 +7,11 @@ from __future__ import annotations
 import uuid
 from collections import defaultdict
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, render_template, request
 from flask_babel import gettext, ngettext
 from flask_login import current_user
 
-from samenleren.core.errors_input import InvalidInput
-from samenleren.core.extensions import db
-from samenleren.core.web import get_or_404, login_required
+from samenleren.core.web import form_action, get_or_404, role_required, see_other
 from samenleren.identity.models import Role
 from samenleren.process_templates.diff import compare_definitions
 from samenleren.process_templates.models import ProcessTemplate, TemplateVersion, VersionStatus
@@ -23,11 +21,6 @@ from samenleren.trajectories.moving import movable_trajectories, move_trajectori
 bp = Blueprint(
     "template_moves", __name__, template_folder="templates", url_prefix="/<tenant>/templates"
 )
-
-
-def _require_admin() -> None:
-    if not current_user.has_role(Role.PROGRAMME_ADMIN):
-        abort(404)
 
 
 def _render_move(
@@ -71,10 +64,9 @@ def _render_move(
 
 
 @bp.route("/<uuid:template_id>/versions/<uuid:version_id>/move", methods=["GET", "POST"])
-@login_required
+@role_required(Role.PROGRAMME_ADMIN)
 def move(template_id: uuid.UUID, version_id: uuid.UUID):
     """Trajectories on older versions in which nothing has happened yet, to move to this one."""
-    _require_admin()
     template = get_or_404(ProcessTemplate, template_id)
     versions = versions_of(template)
     target = next((version for version in versions if version.id == version_id), None)
@@ -94,20 +86,14 @@ def move(template_id: uuid.UUID, version_id: uuid.UUID):
             set(),
             422,
         )
-    try:
-        moved = move_trajectories(target, ids, current_user)
-    except InvalidInput as refused:
-        db.session.rollback()
-        return _render_move(template, versions, target, refused.errors, set(raw_ids), 422)
-    db.session.commit()
-    flash(
-        ngettext(
+    return form_action(
+        lambda: move_trajectories(target, ids, current_user),
+        invalid=lambda errors: _render_move(template, versions, target, errors, set(raw_ids), 422),
+        done=see_other("template_moves.move", template_id=template.id, version_id=target.id),
+        message=lambda moved: ngettext(
             "%(num)d trajectory now follows version %(number)d.",
             "%(num)d trajectories now follow version %(number)d.",
             moved,
             number=target.number,
-        )
-    )
-    return redirect(
-        url_for("template_moves.move", template_id=template.id, version_id=target.id), 303
+        ),
     )

@@ -10,23 +10,23 @@ from sqlalchemy import select
 
 from samenleren.core import signals
 from samenleren.core.extensions import db
-from samenleren.trajectories import services
+from samenleren.trajectories.lifecycle import retime_edition, start_trajectory, withdraw_trajectory
 from samenleren.trajectories.models import Trajectory, TrajectoryStatus
 
 
 def _enrolment_changed(enrolment: Any, *, admitted: bool, **_: Any) -> None:
     if admitted:
-        services.start_trajectory(enrolment)
+        start_trajectory(enrolment)
         return
     trajectory = db.session.scalar(
         select(Trajectory).where(Trajectory.enrolment_id == enrolment.id)
     )
     if trajectory is not None and trajectory.status is not TrajectoryStatus.WITHDRAWN:
-        services.withdraw_trajectory(trajectory)
+        withdraw_trajectory(trajectory)
 
 
 def _edition_rescheduled(edition: Any, **_: Any) -> None:
-    services.retime_edition(edition)
+    retime_edition(edition)
 
 
 def connect() -> None:

@@ -1,15 +1,16 @@
 """Trajectory pages: the timeline, a step, learning goals, the coach, a group meeting.
 
-Order in every view (style.md): the tenant is resolved, the object is loaded through the tenant,
-the viewer's relation to it decides (none: 404, as if it did not exist), a service does the work,
-and the page is rendered. What values a viewer sees comes from `confidentiality` only.
+Order in every view (docs/architecture.md, "A request"): the tenant is resolved, the object is
+loaded through the tenant, the viewer's relation to it decides (none: 404, as if it did not
+exist), a service does the work through `form_action`, and the page is rendered. What values a
+viewer sees comes from `confidentiality` only.
 """
 
 from __future__ import annotations
 
 import uuid
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, render_template, request
 from flask_babel import gettext
 from flask_login import current_user
 from sqlalchemy import select
@@ -20,11 +21,11 @@ from samenleren.audit.services import record
 from samenleren.core.errors_input import InvalidInput
 from samenleren.core.extensions import db
 from samenleren.core.formatting import local_today, parse_local_moment
-from samenleren.core.web import login_required
+from samenleren.core.web import form_action, login_required, see_other
 from samenleren.identity.models import Role, User
 from samenleren.process_templates.definition import StepKind
 from samenleren.tenants.models import OrganisationGoal
-from samenleren.trajectories import services
+from samenleren.trajectories import meetings, steps, values
 from samenleren.trajectories.access import (
     load_meeting,
     load_step,
@@ -32,13 +33,17 @@ from samenleren.trajectories.access import (
     may_choose_coach,
 )
 from samenleren.trajectories.confidentiality import field_views, may_read_goals, readable_values
+from samenleren.trajectories.goals import MAX_GOALS, GoalInput, may_edit_goals, set_learning_goals
 from samenleren.trajectories.models import (
     GroupMeetingAttendance,
     LearningGoal,
     StepInstance,
     Trajectory,
 )
+from samenleren.trajectories.permissions import may_plan, step_spec
+from samenleren.trajectories.steps import Appointment
 from samenleren.trajectories.timeline import timeline_of
+from samenleren.trajectories.values import field_name
 
 bp = Blueprint("trajectories", __name__, template_folder="templates")
 
@@ -75,16 +80,16 @@ def _steps(trajectory: Trajectory) -> list[StepInstance]:
 def show_trajectory(trajectory_id: str):
     trajectory, relations = load_trajectory(trajectory_id)
     definition = trajectory.template_version.content
-    steps = _steps(trajectory)
+    instances = _steps(trajectory)
     goals = _goals(trajectory) if may_read_goals(definition, relations) else None
-    timeline = timeline_of(trajectory, definition, steps, relations, local_today())
+    timeline = timeline_of(trajectory, definition, instances, relations, local_today())
     return render_template(
         "trajectories/show_trajectory.html",
         trajectory=trajectory,
         relations=relations,
         timeline=timeline,
         goals=goals,
-        may_edit_goals=services.may_edit_goals(trajectory, relations),
+        may_edit_goals=may_edit_goals(trajectory, relations),
         may_choose_coach=may_choose_coach(trajectory, relations),
     )
 
@@ -93,15 +98,19 @@ def show_trajectory(trajectory_id: str):
 @login_required
 def add_occurrence(trajectory_id: str):
     trajectory, _ = load_trajectory(trajectory_id)
-    try:
-        step = services.add_occurrence(trajectory, request.form.get("step_key", ""), current_user)
-    except InvalidInput as refused:
-        db.session.rollback()
-        flash(next(iter(refused.errors.values())), "error")
-        return redirect(url_for(".show_trajectory", trajectory_id=trajectory.id), 303)
-    db.session.commit()
-    flash(gettext("Another conversation was planned."))
-    return redirect(url_for(".show_step", trajectory_id=trajectory.id, step_id=step.id), 303)
+
+    def refused(errors: dict[str, str]):
+        # The button sits on the trajectory page, which has no form to show again: back there,
+        # with the reason flashed.
+        flash(next(iter(errors.values())), "error")
+        return see_other(".show_trajectory", trajectory_id=trajectory.id)
+
+    return form_action(
+        lambda: steps.add_occurrence(trajectory, request.form.get("step_key", ""), current_user),
+        invalid=refused,
+        done=lambda step: see_other(".show_step", trajectory_id=trajectory.id, step_id=step.id),
+        message=gettext("Another conversation was planned."),
+    )
 
 
 # --- a step -------------------------------------------------------------------------------------
@@ -111,11 +120,11 @@ def _render_step(
     trajectory, relations, step, *, errors=None, submitted=None, status=200, audit_view=False
 ):
     definition = trajectory.template_version.content
-    spec = services.step_spec(trajectory, step)
-    values = readable_values(definition, [step], relations).get(step.id, {})
-    if audit_view and values and not relations & {Role.LEARNER, Role.COACH}:
-        # Confidential data seen by someone other than the learner and the coach: which step,
-        # never what it says (issue 4, audit log).
+    spec = step_spec(trajectory, step)
+    readable = readable_values(definition, [step], relations).get(step.id, {})
+    if audit_view and readable and not relations & {Role.LEARNER, Role.COACH}:
+        # Confidential data seen by someone other than the learner and the coach goes into the
+        # audit log: which step, never what it says.
         record(
             AuditAction.VALUES_VIEWED,
             actor=current_user,
@@ -124,7 +133,7 @@ def _render_step(
             details={"step": step.step_key, "occurrence": step.occurrence},
         )
     goals = _goals(trajectory, with_links=False)
-    fields = field_views(spec, values, relations)
+    fields = field_views(spec, readable, relations)
     active = trajectory.status.value == "active"
     is_open = step.state.is_open and active
     return (
@@ -137,14 +146,14 @@ def _render_step(
             fields=fields,
             goals=goals,
             goals_readable=may_read_goals(definition, relations),
-            may_edit_goals=services.may_edit_goals(trajectory, relations),
-            may_plan=services.may_plan(spec, relations) and trajectory.status.value == "active",
+            may_edit_goals=may_edit_goals(trajectory, relations),
+            may_plan=may_plan(spec, relations) and trajectory.status.value == "active",
             is_open=is_open,
             writable=trajectory.status.value != "withdrawn" and step.state.value != "skipped",
             today=local_today(),
             is_group=spec.kind is StepKind.GROUP_MEETING,
             may_fill=any(f.editable for f in fields),
-            field_name=services.field_name,
+            field_name=field_name,
             errors=errors or {},
             submitted=submitted,
         ),
@@ -163,28 +172,30 @@ def show_step(trajectory_id: str, step_id: str):
 
 
 def _step_action(trajectory_id: str, step_id: str, action, done_message: str):
-    trajectory, relations = load_trajectory(trajectory_id)
+    trajectory, _ = load_trajectory(trajectory_id)
     step = load_step(trajectory, step_id)
-    try:
-        action(trajectory, step)
-    except InvalidInput as refused:
-        db.session.rollback()
-        trajectory, relations = load_trajectory(trajectory_id)
-        step = load_step(trajectory, step_id)
+
+    def refused(errors: dict[str, str]):
+        # Rolled back: load the step again as it was before this post.
+        again, relations = load_trajectory(trajectory_id)
         return _render_step(
-            trajectory,
+            again,
             relations,
-            step,
-            errors=refused.errors,
+            load_step(again, step_id),
+            errors=errors,
             submitted=request.form,
             status=422,
         )
-    db.session.commit()
-    flash(done_message)
-    return redirect(url_for(".show_step", trajectory_id=trajectory.id, step_id=step.id), 303)
+
+    return form_action(
+        lambda: action(trajectory, step),
+        invalid=refused,
+        done=see_other(".show_step", trajectory_id=trajectory.id, step_id=step.id),
+        message=done_message,
+    )
 
 
-def _appointment() -> services.Appointment:
+def _appointment() -> Appointment:
     errors = {}
     moments = {}
     for name in ("starts_at", "ends_at"):
@@ -194,7 +205,7 @@ def _appointment() -> services.Appointment:
             errors[name] = str(error)
     if errors:
         raise InvalidInput(errors)
-    return services.Appointment(
+    return Appointment(
         starts_at=moments["starts_at"],
         ends_at=moments["ends_at"],
         location=request.form.get("location", ""),
@@ -208,7 +219,7 @@ def schedule_step(trajectory_id: str, step_id: str):
     return _step_action(
         trajectory_id,
         step_id,
-        lambda t, s: services.schedule_step(t, s, current_user, _appointment()),
+        lambda t, s: steps.schedule_step(t, s, current_user, _appointment()),
         gettext("The appointment was saved."),
     )
 
@@ -220,7 +231,7 @@ def record_values(trajectory_id: str, step_id: str):
     return _step_action(
         trajectory_id,
         step_id,
-        lambda t, s: services.record_values(t, s, current_user, submitted),
+        lambda t, s: values.record_values(t, s, current_user, submitted),
         gettext("Saved."),
     )
 
@@ -231,7 +242,7 @@ def complete_step(trajectory_id: str, step_id: str):
     return _step_action(
         trajectory_id,
         step_id,
-        lambda t, s: services.complete_step(t, s, current_user),
+        lambda t, s: steps.complete_step(t, s, current_user),
         gettext("The step was closed."),
     )
 
@@ -242,7 +253,7 @@ def skip_step(trajectory_id: str, step_id: str):
     return _step_action(
         trajectory_id,
         step_id,
-        lambda t, s: services.skip_step(t, s, current_user, request.form.get("reason", "")),
+        lambda t, s: steps.skip_step(t, s, current_user, request.form.get("reason", "")),
         gettext("The step was skipped."),
     )
 
@@ -253,7 +264,7 @@ def reopen_step(trajectory_id: str, step_id: str):
     return _step_action(
         trajectory_id,
         step_id,
-        lambda t, s: services.reopen_step(t, s, current_user),
+        lambda t, s: steps.reopen_step(t, s, current_user),
         gettext("The step was reopened."),
     )
 
@@ -264,7 +275,7 @@ def cancel_appointment(trajectory_id: str, step_id: str):
     return _step_action(
         trajectory_id,
         step_id,
-        lambda t, s: services.cancel_appointment(t, s, current_user),
+        lambda t, s: steps.cancel_appointment(t, s, current_user),
         gettext("The appointment was cancelled; everyone invited was told."),
     )
 
@@ -282,14 +293,14 @@ def _organisation_goals() -> list[OrganisationGoal]:
     )
 
 
-def _submitted_goals() -> list[services.GoalInput]:
+def _submitted_goals() -> list[GoalInput]:
     goals = []
-    for index in range(services.MAX_GOALS + 1):
+    for index in range(MAX_GOALS + 1):
         prefix = f"goal-{index}-"
         if f"{prefix}title" not in request.form:
             continue
         goals.append(
-            services.GoalInput(
+            GoalInput(
                 title=request.form.get(f"{prefix}title", ""),
                 description=request.form.get(f"{prefix}description", ""),
                 organisation_goal_ids=request.form.getlist(f"{prefix}organisation_goals"),
@@ -298,41 +309,8 @@ def _submitted_goals() -> list[services.GoalInput]:
     return goals
 
 
-@bp.route("/<tenant>/trajectories/<uuid:trajectory_id>/goals", methods=["GET", "POST"])
-@login_required
-def edit_goals(trajectory_id: str):
-    trajectory, relations = load_trajectory(trajectory_id)
-    if not may_read_goals(trajectory.template_version.content, relations):
-        abort(404)
-    may_edit = services.may_edit_goals(trajectory, relations)
-    errors: dict[str, str] = {}
-    status = 200
-    if request.method == "POST":
-        submitted = _submitted_goals()
-        try:
-            services.set_learning_goals(trajectory, current_user, submitted)
-        except InvalidInput as refused:
-            db.session.rollback()
-            trajectory, relations = load_trajectory(trajectory_id)
-            errors, status = refused.errors, 422
-            rows = [
-                {"title": g.title, "description": g.description, "links": g.organisation_goal_ids}
-                for g in submitted
-            ]
-        else:
-            db.session.commit()
-            flash(gettext("The learning goals were saved."))
-            return redirect(url_for(".show_trajectory", trajectory_id=trajectory.id), 303)
-    else:
-        rows = [
-            {
-                "title": g.title,
-                "description": g.description,
-                "links": [str(o.id) for o in g.organisation_goals],
-            }
-            for g in _goals(trajectory)
-        ]
-    target = min(len(rows) + 2, services.MAX_GOALS)  # room for two more goals
+def _render_goals(trajectory: Trajectory, rows: list[dict], may_edit: bool, errors=None):
+    target = min(len(rows) + 2, MAX_GOALS)  # room for two more goals
     while len(rows) < target:
         rows.append({"title": "", "description": "", "links": []})
     return (
@@ -342,9 +320,44 @@ def edit_goals(trajectory_id: str):
             rows=rows,
             organisation_goals=_organisation_goals(),
             may_edit=may_edit,
-            errors=errors,
+            errors=errors or {},
         ),
-        status,
+        422 if errors else 200,
+    )
+
+
+@bp.route("/<tenant>/trajectories/<uuid:trajectory_id>/goals", methods=["GET", "POST"])
+@login_required
+def edit_goals(trajectory_id: str):
+    trajectory, relations = load_trajectory(trajectory_id)
+    if not may_read_goals(trajectory.template_version.content, relations):
+        abort(404)
+    may_edit = may_edit_goals(trajectory, relations)
+    if request.method == "GET":
+        rows = [
+            {
+                "title": g.title,
+                "description": g.description,
+                "links": [str(o.id) for o in g.organisation_goals],
+            }
+            for g in _goals(trajectory)
+        ]
+        return _render_goals(trajectory, rows, may_edit)
+    submitted = _submitted_goals()
+
+    def refused(errors: dict[str, str]):
+        again, _ = load_trajectory(trajectory_id)
+        rows = [
+            {"title": g.title, "description": g.description, "links": g.organisation_goal_ids}
+            for g in submitted
+        ]
+        return _render_goals(again, rows, may_edit, errors)
+
+    return form_action(
+        lambda: set_learning_goals(trajectory, current_user, submitted),
+        invalid=refused,
+        done=see_other(".show_trajectory", trajectory_id=trajectory.id),
+        message=gettext("The learning goals were saved."),
     )
 
 
@@ -390,14 +403,14 @@ def show_meeting(meeting_id: str):
 
 def _meeting_action(meeting_id: str, action, done_message: str):
     meeting, _runs, _members = load_meeting(meeting_id)
-    try:
-        action(meeting)
-    except InvalidInput as refused:
-        db.session.rollback()
-        return _render_meeting(*load_meeting(meeting_id), errors=refused.errors, status=422)
-    db.session.commit()
-    flash(done_message)
-    return redirect(url_for(".show_meeting", meeting_id=meeting.id), 303)
+    return form_action(
+        lambda: action(meeting),
+        invalid=lambda errors: _render_meeting(
+            *load_meeting(meeting_id), errors=errors, status=422
+        ),
+        done=see_other(".show_meeting", meeting_id=meeting.id),
+        message=done_message,
+    )
 
 
 @bp.post("/<tenant>/meetings/<uuid:meeting_id>/schedule")
@@ -405,7 +418,7 @@ def _meeting_action(meeting_id: str, action, done_message: str):
 def schedule_meeting(meeting_id: str):
     return _meeting_action(
         meeting_id,
-        lambda m: services.schedule_meeting(m, current_user, _appointment()),
+        lambda m: meetings.schedule_meeting(m, current_user, _appointment()),
         gettext("The meeting was scheduled; the group's steps follow it."),
     )
 
@@ -421,6 +434,6 @@ def close_meeting(meeting_id: str):
             continue
     return _meeting_action(
         meeting_id,
-        lambda m: services.close_meeting(m, current_user, present, request.form.get("outcome", "")),
+        lambda m: meetings.close_meeting(m, current_user, present, request.form.get("outcome", "")),
         gettext("The meeting was recorded."),
     )

@@ -1,0 +1,147 @@
+"""Editions (runs) of a training: adding and changing one, its trainer, cancelling it.
+
+New dates are announced (`edition_rescheduled`) so the trajectories follow them; cancelling
+withdraws everyone; more places go to the waiting list at once.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import date
+
+from flask_babel import format_date, gettext
+from sqlalchemy import exists, select
+
+from samenleren.catalogue.access import require_admin
+from samenleren.catalogue.enrolment import (
+    ACTIVE_STATUSES,
+    enrolled_count,
+    fill_free_places,
+    lock,
+    mark_withdrawn,
+)
+from samenleren.catalogue.limits import LOCATION_MAX, NAME_MAX, check_capacity, too_long
+from samenleren.catalogue.models import Edition, Enrolment, Training
+from samenleren.core import signals
+from samenleren.core.errors_input import InvalidInput
+from samenleren.core.extensions import db
+from samenleren.identity.models import Role, RoleAssignment, User
+
+
+@dataclass
+class EditionInput:
+    name: str
+    starts_on: date
+    ends_on: date
+    location: str = ""
+    trainer_id: uuid.UUID | None = None
+    #: None: the training's capacity applies.
+    capacity: int | None = None
+    cancelled: bool = False
+
+
+def trainer_choices() -> list[tuple[uuid.UUID, str]]:
+    """(id, name) of the active users holding the trainer role, by name."""
+    return list(
+        db.session.execute(
+            select(User.id, User.name)
+            .where(
+                User.active.is_(True),
+                exists().where(
+                    RoleAssignment.tenant_id == User.tenant_id,
+                    RoleAssignment.user_id == User.id,
+                    RoleAssignment.role == Role.TRAINER,
+                ),
+            )
+            .order_by(User.name)
+        )
+    )
+
+
+def _check_edition(data: EditionInput, edition: Edition | None) -> None:
+    errors: dict[str, str] = {}
+    name = data.name.strip()
+    if not name:
+        errors["name"] = gettext("Give the edition a name, e.g. the season and year.")
+    elif message := too_long(name, NAME_MAX):
+        errors["name"] = message
+    if data.ends_on < data.starts_on:
+        errors["ends_on"] = gettext(
+            "The dates are in the wrong order: the last day (%(end)s) is before the first day "
+            "(%(start)s).",
+            end=format_date(data.ends_on),
+            start=format_date(data.starts_on),
+        )
+    if message := too_long(data.location.strip(), LOCATION_MAX):
+        errors["location"] = message
+    check_capacity(data.capacity, errors)
+    unchanged = edition is not None and data.trainer_id == edition.trainer_id
+    if data.trainer_id is not None and not unchanged:
+        if data.trainer_id not in {user_id for user_id, _ in trainer_choices()}:
+            errors["trainer_id"] = gettext("Choose a trainer from the list.")
+    if errors:
+        raise InvalidInput(errors)
+
+
+def _apply_edition(edition: Edition, data: EditionInput) -> None:
+    edition.name = data.name.strip()
+    edition.starts_on = data.starts_on
+    edition.ends_on = data.ends_on
+    edition.location = data.location.strip()
+    edition.trainer_id = data.trainer_id
+    edition.capacity = data.capacity
+    edition.cancelled = data.cancelled
+
+
+def create_edition(training: Training, actor: User, data: EditionInput) -> Edition:
+    """A new edition (run) of an active training."""
+    require_admin(actor)
+    _check_edition(data, None)
+    if not training.active:
+        raise InvalidInput.form(
+            gettext("This training is no longer offered: make it active before adding an edition.")
+        )
+    edition = Edition(training_id=training.id)
+    _apply_edition(edition, data)
+    db.session.add(edition)
+    db.session.flush()
+    return edition
+
+
+def update_edition(edition: Edition, actor: User, data: EditionInput) -> Edition:
+    """Change an edition.
+
+    Cancelling withdraws every application, waiting place and enrolment (and stops the
+    trajectories); more places go to the waiting list at once.
+    """
+    require_admin(actor)
+    _check_edition(data, edition)
+    lock(edition)
+    enrolled = enrolled_count(edition)
+    places = data.capacity if data.capacity is not None else edition.training.capacity
+    if not data.cancelled and places is not None and enrolled > places:
+        raise InvalidInput(
+            {
+                "capacity": gettext(
+                    "%(count)d learners are enrolled already; give at least that many places.",
+                    count=enrolled,
+                )
+            }
+        )
+    cancelling = data.cancelled and not edition.cancelled
+    moved = (data.starts_on, data.ends_on) != (edition.starts_on, edition.ends_on)
+    _apply_edition(edition, data)
+    db.session.flush()
+    if moved:
+        signals.edition_rescheduled.send(edition)
+    if cancelling:
+        for enrolment in db.session.scalars(
+            select(Enrolment).where(
+                Enrolment.edition_id == edition.id, Enrolment.status.in_(ACTIVE_STATUSES)
+            )
+        ):
+            mark_withdrawn(enrolment, gettext("This edition was cancelled."))
+    elif not edition.cancelled:
+        fill_free_places(edition)
+    return edition

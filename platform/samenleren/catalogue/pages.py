@@ -1,0 +1,230 @@
+"""What the catalogue's pages show: the training page, the edition page (for the admin, its
+trainer or an enrolled learner), the training and edition forms with their values, and the
+attendance form. Each renders again after refused input, with the errors and status 422."""
+
+from __future__ import annotations
+
+import uuid
+from collections import defaultdict
+
+from flask import abort, render_template, request
+from flask_login import current_user
+from sqlalchemy import select
+from werkzeug.datastructures import MultiDict
+
+from samenleren.catalogue.access import is_admin, is_open_to, may_record_attendance
+from samenleren.catalogue.editions import trainer_choices
+from samenleren.catalogue.enrolment import ACTIVE_STATUSES
+from samenleren.catalogue.models import Edition, Enrolment, EnrolmentStatus, Training
+from samenleren.catalogue.sessions import attendance_of, session_started
+from samenleren.catalogue.summaries import (
+    edition_summaries,
+    participants,
+    sessions_with_attendance,
+    waiting_positions,
+)
+from samenleren.core.extensions import db
+from samenleren.core.formatting import local_today
+from samenleren.identity.models import Department, User
+
+
+def render_training(training: Training, *, failed: uuid.UUID | None = None, errors=None):
+    """The training page; `failed` is the edition whose apply form was refused."""
+    admin = is_admin(current_user)
+    summaries = edition_summaries(current_user, Edition.training_id == training.id)
+    open_to_me = is_open_to(training, current_user)
+    if not admin:
+        today = local_today()
+        involved = [
+            s for s in summaries if s.mine is not None or s.edition.trainer_id == current_user.id
+        ]
+        if not open_to_me and not involved:
+            abort(404)
+        summaries = [
+            s
+            for s in summaries
+            if s in involved or (not s.edition.cancelled and s.edition.ends_on >= today)
+        ]
+    may_apply = {
+        s.edition.id
+        for s in summaries
+        if open_to_me
+        and training.active
+        and s.open_for_applications
+        and s.edition.trainer_id != current_user.id
+        and (s.mine is None or s.mine.status is EnrolmentStatus.WITHDRAWN)
+    }
+    status = 422 if errors else 200
+    return render_template(
+        "catalogue/show_training.html",
+        training=training,
+        summaries=summaries,
+        positions=waiting_positions(current_user, summaries),
+        may_apply=may_apply,
+        is_admin=admin,
+        failed=failed,
+        errors=errors or {},
+        values=request.form if errors else MultiDict(),
+    ), status
+
+
+def _departments() -> list[Department]:
+    return list(db.session.scalars(select(Department).order_by(Department.name)))
+
+
+def training_values(training: Training | None) -> MultiDict:
+    if training is None:
+        return MultiDict({"open_to": "all", "active": "1"})
+    values = MultiDict(
+        {
+            "title": training.title,
+            "description": training.description,
+            "provider": training.provider,
+            "open_to": "all" if training.open_to_all else "departments",
+            "capacity": "" if training.capacity is None else str(training.capacity),
+        }
+    )
+    if training.active:
+        values["active"] = "1"
+    for department in training.departments:
+        values.add("department_ids", str(department.id))
+    return values
+
+
+def render_training_form(training: Training | None, values: MultiDict, errors=None):
+    return render_template(
+        "catalogue/training_form.html",
+        training=training,
+        departments=_departments(),
+        values=values,
+        errors=errors or {},
+    ), (422 if errors else 200)
+
+
+def edition_values(edition: Edition | None) -> MultiDict:
+    if edition is None:
+        return MultiDict()
+    values = MultiDict(
+        {
+            "name": edition.name,
+            "starts_on": edition.starts_on.isoformat(),
+            "ends_on": edition.ends_on.isoformat(),
+            "location": edition.location,
+            "trainer_id": str(edition.trainer_id) if edition.trainer_id else "",
+            "capacity": "" if edition.capacity is None else str(edition.capacity),
+        }
+    )
+    if edition.cancelled:
+        values["cancelled"] = "1"
+    return values
+
+
+def render_edition_form(
+    training: Training, edition: Edition | None, values: MultiDict, errors=None
+):
+    trainers = trainer_choices()
+    if edition is not None and edition.trainer is not None:
+        if edition.trainer_id not in {user_id for user_id, _ in trainers}:
+            trainers.append((edition.trainer_id, edition.trainer.name))
+    return render_template(
+        "catalogue/edition_form.html",
+        training=training,
+        edition=edition,
+        trainers=trainers,
+        values=values,
+        errors=errors or {},
+    ), (422 if errors else 200)
+
+
+def _viewer_role(edition: Edition, own: Enrolment | None) -> str | None:
+    """How the current user sees the edition: admin, trainer, learner, or not at all (None)."""
+    if is_admin(current_user):
+        return "admin"
+    if edition.trainer_id is not None and edition.trainer_id == current_user.id:
+        return "trainer"
+    if own is not None and own.status is EnrolmentStatus.ENROLLED:
+        return "learner"
+    return None
+
+
+def render_edition(
+    edition: Edition,
+    *,
+    failed: tuple[str, uuid.UUID | None] | None = None,
+    errors: dict[str, str] | None = None,
+):
+    """The edition page for the admin, its trainer or an enrolled learner; 404 for anyone else.
+
+    `failed` names the form whose input was refused (kind, enrolment or session id).
+    """
+    admin = is_admin(current_user)
+    trainer = edition.trainer_id is not None and edition.trainer_id == current_user.id
+    members = participants(edition) if admin or trainer else []
+    if admin or trainer:
+        own = next((e for e, _ in members if e.learner_id == current_user.id), None)
+    else:
+        own = db.session.scalar(
+            select(Enrolment).where(
+                Enrolment.edition_id == edition.id, Enrolment.learner_id == current_user.id
+            )
+        )
+    role = _viewer_role(edition, own)
+    if role is None:
+        abort(404)
+    by_status: dict[EnrolmentStatus, list[tuple[Enrolment, uuid.UUID | None]]] = defaultdict(list)
+    for enrolment, trajectory_id in members:
+        by_status[enrolment.status].append((enrolment, trajectory_id))
+    own_trajectory = None
+    if role == "learner":
+        own_trajectory = own.trajectory.id if own.trajectory is not None else None
+    employees: list[tuple[uuid.UUID, str]] = []
+    if admin:
+        taken = {
+            enrolment.learner_id for enrolment, _ in members if enrolment.status in ACTIVE_STATUSES
+        }
+        employees = [
+            (user_id, name)
+            for user_id, name in db.session.execute(
+                select(User.id, User.name).where(User.active.is_(True)).order_by(User.name)
+            )
+            if user_id not in taken
+        ]
+    enrolled = len(by_status[EnrolmentStatus.ENROLLED])
+    places = edition.places
+    return render_template(
+        "catalogue/show_edition.html",
+        edition=edition,
+        role=role,
+        by_status=by_status,
+        Status=EnrolmentStatus,
+        enrolled=enrolled,
+        places=places,
+        places_left=None if places is None else max(places - enrolled, 0),
+        sessions=sessions_with_attendance(edition),
+        employees=employees,
+        own_trajectory=own_trajectory,
+        may_record_attendance=may_record_attendance(edition, current_user),
+        over=edition.ends_on < local_today(),
+        failed=failed,
+        errors=errors or {},
+        values=request.form if errors else MultiDict(),
+    ), (422 if errors else 200)
+
+
+def render_attendance(edition, session, learners, errors=None):
+    """The attendance form; after refused input, the marks as entered."""
+    recorded = attendance_of(session)
+    if errors:
+        for learner in learners:
+            value = request.form.get(f"present-{learner.id}")
+            if value in {"yes", "no"}:
+                recorded[learner.id] = value == "yes"
+    return render_template(
+        "catalogue/attendance.html",
+        edition=edition,
+        session=session,
+        learners=learners,
+        recorded=recorded,
+        started=session_started(session),
+        errors=errors or {},
+    ), (422 if errors else 200)

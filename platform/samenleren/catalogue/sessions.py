@@ -1,0 +1,151 @@
+"""The sessions of an edition (days or parts of days) and who attended them."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+
+from flask_babel import format_date, gettext
+from sqlalchemy import and_, select
+from sqlalchemy.orm import lazyload
+
+from samenleren.catalogue.access import may_record_attendance, require_admin
+from samenleren.catalogue.limits import LOCATION_MAX, TOPIC_MAX, too_long
+from samenleren.catalogue.models import (
+    Edition,
+    EditionSession,
+    Enrolment,
+    EnrolmentStatus,
+    SessionAttendance,
+)
+from samenleren.core.db import as_utc, utcnow
+from samenleren.core.errors_input import InvalidInput
+from samenleren.core.extensions import db
+from samenleren.core.formatting import LOCAL_ZONE
+from samenleren.identity.models import User
+
+
+@dataclass
+class SessionInput:
+    #: Moments in UTC (the form converts Dutch local time).
+    starts_at: datetime
+    ends_at: datetime
+    location: str = ""
+    topic: str = ""
+
+
+def add_session(edition: Edition, actor: User, data: SessionInput) -> EditionSession:
+    """A session (day or part of a day) of the edition, within its dates."""
+    require_admin(actor)
+    errors: dict[str, str] = {}
+    starts_at, ends_at = as_utc(data.starts_at), as_utc(data.ends_at)
+    if ends_at <= starts_at:
+        errors["ends_at"] = gettext("The end must come after the start.")
+    first_day = starts_at.astimezone(LOCAL_ZONE).date()
+    if not edition.starts_on <= first_day <= edition.ends_on:
+        errors["starts_at"] = gettext(
+            "A session falls within the edition's dates, %(start)s to %(end)s.",
+            start=format_date(edition.starts_on),
+            end=format_date(edition.ends_on),
+        )
+    if message := too_long(data.location.strip(), LOCATION_MAX):
+        errors["location"] = message
+    if message := too_long(data.topic.strip(), TOPIC_MAX):
+        errors["topic"] = message
+    if errors:
+        raise InvalidInput(errors)
+    session = EditionSession(
+        edition_id=edition.id,
+        starts_at=starts_at,
+        ends_at=ends_at,
+        location=data.location.strip(),
+        topic=data.topic.strip(),
+    )
+    db.session.add(session)
+    db.session.flush()
+    return session
+
+
+def remove_session(session: EditionSession, actor: User) -> None:
+    """Remove a session, as long as no attendance was recorded for it."""
+    require_admin(actor)
+    recorded = db.session.scalar(
+        select(SessionAttendance.id).where(SessionAttendance.session_id == session.id).limit(1)
+    )
+    if recorded is not None:
+        raise InvalidInput.form(
+            gettext("Attendance was recorded for this session, so it can no longer be removed.")
+        )
+    db.session.delete(session)
+    db.session.flush()
+
+
+def enrolled_learners(edition: Edition) -> list[User]:
+    """The learners holding a place in the edition, by name."""
+    return list(
+        db.session.scalars(
+            select(User)
+            .join(
+                Enrolment,
+                and_(Enrolment.tenant_id == User.tenant_id, Enrolment.learner_id == User.id),
+            )
+            .where(
+                Enrolment.edition_id == edition.id,
+                Enrolment.status == EnrolmentStatus.ENROLLED,
+            )
+            .order_by(User.name, User.id)
+            .options(lazyload(User.role_assignments))
+        )
+    )
+
+
+def session_started(session: EditionSession) -> bool:
+    return as_utc(session.starts_at) <= utcnow()
+
+
+def attendance_of(session: EditionSession) -> dict[uuid.UUID, bool]:
+    """learner id -> present, for the learners whose attendance was recorded."""
+    return dict(
+        db.session.execute(
+            select(SessionAttendance.learner_id, SessionAttendance.present).where(
+                SessionAttendance.session_id == session.id
+            )
+        ).all()
+    )
+
+
+def record_attendance(
+    session: EditionSession, edition: Edition, actor: User, marks: Mapping[uuid.UUID, bool]
+) -> None:
+    """Record present/absent for enrolled learners; learners not in `marks` stay as they were."""
+    if session.edition_id != edition.id:
+        raise ValueError("the session is not of this edition")
+    if not may_record_attendance(edition, actor):
+        raise InvalidInput.form(
+            gettext("Only the trainer of this edition or a programme administrator may do this.")
+        )
+    if not session_started(session):
+        raise InvalidInput.form(gettext("Attendance can be recorded once the session has started."))
+    enrolled = {learner.id for learner in enrolled_learners(edition)}
+    strangers = set(marks) - enrolled
+    if strangers:
+        raise InvalidInput.form(
+            gettext("Attendance is recorded only for learners enrolled in this edition.")
+        )
+    existing = {
+        row.learner_id: row
+        for row in db.session.scalars(
+            select(SessionAttendance).where(SessionAttendance.session_id == session.id)
+        )
+    }
+    for learner_id, present in marks.items():
+        row = existing.get(learner_id)
+        if row is None:
+            db.session.add(
+                SessionAttendance(session_id=session.id, learner_id=learner_id, present=present)
+            )
+        elif row.present != present:
+            row.present = present
+    db.session.flush()
