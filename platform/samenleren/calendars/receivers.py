@@ -37,10 +37,6 @@ def _return_day(meeting: Any, *, trainer: Any, **_: Any) -> None:
     invitations.return_day_planned(meeting, trainer)
 
 
-def _return_day(meeting: Any, *, trainer: Any, **_: Any) -> None:
-    services.return_day_planned(meeting, trainer)
-
-
 def connect() -> None:
     # Strong references: these are module functions, connected once per process (blinker
     # ignores a second connect of the same receiver).
