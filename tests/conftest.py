@@ -1,13 +1,15 @@
-"""Shared fixtures: a fresh PostgreSQL database per run, two tenants, two identity providers.
+"""Shared fixtures: a fresh PostgreSQL database per worker, two tenants, two identity providers.
 
 The database is created for this run with two roles (the database wall):
 * an *owner* role that runs the migrations and owns every table;
 * a plain *runtime* role (no superuser, no BYPASSRLS, owns nothing) that the app connects as.
-Superusers bypass row-level security, so no test connects as one except to create and drop
-the database and roles.
+Superusers bypass row-level security, so no test connects as one; the fixtures do, to create,
+empty and drop the databases and roles. The migrations run once per run, into a template
+database; each worker (pytest-xdist) gets a copy of it.
 
 Each test starts from empty tables. Tenants are onboarded from the shipped manifests with their
-`[sso].issuer` pointed at one `oidc-provider-mock` server each, over real HTTP.
+`[sso].issuer` pointed at one `oidc-provider-mock` server each, over real HTTP; once per worker,
+after which the rows onboarding wrote are copied back for each test that asks for `tenants`.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from __future__ import annotations
 import contextlib
 import os
 import secrets
+import shutil
 import threading
 import uuid
 from collections.abc import Iterator
@@ -57,67 +60,252 @@ def _url_for(role: str, database: str) -> str:
     return f"postgresql://{role}@{host}:{port}/{database}"
 
 
-@pytest.fixture(scope="session")
-def database() -> Iterator[Database]:
-    suffix = secrets.token_hex(4)
-    db = Database(
-        name=f"sl_test_{suffix}",
-        owner=f"sl_owner_{suffix}",
-        runtime=f"sl_app_{suffix}",
-        owner_url=_url_for(f"sl_owner_{suffix}", f"sl_test_{suffix}"),
-        runtime_url=_url_for(f"sl_app_{suffix}", f"sl_test_{suffix}"),
-    )
-    with psycopg.connect(ADMIN_URL, autocommit=True) as admin:
-        for role in (db.owner, db.runtime):
-            admin.execute(
-                sql.SQL(
-                    "CREATE ROLE {} LOGIN NOSUPERUSER NOBYPASSRLS NOCREATEDB NOCREATEROLE"
-                ).format(sql.Identifier(role))
-            )
-        admin.execute(
-            sql.SQL("CREATE DATABASE {} OWNER {}").format(
-                sql.Identifier(db.name), sql.Identifier(db.owner)
-            )
-        )
-    # PostgreSQL 15 no longer lets every role create in `public`; the owner's database, its rules.
-    with psycopg.connect(_url_for("postgres", db.name), autocommit=True) as admin:
-        admin.execute(sql.SQL("ALTER SCHEMA public OWNER TO {}").format(sql.Identifier(db.owner)))
+# --- one run, several workers -------------------------------------------------------------------
+#
+# A run (`pytest`, or `pytest -n 2` with pytest-xdist) has one id. Its workers share the two
+# roles and one migrated template database; each worker works in a copy of the template of its
+# own, so workers never see each other's rows. The process that started the run (xdist's
+# controller, or pytest itself without workers) drops the template and the roles at the end.
+
+_RUN_ID = pytest.StashKey[str]()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    workerinput = getattr(config, "workerinput", None)
+    config.stash[_RUN_ID] = workerinput["samenleren_run"] if workerinput else secrets.token_hex(4)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_configure_node(node) -> None:
+    """xdist: every worker gets the run id of the controller."""
+    node.workerinput["samenleren_run"] = node.config.stash[_RUN_ID]
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    if not hasattr(session.config, "workerinput"):
+        _drop_run(session.config.stash[_RUN_ID])
+
+
+def _names(run: str) -> tuple[str, str, str]:
+    """The template database, the owner role and the runtime role of a run."""
+    return f"sl_tmpl_{run}", f"sl_owner_{run}", f"sl_app_{run}"
+
+
+def _drop_run(run: str) -> None:
+    """Drop whatever this run left: worker databases (after a crash), the template, the roles."""
+    template, owner, runtime = _names(run)
     try:
-        yield db
-    finally:
-        with psycopg.connect(ADMIN_URL, autocommit=True) as admin:
-            admin.execute(
-                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(db.name))
+        admin = psycopg.connect(ADMIN_URL, autocommit=True, connect_timeout=5)
+    except psycopg.OperationalError:
+        return  # no PostgreSQL, so nothing of ours in it
+    with admin:
+        leftovers = [
+            row[0]
+            for row in admin.execute(
+                "SELECT datname FROM pg_database WHERE datname LIKE %s OR datname = %s",
+                (f"sl_test_{run}_%", template),
             )
-            for role in (db.runtime, db.owner):
-                admin.execute(sql.SQL("DROP ROLE IF EXISTS {}").format(sql.Identifier(role)))
+        ]
+        for name in leftovers:
+            admin.execute(
+                sql.SQL("ALTER DATABASE {} IS_TEMPLATE false").format(sql.Identifier(name))
+            )
+            admin.execute(
+                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+            )
+        for role in (runtime, owner):
+            admin.execute(sql.SQL("DROP ROLE IF EXISTS {}").format(sql.Identifier(role)))
+
+
+def _psycopg(url: str) -> str:
+    return url.replace("postgresql://", "postgresql+psycopg://", 1)
+
+
+def _ensure_template(run: str) -> None:
+    """Create the run's roles and its migrated template database, once: the first worker to take
+    the lock builds it, the others wait for it and find it ready."""
+    template, owner, runtime = _names(run)
+    with psycopg.connect(ADMIN_URL, autocommit=True) as admin:
+        admin.execute("SELECT pg_advisory_lock(hashtext(%s))", (template,))
+        try:
+            ready = admin.execute(
+                "SELECT datistemplate FROM pg_database WHERE datname = %s", (template,)
+            ).fetchone()
+            if ready and ready[0]:
+                return
+            for role in (owner, runtime):
+                admin.execute(
+                    sql.SQL(
+                        "CREATE ROLE {} LOGIN NOSUPERUSER NOBYPASSRLS NOCREATEDB NOCREATEROLE"
+                    ).format(sql.Identifier(role))
+                )
+            admin.execute(
+                sql.SQL("CREATE DATABASE {} OWNER {}").format(
+                    sql.Identifier(template), sql.Identifier(owner)
+                )
+            )
+            try:
+                # PostgreSQL 15 no longer lets every role create in `public`; the owner's
+                # database, its rules.
+                with psycopg.connect(_url_for("postgres", template), autocommit=True) as db_admin:
+                    db_admin.execute(
+                        sql.SQL("ALTER SCHEMA public OWNER TO {}").format(sql.Identifier(owner))
+                    )
+                _migrate(_url_for(owner, template), _url_for(runtime, template))
+                admin.execute(
+                    sql.SQL("ALTER DATABASE {} IS_TEMPLATE true").format(sql.Identifier(template))
+                )
+            except BaseException:
+                admin.execute(
+                    sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
+                        sql.Identifier(template)
+                    )
+                )
+                raise
+        finally:
+            admin.execute("SELECT pg_advisory_unlock(hashtext(%s))", (template,))
+
+
+def _migrate(owner_url: str, runtime_url: str) -> None:
+    """`flask db upgrade` in this process, on the template (the owner migrates, the runtime role
+    gets its grants), with an app of its own that is gone before the template is copied."""
+    from flask_migrate import upgrade
+
+    from samenleren import create_app
+    from samenleren.extensions import db
+
+    application = create_app(
+        {
+            "SQLALCHEMY_DATABASE_URI": _psycopg(runtime_url),
+            "MIGRATIONS_DATABASE_URL": _psycopg(owner_url),
+            "SERVER_NAME": None,
+        }
+    )
+    with application.app_context():
+        upgrade()
+        db.engine.dispose()
 
 
 @pytest.fixture(scope="session")
-def app(database: Database) -> Iterator[Flask]:
+def _environment() -> None:
+    """The environment every app of the run is built from (tests build more than one)."""
     os.environ.update(
         {
             "SAMENLEREN_ENV": "test",
-            "DATABASE_URL": database.runtime_url,
-            "MIGRATIONS_DATABASE_URL": database.owner_url,
             "REDIS_URL": TEST_REDIS_URL,
             "SECRET_KEY": secrets.token_urlsafe(48),
         }
     )
     for env in SECRET_ENVS.values():
         os.environ[env] = secrets.token_urlsafe(24)
-    from flask_migrate import upgrade
 
+
+@pytest.fixture(scope="session")
+def database(request: pytest.FixtureRequest, _environment: None) -> Iterator[Database]:
+    """This worker's database: a copy of the run's migrated template."""
+    run = request.config.stash[_RUN_ID]
+    template, owner, runtime = _names(run)
+    name = f"sl_test_{run}_{os.environ.get('PYTEST_XDIST_WORKER', 'main')}"
+    _ensure_template(run)
+    with psycopg.connect(ADMIN_URL, autocommit=True) as admin:
+        admin.execute(
+            sql.SQL("CREATE DATABASE {} TEMPLATE {} OWNER {}").format(
+                sql.Identifier(name), sql.Identifier(template), sql.Identifier(owner)
+            )
+        )
+    db = Database(
+        name=name,
+        owner=owner,
+        runtime=runtime,
+        owner_url=_url_for(owner, name),
+        runtime_url=_url_for(runtime, name),
+    )
+    # `_empty_tables` finds the database's cleaner here (fixtures asked for in a teardown are
+    # deprecated).
+    tables = request.config.stash[_TABLES] = _Tables(db)
+    try:
+        yield db
+    finally:
+        tables.close()
+        del request.config.stash[_TABLES]
+        with psycopg.connect(ADMIN_URL, autocommit=True) as admin:
+            admin.execute(
+                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+            )
+
+
+@pytest.fixture(scope="session")
+def app(database: Database) -> Iterator[Flask]:
+    os.environ.update(
+        {"DATABASE_URL": database.runtime_url, "MIGRATIONS_DATABASE_URL": database.owner_url}
+    )
     from samenleren import create_app
 
     application = create_app({"SERVER_NAME": None})
-    with application.app_context():
-        upgrade()
     yield application
     with application.app_context():
         from samenleren.core.extensions import db
 
         db.engine.dispose()
+
+
+class _Tables:
+    """Empties this worker's tables after each test, and puts the onboarded tenants back.
+
+    A superuser connection does it (as the creation of the database does), so that neither
+    row-level security nor the audit log's refusal of DELETE stand in the way, and with
+    `session_replication_role = replica`, so that foreign keys are not checked row by row: every
+    table is emptied at once. DELETE is faster than TRUNCATE on tables this small.
+    """
+
+    def __init__(self, database: Database) -> None:
+        self.connection = psycopg.connect(_url_for("postgres", database.name), autocommit=True)
+        self.connection.execute("SET session_replication_role = replica")
+        self.names = [
+            row[0]
+            for row in self.connection.execute(
+                "SELECT tablename FROM pg_tables WHERE schemaname = 'public' "
+                "AND tablename <> 'alembic_version' ORDER BY tablename"
+            )
+        ]
+        self._delete = b"".join(
+            sql.SQL("DELETE FROM {};").format(sql.Identifier(name)).as_bytes(self.connection)
+            for name in self.names
+        )
+
+    def empty(self) -> None:
+        self.connection.execute(self._delete)
+
+    def copy_out(self) -> dict[str, bytes]:
+        """Every row of every table, in COPY's binary format (only tables with rows)."""
+        rows = {}
+        for name in self.names:
+            if not self.connection.execute(
+                sql.SQL("SELECT EXISTS (SELECT FROM {})").format(sql.Identifier(name))
+            ).fetchone()[0]:
+                continue
+            query = sql.SQL("COPY {} TO STDOUT (FORMAT binary)").format(sql.Identifier(name))
+            with self.connection.cursor().copy(query) as copy:
+                rows[name] = b"".join(bytes(chunk) for chunk in copy)
+        return rows
+
+    def copy_in(self, rows: dict[str, bytes]) -> None:
+        with self.connection.transaction():
+            for name, data in rows.items():
+                query = sql.SQL("COPY {} FROM STDIN (FORMAT binary)").format(sql.Identifier(name))
+                with self.connection.cursor().copy(query) as copy:
+                    copy.write(data)
+
+    def close(self) -> None:
+        self.connection.close()
+
+
+_TABLES = pytest.StashKey[_Tables]()
+
+
+@pytest.fixture(scope="session")
+def _tables(request: pytest.FixtureRequest, database: Database) -> _Tables:
+    return request.config.stash[_TABLES]
 
 
 @pytest.fixture(autouse=True)
@@ -126,24 +314,10 @@ def _empty_tables(request: pytest.FixtureRequest) -> Iterator[None]:
     yield
     if "database" not in request.fixturenames:
         return
-    database: Database = request.getfixturevalue("database")
     from samenleren.identity import oidc
 
     oidc._clients.clear()
-    with psycopg.connect(database.owner_url, autocommit=True) as owner:
-        tables = [
-            row[0]
-            for row in owner.execute(
-                "SELECT tablename FROM pg_tables WHERE schemaname = 'public' "
-                "AND tablename <> 'alembic_version'"
-            )
-        ]
-        if tables:
-            owner.execute(
-                sql.SQL("TRUNCATE {} CASCADE").format(
-                    sql.SQL(", ").join(sql.Identifier(t) for t in tables)
-                )
-            )
+    request.config.stash[_TABLES].empty()
 
 
 @pytest.fixture
@@ -236,14 +410,30 @@ class TenantRef:
     idp: IdP
 
 
-@pytest.fixture
-def tenants(app: Flask, idps: dict[str, IdP]) -> dict[str, TenantRef]:
+@pytest.fixture(scope="session")
+def _onboarded(
+    app: Flask, idps: dict[str, IdP], _tables: _Tables
+) -> tuple[dict[str, TenantRef], dict[str, bytes]]:
+    """Both tenants onboarded once per worker through the service, kept as the rows it wrote.
+    The tables are empty here (each test empties them when it ends) and are emptied again."""
     with app.app_context():
         refs = {}
         for slug, idp in idps.items():
             tenant = onboard(slug, idp.issuer)
             refs[slug] = TenantRef(tenant.id, tenant.slug, idp)
-    return refs
+    rows = _tables.copy_out()
+    _tables.empty()
+    return refs, rows
+
+
+@pytest.fixture
+def tenants(
+    _onboarded: tuple[dict[str, TenantRef], dict[str, bytes]], _tables: _Tables
+) -> dict[str, TenantRef]:
+    """Flevoland and Gelderland as onboarding leaves them: the rows it wrote, copied back."""
+    refs, rows = _onboarded
+    _tables.copy_in(rows)
+    return dict(refs)
 
 
 def make_user(
@@ -296,21 +486,42 @@ def csrf_token(client: FlaskClient, path: str) -> str:
     return match.group(1)
 
 
-@pytest.fixture
-def sqlite_app(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Flask]:
-    """The embedded default: an app on a fresh, migrated SQLite file (no row-level security)."""
-    monkeypatch.setenv("SAMENLEREN_ENV", "test")
+@pytest.fixture(scope="session")
+def _sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A SQLite file migrated once per worker; `sqlite_app` starts from a copy of it."""
     from flask_migrate import upgrade
 
     from samenleren import create_app
     from samenleren.core.extensions import db
 
-    url = f"sqlite:///{tmp_path / 'samenleren.sqlite'}"
+    path = tmp_path_factory.mktemp("sqlite") / "template.sqlite"
+    url = f"sqlite:///{path}"
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        monkeypatch.setenv("SAMENLEREN_ENV", "test")
+        application = create_app(
+            {"SQLALCHEMY_DATABASE_URI": url, "MIGRATIONS_DATABASE_URL": url, "SERVER_NAME": None}
+        )
+    with application.app_context():
+        upgrade()
+        db.engine.dispose()
+    return path
+
+
+@pytest.fixture
+def sqlite_app(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, _sqlite_template: Path
+) -> Iterator[Flask]:
+    """The embedded default: an app on a fresh, migrated SQLite file (no row-level security)."""
+    monkeypatch.setenv("SAMENLEREN_ENV", "test")
+    from samenleren import create_app
+    from samenleren.extensions import db
+
+    path = tmp_path / "samenleren.sqlite"
+    shutil.copyfile(_sqlite_template, path)
+    url = f"sqlite:///{path}"
     application = create_app(
         {"SQLALCHEMY_DATABASE_URI": url, "MIGRATIONS_DATABASE_URL": url, "SERVER_NAME": None}
     )
-    with application.app_context():
-        upgrade()
     yield application
     with application.app_context():
         db.engine.dispose()
