@@ -172,7 +172,7 @@ def _migrate(owner_url: str, runtime_url: str) -> None:
     from flask_migrate import upgrade
 
     from samenleren import create_app
-    from samenleren.extensions import db
+    from samenleren.core.extensions import db
 
     application = create_app(
         {
@@ -514,7 +514,7 @@ def sqlite_app(
     """The embedded default: an app on a fresh, migrated SQLite file (no row-level security)."""
     monkeypatch.setenv("SAMENLEREN_ENV", "test")
     from samenleren import create_app
-    from samenleren.extensions import db
+    from samenleren.core.extensions import db
 
     path = tmp_path / "samenleren.sqlite"
     shutil.copyfile(_sqlite_template, path)

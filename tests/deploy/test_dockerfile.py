@@ -101,13 +101,13 @@ def test_the_image_holds_only_what_runs():
 
 
 def test_the_layout_matches_what_the_configuration_expects():
-    """samenleren.config finds translations/, migrations/ and tenants/ three levels above its own
-    file; in the image the package runs from /app/platform, so they must be in /app."""
+    """samenleren.core.config finds translations/, migrations/ and tenants/ four levels above
+    its own file; in the image the package runs from /app/platform, so they must be in /app."""
     env = " ".join(args for keyword, args in final_stage() if keyword == "ENV")
     assert "PYTHONPATH=/app/platform" in env
     assert ("WORKDIR", "/app") in final_stage()
-    config_in_image = PurePosixPath("/app/platform/samenleren/config.py")
-    root = config_in_image.parents[2]
+    config_in_image = PurePosixPath("/app/platform/samenleren/core/config.py")
+    root = config_in_image.parents[3]
     assert str(root) == "/app"
     destinations = {
         args.split()[-1].rstrip("/") for keyword, args in final_stage() if keyword == "COPY"

@@ -48,7 +48,7 @@ RESTRICTED_VOLUME_TYPES = {
     "projected",
     "secret",
 }
-#: What every Samen Leren process needs in production (samenleren.config refuses to start
+#: What every Samen Leren process needs in production (samenleren.core.config refuses to start
 #: without the first ones; REDIS_URL and SMTP_URL make jobs and mail work).
 CORE_ENV = {
     "SECRET_KEY",

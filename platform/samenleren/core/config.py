@@ -11,7 +11,7 @@ import secrets
 import tempfile
 from pathlib import Path
 
-#: The repository root: `platform/samenleren/config.py` -> three levels up. Translations, tenant
+#: The repository root: `platform/samenleren/core/config.py` -> four levels up. Translations, tenant
 #: manifests and migrations live there, not inside the package.
 REPO_ROOT = Path(__file__).resolve().parents[3]
 
