@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
 from flask import Flask
@@ -21,8 +20,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
         app.config.update(overrides)
     if app.config["SAMENLEREN_PROXY_FIX"]:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1)  # type: ignore[method-assign]
-    _init_logging()
-
+    _init_observability(app)
     _init_extensions(app)
     _init_domains(app)
     _register_blueprints(app)
@@ -32,19 +30,17 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     return app
 
 
-def _init_logging() -> None:
-    import os
+def _init_observability(app: Flask) -> None:
+    """JSON or text logs with request and job context, Prometheus metrics, and the optional
+    tracing and error reporting (README, "Observability")."""
+    from samenleren.core import logs, metrics, tracing
+    from samenleren.core.jobs.queue_metrics import queue_metrics
 
-    from samenleren.core.jobs.runtime import install_log_context
-
-    level = os.environ.get("SAMENLEREN_LOG_LEVEL", "INFO").upper()
-    # Inside a job every line names its tenant and job id (`job_context`, samenleren.core.jobs).
-    install_log_context()
-    logging.basicConfig(
-        level=level, format="%(asctime)s %(levelname)s %(name)s %(job_context)s%(message)s"
-    )
-    # Alembic announces each of its plugins at INFO on every command; that is noise.
-    logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
+    logs.configure_logging(app.config["SAMENLEREN_LOG_FORMAT"], app.config["SAMENLEREN_LOG_LEVEL"])
+    logs.init_app(app)
+    metrics.init_app(app)
+    metrics.register_collector("queues", queue_metrics)
+    tracing.init_app(app)
 
 
 def _init_extensions(app: Flask) -> None:
