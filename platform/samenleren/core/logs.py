@@ -51,8 +51,9 @@ TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s %(job_context)s%(request_conte
 #: The last guard: a credential that slipped into a message is masked ("Bearer abc" ->
 #: "Bearer [masked]", "token=abc" -> "token=[masked]").
 _CREDENTIALS = re.compile(
-    r"(?i)(\bbearer\s+|\b(?:authorization|cookie|password|passwd|secret|token|session)"
-    r"[\"']?\s*[=:]\s*[\"']?)([^\s\"',;&]+)"
+    r"(?i)(\b(?:bearer|basic)\s+(?=[\w.~+/=-]{8,})|"
+    r"\b(?:authorization|cookie|password|passwd|secret|token|session)"
+    r"\w*[\"']?\s*[=:]\s*[\"']?(?:(?:bearer|basic)\s+)?)([^\s\"',;&]+)"
 )
 
 #: Inside a job: (tenant slug or "-", job id, job name).
@@ -103,7 +104,7 @@ def _request_user() -> str | None:
     call), or of the operator on the operator console."""
     user = g.get("_login_user")  # where Flask-Login keeps the user once loaded
     if user is not None and getattr(user, "is_authenticated", False):
-        kind, identifier = "user", user.get_id()
+        kind, identifier = "user", str(getattr(user, "id", ""))
     elif g.get("operator") is not None:
         kind, identifier = "operator", getattr(g.operator, "subject", "")
     else:
