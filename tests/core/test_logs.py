@@ -16,8 +16,8 @@ from flask import Flask
 
 from samenleren.core import logs
 from samenleren.core.jobs.runtime import job, perform
-from tests.calendars.test_feed import SECRET, _make_link, _path, _schedule_all, worlds  # noqa: F401
-from tests.factories import get, in_tenant
+from tests.calendars.test_feed import SECRET, _make_link, _path, _schedule_all
+from tests.factories import World, build_world, get, in_tenant
 from tests.scim.conftest import make_token
 from tests.trajectories.test_pages import client_for
 
@@ -50,6 +50,15 @@ def json_log(app: Flask) -> Iterator[Captured]:
     finally:
         root.removeHandler(handler)
         root.setLevel(level)
+
+
+@pytest.fixture
+def worlds(app: Flask, tenants) -> dict[str, World]:
+    found = {}
+    for slug, ref in tenants.items():
+        with in_tenant(app, ref):
+            found[slug] = build_world(ref)
+    return found
 
 
 @job(queue="default")
