@@ -250,10 +250,14 @@ def init_app(app: Flask) -> None:
     """The request id (echoed as X-Request-ID) and one line per request: method, endpoint, the
     route's pattern (never the path itself), status and duration."""
 
-    @app.before_request
-    def _start() -> None:
+    from flask import request_started
+
+    # At the very start (before the tenant is resolved, which may already answer 404).
+    def _start(sender: Flask, **extra: Any) -> None:
         g.request_started = time.perf_counter()
         request_id()
+
+    request_started.connect(_start, app, weak=False)
 
     @app.after_request
     def _finish(response: Any) -> Any:

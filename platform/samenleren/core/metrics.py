@@ -85,9 +85,13 @@ EXPORTED = (
 
 
 def init_app(app: Flask) -> None:
-    @app.before_request
-    def _start_timer() -> None:
+    from flask import request_started
+
+    # At the very start (before the tenant is resolved, which may already answer 404).
+    def _start_timer(sender: Flask, **extra: Any) -> None:
         g.metrics_started = time.perf_counter()
+
+    request_started.connect(_start_timer, app, weak=False)
 
     @app.after_request
     def _observe(response: Any) -> Any:
