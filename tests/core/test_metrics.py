@@ -234,3 +234,58 @@ def test_every_exported_name_is_documented(name):
 
     readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
     assert f"`{name}" in readme
+
+
+# --- optional tracing and error reporting ------------------------------------------------------
+
+
+def test_sentry_and_opentelemetry_without_their_packages_say_so_once(caplog, monkeypatch):
+    import builtins
+
+    from samenleren.core import tracing
+
+    real_import = builtins.__import__
+
+    def without_extras(name, *args, **kwargs):
+        if name.startswith(("sentry_sdk", "opentelemetry")):
+            raise ImportError(name)
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", without_extras)
+    flask_app = Flask("tracing-test")
+    flask_app.config.update(
+        SAMENLEREN_ENV="test",
+        SENTRY_DSN="https://public@sentry.example.nl/1",
+        OTEL_EXPORTER_OTLP_ENDPOINT="http://127.0.0.1:4318",
+    )
+    with caplog.at_level("WARNING", logger="samenleren.core.tracing"):
+        tracing.init_app(flask_app)
+    messages = [r.getMessage() for r in caplog.records if r.name == "samenleren.core.tracing"]
+    assert len(messages) == 2
+    assert any("SENTRY_DSN is set, but sentry-sdk is not installed" in m for m in messages)
+    assert any("OTEL_EXPORTER_OTLP_ENDPOINT is set" in m for m in messages)
+    assert flask_app.test_client().get("/").status_code == 404  # the app runs on
+
+
+def test_nothing_optional_runs_by_default(app):
+    assert not app.config["SENTRY_DSN"] and not app.config["OTEL_EXPORTER_OTLP_ENDPOINT"]
+
+
+def test_sentry_events_lose_the_user_and_the_request_but_its_method():
+    from samenleren.core.tracing import scrub_event
+
+    event = {
+        "user": {"id": "1", "email": "a@b.nl"},
+        "request": {
+            "method": "GET",
+            "url": "https://x/flevoland/calendar/secret-token.ics",
+            "query_string": "token=1",
+            "headers": {"Authorization": "Bearer x", "Cookie": "samenleren=abc"},
+            "cookies": {"samenleren": "abc"},
+            "data": {"notes": "confidential"},
+        },
+        "exception": {"values": []},
+    }
+    scrubbed = scrub_event(event)
+    assert scrubbed["request"] == {"method": "GET"}
+    assert "user" not in scrubbed and "exception" in scrubbed
