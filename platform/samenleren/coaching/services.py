@@ -255,9 +255,13 @@ def coachees(profile: CoachProfile) -> list[Coachee]:
 # --- coach days -------------------------------------------------------------------------------
 
 
+#: Coach days are the coaches' own meeting: coaches and the programme administrator read them.
+COACH_DAY_READERS = (Role.PROGRAMME_ADMIN, Role.COACH)
+
+
 def may_view_coach_days(user: User) -> bool:
-    """Coach days are the coaches' own meeting: coaches and the programme administrator."""
-    return is_admin(user) or is_coach(user)
+    """Whether `user` may read the coach days (and write their records): `COACH_DAY_READERS`."""
+    return any(user.has_role(role) for role in COACH_DAY_READERS)
 
 
 @dataclass(frozen=True)
