@@ -32,7 +32,7 @@ from samenleren.core.tenant import Tenant
 from samenleren.demo import texts
 from samenleren.demo.dates import moment, workday
 from samenleren.demo.reference import seed_coach_days, seed_coach_pool, seed_training_departments
-from samenleren.demo.writer import Cast, ProgrammeWriter
+from samenleren.demo.writer import Cast, ProgrammeWriter, coach_of, enrolled_at
 from samenleren.identity.models import Department, User
 from samenleren.trajectories.lifecycle import withdraw_trajectory
 from samenleren.trajectories.models import Trajectory, TrajectoryStatus
@@ -91,7 +91,7 @@ class Programme(ProgrammeWriter):
             self.goals(trajectory)
             if index == 1:
                 step = self.step(trajectory, "intake")
-                skip_step(trajectory, step, trajectory.coach, texts.SKIP_INTAKE_REASON)
+                skip_step(trajectory, step, coach_of(trajectory), texts.SKIP_INTAKE_REASON)
                 self.backdate(step, "completed_at", moment(step.due_on, 12))
             else:
                 self.intake(trajectory)
@@ -170,7 +170,7 @@ class Programme(ProgrammeWriter):
         late = self.start(edition, people[4], self.days(-6))
         uncoached = self.start(edition, people[5], self.days(-2))
         for trajectory in [*trajectories, late]:
-            self.assign(trajectory, local_day(trajectory.enrolment.enrolled_at) + timedelta(days=1))
+            self.assign(trajectory, local_day(enrolled_at(trajectory)) + timedelta(days=1))
         for trajectory in trajectories[:3]:
             self.goals(trajectory)
             self.intake(trajectory, done=False, day=workday(self.days(14), later=True))

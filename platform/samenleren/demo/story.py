@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 
@@ -37,19 +39,18 @@ def mid_trajectory(today: date | None = None) -> Story | None:
     ).all()
     if not trajectories:
         return None
-    counts = {
-        trajectory_id: (steps, closed or 0)
-        for trajectory_id, steps, closed in db.session.execute(
-            select(
-                StepInstance.trajectory_id,
-                func.count(),
-                func.sum(case((StepInstance.state.in_([StepState.DONE, StepState.SKIPPED]), 1))),
-            ).group_by(StepInstance.trajectory_id)
-        )
-    }
+    # Per trajectory: its steps and how many of them are closed (None: none).
+    rows: Sequence[tuple[uuid.UUID, int, int | None]] = db.session.execute(
+        select(
+            StepInstance.trajectory_id,
+            func.count(),
+            func.sum(case((StepInstance.state.in_([StepState.DONE, StepState.SKIPPED]), 1))),
+        ).group_by(StepInstance.trajectory_id)
+    ).all()
+    counts = {trajectory_id: (steps, closed or 0) for trajectory_id, steps, closed in rows}
     in_pool = set(db.session.scalars(select(CoachProfile.user_id).where(CoachProfile.active)))
 
-    def interest(trajectory: Trajectory) -> tuple:
+    def interest(trajectory: Trajectory) -> tuple[bool, bool, bool, int, int, str]:
         edition = trajectory.edition
         steps, closed = counts.get(trajectory.id, (0, 0))
         running = edition.starts_on <= today <= edition.ends_on
@@ -64,9 +65,12 @@ def mid_trajectory(today: date | None = None) -> Story | None:
         )
 
     best = min(trajectories, key=interest)
+    coach = best.coach
+    if coach is None:  # not among the trajectories queried; tells the type checker as much
+        return None
     return Story(
         learner=best.learner.subject,
-        coach=best.coach.subject,
+        coach=coach.subject,
         manager=best.learner.manager.subject if best.learner.manager else None,
         training=best.edition.training.title,
         edition=best.edition.name,

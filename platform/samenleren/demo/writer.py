@@ -48,6 +48,37 @@ from samenleren.trajectories.steps import Appointment, add_occurrence, complete_
 from samenleren.trajectories.values import record_values
 
 
+def coach_of(trajectory: Trajectory) -> User:
+    """The trajectory's coach: the demo assigns one before any conversation is held."""
+    coach = trajectory.coach
+    if coach is None:
+        raise LookupError(f"trajectory {trajectory.id} has no coach yet")
+    return coach
+
+
+def manager_of(trajectory: Trajectory) -> User:
+    """The learner's manager, who writes in the intake and the evaluation."""
+    manager = trajectory.learner.manager
+    if manager is None:
+        raise LookupError(f"the learner of trajectory {trajectory.id} has no manager")
+    return manager
+
+
+def enrolled_at(trajectory: Trajectory) -> datetime:
+    """When the learner was enrolled: every demo trajectory starts from an enrolment."""
+    when = trajectory.enrolment.enrolled_at
+    if when is None:
+        raise LookupError(f"trajectory {trajectory.id} has no enrolment moment")
+    return when
+
+
+def agreed_day(day: date | None) -> date:
+    """The day of a conversation still to come: the story always names it."""
+    if day is None:
+        raise ValueError("a conversation still to come needs its day")
+    return day
+
+
 @dataclass
 class Cast:
     admin: User
@@ -175,16 +206,17 @@ class ProgrammeWriter:
 
     def start(self, edition: Edition, learner: User, enrolled_on: date) -> Trajectory:
         """Enrol `learner` (as the programme admin would) and start the trajectory."""
+        enrolled = moment(enrolled_on, 11)
         enrolment = self.apply(
             edition,
             learner,
             EnrolmentStatus.ENROLLED,
             enrolled_on - timedelta(days=self.rng.randint(3, 10)),
             motivation=self.rng.choice(texts.MOTIVATIONS),
-            enrolled_at=moment(enrolled_on, 11),
+            enrolled_at=enrolled,
         )
         trajectory = start_trajectory(enrolment)
-        self.backdate(trajectory, "created_at", enrolment.enrolled_at)
+        self.backdate(trajectory, "created_at", enrolled)
         return trajectory
 
     def attendance(self, edition: Edition, left: dict | None = None) -> None:
@@ -234,10 +266,10 @@ class ProgrammeWriter:
 
     def change_coach(self, trajectory: Trajectory, on: date) -> User:
         """The current coach leaves the pool; the admin hands the learner to another coach."""
-        leaving = trajectory.coach
-        db.session.scalar(
+        leaving = coach_of(trajectory)
+        db.session.execute(
             select(CoachProfile).where(CoachProfile.user_id == leaving.id)
-        ).active = False
+        ).scalar_one().active = False
         db.session.flush()
         coach = suggest_coaches(trajectory.learner)[0].user
         assign_coach(trajectory, coach, self.cast.admin, texts.COACH_CHANGE_REASON)
@@ -248,7 +280,9 @@ class ProgrammeWriter:
 
     # --- steps --------------------------------------------------------------------------------
 
-    def step(self, trajectory: Trajectory, key: str, occurrence: int = 1) -> StepInstance | None:
+    def find_step(
+        self, trajectory: Trajectory, key: str, occurrence: int = 1
+    ) -> StepInstance | None:
         steps = self.steps.get(trajectory.id)
         if steps is None:
             steps = self.steps[trajectory.id] = {
@@ -256,14 +290,22 @@ class ProgrammeWriter:
             }
         return steps.get((key, occurrence))
 
+    def step(self, trajectory: Trajectory, key: str, occurrence: int = 1) -> StepInstance:
+        """A step the template gives every trajectory (`find_step` for one that may be absent)."""
+        step = self.find_step(trajectory, key, occurrence)
+        if step is None:
+            raise LookupError(f"trajectory {trajectory.id} has no step {key} #{occurrence}")
+        return step
+
     def _held_on(self, step: StepInstance, day: date | None) -> date:
         """When a closed conversation took place: a few days before it was due, in the past."""
         if day is None:
             day = step.due_on - timedelta(days=self.rng.randint(0, 5))
         return workday(min(day, self.today - timedelta(days=1)))
 
-    def plan(self, trajectory: Trajectory, step: StepInstance, actor: User, day: date) -> None:
-        """`actor` agrees date, time and place (or a video link) of a conversation."""
+    def plan(self, trajectory: Trajectory, step: StepInstance, actor: User, day: date) -> datetime:
+        """`actor` agrees date, time and place (or a video link) of a conversation; returns
+        when it starts."""
         hour = self.rng.choice((9, 10, 11, 13, 14, 15))
         room = f"{self.rng.randint(1, 4)}.{self.rng.randint(10, 40)}"
         if self.rng.random() < 0.3:
@@ -273,6 +315,7 @@ class ProgrammeWriter:
             where = {"location": f"{self.place}, spreekkamer {room}"}
         starts_at, ends_at = moment(day, hour), moment(day, hour + 1)
         schedule_step(trajectory, step, actor, Appointment(starts_at, ends_at, **where))
+        return starts_at
 
     def close(self, trajectory: Trajectory, step: StepInstance, actor: User) -> None:
         """`actor` (responsible for the step) closes it; dated back to the conversation."""
@@ -282,11 +325,11 @@ class ProgrammeWriter:
     def goals(self, trajectory: Trajectory, *, done: bool = True, day: date | None = None) -> None:
         """Step 1: learner and coach set the learning goals, linked to organisation goals."""
         step = self.step(trajectory, "learning_goals")
-        coach = trajectory.coach
+        coach = coach_of(trajectory)
         if not done:
-            self.plan(trajectory, step, coach, day)
+            self.plan(trajectory, step, coach, agreed_day(day))
             return
-        self.plan(trajectory, step, coach, self._held_on(step, day))
+        starts_at = self.plan(trajectory, step, coach, self._held_on(step, day))
         title = trajectory.edition.training.title
         pool = texts.GOALS.get(title, texts.GENERIC_GOALS)
         goals = []
@@ -296,7 +339,7 @@ class ProgrammeWriter:
             goals.append(GoalInput(goal_title, description, [str(g.id) for g in links]))
         set_learning_goals(trajectory, trajectory.learner, goals)
         for goal in trajectory.goals:
-            self.backdate(goal, "created_at", step.starts_at)
+            self.backdate(goal, "created_at", starts_at)
         if self.rng.random() < 0.5:
             record_values(
                 trajectory, step, coach, {"f.latent_needs": self.rng.choice(texts.LATENT_NEEDS)}
@@ -306,15 +349,15 @@ class ProgrammeWriter:
     def intake(self, trajectory: Trajectory, *, done: bool = True, day: date | None = None) -> None:
         """Step 2: the coach plans the intake; the manager writes what they expect and give."""
         step = self.step(trajectory, "intake")
-        coach, manager = trajectory.coach, trajectory.learner.manager
+        coach = coach_of(trajectory)
         if not done:
-            self.plan(trajectory, step, coach, day)
+            self.plan(trajectory, step, coach, agreed_day(day))
             return
         self.plan(trajectory, step, coach, self._held_on(step, day))
         record_values(
             trajectory,
             step,
-            manager,
+            manager_of(trajectory),
             {
                 "f.manager_expectations": self.rng.choice(texts.MANAGER_EXPECTATIONS),
                 "f.manager_contribution": self.rng.choice(texts.MANAGER_CONTRIBUTIONS),
@@ -337,13 +380,13 @@ class ProgrammeWriter:
         day: date | None = None,
     ) -> None:
         """Step 4: a confidential progress conversation, per learning goal."""
-        step = self.step(trajectory, "progress", occurrence)
+        step = self.find_step(trajectory, "progress", occurrence)
+        coach, learner = coach_of(trajectory), trajectory.learner
         if step is None:
-            step = add_occurrence(trajectory, "progress", trajectory.coach)
+            step = add_occurrence(trajectory, "progress", coach)
             self.steps[trajectory.id][("progress", step.occurrence)] = step
-        coach, learner = trajectory.coach, trajectory.learner
         if not done:
-            self.plan(trajectory, step, self.rng.choice((coach, learner)), day)
+            self.plan(trajectory, step, self.rng.choice((coach, learner)), agreed_day(day))
             return
         self.plan(trajectory, step, coach, self._held_on(step, day))
         record_values(
@@ -371,7 +414,7 @@ class ProgrammeWriter:
     ) -> None:
         """Step 5: learner and manager rate the goals; the manager closes the conversation."""
         step = self.step(trajectory, "evaluation")
-        learner, manager = trajectory.learner, trajectory.learner.manager
+        learner = trajectory.learner
         if learner_only or done:
             record_values(
                 trajectory,
@@ -384,6 +427,7 @@ class ProgrammeWriter:
             )
         if not done:
             return
+        manager = manager_of(trajectory)
         self.plan(trajectory, step, manager, self._held_on(step, None))
         ratings = {
             f"f.attainment_manager.{goal.id}": str(self.rng.randint(3, 5))
@@ -425,7 +469,7 @@ class ProgrammeWriter:
         record_values(
             trajectory,
             step,
-            trajectory.learner.manager,
+            manager_of(trajectory),
             {"f.expectations_met_later": str(self.rng.randint(3, 5))},
         )
 
@@ -439,18 +483,17 @@ class ProgrammeWriter:
         absent: Sequence[User] = (),
     ) -> GroupMeeting:
         """A group step: scheduled on its due day; held and closed when that day is past."""
-        meeting = db.session.scalar(
+        meeting = db.session.execute(
             select(GroupMeeting).where(
                 GroupMeeting.edition_id == edition.id, GroupMeeting.step_key == key
             )
-        )
+        ).scalar_one()
         day = workday(meeting.due_on, later=meeting.due_on >= self.today)
+        ends_at = moment(day, 17)
         schedule_meeting(
             meeting,
             actor,
-            Appointment(
-                starts_at=moment(day, 13), ends_at=moment(day, 17), location=edition.location
-            ),
+            Appointment(starts_at=moment(day, 13), ends_at=ends_at, location=edition.location),
         )
         if day >= self.today:
             return meeting
@@ -458,9 +501,10 @@ class ProgrammeWriter:
         absent_ids = {u.id for u in absent}
         present = {t.learner_id for t, _ in members} - absent_ids
         close_meeting(meeting, actor, present, outcome)
-        self.backdate(meeting, "held_at", meeting.ends_at)
+        # Held when it ended (the meeting's `ends_at`, as scheduled above).
+        self.backdate(meeting, "held_at", ends_at)
         for trajectory, step in members:
-            self.backdate(step, "completed_at", meeting.ends_at)
+            self.backdate(step, "completed_at", ends_at)
             if trajectory.status is TrajectoryStatus.COMPLETED:
-                self.backdate(trajectory, "completed_at", meeting.ends_at)
+                self.backdate(trajectory, "completed_at", ends_at)
         return meeting

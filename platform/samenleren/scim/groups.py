@@ -36,7 +36,7 @@ class GroupData:
     member_ids: list[str] = field(default_factory=list)
 
 
-def scim_groups() -> Select[tuple[ScimGroup]]:
+def scim_groups() -> Select[ScimGroup]:
     return select(ScimGroup)
 
 

@@ -15,7 +15,7 @@ from collections.abc import Iterable
 from sqlalchemy import select
 
 from samenleren.core.extensions import db
-from samenleren.core.tenancy import current_tenant
+from samenleren.core.tenancy import current_tenant, require_tenant
 from samenleren.identity.models import User
 from samenleren.identity.services import GROUP_SOURCES, roles_for_groups, sync_idp_roles
 from samenleren.scim.models import ScimGroup, ScimGroupMember
@@ -57,7 +57,7 @@ GROUP_SOURCES.append(scim_group_names)
 def sync_roles(users: list[User]) -> None:
     """Roles from IdP groups (source IDP) in line with the users' SCIM groups; app-given roles
     are left alone, exactly as at login."""
-    tenant = current_tenant()
+    tenant = require_tenant()
     names = group_names_by_user(user.id for user in users)
     for user in users:
         sync_idp_roles(user, roles_for_groups(tenant, names.get(user.id, [])))

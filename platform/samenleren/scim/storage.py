@@ -11,21 +11,23 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 from flask import g
 from scim2_models import (
     InvalidValueException,
     Meta,
     NotFoundException,
+    Reference,
     Resource,
     ResourceType,
     ResponseParameters,
     SearchRequest,
 )
 from scim2_server.storage import ScimStorage, SearchPage
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import joinedload, selectinload
 
 from samenleren.core.db import as_utc
@@ -37,6 +39,7 @@ from samenleren.scim.models import ScimGroup
 from samenleren.scim.schema import (
     GROUP_RESOURCE_TYPE,
     USER_RESOURCE_TYPE,
+    Email,
     EnterpriseUser,
     Group,
     GroupMember,
@@ -44,6 +47,7 @@ from samenleren.scim.schema import (
     Name,
     UserResource,
 )
+from samenleren.scim.schema import User as ScimUser
 
 
 def _actor_label() -> str:
@@ -82,13 +86,15 @@ def user_resource(user: User) -> Resource[Any]:
         name=name,
         display_name=data.display_name,
         active=data.active,
-        emails=data.emails,
+        emails=[Email.model_validate(entry) for entry in data.emails]
+        if data.emails is not None
+        else None,
     )
     if data.employee_number or data.department or data.manager_id:
         resource[EnterpriseUser] = EnterpriseUser(
             employee_number=data.employee_number,
             department=data.department,
-            manager=Manager(value=data.manager_id, ref=f"Users/{data.manager_id}")
+            manager=Manager(value=data.manager_id, ref=_user_reference(data.manager_id))
             if data.manager_id
             else None,
         )
@@ -97,7 +103,14 @@ def user_resource(user: User) -> Resource[Any]:
     return resource
 
 
+def _user_reference(user_id: str) -> Reference[ScimUser[Any]]:
+    """The `$ref` of a User resource, relative to the endpoint."""
+    return Reference[ScimUser](f"Users/{user_id}")
+
+
 def _user_data(resource: Resource[Any]) -> users.UserData:
+    # The handler validated the resource against the Users resource type (`UserResource`).
+    resource = cast("ScimUser[EnterpriseUser]", resource)
     extension = resource[EnterpriseUser]
     manager = extension.manager if extension is not None else None
     return users.UserData(
@@ -138,7 +151,8 @@ def group_resource(group: ScimGroup) -> Resource[Any]:
         id=str(group.id),
         external_id=group.external_id,
         display_name=group.display_name,
-        members=[GroupMember(value=m, ref=f"Users/{m}", type="User") for m in members] or None,
+        members=[GroupMember(value=m, ref=_user_reference(m), type="User") for m in members]
+        or None,
     )
     resource.meta = _meta("Group", group.created_at, group.updated_at)
     resource.meta.version = _version(resource)
@@ -146,6 +160,8 @@ def group_resource(group: ScimGroup) -> Resource[Any]:
 
 
 def _group_data(resource: Resource[Any]) -> groups.GroupData:
+    # The handler validated the resource against the Groups resource type.
+    resource = cast(Group, resource)
     member_ids = []
     for member in resource.members or []:
         if member.type and member.type != "User":
@@ -197,7 +213,10 @@ class TenantStorage(ScimStorage):
         """One page of the matching resources; at the root (several types) users come first,
         then groups, each in order of creation, paged as one list."""
         lenient = len(resource_types) > 1
-        parts = []
+        # Per resource type: the query, its order, its loader options, the row's resource.
+        parts: list[
+            tuple[Select[Any], tuple[Any, ...], tuple[Any, ...], Callable[[Any], Resource[Any]]]
+        ] = []
         for resource_type in resource_types:
             if _is_users(resource_type):
                 condition = user_condition(search_request.filter, UserResource, lenient=lenient)
@@ -220,7 +239,7 @@ class TenantStorage(ScimStorage):
                     )
                 )
         totals = [
-            db.session.scalar(select(func.count()).select_from(query.subquery()))
+            db.session.execute(select(func.count()).select_from(query.subquery())).scalar_one()
             for query, *_ in parts
         ]
         skip = search_request.start_index_0 or 0

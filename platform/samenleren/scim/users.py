@@ -65,7 +65,7 @@ class UserData:
     manager_id: str | None = None
 
 
-def scim_users() -> Select[tuple[User]]:
+def scim_users() -> Select[User]:
     """The users SCIM sees: not removed through SCIM, and not external trainers (who have no
     account at the IdP, so the IdP must not manage them)."""
     return select(User).where(
