@@ -73,7 +73,7 @@ ARGUMENT = re.compile(r"<(?:[^<>:]+:)?([^<>]+)>")
 def _scim_token(world: World) -> object:
     """A SCIM token of the world's tenant (its tenant is active while the factories run)."""
     from samenleren.core.extensions import db
-    from samenleren.scim.services import create_token
+    from samenleren.scim.tokens import create_token
 
     row, _ = create_token("Isolatie", actor_label="test")
     token_id = row.id

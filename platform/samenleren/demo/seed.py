@@ -24,7 +24,8 @@ from samenleren.catalogue.models import Training
 from samenleren.core.extensions import db
 from samenleren.core.tenancy import tenant_scope
 from samenleren.core.tenant import Tenant
-from samenleren.demo.programme import mid_trajectory, seed_programme
+from samenleren.demo.programme import seed_programme
+from samenleren.demo.story import mid_trajectory
 from samenleren.identity.models import Department, User
 from samenleren.identity.services import roles_for_groups, sync_idp_roles
 
