@@ -61,9 +61,7 @@ def load_config() -> dict:
         "MIGRATIONS_DATABASE_URL": _psycopg_url(
             os.environ.get("MIGRATIONS_DATABASE_URL") or database_url
         ),
-        # Production keeps statement parameters out of error messages, so out of the logs (they
-        # may be a note's text or an address).
-        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True, "hide_parameters": production},
+        "SQLALCHEMY_ENGINE_OPTIONS": _engine_options(database_url, production),
         "REDIS_URL": os.environ.get("REDIS_URL", ""),
         # Jobs and mail (samenleren.core.jobs, samenleren.notifications); README "Configuration".
         **_mail_config(env),
@@ -307,6 +305,21 @@ def _operator_config(env: str) -> dict:
         #: Seconds the console's "test SSO" waits for each answer of a tenant's IdP.
         "SAMENLEREN_SSO_TEST_TIMEOUT": float(os.environ.get("SAMENLEREN_SSO_TEST_TIMEOUT", "5")),
     }
+
+
+def _engine_options(database_url: str, production: bool) -> dict:
+    """SQLAlchemy's engine settings. Behind a pooler in transaction mode (PgBouncer, the
+    CloudNativePG `Pooler`), SAMENLEREN_TRANSACTION_POOLER=1 turns off psycopg's server-side
+    prepared statements: psycopg prepares a query on its fifth use, on the server connection it
+    happens to have, and the pooler may give the next transaction another server connection that
+    never saw it ("prepared statement _pg3_0 does not exist"). docs/scaling.md.
+
+    Production keeps statement parameters out of error messages, so out of the logs (they may be
+    a note's text or an address)."""
+    options: dict = {"pool_pre_ping": True, "hide_parameters": production}
+    if _flag("SAMENLEREN_TRANSACTION_POOLER") and database_url.startswith("postgres"):
+        options["connect_args"] = {"prepare_threshold": None}
+    return options
 
 
 def _psycopg_url(url: str) -> str:

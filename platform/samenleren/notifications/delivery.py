@@ -228,21 +228,25 @@ def _complete(out: Outgoing, mailer: Any, marker: _Marker) -> int:
 class _Marker:
     """Records each outcome in its own commit, in one round trip, overlapped with the next mail.
 
-    A dedicated connection in autocommit mode: one UPDATE is one transaction, so marking a mail
-    sent costs a single round trip instead of BEGIN, the RLS setting, UPDATE and COMMIT through
-    the session. On PostgreSQL the UPDATE is a prepared statement sent without waiting for its
-    answer (libpq's asynchronous API through `psycopg.pq`); `wait()` collects the answer and
-    raises if it failed. Every `finish`/`failed_attempt` first waits for the previous one, so at
-    most one outcome is ever in flight. The tenant is set for the connection's session
-    (row-level security still applies to every UPDATE) and commits do not wait for the WAL flush
-    (`synchronous_commit = off`): the row is committed and visible at once, and a killed
-    *worker* loses nothing; only a crash of the *database server* within ~0.2 s could forget a
-    mark, which would resend that mail (same Message-ID). The connection is closed, never
-    returned to the pool, so its session settings cannot leak into a request. Other databases
-    (SQLite for `make run`): the same UPDATE, synchronously.
+    A dedicated connection: one outcome is one transaction, so marking a mail sent costs a
+    single round trip instead of BEGIN, the RLS setting, UPDATE and COMMIT through the session.
+    On PostgreSQL the transaction goes out in libpq's pipeline mode (through `psycopg.pq`)
+    without waiting for its answer: the tenant and `synchronous_commit = off` set for this
+    transaction only (`set_config(..., true)`), the UPDATE, then a Sync that commits it.
+    `wait()` collects the answers and raises if one failed. Every `finish`/`failed_attempt`
+    first waits for the previous one, so at most one outcome is ever in flight. Row-level
+    security applies to every UPDATE, and commits do not wait for the WAL flush: the row is
+    committed and visible at once, and a killed *worker* loses nothing; only a crash of the
+    *database server* within ~0.2 s could forget a mark, which would resend that mail (same
+    Message-ID).
+
+    Nothing outlives one transaction - no session setting, no named prepared statement - so
+    the marks work through a pooler in transaction mode (PgBouncer), which may give every
+    transaction another server connection (docs/scaling.md). The connection is closed after
+    use, never returned to the pool. Other databases (SQLite for `make run`): the same UPDATE,
+    synchronously.
     """
 
-    _STATEMENT = b"samenleren_outbox_mark"
     _SQL = (
         b"UPDATE notifications SET state = $3, claimed_until = NULL,"
         b" sent_at = COALESCE($4::timestamptz, sent_at),"
@@ -253,6 +257,10 @@ class _Marker:
     # `(state = 'sending') IS TRUE`: the same condition, but one the planner cannot take from
     # the (tenant_id, state, due_at) index. With `sending` rare in the statistics it otherwise
     # picks that index and reads every claimed row for each mark instead of the primary key.
+    _SETTINGS = (
+        b"SELECT set_config('app.tenant_id', $1, true),"
+        b" set_config('synchronous_commit', 'off', true)"
+    )
 
     def __enter__(self) -> _Marker:
         tenant_id = current_tenant_id()
@@ -263,14 +271,13 @@ class _Marker:
         self._in_flight = False
         self._deferred: tuple[Outgoing, datetime] | None = None
         if self.connection.dialect.name == "postgresql":
-            self.connection.execute(
-                text("SELECT set_config('app.tenant_id', :t, false)"), {"t": str(tenant_id)}
-            )
-            self.connection.execute(text("SET synchronous_commit TO off"))
-            driver = self.connection.connection.driver_connection
-            if hasattr(driver, "pgconn"):  # psycopg 3
-                self._libpq = driver.pgconn
-                self._check(self._libpq.prepare(self._STATEMENT, self._SQL))
+            # PostgreSQL URLs always name psycopg 3 (core.config), whose libpq this uses.
+            self._libpq = self.connection.connection.driver_connection.pgconn  # type: ignore[union-attr]
+            from psycopg import pq
+
+            # Outside any transaction, so that the Sync after each mark commits it.
+            assert self._libpq.transaction_status == pq.TransactionStatus.IDLE
+            self._libpq.enter_pipeline_mode()
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -279,17 +286,17 @@ class _Marker:
         except Exception:
             log.exception("the outbox could not confirm the last mark")
         finally:
-            self.connection.invalidate()  # closed for good: the session settings die with it
+            self.connection.invalidate()  # closed for good: it was left in pipeline mode
             self.connection.close()
 
     @staticmethod
-    def _check(result: Any) -> None:
+    def _check(results: list[Any]) -> None:
         from psycopg import pq
 
-        if result.status != pq.ExecStatus.COMMAND_OK:
-            raise RuntimeError(
-                f"outbox mark failed: {result.error_message.decode(errors='replace')}"
-            )
+        for result in results:
+            if result.status not in {pq.ExecStatus.COMMAND_OK, pq.ExecStatus.TUPLES_OK}:
+                message = result.error_message.decode(errors="replace") or result.status.name
+                raise RuntimeError(f"outbox mark failed: {message}")
 
     def sent(self, out: Outgoing) -> None:
         """The server accepted `out`. Its UPDATE goes out with the next `flush` - the outbox
@@ -316,10 +323,16 @@ class _Marker:
             return
         self._in_flight = False
         results = []
-        while (result := self._libpq.get_result()) is not None:
-            results.append(result)
-        for result in results:
-            self._check(result)
+        for _ in range(2):  # the settings, the UPDATE: each answer ends with None
+            while (result := self._libpq.get_result()) is not None:
+                results.append(result)
+        self._check(results)
+        from psycopg import pq
+
+        sync = self._libpq.get_result()  # the Sync: the transaction is committed
+        if sync is None or sync.status != pq.ExecStatus.PIPELINE_SYNC:
+            self._check([sync] if sync is not None else [])
+            raise RuntimeError("outbox mark failed: no answer to the commit")
 
     def _update(self, out: Outgoing, state: NotificationState, **values: Any) -> None:
         self.flush()
@@ -336,8 +349,9 @@ class _Marker:
     ) -> None:
         self._wait_in_flight()  # one outcome in flight at a time
         if self._libpq is not None:
-            self._libpq.send_query_prepared(
-                self._STATEMENT,
+            self._libpq.send_query_params(self._SETTINGS, [str(self.tenant_id).encode()])
+            self._libpq.send_query_params(
+                self._SQL,
                 [
                     str(self.tenant_id).encode(),
                     str(out.id).encode(),
@@ -347,6 +361,7 @@ class _Marker:
                     due_at.isoformat().encode() if due_at else None,
                 ],
             )
+            self._libpq.pipeline_sync()
             self._libpq.flush()
             self._in_flight = True
             return
