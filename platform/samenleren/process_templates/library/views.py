@@ -22,7 +22,7 @@ from samenleren.core.tenancy import current_tenant
 from samenleren.core.web import get_or_404, login_required
 from samenleren.identity.models import Role
 from samenleren.process_templates.definition import Anchor, StepSpec, TemplateDefinition
-from samenleren.process_templates.library import (
+from samenleren.process_templates.library.services import (
     DESCRIPTION_LIMIT,
     NAME_LIMIT,
     adopt,
@@ -36,7 +36,7 @@ from samenleren.process_templates.library import (
 )
 from samenleren.process_templates.models import LibraryEntry, TemplateVersion, VersionStatus
 
-bp = Blueprint("library", __name__, template_folder="templates", url_prefix="/<tenant>/library")
+bp = Blueprint("library", __name__, template_folder="../templates", url_prefix="/<tenant>/library")
 
 
 def _require_admin() -> None:

@@ -17,9 +17,9 @@ from samenleren.core.db import utcnow
 from samenleren.core.extensions import db
 from samenleren.core.tenancy import current_tenant
 from samenleren.identity.models import Role, RoleAssignment, User
-from samenleren.process_templates.files import import_template_file
 from samenleren.process_templates.models import ProcessTemplate
 from samenleren.process_templates.services import builtin_definition
+from samenleren.process_templates.versions.files import import_template_file
 
 KEY = "short_course"
 NAME = {"nl": "Korte cursus", "en": "Short course", "fy": "Koarte kursus"}

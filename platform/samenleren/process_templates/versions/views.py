@@ -17,18 +17,18 @@ from samenleren.core.extensions import db
 from samenleren.core.tenancy import current_tenant
 from samenleren.core.web import get_or_404, login_required
 from samenleren.identity.models import Role
-from samenleren.process_templates.diff import compare_definitions
-from samenleren.process_templates.files import (
+from samenleren.process_templates.models import ProcessTemplate, TemplateVersion, VersionStatus
+from samenleren.process_templates.versions.diff import compare_definitions
+from samenleren.process_templates.versions.files import (
     MAX_FILE_BYTES,
     TemplateFileError,
     export_filename,
     export_version,
     import_template_file,
 )
-from samenleren.process_templates.models import ProcessTemplate, TemplateVersion, VersionStatus
 
 bp = Blueprint(
-    "template_versions", __name__, template_folder="templates", url_prefix="/<tenant>/templates"
+    "template_versions", __name__, template_folder="../templates", url_prefix="/<tenant>/templates"
 )
 
 

@@ -26,7 +26,7 @@ from samenleren.core.formatting import local_today
 from samenleren.core.tenancy import current_tenant
 from samenleren.core.web import get_or_404, login_required
 from samenleren.identity.models import Role, User
-from samenleren.process_templates import drafts, editing, files
+from samenleren.process_templates import drafts
 from samenleren.process_templates.definition import (
     Anchor,
     FieldType,
@@ -34,11 +34,13 @@ from samenleren.process_templates.definition import (
     TemplateDefinition,
     is_valid_key,
 )
+from samenleren.process_templates.editor import steps as editing
+from samenleren.process_templates.editor.preview import preview
 from samenleren.process_templates.models import ProcessTemplate, TemplateVersion, VersionStatus
-from samenleren.process_templates.preview import preview
+from samenleren.process_templates.versions import files
 
 bp = Blueprint(
-    "process_templates", __name__, template_folder="templates", url_prefix="/<tenant>/templates"
+    "process_templates", __name__, template_folder="../templates", url_prefix="/<tenant>/templates"
 )
 
 

@@ -11,7 +11,7 @@ from samenleren.core.extensions import db
 from samenleren.core.tenancy import current_tenant
 from samenleren.identity.models import Role, RoleAssignment, User
 from samenleren.process_templates import drafts
-from samenleren.process_templates.library import ensure_builtin, publish_to_library
+from samenleren.process_templates.library.services import ensure_builtin, publish_to_library
 from samenleren.process_templates.models import LibraryEntry, ProcessTemplate
 from samenleren.process_templates.services import FLEVOLAND_KEY, builtin_definition
 

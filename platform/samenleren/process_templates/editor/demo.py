@@ -14,7 +14,8 @@ from werkzeug.datastructures import MultiDict
 from samenleren.core.extensions import db
 from samenleren.core.tenancy import current_tenant
 from samenleren.identity.models import Role, RoleAssignment, User
-from samenleren.process_templates import drafts, editing
+from samenleren.process_templates import drafts
+from samenleren.process_templates.editor import steps as editing
 from samenleren.process_templates.models import ProcessTemplate, TemplateVersion
 
 
