@@ -1,9 +1,9 @@
 """The content of a process template version: steps, fields, timing, as a validated document.
 
 A version's steps are stored as one JSON document checked by these pydantic models, not as rows:
-a published version is immutable as a whole, can be exported, imported and compared as a file
-(issue 5), and a trajectory only ever needs the whole list of its version. Step and field *keys*
-are stable identifiers that trajectories refer to; names and labels are per language.
+a published version is immutable as a whole, can be exported, imported and compared as a file,
+and a trajectory only ever needs the whole list of its version. Step and field *keys* are stable
+identifiers that trajectories refer to; names and labels are per language.
 
 Parties are the roles of domain.md, read relative to one trajectory: `learner` is the
 trajectory's learner, `coach` its coach, `manager` the learner's line manager, `trainer` the

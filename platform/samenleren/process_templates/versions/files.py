@@ -1,4 +1,4 @@
-"""Process templates as files: export a version to TOML, import a file as a draft (issue 5).
+"""Process templates as files: export a version to TOML, import a file as a draft.
 
 The format is documented in `docs/template-format.md`; its JSON Schema,
 `docs/template-format.schema.json`, is generated from `TemplateFile` (`json_schema_text()`, or
@@ -26,7 +26,7 @@ Reading is strict and cheap first: a file is refused with one line naming the pl
 `MAX_FILE_BYTES`, not UTF-8, not TOML, of another `schema_version`, has more than `MAX_STEPS`
 steps (counted before anything else is checked, so a 10,000-step file costs nothing), has a key
 the format does not know, an unknown step kind, markup (`<` or `>`) in any text, or any problem
-`drafts.validate_definition` finds.
+`validation.validate_definition` finds.
 """
 
 from __future__ import annotations
@@ -63,8 +63,9 @@ from samenleren.process_templates.definition import (
     Translated,
     _Strict,
 )
-from samenleren.process_templates.drafts import new_draft, publish_draft, validate_definition
+from samenleren.process_templates.drafts import new_draft, publish_draft
 from samenleren.process_templates.models import ProcessTemplate, TemplateVersion, VersionStatus
+from samenleren.process_templates.validation import validate_definition
 
 #: Larger files are refused before they are read as TOML.
 MAX_FILE_BYTES = 256 * 1024
