@@ -85,7 +85,9 @@ def list_command(slug: str) -> None:
 @click.option(
     "-o", "--output", type=click.Path(dir_okay=False), help="Write to this file (default: stdout)."
 )
-def export_command(slug: str, template_key: str | None, number: int | None, output: str | None):
+def export_command(
+    slug: str, template_key: str | None, number: int | None, output: str | None
+) -> None:
     """Export a template version of SLUG as TOML (default: the default template's latest
     published version)."""
     tenant = _tenant(slug)

@@ -15,7 +15,7 @@ from __future__ import annotations
 import enum
 import re
 from datetime import date
-from typing import Annotated
+from typing import Annotated, TypeVar
 
 from dateutil.relativedelta import relativedelta
 from pydantic import (
@@ -67,6 +67,18 @@ class Anchor(enum.StrEnum):
     EDITION_START = "edition_start"
     EDITION_END = "edition_end"
     STEP = "step"
+
+
+E = TypeVar("E", bound=enum.Enum)
+
+
+def member_of(kind: type[E], value: object) -> E | None:
+    """`value` as a member of the enum `kind`; None when it is none of its values (a draft's raw
+    document, still being edited, may hold anything there)."""
+    try:
+        return kind(value)
+    except ValueError:
+        return None
 
 
 class _Strict(BaseModel):

@@ -12,9 +12,13 @@ from __future__ import annotations
 
 import copy
 import re
+import uuid
+from typing import Protocol
 
 from flask_babel import gettext
-from sqlalchemy import event, func, inspect, select
+from sqlalchemy import Connection, event, func, inspect, select
+from sqlalchemy.orm import Mapper
+from sqlalchemy.orm.state import InstanceState
 
 from samenleren.audit.events import AuditAction
 from samenleren.audit.services import record
@@ -29,6 +33,16 @@ from samenleren.process_templates.validation import Problem, validate_definition
 
 #: `origin` of a draft started from a published version: "version 3".
 EDITED_ORIGIN = re.compile(r"^version (\d+)$")
+
+
+class Actor(Protocol):
+    """Who changes a template, as the audit log names them: a user, or the command line (no id)."""
+
+    @property
+    def id(self) -> uuid.UUID | None: ...
+
+    @property
+    def name(self) -> str: ...
 
 
 class PublishedVersionChanged(RuntimeError):
@@ -72,7 +86,7 @@ def _lock(template: ProcessTemplate) -> None:
 
 
 def new_draft(
-    template: ProcessTemplate, definition: dict, actor: User, origin: str = ""
+    template: ProcessTemplate, definition: dict, actor: Actor, origin: str = ""
 ) -> TemplateVersion:
     """A draft of `template` with this (possibly still invalid) definition; the next number."""
     _lock(template)
@@ -80,11 +94,11 @@ def new_draft(
         raise InvalidInput.form(
             gettext("This process template already has a draft: finish or discard it first.")
         )
-    number = db.session.scalar(
+    number = db.session.execute(
         select(func.coalesce(func.max(TemplateVersion.number), 0)).where(
             TemplateVersion.template_id == template.id
         )
-    )
+    ).scalar_one()
     draft = TemplateVersion(
         template_id=template.id,
         number=number + 1,
@@ -123,7 +137,7 @@ def problems_of(draft: TemplateVersion) -> list[Problem]:
     return validate_definition(draft.definition, tenant.default_locale if tenant else "nl")
 
 
-def publish_draft(draft: TemplateVersion, actor: User) -> TemplateVersion:
+def publish_draft(draft: TemplateVersion, actor: Actor) -> TemplateVersion:
     """Publish a valid draft: from now on it is immutable; audited. Refuses with the problems."""
     _require_draft(draft)
     problems = problems_of(draft)
@@ -202,8 +216,10 @@ def make_default(template: ProcessTemplate, actor: User) -> None:
 
 
 @event.listens_for(TemplateVersion, "before_update")
-def _published_is_immutable(mapper, connection, target: TemplateVersion) -> None:
-    state = inspect(target)
+def _published_is_immutable(
+    mapper: Mapper[TemplateVersion], connection: Connection, target: TemplateVersion
+) -> None:
+    state: InstanceState[TemplateVersion] = inspect(target)
     status = state.attrs.status.history
     was = status.deleted[0] if status.deleted else target.status
     if was is VersionStatus.PUBLISHED or was == VersionStatus.PUBLISHED.value:

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 from flask_babel import gettext
 from pydantic import ValidationError
+from pydantic_core import ErrorDetails
 
 from samenleren.core.config import LANGUAGES
 from samenleren.core.i18n import LANGUAGE_NAMES
@@ -27,6 +28,7 @@ from samenleren.process_templates.definition import (
     StepKind,
     TemplateDefinition,
     is_valid_key,
+    member_of,
     reader_ceiling,
 )
 
@@ -155,11 +157,9 @@ def _check_field(c: _Collector, i: int, j: int, step: dict, spec: dict, keys: se
             j,
             (*base, "label"),
         )
-    try:
-        kind = FieldType(spec.get("type"))
-    except ValueError:
+    kind = member_of(FieldType, spec.get("type"))
+    if kind is None:
         c.add(gettext("choose what kind of answer the field takes."), i, j, (*base, "type"))
-        kind = None
     editors = [e for e in _list(spec.get("editors")) if e in set(Role)]
     if not editors:
         c.add(gettext("nobody fills this field in."), i, j, (*base, "editors"))
@@ -204,10 +204,7 @@ def _check_field(c: _Collector, i: int, j: int, step: dict, spec: dict, keys: se
             j,
             (*base, "per_goal"),
         )
-    try:
-        step_kind = StepKind(step.get("kind"))
-    except ValueError:
-        step_kind = None
+    step_kind = member_of(StepKind, step.get("kind"))
     if kind is not None and step_kind is not None:
         ceiling = reader_ceiling(step_kind, bool(step.get("confidential")), kind)
         readers = {Role(r) for r in _list(spec.get("readers")) if r in set(Role)}
@@ -330,7 +327,7 @@ _NAMES = {
 }
 
 
-def _pydantic_message(error: dict) -> str:
+def _pydantic_message(error: ErrorDetails) -> str:
     names = [part for part in error["loc"] if isinstance(part, str)]
     what = next(
         (_NAMES[part]() for part in reversed(names) if part in _NAMES),

@@ -17,6 +17,7 @@ from samenleren.process_templates.definition import (
     MAX_FIELDS,
     FieldType,
     StepKind,
+    member_of,
     reader_ceiling,
 )
 from samenleren.process_templates.drafts import save_draft_definition
@@ -41,11 +42,12 @@ from samenleren.process_templates.models import TemplateVersion
 
 def field_ceiling(step: dict, field_type: FieldType | None) -> list[Role]:
     """The roles a field of this step may be read by (domain.md), in the usual order."""
-    try:
-        kind = StepKind(step.get("kind"))
-    except ValueError:
-        kind = StepKind.CONVERSATION
-    ceiling = reader_ceiling(kind, bool(step.get("confidential")), field_type or FieldType.TEXT)
+    kind = member_of(StepKind, step.get("kind"))
+    ceiling = reader_ceiling(
+        kind if kind is not None else StepKind.CONVERSATION,
+        bool(step.get("confidential")),
+        field_type or FieldType.TEXT,
+    )
     return [role for role in ROLES if role in ceiling]
 
 

@@ -183,7 +183,9 @@ def choices_text(choices: object) -> str:
     for choice in choices if isinstance(choices, list) else []:
         if not isinstance(choice, dict):
             continue
-        label = choice.get("label") if isinstance(choice.get("label"), dict) else {}
+        label = choice.get("label")
+        if not isinstance(label, dict):
+            label = {}
         parts = [str(choice.get("key", ""))] + [label.get(lang, "") for lang in LANGUAGES]
         while parts and not parts[-1]:
             parts.pop()

@@ -10,6 +10,7 @@ import uuid
 from collections.abc import Callable
 
 from flask import abort, flash, render_template, request
+from flask.typing import ResponseReturnValue
 from flask_babel import get_locale, gettext
 from werkzeug.datastructures import MultiDict
 from werkzeug.wrappers import Response
@@ -96,7 +97,7 @@ NEW_STEP = {
 
 
 @bp.route("/drafts/<uuid:draft_id>/steps/new", methods=["GET", "POST"])
-def new_step(draft_id: uuid.UUID):
+def new_step(draft_id: uuid.UUID) -> ResponseReturnValue:
     draft = draft_or_404(draft_id)
     if request.method == "GET":
         return _render_step(draft, document(draft), None, dict(NEW_STEP), {})
@@ -113,7 +114,7 @@ def new_step(draft_id: uuid.UUID):
 
 
 @bp.route("/drafts/<uuid:draft_id>/steps/<step_key>/", methods=["GET", "POST"])
-def edit_step(draft_id: uuid.UUID, step_key: str):
+def edit_step(draft_id: uuid.UUID, step_key: str) -> ResponseReturnValue:
     draft = draft_or_404(draft_id)
     data = document(draft)
     index = _find_step(data, step_key)
@@ -143,7 +144,7 @@ def _moved(message: str, response: Response) -> Callable[[bool], Response]:
 
 
 @bp.post("/drafts/<uuid:draft_id>/steps/<step_key>/move")
-def move_step(draft_id: uuid.UUID, step_key: str):
+def move_step(draft_id: uuid.UUID, step_key: str) -> ResponseReturnValue:
     draft = draft_or_404(draft_id)
     _find_step(document(draft), step_key)
     direction = _direction(request.form)
@@ -160,7 +161,7 @@ def move_step(draft_id: uuid.UUID, step_key: str):
 
 
 @bp.route("/drafts/<uuid:draft_id>/steps/<step_key>/remove", methods=["GET", "POST"])
-def remove_step(draft_id: uuid.UUID, step_key: str):
+def remove_step(draft_id: uuid.UUID, step_key: str) -> ResponseReturnValue:
     draft = draft_or_404(draft_id)
     data = document(draft)
     step = data["steps"][_find_step(data, step_key)]
@@ -209,7 +210,7 @@ def _render_field(
 
 
 @bp.route("/drafts/<uuid:draft_id>/steps/<step_key>/fields/new", methods=["GET", "POST"])
-def new_field(draft_id: uuid.UUID, step_key: str):
+def new_field(draft_id: uuid.UUID, step_key: str) -> ResponseReturnValue:
     draft = draft_or_404(draft_id)
     data = document(draft)
     step = data["steps"][_find_step(data, step_key)]
@@ -230,7 +231,7 @@ def new_field(draft_id: uuid.UUID, step_key: str):
 
 
 @bp.route("/drafts/<uuid:draft_id>/steps/<step_key>/fields/<field_key>/", methods=["GET", "POST"])
-def edit_field(draft_id: uuid.UUID, step_key: str, field_key: str):
+def edit_field(draft_id: uuid.UUID, step_key: str, field_key: str) -> ResponseReturnValue:
     draft = draft_or_404(draft_id)
     data = document(draft)
     step = data["steps"][_find_step(data, step_key)]
@@ -251,7 +252,7 @@ def edit_field(draft_id: uuid.UUID, step_key: str, field_key: str):
 
 
 @bp.post("/drafts/<uuid:draft_id>/steps/<step_key>/fields/<field_key>/move")
-def move_field(draft_id: uuid.UUID, step_key: str, field_key: str):
+def move_field(draft_id: uuid.UUID, step_key: str, field_key: str) -> ResponseReturnValue:
     draft = draft_or_404(draft_id)
     data = document(draft)
     _find_field(data["steps"][_find_step(data, step_key)], field_key)
@@ -274,7 +275,7 @@ def move_field(draft_id: uuid.UUID, step_key: str, field_key: str):
 @bp.route(
     "/drafts/<uuid:draft_id>/steps/<step_key>/fields/<field_key>/remove", methods=["GET", "POST"]
 )
-def remove_field(draft_id: uuid.UUID, step_key: str, field_key: str):
+def remove_field(draft_id: uuid.UUID, step_key: str, field_key: str) -> ResponseReturnValue:
     draft = draft_or_404(draft_id)
     data = document(draft)
     step = data["steps"][_find_step(data, step_key)]

@@ -66,8 +66,11 @@ def anchor_options(
 
 def step_values(step: dict) -> dict:
     """The step form's values from a stored step."""
-    timing = step.get("timing") if isinstance(step.get("timing"), dict) else {}
-    repeat = step.get("repeat") if isinstance(step.get("repeat"), dict) else {}
+    timing, repeat = step.get("timing"), step.get("repeat")
+    if not isinstance(timing, dict):
+        timing = {}
+    if not isinstance(repeat, dict):
+        repeat = {}
     anchor = timing.get("anchor", Anchor.ENROLMENT.value)
     if anchor == Anchor.STEP.value:
         anchor = STEP_PREFIX + str(timing.get("step") or "")

@@ -13,6 +13,7 @@ import uuid
 from datetime import date, timedelta
 
 from flask import Blueprint, abort, render_template, request
+from flask.typing import ResponseReturnValue
 from flask_babel import gettext
 from flask_login import current_user
 from sqlalchemy import select
@@ -119,7 +120,7 @@ def show_template(template_id: uuid.UUID) -> str:
 
 
 @bp.post("/<uuid:template_id>/default")
-def make_default(template_id: uuid.UUID):
+def make_default(template_id: uuid.UUID) -> ResponseReturnValue:
     template = get_or_404(ProcessTemplate, template_id)
     return form_action(
         lambda: drafts.make_default(template, current_user),
@@ -130,7 +131,7 @@ def make_default(template_id: uuid.UUID):
 
 
 @bp.post("/<uuid:template_id>/draft")
-def start_draft(template_id: uuid.UUID):
+def start_draft(template_id: uuid.UUID) -> ResponseReturnValue:
     template = get_or_404(ProcessTemplate, template_id)
     existing = drafts.draft_of(template)
     if existing is not None:
@@ -170,7 +171,7 @@ def show_draft(draft_id: uuid.UUID) -> str:
 
 
 @bp.post("/drafts/<uuid:draft_id>/publish")
-def publish_draft(draft_id: uuid.UUID):
+def publish_draft(draft_id: uuid.UUID) -> ResponseReturnValue:
     draft = draft_or_404(draft_id)
     # Refused: the page lists the problems again (found anew: nothing was written) and only the
     # summary of the refusal, not each problem a second time.
@@ -189,7 +190,7 @@ def publish_draft(draft_id: uuid.UUID):
 
 
 @bp.route("/drafts/<uuid:draft_id>/discard", methods=["GET", "POST"])
-def discard_draft(draft_id: uuid.UUID):
+def discard_draft(draft_id: uuid.UUID) -> ResponseReturnValue:
     draft = draft_or_404(draft_id)
     if request.method == "GET":
         return render_template("process_templates/discard_draft.html", draft=draft)

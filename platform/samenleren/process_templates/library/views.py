@@ -11,6 +11,7 @@ from __future__ import annotations
 import uuid
 
 from flask import Blueprint, abort, render_template, request
+from flask.typing import ResponseReturnValue
 from flask_babel import get_locale, gettext, ngettext
 from flask_login import current_user
 from sqlalchemy.orm import joinedload
@@ -66,7 +67,7 @@ def _offset(months: int, days: int) -> str:
 def describe_timing(step: StepSpec, content: TemplateDefinition, locale: str) -> str:
     """ "14 days after enrolment", "at the end of the edition", "3 months after “Evaluation”"."""
     timing = step.timing
-    if timing.anchor is Anchor.STEP:
+    if timing.step is not None:  # anchored to a step (the definition names it exactly then)
         other = content.step(timing.step)
         anchor = "“%s”" % (other.name_in(locale) if other else timing.step)
     else:
@@ -115,7 +116,7 @@ def show_entry(entry_id: uuid.UUID) -> str:
 
 
 @bp.route("/<uuid:entry_id>/adopt", methods=["GET", "POST"])
-def adopt_entry(entry_id: uuid.UUID):
+def adopt_entry(entry_id: uuid.UUID) -> ResponseReturnValue:
     entry = _entry_or_404(entry_id)
     if request.method == "GET":
         return render_template("library/adopt.html", entry=entry, errors={})
@@ -131,7 +132,7 @@ def adopt_entry(entry_id: uuid.UUID):
 
 
 @bp.route("/<uuid:entry_id>/withdraw", methods=["GET", "POST"])
-def withdraw_entry(entry_id: uuid.UUID):
+def withdraw_entry(entry_id: uuid.UUID) -> ResponseReturnValue:
     entry = own_entry(entry_id)
     if entry is None:
         abort(404)
@@ -168,7 +169,7 @@ def _render_share(version: TemplateVersion, values: dict[str, str], errors: dict
 
 
 @bp.route("/share/<uuid:version_id>", methods=["GET", "POST"])
-def share_version(version_id: uuid.UUID):
+def share_version(version_id: uuid.UUID) -> ResponseReturnValue:
     version = get_or_404(TemplateVersion, version_id, joinedload(TemplateVersion.template))
     if version.status is not VersionStatus.PUBLISHED:
         abort(404)

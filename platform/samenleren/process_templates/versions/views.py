@@ -8,6 +8,7 @@ import uuid
 from typing import Any
 
 from flask import Blueprint, Response, abort, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
 from flask_babel import get_locale, gettext
 from flask_login import current_user
 from sqlalchemy import select
@@ -143,7 +144,7 @@ def _render_import(errors: dict[str, str]) -> str:
 
 
 @bp.route("/import", methods=["GET", "POST"])
-def import_file():
+def import_file() -> ResponseReturnValue:
     """Upload a template file: a new draft of the template with its key (or a new template)."""
     if request.method == "GET":
         return _render_import({})
