@@ -136,7 +136,7 @@ def _library_entry(world: World) -> object:
     """A library entry shared by the world's tenant (its current version, by its admin)."""
     from samenleren.core.extensions import db
     from samenleren.identity.models import User
-    from samenleren.process_templates.library import publish_to_library
+    from samenleren.process_templates.library.services import publish_to_library
     from samenleren.process_templates.services import current_version
 
     admin = db.session.get(User, (world.tenant.id, world.admin))

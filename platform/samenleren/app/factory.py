@@ -131,14 +131,17 @@ def _register_blueprints(app: Flask) -> None:
     from samenleren.notifications.views import bp as notifications_bp
     from samenleren.operator.queue_views import bp as operator_jobs_bp
     from samenleren.operator.views import bp as operator_bp
-    from samenleren.process_templates.library_views import bp as library_bp
-    from samenleren.process_templates.version_views import bp as template_versions_bp
-    from samenleren.process_templates.views import bp as process_templates_bp
+    from samenleren.process_templates.editor import step_views  # noqa: F401 (see below)
+    from samenleren.process_templates.editor.views import bp as process_templates_bp
+    from samenleren.process_templates.library.views import bp as library_bp
+    from samenleren.process_templates.versions.views import bp as template_versions_bp
     from samenleren.scim.views import bp as scim_bp
     from samenleren.tenants.views import bp as tenants_bp
     from samenleren.trajectories.moving_views import bp as template_moves_bp
     from samenleren.trajectories.views import bp as trajectories_bp
 
+    # The editor's blueprint has its pages in two modules: `editor.views` makes it, and importing
+    # `editor.step_views` (above) adds the pages of a draft's steps and fields to it.
     for blueprint in (
         health_bp,
         tenants_bp,

@@ -228,9 +228,9 @@ def _seed_parts() -> None:
     through the services, in order (the outbox last: it mails about everything before it)."""
     from samenleren.exports.demo import seed_exports
     from samenleren.notifications.demo import seed_notifications
-    from samenleren.process_templates.editor_demo import seed_draft
-    from samenleren.process_templates.library_demo import seed_library
-    from samenleren.process_templates.versions_demo import seed_imported_template
+    from samenleren.process_templates.editor.demo import seed_draft
+    from samenleren.process_templates.library.demo import seed_library
+    from samenleren.process_templates.versions.demo import seed_imported_template
 
     seed_exports()  # a ready export for the programme admin (issue 6)
     seed_library()  # one tenant's variant of the model shared in the library (issue 5)
