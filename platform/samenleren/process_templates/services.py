@@ -10,8 +10,6 @@ from sqlalchemy import select
 
 from samenleren.core.db import utcnow
 from samenleren.core.extensions import db
-from samenleren.core.tenancy import TenantNotSet, current_tenant
-from samenleren.core.tenant import Tenant
 from samenleren.process_templates.definition import TemplateDefinition
 from samenleren.process_templates.models import ProcessTemplate, TemplateVersion, VersionStatus
 
@@ -22,14 +20,6 @@ FLEVOLAND_NAME = {"nl": "Flevolands model", "en": "Flevoland model", "fy": "Flev
 
 class NoPublishedTemplate(LookupError):
     """The tenant has no published process template to start trajectories on."""
-
-
-def tenant_in_context() -> Tenant:
-    """The tenant of this request or job: process templates are only ever used inside one."""
-    tenant = current_tenant()
-    if tenant is None:
-        raise TenantNotSet("process templates are used inside a tenant")
-    return tenant
 
 
 @cache

@@ -12,13 +12,13 @@ from sqlalchemy import func, select
 from werkzeug.datastructures import MultiDict
 
 from samenleren.core.extensions import db
+from samenleren.core.tenancy import require_tenant
 from samenleren.identity.models import Role, RoleAssignment, User
 from samenleren.process_templates import drafts
 from samenleren.process_templates.editor.document import document, step_index
 from samenleren.process_templates.editor.fields import add_field
 from samenleren.process_templates.editor.steps import add_step, step_values, update_step
 from samenleren.process_templates.models import ProcessTemplate, TemplateVersion
-from samenleren.process_templates.services import tenant_in_context
 
 
 def _form(values: dict) -> MultiDict:
@@ -61,7 +61,7 @@ def seed_draft() -> None:
     )
     if admin is None:
         return
-    language = tenant_in_context().default_locale
+    language = require_tenant().default_locale
     draft = drafts.start_draft(template, admin)
     _change_step(draft, "progress", language, repeat_max="5")
     _change_step(draft, "return_day", language, offset_months="6")

@@ -22,6 +22,7 @@ from sqlalchemy.orm import joinedload
 from samenleren.core.errors_input import FORM
 from samenleren.core.extensions import db
 from samenleren.core.formatting import local_today
+from samenleren.core.tenancy import require_tenant
 from samenleren.core.web import form_action, get_or_404, require_roles, see_other
 from samenleren.identity.models import Role, User
 from samenleren.process_templates import drafts
@@ -29,7 +30,6 @@ from samenleren.process_templates.definition import TemplateDefinition, is_valid
 from samenleren.process_templates.editor.document import document, text_in
 from samenleren.process_templates.editor.preview import preview
 from samenleren.process_templates.models import ProcessTemplate, TemplateVersion, VersionStatus
-from samenleren.process_templates.services import tenant_in_context
 from samenleren.process_templates.versions.files import imported_origin_label
 
 # The pages' templates are shared with the other features, in process_templates/templates/.
@@ -41,7 +41,7 @@ require_roles(bp, Role.PROGRAMME_ADMIN)
 
 def tenant_language() -> str:
     """The tenant's default language: every name and label must be given in it."""
-    return tenant_in_context().default_locale
+    return require_tenant().default_locale
 
 
 def draft_or_404(draft_id: uuid.UUID) -> TemplateVersion:

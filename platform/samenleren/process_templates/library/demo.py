@@ -8,6 +8,7 @@ import copy
 from sqlalchemy import select
 
 from samenleren.core.extensions import db
+from samenleren.core.tenancy import require_tenant
 from samenleren.identity.models import Role, RoleAssignment, User
 from samenleren.process_templates import drafts
 from samenleren.process_templates.library.services import ensure_builtin, publish_to_library
@@ -15,7 +16,6 @@ from samenleren.process_templates.models import LibraryEntry, ProcessTemplate
 from samenleren.process_templates.services import (
     FLEVOLAND_KEY,
     builtin_definition,
-    tenant_in_context,
 )
 
 VARIANT_KEY = "met_certificaat"
@@ -45,7 +45,7 @@ def seed_library() -> None:
     variant of the Flevoland model (with a certificate step) published and shared by its first
     programme admin. Flevoland itself shares nothing: its model is the built-in one."""
     ensure_builtin()
-    tenant = tenant_in_context()
+    tenant = require_tenant()
     shared = db.session.scalar(select(LibraryEntry.id).where(LibraryEntry.built_in.is_(False)))
     if tenant.slug == FLEVOLAND_KEY or shared is not None:
         db.session.commit()

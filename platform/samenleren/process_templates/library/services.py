@@ -27,7 +27,7 @@ from samenleren.core.config import LANGUAGES
 from samenleren.core.db import utcnow
 from samenleren.core.errors_input import FORM, InvalidInput
 from samenleren.core.extensions import db
-from samenleren.core.tenancy import current_tenant
+from samenleren.core.tenancy import current_tenant, require_tenant
 from samenleren.identity.models import Role, User
 from samenleren.process_templates import drafts
 from samenleren.process_templates.definition import SCHEMA_VERSION, TemplateDefinition
@@ -41,7 +41,6 @@ from samenleren.process_templates.services import (
     FLEVOLAND_KEY,
     FLEVOLAND_NAME,
     builtin_definition,
-    tenant_in_context,
 )
 
 NAME_LIMIT = 120
@@ -144,7 +143,7 @@ def own_entry(entry_id: uuid.UUID) -> LibraryEntry | None:
 
 def entries_of_version(version: TemplateVersion) -> list[LibraryEntry]:
     """The current tenant's library entries (not withdrawn) made from `version`."""
-    tenant = tenant_in_context()
+    tenant = require_tenant()
     return list(
         db.session.scalars(
             select(LibraryEntry).where(
@@ -158,7 +157,7 @@ def entries_of_version(version: TemplateVersion) -> list[LibraryEntry]:
 
 
 def own_entries() -> list[LibraryEntry]:
-    tenant = tenant_in_context()
+    tenant = require_tenant()
     return list(
         db.session.scalars(
             select(LibraryEntry)
@@ -199,7 +198,7 @@ def publish_to_library(
     What is copied: the definition and the texts given here, the organisation's name and id.
     """
     _require_programme_admin(actor)
-    tenant = tenant_in_context()
+    tenant = require_tenant()
     if version.status is not VersionStatus.PUBLISHED:
         raise InvalidInput.form(gettext("Only a published version can be shared."))
     clean_name, errors = _clean_texts(name, NAME_LIMIT, "name")
@@ -301,7 +300,7 @@ def adopt(entry: LibraryEntry, actor: User) -> TemplateVersion:
     _require_programme_admin(actor)
     if entry.withdrawn_at is not None:
         raise InvalidInput.form(gettext("This model is no longer in the library."))
-    tenant = tenant_in_context()
+    tenant = require_tenant()
     label = provenance_label(entry, tenant.default_locale)
     template = ProcessTemplate(
         key=_unique_key(entry.source_template_key),

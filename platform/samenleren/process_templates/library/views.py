@@ -18,6 +18,7 @@ from sqlalchemy.orm import joinedload
 
 from samenleren.core.config import LANGUAGES
 from samenleren.core.extensions import db
+from samenleren.core.tenancy import require_tenant
 from samenleren.core.web import form_action, get_or_404, require_roles, see_other
 from samenleren.identity.models import Role
 from samenleren.process_templates.definition import Anchor, StepSpec, TemplateDefinition
@@ -34,7 +35,6 @@ from samenleren.process_templates.library.services import (
     withdraw,
 )
 from samenleren.process_templates.models import LibraryEntry, TemplateVersion, VersionStatus
-from samenleren.process_templates.services import tenant_in_context
 
 # The pages' templates are shared with the other features, in process_templates/templates/.
 bp = Blueprint("library", __name__, template_folder="../templates", url_prefix="/<tenant>/library")
@@ -105,7 +105,7 @@ def browse() -> str:
 @bp.get("/<uuid:entry_id>")
 def show_entry(entry_id: uuid.UUID) -> str:
     entry = _entry_or_404(entry_id)
-    tenant = tenant_in_context()
+    tenant = require_tenant()
     return render_template(
         "library/show_entry.html",
         entry=entry,

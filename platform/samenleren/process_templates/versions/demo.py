@@ -15,9 +15,10 @@ from sqlalchemy import select
 
 from samenleren.core.db import utcnow
 from samenleren.core.extensions import db
+from samenleren.core.tenancy import require_tenant
 from samenleren.identity.models import Role, RoleAssignment, User
 from samenleren.process_templates.models import ProcessTemplate
-from samenleren.process_templates.services import builtin_definition, tenant_in_context
+from samenleren.process_templates.services import builtin_definition
 from samenleren.process_templates.versions.files import import_template_file
 
 KEY = "short_course"
@@ -53,7 +54,7 @@ def seed_imported_template() -> None:
     )
     if admin is None:
         return
-    language = tenant_in_context().default_locale
+    language = require_tenant().default_locale
     source = {
         "tenant": "Provincie Gelderland",
         "version": 1,

@@ -16,11 +16,10 @@ from werkzeug.routing import BuildError
 
 from samenleren.core.errors_input import FORM, InvalidInput
 from samenleren.core.extensions import db
-from samenleren.core.tenancy import current_tenant
+from samenleren.core.tenancy import current_tenant, require_tenant
 from samenleren.core.web import form_action, get_or_404, require_roles
 from samenleren.identity.models import Role
 from samenleren.process_templates.models import ProcessTemplate, TemplateVersion, VersionStatus
-from samenleren.process_templates.services import tenant_in_context
 from samenleren.process_templates.versions.diff import compare_definitions
 from samenleren.process_templates.versions.files import (
     MAX_FILE_BYTES,
@@ -128,7 +127,7 @@ def compare(template_id: uuid.UUID) -> tuple[str, int]:
 def export(template_id: uuid.UUID, version_id: uuid.UUID) -> Response:
     """The version as a TOML file (docs/template-format.md), to download."""
     version = _version_of(template_id, version_id)
-    text = export_version(version, tenant_in_context().name)
+    text = export_version(version, require_tenant().name)
     return Response(
         text,
         mimetype="application/toml",
@@ -159,7 +158,7 @@ def import_file() -> ResponseReturnValue:
             return import_template_file(
                 raw,
                 current_user,
-                default_language=tenant_in_context().default_locale,
+                default_language=require_tenant().default_locale,
                 filename=filename,
             )
         except TemplateFileError as refused:
