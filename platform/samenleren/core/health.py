@@ -22,7 +22,7 @@ def healthz():
 def readyz():
     checks = {"database": _database(), "redis": _redis()}
     down = sorted(name for name, state in checks.items() if state not in {"ok", "not configured"})
-    body = {"status": "ok" if not down else "unavailable", "checks": checks}
+    body: dict[str, object] = {"status": "ok" if not down else "unavailable", "checks": checks}
     if down:
         body["down"] = down
     return jsonify(body), (503 if down else 200)
