@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from flask import Blueprint, current_app, jsonify
+from flask import Blueprint, Response, current_app, jsonify
 from sqlalchemy import text
 
 from samenleren.core.extensions import db
@@ -19,7 +19,7 @@ def healthz():
 
 
 @bp.get("/readyz")
-def readyz():
+def readyz() -> tuple[Response, int]:
     checks = {"database": _database(), "redis": _redis()}
     down = sorted(name for name, state in checks.items() if state not in {"ok", "not configured"})
     body: dict[str, object] = {"status": "ok" if not down else "unavailable", "checks": checks}
