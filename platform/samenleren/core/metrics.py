@@ -220,9 +220,9 @@ def scrape_registry(
 
         multiprocess.MultiProcessCollector(registry, path=multiprocess_dir)
     else:
-        registry.register(_Whole(REGISTRY))  # type: ignore[arg-type]
+        registry.register(_Whole(REGISTRY))
     if app is not None:
-        registry.register(AppCollector(app))  # type: ignore[arg-type]
+        registry.register(AppCollector(app))
     return registry
 
 

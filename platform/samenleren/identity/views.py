@@ -13,7 +13,7 @@ from samenleren.audit.services import record
 from samenleren.core import metrics
 from samenleren.core.extensions import db
 from samenleren.core.ratelimits import callback_rate_limit, login_rate_limit
-from samenleren.core.tenancy import current_tenant
+from samenleren.core.tenancy import current_tenant, require_tenant
 from samenleren.identity.oidc import (
     CallbackRefused,
     SSOConfigurationError,
@@ -49,8 +49,8 @@ def _safe_next(target: str | None) -> str | None:
 def _refused(reason: str, status: int = 403, *, code: str = "refused", user=None, **facts):
     """The refusal page; the refusal is logged and audited (`code`: the reason's code in the
     audit log; `user`: the known user refused; `facts`: details, e.g. the IdP's `subject`)."""
-    log.warning("login refused at %s: %s", current_tenant().slug, reason)
-    metrics.login_failed(current_tenant().slug, code)
+    log.warning("login refused at %s: %s", require_tenant().slug, reason)
+    metrics.login_failed(require_tenant().slug, code)
     _audit_refusal(code, user, **facts)
     return render_template("identity/login_refused.html"), status
 
@@ -87,7 +87,7 @@ def _callback_refusal_code(exc: Exception) -> str:
 def login():
     if current_user.is_authenticated:
         return redirect(_safe_next(request.args.get("next")) or url_for("dashboards.home"))
-    tenant = current_tenant()
+    tenant = require_tenant()
     try:
         client = client_for(tenant)
     except SSOConfigurationError as exc:
@@ -100,7 +100,7 @@ def login():
 @bp.get("/<tenant>/auth/callback")
 @callback_rate_limit
 def callback():
-    tenant = current_tenant()
+    tenant = require_tenant()
     if request.args.get("error"):
         return _refused(
             f"identity provider answered {request.args.get('error')!r}",

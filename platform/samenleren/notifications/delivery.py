@@ -29,7 +29,7 @@ from sqlalchemy import select, text, update
 from samenleren.core.config import LANGUAGES
 from samenleren.core.db import utcnow
 from samenleren.core.extensions import db
-from samenleren.core.tenancy import current_tenant, current_tenant_id
+from samenleren.core.tenancy import current_tenant_id, require_tenant
 from samenleren.identity.models import User
 from samenleren.notifications import staleness
 from samenleren.notifications.models import (
@@ -123,7 +123,7 @@ def claim_due(limit: int, now: datetime | None = None) -> list[Outgoing]:
     # Reminders whose step closed or vanished meanwhile are cancelled, not sent (staleness.py).
     stale = staleness.cancel_stale(rows)  # rows have the notification's .id and .context
     rows = [row for row in rows if row.id not in stale]
-    default_locale = current_tenant().default_locale  # type: ignore[union-attr]
+    default_locale = require_tenant().default_locale
     batch = []
     for row in rows:
         person = people[row.recipient_id]

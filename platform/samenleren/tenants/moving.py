@@ -125,7 +125,8 @@ def export_tenant(slug: str, target: IO[bytes]) -> dict:
 
 
 def _rows(query: str, tenant_id: uuid.UUID) -> list[bytes]:
-    return [_line(row) for row in db.session.execute(text(query), {"id": tenant_id}).scalars()]
+    rows: list[Any] = list(db.session.execute(text(query), {"id": tenant_id}).scalars())
+    return [_line(row) for row in rows]
 
 
 def read_file(path: str | Path) -> tuple[dict, dict[str, list[dict]]]:
@@ -208,7 +209,7 @@ def _check_library(path: str | Path, templates: list[dict]) -> None:
     wanted = {row["adopted_from_id"] for row in templates if row.get("adopted_from_id")}
     if not wanted:
         return
-    present = set(
+    present: set[str] = set(
         db.session.execute(
             text(
                 "SELECT CAST(id AS text) FROM library_entries WHERE CAST(id AS text) IN :ids"
