@@ -18,6 +18,7 @@ import contextlib
 import os
 import secrets
 import shutil
+import signal
 import threading
 import uuid
 from collections.abc import Iterator
@@ -631,6 +632,19 @@ def smtp_sink(app: Flask) -> Iterator[object]:
     finally:
         app.config["SMTP_URL"] = previous
         sink.stop()
+
+
+@pytest.fixture(autouse=True)
+def _signal_handlers() -> Iterator[None]:
+    """An RQ worker run in this process (`run_pending_jobs`, the tests' SimpleWorkers) installs
+    SIGINT and SIGTERM handlers of its own and leaves them when it is done; put back what was
+    there, so that a later signal is not taken for a request to stop a worker long gone (which
+    raises `StopRequested` in whatever test runs then)."""
+    before = {number: signal.getsignal(number) for number in (signal.SIGINT, signal.SIGTERM)}
+    yield
+    for number, handler in before.items():
+        if handler is not None and signal.getsignal(number) is not handler:
+            signal.signal(number, handler)
 
 
 @pytest.fixture(autouse=True)
