@@ -3,8 +3,13 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 5000
+# pytest-xdist workers of `make test` and `make check` (`make test WORKERS=4`; 0 runs in one process).
+WORKERS ?= 2
+# Python may keep compiled modules and pytest its rewritten test modules, even when the shell says
+# otherwise (PYTHONDONTWRITEBYTECODE): collecting the suite from source takes three times as long.
+PYTEST := PYTHONDONTWRITEBYTECODE= $(BIN)/pytest -n $(WORKERS)
 
-.PHONY: install run test lint translations compile-translations clean
+.PHONY: install run test check lint translations compile-translations clean
 
 install: $(VENV)/.installed
 
@@ -30,8 +35,13 @@ lint: install
 	$(BIN)/djlint platform/samenleren --lint
 	$(BIN)/mypy platform/samenleren
 
+# Everything: browser tests (Chromium), fault injection (killed workers, Redis stopped), the walks.
 test: install compile-translations lint
-	$(BIN)/pytest
+	$(PYTEST) --durations=20
+
+# The loop while working: lint and every test that needs neither a browser nor fault injection.
+check: install compile-translations lint
+	$(PYTEST) -m "not browser and not faults"
 
 # Extract messages from code and templates, merge them into every catalogue, compile.
 translations: install

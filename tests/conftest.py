@@ -18,6 +18,7 @@ import contextlib
 import os
 import secrets
 import shutil
+import signal
 import threading
 import uuid
 from collections.abc import Iterator
@@ -436,6 +437,74 @@ def tenants(
     return dict(refs)
 
 
+class Snapshots:
+    """Data many tests start from, built once per worker and copied back for each test.
+
+    `restore(name, build)` in a test (through the `snapshot` fixture, on empty tables): the first
+    time in a worker it puts the onboarded tenants back, calls `build(tenants)`, keeps every row
+    of every table and what `build` returned, and empties the job queues (so the first test sees
+    no more than the others); every later time it copies those rows back. Either way the test
+    finds the same rows and gets the same value. `build` pushes the application contexts it needs
+    (none is active around it: requests of a test client would share it, and its `g`) and
+    returns what stays valid across tests (ids, `TenantRef`s, cookie values), never ORM objects.
+    """
+
+    def __init__(
+        self, app: Flask, onboarded: tuple[dict[str, TenantRef], dict[str, bytes]], tables: _Tables
+    ) -> None:
+        self.app = app
+        self.refs, self.onboarded_rows = onboarded
+        self.tables = tables
+        self.kept: dict[str, tuple[dict[str, bytes], object]] = {}
+
+    def restore(self, name: str, build):
+        assert not self.tables.connection.execute("SELECT EXISTS (SELECT FROM tenants)").fetchone()[
+            0
+        ], f"snapshot {name!r} needs empty tables: do not combine it with `tenants`"
+        if name in self.kept:
+            rows, value = self.kept[name]
+            self.tables.copy_in(rows)
+            return value
+        self.tables.copy_in(self.onboarded_rows)
+        value = build(dict(self.refs))
+        empty_job_queues(self.app)
+        self.kept[name] = (self.tables.copy_out(), value)
+        return value
+
+
+@pytest.fixture(scope="session")
+def _snapshots(
+    app: Flask, _onboarded: tuple[dict[str, TenantRef], dict[str, bytes]], _tables: _Tables
+) -> Snapshots:
+    return Snapshots(app, _onboarded, _tables)
+
+
+@pytest.fixture
+def snapshot(_snapshots: Snapshots):
+    """`snapshot(name, build)`: the rows `build(tenants)` writes on top of the onboarded tenants,
+    built once per worker (see `Snapshots`); returns what `build` returned."""
+    return _snapshots.restore
+
+
+def seed_demo(app: Flask, refs: dict[str, TenantRef]) -> dict[str, TenantRef]:
+    """Both tenants seeded with the demo data `make run` gives them (`demo.seed.seed_tenant`)."""
+    from samenleren.core.extensions import db
+    from samenleren.core.tenant import Tenant
+    from samenleren.demo.seed import seed_tenant
+
+    with app.app_context():
+        for ref in refs.values():
+            seed_tenant(db.session.get(Tenant, ref.id))
+    return refs
+
+
+@pytest.fixture
+def demo_tenants(app: Flask, snapshot) -> dict[str, TenantRef]:
+    """Both tenants with the demo data, seeded once per worker and copied back for each test
+    (`snapshot`). Instead of `tenants`, not with it."""
+    return dict(snapshot("demo", lambda refs: seed_demo(app, refs)))
+
+
 def make_user(
     tenant: TenantRef,
     subject: str,
@@ -566,18 +635,35 @@ def smtp_sink(app: Flask) -> Iterator[object]:
 
 
 @pytest.fixture(autouse=True)
+def _signal_handlers() -> Iterator[None]:
+    """An RQ worker run in this process (`run_pending_jobs`, the tests' SimpleWorkers) installs
+    SIGINT and SIGTERM handlers of its own and leaves them when it is done; put back what was
+    there, so that a later signal is not taken for a request to stop a worker long gone (which
+    raises `StopRequested` in whatever test runs then)."""
+    before = {number: signal.getsignal(number) for number in (signal.SIGINT, signal.SIGTERM)}
+    yield
+    for number, handler in before.items():
+        if handler is not None and signal.getsignal(number) is not handler:
+            signal.signal(number, handler)
+
+
+@pytest.fixture(autouse=True)
 def _empty_job_queues(request: pytest.FixtureRequest) -> Iterator[None]:
     """Jobs a test enqueued but did not run do not leak into the next test (core.jobs)."""
     yield
     if "app" not in request.fixturenames:
         return
-    application: Flask = request.getfixturevalue("app")
+    empty_job_queues(request.getfixturevalue("app"))
+
+
+def empty_job_queues(application: Flask) -> None:
+    """Drop every queued job of this run: the queues and every registry of them (failed,
+    scheduled, started, deferred, finished); their keys all carry the queue name, which has this
+    run's prefix."""
     from redis.exceptions import RedisError
 
     from samenleren.core.jobs.runtime import QUEUES, connection, queue_name
 
-    # The queues and every registry of them (failed, scheduled, started, deferred, finished):
-    # their keys all carry the queue name, which has this run's prefix.
     with contextlib.suppress(RedisError):  # an unavailable Redis must not fail a teardown
         redis = connection(application)
         keys = {

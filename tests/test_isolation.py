@@ -374,6 +374,47 @@ def visitor(app: Flask, tenant: TenantRef, role: str | None) -> Visitor:
     return Visitor(client, role, (name, email, subject, str(user_id)))
 
 
+# --- the walk's world: built once per worker ----------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Walk:
+    """Both tenants with their objects and a logged-in user of every role: the rows are built once
+    per worker and copied back for each test (`snapshot`), a login is its session cookie."""
+
+    tenants: dict[str, TenantRef]
+    objects: dict[str, dict[str, object]]  #: slug -> URL argument -> value
+    logins: dict[tuple[str, str], tuple[str, tuple[str, ...]]]  #: (slug, role) -> cookie, identity
+
+    def visitor(self, app: Flask, slug: str, role: str | None) -> Visitor:
+        """A new client of `role` at `slug`, logged in (anonymous for None), as `visitor` gives."""
+        client = app.test_client()
+        if role is None:
+            client.get(f"/{slug}/")
+            return Visitor(client, None, ())
+        cookie, identity = self.logins[slug, role]
+        client.set_cookie(app.config["SESSION_COOKIE_NAME"], cookie)
+        page = client.get(f"/{slug}/").get_data(as_text=True)
+        assert identity[0] in page, "the visitor must really be logged in"
+        return Visitor(client, role, identity)
+
+
+def _build_walk(app: Flask, tenants: dict[str, TenantRef]) -> Walk:
+    objects = {slug: create_objects(app, ref) for slug, ref in tenants.items()}
+    logins = {}
+    for slug, ref in tenants.items():
+        for role in ROLES:
+            me = visitor(app, ref, role)
+            cookie = me.client.get_cookie(app.config["SESSION_COOKIE_NAME"])
+            logins[slug, role] = (cookie.decoded_value, me.identity)
+    return Walk(tenants, objects, logins)
+
+
+@pytest.fixture
+def walk(app: Flask, snapshot) -> Walk:
+    return snapshot("isolation.walk", lambda tenants: _build_walk(app, tenants))
+
+
 # --- the route inventory ----------------------------------------------------------------------
 
 
@@ -428,11 +469,12 @@ def test_unknown_tenant_is_404_on_every_tenant_route(app, tenants):
 PAIRS = [("flevoland", "gelderland"), ("gelderland", "flevoland")]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("home", "other"), PAIRS, ids=lambda slug: slug)
 @pytest.mark.parametrize("role", [*ROLES, None], ids=lambda role: role or "anonymous")
-def test_other_tenants_objects_look_exactly_like_missing_ones(app, tenants, role, home, other):
-    objects = {slug: create_objects(app, ref) for slug, ref in tenants.items()}
-    me = visitor(app, tenants[home], role)
+def test_other_tenants_objects_look_exactly_like_missing_ones(app, walk, role, home, other):
+    objects = walk.objects
+    me = walk.visitor(app, home, role)
     checked, leaks = 0, []
     for rule in tenant_rules(app):
         names = object_arguments(rule)
@@ -458,12 +500,13 @@ def test_other_tenants_objects_look_exactly_like_missing_ones(app, tenants, role
     assert not leaks, "\n".join(leaks)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("home", "other"), PAIRS, ids=lambda slug: slug)
 @pytest.mark.parametrize("role", ROLES)
-def test_logged_in_elsewhere_is_a_stranger_here(app, tenants, role, home, other):
+def test_logged_in_elsewhere_is_a_stranger_here(app, walk, role, home, other):
     """Every route of the other tenant, with its own real ids, treats me as anonymous."""
-    objects = create_objects(app, tenants[other])
-    me = visitor(app, tenants[home], role)
+    objects = walk.objects[other]
+    me = walk.visitor(app, home, role)
     stranger = app.test_client()
     stranger.get(f"/{other}/")
     problems = []
@@ -489,10 +532,10 @@ def test_logged_in_elsewhere_is_a_stranger_here(app, tenants, role, home, other)
     assert me.identity[0] in me.client.get(f"/{home}/").get_data(as_text=True)
 
 
-def test_own_objects_are_reachable_so_the_checks_above_can_fail(app, tenants):
+def test_own_objects_are_reachable_so_the_checks_above_can_fail(app, walk):
     """If every request gave 404 anyway, the comparisons above would prove nothing."""
-    objects = create_objects(app, tenants["flevoland"])
-    me = visitor(app, tenants["flevoland"], "programme_admin")
+    objects = walk.objects["flevoland"]
+    me = walk.visitor(app, "flevoland", "programme_admin")
     for rule in tenant_rules(app):
         names = object_arguments(rule)
         if not names or "GET" not in rule.methods:
@@ -505,8 +548,8 @@ def test_own_objects_are_reachable_so_the_checks_above_can_fail(app, tenants):
         assert missing.status_code == 404, rule.rule
 
 
-def test_malformed_ids_look_missing(app, tenants):
-    me = visitor(app, tenants["flevoland"], "learner")
+def test_malformed_ids_look_missing(app, walk):
+    me = walk.visitor(app, "flevoland", "learner")
     for rule in tenant_rules(app):
         names = object_arguments(rule)
         if not names:

@@ -3,6 +3,7 @@ scheduling an intake writes the three invitations to the mail folder, each a mee
 
 from __future__ import annotations
 
+import shutil
 from datetime import UTC, datetime, timedelta
 from email import message_from_bytes, policy
 from pathlib import Path
@@ -13,9 +14,9 @@ from tests.calendars.helpers import meeting_part, only_event, parse
 from tests.conftest import REPO_ROOT
 
 
-def test_scheduling_an_intake_in_the_demo_writes_three_invitations(tmp_path, monkeypatch):
-    from flask_migrate import upgrade
-
+def test_scheduling_an_intake_in_the_demo_writes_three_invitations(
+    tmp_path, monkeypatch, _sqlite_template
+):
     from samenleren import create_app
     from samenleren.core.extensions import db
     from samenleren.core.tenancy import tenant_scope
@@ -27,6 +28,7 @@ def test_scheduling_an_intake_in_the_demo_writes_three_invitations(tmp_path, mon
     from samenleren.trajectories.steps import Appointment, schedule_step
 
     monkeypatch.setenv("SAMENLEREN_ENV", "test")
+    shutil.copyfile(_sqlite_template, tmp_path / "demo.sqlite")  # migrated once per worker
     url = f"sqlite:///{tmp_path / 'demo.sqlite'}"
     mail = tmp_path / "mail"
     app = create_app(
@@ -40,7 +42,6 @@ def test_scheduling_an_intake_in_the_demo_writes_three_invitations(tmp_path, mon
         }
     )
     with app.app_context():
-        upgrade()
         tenant = onboard_tenant(load_manifest(REPO_ROOT / "tenants" / "flevoland.toml")).tenant
         db.session.commit()
         seed_tenant(tenant)

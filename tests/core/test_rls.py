@@ -24,7 +24,7 @@ from samenleren.core.rls import POLICY_NAME
 from samenleren.core.tenancy import activate_tenant, tenant_scope
 from samenleren.core.tenant import Tenant
 from samenleren.identity.models import LoginSession, User
-from tests.conftest import REPO_ROOT, Database, TenantRef, make_user
+from tests.conftest import REPO_ROOT, Database, TenantRef, make_user, seed_demo
 
 
 def tenant_tables() -> list[str]:
@@ -32,19 +32,19 @@ def tenant_tables() -> list[str]:
     return sorted(t.name for t in db.metadata.sorted_tables if "tenant_id" in t.c)
 
 
-@pytest.fixture
-def seeded(app: Flask, tenants: dict[str, TenantRef]) -> dict[str, TenantRef]:
+def _seed_every_table(app: Flask, refs: dict[str, TenantRef]) -> dict[str, TenantRef]:
     """Both tenants with demo data, one login session and one audit event each, so every tenant
     table has rows."""
     from samenleren.audit.services import record
-    from samenleren.demo.seed import seed_tenant
+    from samenleren.calendars.feeds import create_feed
     from samenleren.identity.trainers import invite_external_trainer
+    from samenleren.scim.groups import GroupData, create_group
+    from samenleren.scim.tokens import create_token
 
+    seed_demo(app, refs)
     with app.app_context():
-        for ref in tenants.values():
-            tenant = db.session.get(Tenant, ref.id)
-            seed_tenant(tenant)
-            with tenant_scope(tenant):
+        for ref in refs.values():
+            with tenant_scope(db.session.get(Tenant, ref.id)):
                 user = db.session.scalars(select(User)).first()
                 db.session.add(
                     LoginSession(user_id=user.id, expires_at=utcnow() + timedelta(hours=1))
@@ -53,17 +53,18 @@ def seeded(app: Flask, tenants: dict[str, TenantRef]) -> dict[str, TenantRef]:
                 # An external trainer with a sign-in link (sign_in_links).
                 invite_external_trainer("Extern Rls", "rls@extern.example", actor=None)
                 # A SCIM token and a provisioned group with a member (scim_*).
-                from samenleren.scim.groups import GroupData, create_group
-                from samenleren.scim.tokens import create_token
-
                 create_token("Rls", actor_label="test")
                 # A personal calendar feed (calendar_feeds).
-                from samenleren.calendars.feeds import create_feed
-
                 create_feed(user)
                 create_group(GroupData("Rls", member_ids=[str(user.id)]), actor_label="test")
                 db.session.commit()
-    return tenants
+    return refs
+
+
+@pytest.fixture
+def seeded(app: Flask, snapshot) -> dict[str, TenantRef]:
+    """Both tenants with rows in every tenant table; built once per worker (`snapshot`)."""
+    return dict(snapshot("rls.every_table", lambda refs: _seed_every_table(app, refs)))
 
 
 @pytest.fixture

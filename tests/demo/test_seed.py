@@ -118,11 +118,11 @@ def test_tenants_get_different_people(app: Flask, tenants: dict[str, TenantRef])
 
 
 def test_every_role_is_present_with_the_tenants_own_groups(
-    app: Flask, tenants: dict[str, TenantRef]
+    app: Flask, demo_tenants: dict[str, TenantRef]
 ) -> None:
     """Each role is held by someone, through the groups of the tenant's own IdP mapping."""
     with app.app_context():
-        gelderland = _tenant(tenants["gelderland"])
+        gelderland = _tenant(demo_tenants["gelderland"])
         people = seed_tenant(gelderland)
         group_roles = gelderland.group_roles
         with tenant_scope(gelderland):
@@ -134,10 +134,10 @@ def test_every_role_is_present_with_the_tenants_own_groups(
     assert groups and groups <= set(group_roles)
 
 
-def test_managers_are_set(app: Flask, tenants: dict[str, TenantRef]) -> None:
+def test_managers_are_set(app: Flask, demo_tenants: dict[str, TenantRef]) -> None:
     """Every employee has their department's manager as line manager, in the database."""
     with app.app_context():
-        flevoland = _tenant(tenants["flevoland"])
+        flevoland = _tenant(demo_tenants["flevoland"])
         people = seed_tenant(flevoland)
         with tenant_scope(flevoland):
             users = {u.subject: u for u in db.session.scalars(select(User))}
@@ -369,14 +369,14 @@ def _assert_coaching(today: date) -> None:
         assert load.load <= load.capacity, load.user.name
 
 
-def test_every_state_of_the_model_appears(app: Flask, tenants: dict[str, TenantRef]) -> None:
+def test_every_state_of_the_model_appears(app: Flask, demo_tenants: dict[str, TenantRef]) -> None:
     """Every step is the first open step of some trajectory; overdue, skipped, scheduled and
     done steps, a completed trajectory with its return day, a coach change, a learner without a
     coach, editions past, present and future, a waiting list, coach days with attendance."""
     today = local_today()
     with app.app_context():
         for slug in ("flevoland", "gelderland"):
-            tenant = _tenant(tenants[slug])
+            tenant = _tenant(demo_tenants[slug])
             seed_tenant(tenant)
             with tenant_scope(tenant):
                 _assert_every_state(today)
@@ -385,12 +385,12 @@ def test_every_state_of_the_model_appears(app: Flask, tenants: dict[str, TenantR
 
 
 def test_progress_notes_reach_the_coach_but_not_the_manager(
-    app: Flask, tenants: dict[str, TenantRef]
+    app: Flask, demo_tenants: dict[str, TenantRef]
 ) -> None:
     """The seeded progress conversations hold confidential notes: the learner and the coach
     read them, the manager and the programme admin do not (through the confidentiality layer)."""
     with app.app_context():
-        tenant = _tenant(tenants["flevoland"])
+        tenant = _tenant(demo_tenants["flevoland"])
         seed_tenant(tenant)
         with tenant_scope(tenant):
             trajectories = _trajectories()
@@ -416,12 +416,14 @@ def test_progress_notes_reach_the_coach_but_not_the_manager(
             assert any("manager_expectations" in v for v in by_manager.values())
 
 
-def test_the_showcase_follows_one_trajectory(app: Flask, tenants: dict[str, TenantRef]) -> None:
+def test_the_showcase_follows_one_trajectory(
+    app: Flask, demo_tenants: dict[str, TenantRef]
+) -> None:
     """The learner shown for `make run` is mid-trajectory in the running edition; the coach and
     manager shown are that trajectory's coach (still in the pool) and the learner's manager."""
     today = local_today()
     with app.app_context():
-        tenant = _tenant(tenants["flevoland"])
+        tenant = _tenant(demo_tenants["flevoland"])
         people = seed_tenant(tenant)
         chosen = showcase(tenant, people)
         with tenant_scope(tenant):

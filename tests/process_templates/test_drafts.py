@@ -348,17 +348,17 @@ def test_one_draft_at_a_time_and_discarding(app, tenants):
         db.session.commit()
 
 
-def test_the_demo_has_a_draft_in_progress_with_one_problem(app, tenants):
+def test_the_demo_has_a_draft_in_progress_with_one_problem(app, demo_tenants):
     from samenleren.core.extensions import db
     from samenleren.core.tenant import Tenant
     from samenleren.demo.seed import seed_tenant
     from samenleren.process_templates.drafts import draft_of, problems_of
 
     with app.test_request_context():
-        flevoland = db.session.get(Tenant, tenants["flevoland"].id)
+        flevoland = db.session.get(Tenant, demo_tenants["flevoland"].id)
         seed_tenant(flevoland)
         seed_tenant(flevoland)  # a second seed adds no second draft
-        with in_tenant(app, tenants["flevoland"]):
+        with in_tenant(app, demo_tenants["flevoland"]):
             draft = draft_of(_template())
             assert draft is not None and draft.number == 2
             document = draft.definition

@@ -11,10 +11,6 @@ from __future__ import annotations
 
 import collections
 
-import httpx2
-from scim2_client.engines.httpx2 import SyncSCIMClient
-from scim2_tester import Status, check_server
-
 from tests.conftest import serve_wsgi
 
 #: Checks that may be skipped, with (part of) the reason that must be given. Empty: every
@@ -22,7 +18,18 @@ from tests.conftest import serve_wsgi
 ALLOWED_SKIPS: dict[str, str] = {}
 
 
+def _checker():
+    """httpx2, scim2-client's engine for it and scim2-tester, imported when a test runs: building
+    their models takes seconds, which every worker would otherwise spend collecting the suite."""
+    import httpx2
+    from scim2_client.engines.httpx2 import SyncSCIMClient
+    from scim2_tester import Status, check_server
+
+    return httpx2, SyncSCIMClient, Status, check_server
+
+
 def test_scim2_tester_passes_every_check(app, scim):
+    httpx2, SyncSCIMClient, Status, check_server = _checker()
     with serve_wsgi(app) as base_url:
         http = httpx2.Client(
             base_url=f"{base_url}/scim/v2/flevoland",
@@ -52,6 +59,7 @@ def test_scim2_tester_passes_every_check(app, scim):
 
 def test_scim2_tester_fails_without_a_valid_token(app, tenants, tokens):
     """The run above proves something: with a token of another tenant nothing gets through."""
+    httpx2, SyncSCIMClient, Status, check_server = _checker()
     with serve_wsgi(app) as base_url:
         http = httpx2.Client(
             base_url=f"{base_url}/scim/v2/flevoland",

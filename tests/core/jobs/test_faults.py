@@ -27,7 +27,10 @@ from tests.mail import free_port
 REDIS_SERVER = shutil.which("redis-server") or "/usr/bin/redis-server"
 LEASE_SECONDS = 2
 
-pytestmark = pytest.mark.skipif(not Path(REDIS_SERVER).exists(), reason="redis-server missing")
+pytestmark = [
+    pytest.mark.faults,
+    pytest.mark.skipif(not Path(REDIS_SERVER).exists(), reason="redis-server missing"),
+]
 
 
 class PrivateRedis:

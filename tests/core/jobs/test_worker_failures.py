@@ -20,6 +20,8 @@ from sqlalchemy import select
 from samenleren.core.jobs.runtime import enqueue, job
 from tests.factories import build_world, get, in_tenant
 
+pytestmark = pytest.mark.faults
+
 ATTEMPTS: list[int] = []
 
 
