@@ -39,6 +39,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from flask import Flask, current_app, g, has_request_context, request
+from sqlalchemy import inspect as sa_inspect
 
 LOG_FORMATS = ("json", "text")
 #: An incoming X-Request-ID is used when it looks like an id (anything else could inject text
@@ -104,7 +105,7 @@ def _request_user() -> str | None:
     call), or of the operator on the operator console."""
     user = g.get("_login_user")  # where Flask-Login keeps the user once loaded
     if user is not None and getattr(user, "is_authenticated", False):
-        kind, identifier = "user", str(getattr(user, "id", ""))
+        kind, identifier = "user", _primary_key(user, "id")
     elif g.get("operator") is not None:
         kind, identifier = "operator", getattr(g.operator, "subject", "")
     else:
@@ -115,6 +116,28 @@ def _request_user() -> str | None:
     return known[(kind, identifier)]
 
 
+def _primary_key(instance: object, name: str) -> str:
+    """A column of `instance`'s primary key, from its identity: never a query, also when a commit
+    has expired the instance (reading `instance.id` would load it again)."""
+    state = sa_inspect(instance, raiseerr=False)
+    if state is None or state.identity is None:
+        return str(getattr(instance, name, ""))
+    keys = [column.key for column in state.mapper.primary_key]
+    return str(dict(zip(keys, state.identity, strict=True)).get(name, ""))
+
+
+def _request_tenant_slug() -> str | None:
+    """The slug of the request's tenant, kept when the request began (see `init_app`): after a
+    commit the tenant is expired, and reading its slug would query the database from a log call."""
+    if "_log_tenant" in g:
+        return g._log_tenant
+    tenant = g.get("tenant")
+    if tenant is None:
+        return None
+    slug = sa_inspect(tenant).dict.get("slug")
+    return str(slug) if slug else None
+
+
 def _context() -> dict[str, str]:
     fields: dict[str, str] = {}
     job = _job.get()
@@ -122,9 +145,9 @@ def _context() -> dict[str, str]:
         fields.update(tenant=job[0], job_id=job[1], job=job[2])
     if has_request_context():
         fields["request_id"] = request_id()
-        tenant = g.get("tenant")
-        if tenant is not None:
-            fields["tenant"] = tenant.slug
+        slug = _request_tenant_slug()
+        if slug:
+            fields["tenant"] = slug
         user = _request_user()
         if user:
             fields["user"] = user
@@ -258,6 +281,14 @@ def init_app(app: Flask) -> None:
         request_id()
 
     request_started.connect(_start, app, weak=False)
+
+    # After the tenant is resolved (a URL value preprocessor, which runs first) and before the
+    # view: its slug, while the tenant is still loaded.
+    @app.before_request
+    def _keep_tenant_slug() -> None:
+        tenant = g.get("tenant")
+        if tenant is not None:
+            g._log_tenant = tenant.slug
 
     @app.after_request
     def _finish(response: Any) -> Any:
