@@ -41,6 +41,7 @@ def worker_command(queues: tuple[str, ...], burst: bool) -> None:
 
     _require_redis()
     app = current_app._get_current_object()  # type: ignore[attr-defined]
+    wait_for_redis(app)  # RQ's worker needs Redis to start; once running it rides out outages
     runtime.set_worker_app(app)
     engine = db.engine
     # RQ forks a work horse per job: the child must not reuse the parent's pooled connections.
@@ -115,10 +116,51 @@ def cron_command() -> None:
     # RQ 3.0 matches cron fields against the process's local time; schedule.py's times are UTC.
     os.environ["TZ"] = "UTC"
     time.tzset()
-    scheduler = cron_scheduler(current_app._get_current_object())  # type: ignore[attr-defined]
-    for item in scheduler.get_jobs():
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    for item in cron_scheduler(app).get_jobs():
         click.echo(f"cron: {item.name} ({item.cron or f'every {item.interval}s'})")
-    scheduler.start()
+    run_cron(app)
+
+
+#: Seconds between attempts to reach Redis while it is down (worker start, scheduler).
+REDIS_RETRY_SECONDS = 5.0
+
+
+def wait_for_redis(app: Flask, sleep: Any = time.sleep) -> None:
+    """Return once Redis answers; while it does not, say so once and try again."""
+    from redis.exceptions import ConnectionError, TimeoutError
+
+    told = False
+    while True:
+        try:
+            runtime.connection(app).ping()
+            if told:
+                log.warning("Redis answers again")
+            return
+        except (ConnectionError, TimeoutError) as exc:
+            if not told:
+                log.warning("Redis unreachable (%s); trying every %.0f s", exc, REDIS_RETRY_SECONDS)
+                told = True
+            sleep(REDIS_RETRY_SECONDS)
+
+
+def run_cron(app: Flask, make_scheduler: Any = None, sleep: Any = time.sleep) -> None:
+    """Run RQ's cron scheduler until it is stopped (SIGTERM, Ctrl-C).
+
+    RQ's scheduler ends with an exception when Redis goes away. Then nothing periodic would be
+    enqueued again until someone restarts it, so a Redis outage pauses it instead: once Redis
+    answers, a new scheduler starts (its interval entries run at once, so the outbox is swept
+    right after the outage; cron entries at their next time)."""
+    from redis.exceptions import ConnectionError, TimeoutError
+
+    make_scheduler = make_scheduler or cron_scheduler
+    while True:
+        try:
+            make_scheduler(app).start()  # returns when stopped
+            return
+        except (ConnectionError, TimeoutError) as exc:
+            log.warning("cron: Redis unreachable (%s); the scheduler waits for it", exc)
+        wait_for_redis(app, sleep=sleep)
 
 
 def cron_scheduler(app: Flask) -> Any:
