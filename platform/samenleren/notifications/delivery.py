@@ -20,6 +20,7 @@ Delivery guarantees (nothing lost, nothing sent twice):
 from __future__ import annotations
 
 import logging
+import time
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -212,6 +213,12 @@ def _start(out: Outgoing, data: bytes, renderer: Renderer, mailer: Any, marker: 
     return True
 
 
+def _command_ok() -> Any:
+    from psycopg import pq
+
+    return pq.ExecStatus.COMMAND_OK
+
+
 def _complete(out: Outgoing, mailer: Any, marker: _Marker) -> int:
     from samenleren.notifications.mailer import TRANSIENT
 
@@ -240,6 +247,11 @@ class _Marker:
     mark, which would resend that mail (same Message-ID). The connection is closed, never
     returned to the pool, so its session settings cannot leak into a request. Other databases
     (SQLite for `make run`): the same UPDATE, synchronously.
+
+    When the connection dies under a mark (the database restarted or failed over), the outcome
+    is known only here: it is applied on a new connection as soon as the database answers again
+    (`_reconnect_and_apply`), within half the lease, so that an accepted mail is not sent again.
+    Applying a mark twice changes nothing (only a `sending` row is updated).
     """
 
     _STATEMENT = b"samenleren_outbox_mark"
@@ -258,20 +270,27 @@ class _Marker:
         tenant_id = current_tenant_id()
         assert tenant_id is not None
         self.tenant_id = tenant_id
+        self._in_flight: tuple[Outgoing, NotificationState, dict[str, Any]] | None = None
+        self._deferred: tuple[Outgoing, datetime] | None = None
+        self._open()
+        return self
+
+    def _open(self) -> None:
         self.connection = db.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
         self._libpq: Any = None
-        self._in_flight = False
-        self._deferred: tuple[Outgoing, datetime] | None = None
         if self.connection.dialect.name == "postgresql":
             self.connection.execute(
-                text("SELECT set_config('app.tenant_id', :t, false)"), {"t": str(tenant_id)}
+                text("SELECT set_config('app.tenant_id', :t, false)"), {"t": str(self.tenant_id)}
             )
             self.connection.execute(text("SET synchronous_commit TO off"))
             driver = self.connection.connection.driver_connection
             if hasattr(driver, "pgconn"):  # psycopg 3
                 self._libpq = driver.pgconn
                 self._check(self._libpq.prepare(self._STATEMENT, self._SQL))
-        return self
+
+    def _close(self) -> None:
+        self.connection.invalidate()  # closed for good: the session settings die with it
+        self.connection.close()
 
     def __exit__(self, *exc: object) -> None:
         try:
@@ -279,8 +298,7 @@ class _Marker:
         except Exception:
             log.exception("the outbox could not confirm the last mark")
         finally:
-            self.connection.invalidate()  # closed for good: the session settings die with it
-            self.connection.close()
+            self._close()
 
     @staticmethod
     def _check(result: Any) -> None:
@@ -312,14 +330,48 @@ class _Marker:
         self._wait_in_flight()
 
     def _wait_in_flight(self) -> None:
-        if not self._in_flight:
+        if self._in_flight is None:
             return
-        self._in_flight = False
+        out, state, values = self._in_flight
+        self._in_flight = None
         results = []
         while (result := self._libpq.get_result()) is not None:
             results.append(result)
         for result in results:
+            if result.status != _command_ok() and not self._alive():
+                self._reconnect_and_apply(out, state, values)
+                return
             self._check(result)
+
+    def _alive(self) -> bool:
+        from psycopg import pq
+
+        return self._libpq is None or self._libpq.status == pq.ConnStatus.OK
+
+    def _reconnect_and_apply(
+        self, out: Outgoing, state: NotificationState, values: dict[str, Any]
+    ) -> None:
+        """The connection died under this outcome: apply it on a new connection once the
+        database answers, trying for half the lease (after that another worker may take the
+        row over); then give up as before (the row stays `sending` until the lease ends)."""
+        from sqlalchemy.exc import DBAPIError
+
+        log.warning("notification %s: the database connection was lost; marking it again", out.id)
+        patience = current_app.config["SAMENLEREN_MAIL_LEASE_SECONDS"] / 2
+        deadline = time.monotonic() + patience
+        while True:
+            try:
+                self._close()
+            except DBAPIError:
+                pass
+            try:
+                self._open()
+                self._apply(out, state, values)
+                return
+            except DBAPIError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.5)
 
     def _update(self, out: Outgoing, state: NotificationState, **values: Any) -> None:
         self.flush()
@@ -335,21 +387,6 @@ class _Marker:
         due_at: datetime | None = None,
     ) -> None:
         self._wait_in_flight()  # one outcome in flight at a time
-        if self._libpq is not None:
-            self._libpq.send_query_prepared(
-                self._STATEMENT,
-                [
-                    str(self.tenant_id).encode(),
-                    str(out.id).encode(),
-                    state.value.encode(),
-                    sent_at.isoformat().encode() if sent_at else None,
-                    error.encode() if error is not None else None,
-                    due_at.isoformat().encode() if due_at else None,
-                ],
-            )
-            self._libpq.flush()
-            self._in_flight = True
-            return
         values: dict[str, Any] = {"state": state.value, "claimed_until": None}
         if sent_at is not None:
             values["sent_at"] = sent_at
@@ -357,6 +394,33 @@ class _Marker:
             values["last_error"] = error
         if due_at is not None:
             values["due_at"] = due_at
+        if self._libpq is not None:
+            from psycopg import OperationalError
+
+            try:
+                self._libpq.send_query_prepared(
+                    self._STATEMENT,
+                    [
+                        str(self.tenant_id).encode(),
+                        str(out.id).encode(),
+                        state.value.encode(),
+                        sent_at.isoformat().encode() if sent_at else None,
+                        error.encode() if error is not None else None,
+                        due_at.isoformat().encode() if due_at else None,
+                    ],
+                )
+                self._libpq.flush()
+            except OperationalError:
+                if self._alive():
+                    raise
+                self._reconnect_and_apply(out, state, values)
+                return
+            self._in_flight = (out, state, values)
+            return
+        self._apply(out, state, values)
+
+    def _apply(self, out: Outgoing, state: NotificationState, values: dict[str, Any]) -> None:
+        """The outcome as one synchronous UPDATE through SQLAlchemy."""
         table = Notification.__table__
         self.connection.execute(
             update(table)
