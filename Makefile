@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 5000
 
-.PHONY: install run test lint translations compile-translations clean
+.PHONY: install run test lint translations compile-translations clean cluster-test
 
 install: $(VENV)/.installed
 
@@ -23,14 +23,21 @@ run: install compile-translations
 		$(BIN)/flask --app samenleren demo run --port $(PORT)
 
 lint: install
-	$(BIN)/ruff check platform tests migrations
-	$(BIN)/ruff format --check platform tests
+	$(BIN)/ruff check platform tests migrations deploy/cluster-test
+	$(BIN)/ruff format --check platform tests deploy/cluster-test
 	$(BIN)/lint-imports
 	$(BIN)/hadolint deploy/Dockerfile
 	$(BIN)/djlint platform/samenleren --lint
 
 test: install compile-translations lint
 	$(BIN)/pytest
+
+# The loopback cluster (deploy/cluster-test/run.py): nginx, two web nodes, two workers and the
+# scheduler on a private PostgreSQL and Redis lose nodes under load; about 10 minutes. Needs
+# Debian's nginx and PostgreSQL server binaries. ARGS=--write records the results in
+# docs/performance.md; ARGS=--short is the quick version.
+cluster-test: install compile-translations
+	$(BIN)/python deploy/cluster-test/run.py $(ARGS)
 
 # Extract messages from code and templates, merge them into every catalogue, compile.
 translations: install
