@@ -76,6 +76,29 @@ def test_the_scheduler_outlives_a_redis_outage(quiet_app, monkeypatch, caplog):
     assert all(r.exc_info is None for r in caplog.records)
 
 
+def test_a_worker_that_redis_left_in_the_middle_of_a_job_starts_again(
+    quiet_app, monkeypatch, caplog
+):
+    redis = FlakyRedis(failures=1)
+    monkeypatch.setattr(runtime, "connection", lambda app: redis)
+    runs: list[dict] = []
+
+    class Worker:
+        def work(self, **options) -> None:
+            runs.append(options)
+            if len(runs) == 1:  # RQ: "found an unhandled exception, quitting..."
+                raise RedisConnectionError("Error 111 connecting to 127.0.0.1:6379.")
+
+    caplog.set_level(logging.WARNING)
+    cli.run_worker(quiet_app, make_worker=lambda app: Worker(), sleep=lambda seconds: None)
+
+    assert len(runs) == 2
+    assert runs[1]["with_scheduler"] is True and runs[1]["burst"] is False
+    messages = [r.getMessage() for r in caplog.records if r.name == cli.__name__]
+    assert messages[0].startswith("worker: Redis unreachable")
+    assert messages[-1] == "Redis answers again"
+
+
 def test_a_stopped_scheduler_is_not_started_again(quiet_app):
     starts = []
 

@@ -46,8 +46,30 @@ def worker_command(queues: tuple[str, ...], burst: bool) -> None:
     engine = db.engine
     # RQ forks a work horse per job: the child must not reuse the parent's pooled connections.
     os.register_at_fork(after_in_child=lambda: engine.dispose(close=False))
-    worker = build_worker(app, queues or WORKER_QUEUES)
-    worker.work(burst=burst, with_scheduler=True, logging_level=logging.getLevelName(log.level))
+    run_worker(app, queues or WORKER_QUEUES, burst=burst)
+
+
+def run_worker(
+    app: Flask,
+    queues: Iterable[str] = (),
+    *,
+    burst: bool = False,
+    make_worker: Any = None,
+    sleep: Any = time.sleep,
+) -> None:
+    """Run an RQ worker until it is stopped. An idle RQ worker waits out a Redis outage by
+    itself, but one that is running a job ends with an exception when Redis goes away; then a
+    new worker starts once Redis answers (the job's own work is covered as after a crash: the
+    outbox's lease, a retry, or a periodic job)."""
+    make_worker = make_worker or (lambda app: build_worker(app, queues or WORKER_QUEUES))
+    _outliving_redis(
+        app,
+        lambda: make_worker(app).work(
+            burst=burst, with_scheduler=True, logging_level=logging.getLevelName(log.level)
+        ),
+        "worker",
+        sleep,
+    )
 
 
 #: The queues a worker takes by default, in this order (mail first).
@@ -151,15 +173,21 @@ def run_cron(app: Flask, make_scheduler: Any = None, sleep: Any = time.sleep) ->
     enqueued again until someone restarts it, so a Redis outage pauses it instead: once Redis
     answers, a new scheduler starts (its interval entries run at once, so the outbox is swept
     right after the outage; cron entries at their next time)."""
+    make_scheduler = make_scheduler or cron_scheduler
+    _outliving_redis(app, lambda: make_scheduler(app).start(), "cron", sleep)
+
+
+def _outliving_redis(app: Flask, run: Any, what: str, sleep: Any) -> None:
+    """`run()` until it returns (stopped); when it ends because Redis went away, wait for Redis
+    and run it again."""
     from redis.exceptions import ConnectionError, TimeoutError
 
-    make_scheduler = make_scheduler or cron_scheduler
     while True:
         try:
-            make_scheduler(app).start()  # returns when stopped
+            run()
             return
         except (ConnectionError, TimeoutError) as exc:
-            log.warning("cron: Redis unreachable (%s); the scheduler waits for it", exc)
+            log.warning("%s: Redis unreachable (%s); waiting for it", what, exc)
         wait_for_redis(app, sleep=sleep)
 
 
