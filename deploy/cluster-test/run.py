@@ -146,8 +146,13 @@ class Proc:
     def kill(self, sig: int = signal.SIGKILL) -> None:
         if self.popen is None:
             return
+        # RQ's work horse runs in a session of its own (setsid): a lost node takes it too.
+        children = descendants(self.popen.pid)
         with contextlib.suppress(ProcessLookupError):
             os.killpg(self.popen.pid, sig)
+        for child in children:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(child, sig)
         with contextlib.suppress(subprocess.TimeoutExpired):
             self.popen.wait(timeout=20)
 
@@ -156,6 +161,21 @@ class Proc:
             self.kill(signal.SIGTERM)
         if self.alive():
             self.kill(signal.SIGKILL)
+
+
+def descendants(pid: int) -> list[int]:
+    """The processes below `pid`, from /proc (children, their children, ...)."""
+    parents: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        with contextlib.suppress(OSError, ValueError, IndexError):
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            parents.setdefault(int(fields[1]), []).append(int(stat.parent.name))
+    found, todo = [], [pid]
+    while todo:
+        for child in parents.get(todo.pop(), []):
+            found.append(child)
+            todo.append(child)
+    return found
 
 
 class Cluster:
