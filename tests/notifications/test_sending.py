@@ -161,13 +161,28 @@ class _Restarting(_Handler):
 
 
 def test_a_mark_whose_connection_died_is_made_on_a_new_one_and_nothing_goes_twice(
-    app, tenants, database
+    app, tenants, database, monkeypatch
 ):
     """The database connection dies (PostgreSQL restarted) right when the server accepts a
-    mail: its mark is made on a new connection, so the mail is not sent again after the
-    lease, and the rest of the batch goes out."""
+    mail: its mark is made on a new connection - the first attempts are refused while the
+    server starts again - so the mail is not sent again after the lease, and the rest of the
+    batch goes out."""
+    from sqlalchemy.exc import OperationalError
+
+    from samenleren.notifications import delivery
     from tests.conftest import _url_for
 
+    opened = []
+    real_open = delivery._Marker._open
+
+    def starting_again(marker) -> None:
+        opened.append(1)
+        if len(opened) in (2, 3):  # the first two reconnections: the server is not back yet
+            raise OperationalError("connect", {}, Exception("the database system is starting up"))
+        real_open(marker)
+
+    monkeypatch.setattr(delivery._Marker, "_open", starting_again)
+    monkeypatch.setattr(delivery.time, "sleep", lambda seconds: None)
     sink = SmtpSink()
     handler = _Restarting(sink, _url_for("postgres", database.name), at=3)
     sink._controller.handler = handler
@@ -181,6 +196,7 @@ def test_a_mark_whose_connection_died_is_made_on_a_new_one_and_nothing_goes_twic
         app.config["SMTP_URL"] = previous
         sink.stop()
     assert handler.terminated == 1
+    assert len(opened) == 4  # the batch's connection, two refused attempts, the new one
     assert all(state == "sent" for state, _, _ in _states(app, tenants["flevoland"]).values())
     received = sink.by_message_id()
     assert sorted(received) == sorted(ids)

@@ -289,6 +289,8 @@ class _Marker:
                 self._check(self._libpq.prepare(self._STATEMENT, self._SQL))
 
     def _close(self) -> None:
+        if self.connection.closed:  # a reconnection attempt that failed closed it already
+            return
         self.connection.invalidate()  # closed for good: the session settings die with it
         self.connection.close()
 
