@@ -509,7 +509,13 @@ class Load:
         started = time.time()
         try:
             response = session.request(
-                method, self.base_url + path, timeout=30, allow_redirects=False, **kwargs
+                # As long as nginx waits for a node (proxy_read_timeout): a slow answer is slow,
+                # not failed (the slowest answer of each scenario is reported).
+                method,
+                self.base_url + path,
+                timeout=60,
+                allow_redirects=False,
+                **kwargs,
             )
         except Exception as exc:  # noqa: BLE001 - any failure of the request is a sample
             self.record(Sample(started, time.time(), method, name, False, 0, type(exc).__name__))
@@ -646,6 +652,15 @@ def failures_in(load: Load, start: float, end: float) -> tuple[int, int, int, in
     return gets, failed_gets, posts, failed_posts, kinds
 
 
+def slowest(load: Load, start: float, end: float) -> str:
+    """The slowest answer among requests that overlapped [start, end], and the median."""
+    with load.lock:
+        times = sorted(s.end - s.start for s in load.samples if s.end >= start and s.start <= end)
+    if not times:
+        return "-"
+    return f"{times[-1]:.1f} s (median {times[len(times) // 2]:.2f} s)"
+
+
 def count_lines(path: Path, pattern: str, since_bytes: int = 0) -> int:
     with path.open("rb") as file:
         file.seek(since_bytes)
@@ -675,6 +690,7 @@ def scenario_web_kill(cluster: Cluster, load: Load, pause: float) -> Result:
         "requests": f"{gets} GET, {posts} POST",
         "failed": f"{failed_gets} GET, {failed_posts} POST {dict(kinds) or ''}",
         "node back after": f"{restarted - started:.1f} s",
+        "slowest answer": slowest(load, started, end),
     }
     result.goals.append(("0 failed GETs across the kill", failed_gets == 0))
     return result
@@ -813,6 +829,8 @@ def scenario_redis_down(cluster: Cluster, load: Load, seconds: float) -> Result:
     minutes = max(1.0, (back - started) / 60)
     result = Result(f"Redis stopped for {seconds:.0f} s", (started, end))
     result.facts = {
+        "down for": f"{back - started:.0f} s",
+        "slowest answer": slowest(load, started, back),
         "requests while down": f"{gets} GET, {posts} POST",
         "failed": f"{failed_gets} GET, {failed_posts} POST {dict(kinds) or ''}",
         "rate-limit log lines (2 nodes)": limiter_lines,
@@ -860,6 +878,7 @@ def scenario_postgres_restart(cluster: Cluster, load: Load, settle: float) -> Re
     result = Result("PostgreSQL restarted", (started, end))
     result.facts = {
         "restart took": f"{back - started:.1f} s",
+        "slowest answer": slowest(load, started, end),
         "failed requests": f"{len(failed)} of {len(samples)}",
         "last failure after PostgreSQL was back": f"{recovered_after:.1f} s",
         "connection-error log lines": stale_errors,
@@ -1012,6 +1031,7 @@ def run(options: argparse.Namespace) -> int:
         baseline = Result("steady load (warm-up)", (begun, time.time()))
         baseline.facts = {
             "requests": f"{gets} GET, {posts} POST",
+            "slowest answer": slowest(load, 0, time.time()),
             "failed": f"{failed_gets} GET, {failed_posts} POST {dict(kinds) or ''}",
         }
         baseline.goals.append(("0 failed requests", failed_gets + failed_posts == 0))
