@@ -28,6 +28,7 @@ lint: install
 	$(BIN)/lint-imports
 	$(BIN)/hadolint deploy/Dockerfile
 	$(BIN)/djlint platform/samenleren --lint
+	$(BIN)/mypy platform/samenleren
 
 test: install compile-translations lint
 	$(BIN)/pytest

@@ -73,7 +73,7 @@ ARGUMENT = re.compile(r"<(?:[^<>:]+:)?([^<>]+)>")
 def _scim_token(world: World) -> object:
     """A SCIM token of the world's tenant (its tenant is active while the factories run)."""
     from samenleren.core.extensions import db
-    from samenleren.scim.services import create_token
+    from samenleren.scim.tokens import create_token
 
     row, _ = create_token("Isolatie", actor_label="test")
     token_id = row.id
@@ -136,7 +136,7 @@ def _library_entry(world: World) -> object:
     """A library entry shared by the world's tenant (its current version, by its admin)."""
     from samenleren.core.extensions import db
     from samenleren.identity.models import User
-    from samenleren.process_templates.library import publish_to_library
+    from samenleren.process_templates.library.services import publish_to_library
     from samenleren.process_templates.services import current_version
 
     admin = db.session.get(User, (world.tenant.id, world.admin))

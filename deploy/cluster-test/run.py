@@ -207,7 +207,14 @@ class Cluster:
             key: value
             for key, value in os.environ.items()
             if not key.startswith(("SAMENLEREN_", "GUNICORN_"))
-            and key not in {"DATABASE_URL", "MIGRATIONS_DATABASE_URL", "REDIS_URL", "SMTP_URL"}
+            and key
+            not in {
+                "DATABASE_URL",
+                "MIGRATIONS_DATABASE_URL",
+                "REDIS_URL",
+                "SMTP_URL",
+                "PROMETHEUS_MULTIPROC_DIR",
+            }
         }
         pg = self.ports["postgres"]
         env.update(
@@ -358,6 +365,8 @@ class Cluster:
                 "samenleren.wsgi:app",
             ],
             GUNICORN_BIND=f"127.0.0.1:{self.ports[name]}",
+            # Each node's own metric files (gunicorn.conf.py empties the folder at its start).
+            PROMETHEUS_MULTIPROC_DIR=str(self.workdir / f"metrics-{name}"),
         )
 
     def web_ready(self, name: str) -> bool:

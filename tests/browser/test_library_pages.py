@@ -16,7 +16,7 @@ def _shared_entry(app, tenants):
     """Gelderland shares its current version; Flevoland's world exists too."""
     from samenleren.core.extensions import db
     from samenleren.identity.models import User
-    from samenleren.process_templates.library import publish_to_library
+    from samenleren.process_templates.library.services import publish_to_library
     from samenleren.process_templates.services import current_version
 
     with in_tenant(app, tenants["flevoland"]):

@@ -53,7 +53,8 @@ def seeded(app: Flask, tenants: dict[str, TenantRef]) -> dict[str, TenantRef]:
                 # An external trainer with a sign-in link (sign_in_links).
                 invite_external_trainer("Extern Rls", "rls@extern.example", actor=None)
                 # A SCIM token and a provisioned group with a member (scim_*).
-                from samenleren.scim.services import GroupData, create_group, create_token
+                from samenleren.scim.groups import GroupData, create_group
+                from samenleren.scim.tokens import create_token
 
                 create_token("Rls", actor_label="test")
                 # A personal calendar feed (calendar_feeds).

@@ -15,6 +15,7 @@ import pytest
 from flask import Flask
 from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.orm import aliased
+from werkzeug.exceptions import NotFound
 
 from samenleren.catalogue.models import Training
 from samenleren.core.extensions import db
@@ -22,6 +23,7 @@ from samenleren.core.tenancy import (
     CrossTenantWrite,
     TenantNotSet,
     current_tenant_id,
+    require_tenant,
     tenant_scope,
 )
 from samenleren.core.tenant import Tenant
@@ -325,6 +327,14 @@ def test_tenant_scope_restores_the_previous_tenant(world: World) -> None:
             assert current_tenant_id() == world.b
         assert current_tenant_id() == world.a
     assert current_tenant_id() is None
+
+
+def test_require_tenant_fails_closed(world: World) -> None:
+    """`require_tenant` gives the tenant in context, and 404 when there is none."""
+    with as_tenant(world.a):
+        assert require_tenant().id == world.a
+    with pytest.raises(NotFound):
+        require_tenant()
 
 
 # --- the opt-out ----------------------------------------------------------------------------------

@@ -35,7 +35,14 @@ TMP = "/tmp"  # noqa: S108
 
 #: Objects of custom resources, which the Kubernetes schemas do not describe; anything else
 #: must validate.
-CUSTOM_KINDS = {("postgresql.cnpg.io/v1", "Cluster")}
+CUSTOM_KINDS = {
+    ("postgresql.cnpg.io/v1", "Cluster"),
+    # The Prometheus Operator's, from deploy/monitoring (tests/deploy/test_monitoring.py).
+    ("monitoring.coreos.com/v1", "PodMonitor"),
+    ("monitoring.coreos.com/v1", "PrometheusRule"),
+}
+#: The port every app pod serves its Prometheus metrics on (samenleren.core.metrics).
+METRICS_PORT = 9100
 WORKLOAD_KINDS = {"Deployment", "StatefulSet", "DaemonSet", "Job", "CronJob"}
 #: Volume types the "restricted" Pod Security Standard allows.
 RESTRICTED_VOLUME_TYPES = {
@@ -474,7 +481,19 @@ def test_network_policies_deny_by_default_and_admit_only_the_ingress_to_web(targ
             and not p["spec"].get("egress")
             for p in applying
         ), f"{name}: no default-deny policy"
-        ingress_rules = [rule for p in applying for rule in p["spec"].get("ingress", [])]
+        all_rules = [rule for p in applying for rule in p["spec"].get("ingress", [])]
+        # The metrics port: only the monitoring namespace, and nothing else on that rule
+        # (deploy/monitoring; the base has no such rule, the overlays add it).
+        metrics_rules = [r for r in all_rules if [p["port"] for p in r["ports"]] == [METRICS_PORT]]
+        for rule in metrics_rules:
+            assert rule["from"] == [
+                {
+                    "namespaceSelector": {
+                        "matchLabels": {"kubernetes.io/metadata.name": "monitoring"}
+                    }
+                }
+            ], f"{name}: the metrics port is for the monitoring namespace only"
+        ingress_rules = [r for r in all_rules if r not in metrics_rules]
         if name != "samenleren-web":
             assert not ingress_rules, f"{name} must accept no connections"
             continue

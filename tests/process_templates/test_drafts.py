@@ -19,7 +19,7 @@ def flevoland() -> dict:
 
 
 def validate(document: dict, language: str = "nl"):
-    from samenleren.process_templates.drafts import validate_definition
+    from samenleren.process_templates.validation import validate_definition
 
     return validate_definition(document, language)
 

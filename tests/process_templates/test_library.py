@@ -157,7 +157,7 @@ def test_drafts_and_unpublished_versions_stay_in_their_tenant(app, tenants, worl
     from samenleren.core.extensions import db
     from samenleren.identity.models import User
     from samenleren.process_templates.drafts import start_draft
-    from samenleren.process_templates.library import publish_to_library
+    from samenleren.process_templates.library.services import publish_to_library
     from samenleren.process_templates.models import ProcessTemplate
 
     with in_tenant(app, tenants["gelderland"]):

@@ -52,7 +52,7 @@ def counts() -> tuple[int, int]:
 
 
 def test_the_comparison_lists_every_kind_of_change_per_step(app):
-    from samenleren.process_templates.diff import compare_definitions
+    from samenleren.process_templates.versions.diff import compare_definitions
 
     old, new = flevoland(), flevoland()
     add_kickoff(new)  # a step in front; intake optional
@@ -124,7 +124,7 @@ def test_the_comparison_lists_every_kind_of_change_per_step(app):
 
 
 def test_identical_versions_have_no_changes_and_broken_drafts_compare_without_error(app):
-    from samenleren.process_templates.diff import compare_definitions
+    from samenleren.process_templates.versions.diff import compare_definitions
 
     with app.test_request_context("/"):
         assert compare_definitions(flevoland(), flevoland(), "en") == []
@@ -141,9 +141,9 @@ def test_export_then_import_gives_the_identical_definition(app, tenants):
     from samenleren.core.extensions import db
     from samenleren.identity.models import User
     from samenleren.process_templates.definition import TemplateDefinition
-    from samenleren.process_templates.files import export_version, import_template_file
     from samenleren.process_templates.models import VersionStatus
     from samenleren.process_templates.services import current_version
+    from samenleren.process_templates.versions.files import export_version, import_template_file
 
     flevo, gelderland = tenants["flevoland"], tenants["gelderland"]
     with in_tenant(app, flevo):
@@ -182,8 +182,8 @@ def test_a_file_with_a_new_key_becomes_a_new_template_and_a_second_import_is_ref
     from samenleren.core.errors_input import InvalidInput
     from samenleren.core.extensions import db
     from samenleren.identity.models import User
-    from samenleren.process_templates.files import import_template_file
     from samenleren.process_templates.models import ProcessTemplate
+    from samenleren.process_templates.versions.files import import_template_file
 
     flevo = tenants["flevoland"]
     with in_tenant(app, flevo):
@@ -207,7 +207,7 @@ def test_a_file_with_a_new_key_becomes_a_new_template_and_a_second_import_is_ref
 
 @pytest.mark.parametrize("name", list(HOSTILE_FILES))
 def test_hostile_files_are_refused_with_one_line_naming_the_place(app, tenants, name):
-    from samenleren.process_templates.files import TemplateFileError, import_template_file
+    from samenleren.process_templates.versions.files import TemplateFileError, import_template_file
 
     make, expected = HOSTILE_FILES[name]
     raw = make()
@@ -223,7 +223,7 @@ def test_hostile_files_are_refused_with_one_line_naming_the_place(app, tenants, 
 
 
 def test_a_name_missing_in_the_default_language_and_a_missing_template_table_are_refused(app):
-    from samenleren.process_templates.files import TemplateFileError, parse_template_file
+    from samenleren.process_templates.versions.files import TemplateFileError, parse_template_file
 
     with app.test_request_context("/"):
         document = template_file(template={"key": "x", "name": {"en": "Only English"}})
@@ -238,7 +238,7 @@ def test_a_name_missing_in_the_default_language_and_a_missing_template_table_are
 def test_the_committed_json_schema_is_the_generated_one():
     from pathlib import Path
 
-    from samenleren.process_templates.files import json_schema_text
+    from samenleren.process_templates.versions.files import json_schema_text
 
     committed = Path(__file__).parents[2] / "docs" / "template-format.schema.json"
     assert committed.read_text(encoding="utf-8") == json_schema_text(), (
@@ -250,7 +250,7 @@ def test_the_documented_example_is_a_valid_file(app):
     """docs/template-format.md's example (the block after "## Example") parses."""
     from pathlib import Path
 
-    from samenleren.process_templates.files import parse_template_file
+    from samenleren.process_templates.versions.files import parse_template_file
 
     doc = (Path(__file__).parents[2] / "docs" / "template-format.md").read_text(encoding="utf-8")
     example = doc.split("## Example", 1)[1].split("```toml\n", 1)[1].split("```", 1)[0]

@@ -22,7 +22,7 @@ ERROR = "urn:ietf:params:scim:api:messages:2.0:Error"
 def make_token(app: Flask, tenant: TenantRef, name: str = "Entra ID") -> str:
     """A new SCIM token of `tenant`, made through the service (as the CLI does)."""
     from samenleren.core.extensions import db
-    from samenleren.scim.services import create_token
+    from samenleren.scim.tokens import create_token
     from tests.factories import in_tenant
 
     with in_tenant(app, tenant):

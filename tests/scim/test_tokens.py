@@ -116,7 +116,7 @@ def test_tokens_are_stored_hashed_and_revocation_is_immediate(app, tenants, data
 
     assert scim.get("/Users").status_code == 200
     from samenleren.core.extensions import db
-    from samenleren.scim.services import list_tokens, revoke_token
+    from samenleren.scim.tokens import list_tokens, revoke_token
     from tests.factories import in_tenant
 
     with in_tenant(app, tenants["flevoland"]):
@@ -209,7 +209,7 @@ def test_settings_page_makes_shows_once_and_revokes_tokens(app, tenants, tokens)
     assert token not in again  # shown once
     assert "Never" not in again.split("Entra</th>")[1].split("</tr>")[0]  # last used: now
 
-    from samenleren.scim.services import list_tokens
+    from samenleren.scim.tokens import list_tokens
     from tests.factories import in_tenant
 
     with in_tenant(app, tenants["flevoland"]):
@@ -242,7 +242,7 @@ def test_a_token_needs_a_name(app, tenants):
         "/flevoland/settings/scim/tokens", data={"csrf_token": csrf, "name": "x" * 101}
     )
     assert too_long.status_code == 422
-    from samenleren.scim.services import list_tokens
+    from samenleren.scim.tokens import list_tokens
     from tests.factories import in_tenant
 
     with in_tenant(app, tenants["flevoland"]):
@@ -253,7 +253,7 @@ def test_a_token_needs_a_name(app, tenants):
 
 @pytest.mark.parametrize("role", ["learner", "coach", "manager", "trainer"])
 def test_only_the_programme_admin_may_see_or_use_the_page(app, tenants, tokens, role):
-    from samenleren.scim.services import list_tokens
+    from samenleren.scim.tokens import list_tokens
     from tests.factories import in_tenant
     from tests.test_isolation import valid_csrf_token
 
@@ -283,7 +283,7 @@ def test_only_the_programme_admin_may_see_or_use_the_page(app, tenants, tokens, 
 
 def test_another_tenants_token_cannot_be_revoked(app, tenants, tokens):
     make_token(app, tenants["gelderland"], "Gelders")
-    from samenleren.scim.services import list_tokens
+    from samenleren.scim.tokens import list_tokens
     from tests.factories import in_tenant
 
     with in_tenant(app, tenants["gelderland"]):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
 from flask import Flask
@@ -21,8 +20,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
         app.config.update(overrides)
     if app.config["SAMENLEREN_PROXY_FIX"]:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1)  # type: ignore[method-assign]
-    _init_logging()
-
+    _init_observability(app)
     _init_extensions(app)
     _init_domains(app)
     _register_blueprints(app)
@@ -32,19 +30,17 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     return app
 
 
-def _init_logging() -> None:
-    import os
+def _init_observability(app: Flask) -> None:
+    """JSON or text logs with request and job context, Prometheus metrics, and the optional
+    tracing and error reporting (README, "Observability")."""
+    from samenleren.core import logs, metrics, tracing
+    from samenleren.core.jobs.queue_metrics import queue_metrics
 
-    from samenleren.core.jobs.runtime import install_log_context
-
-    level = os.environ.get("SAMENLEREN_LOG_LEVEL", "INFO").upper()
-    # Inside a job every line names its tenant and job id (`job_context`, samenleren.core.jobs).
-    install_log_context()
-    logging.basicConfig(
-        level=level, format="%(asctime)s %(levelname)s %(name)s %(job_context)s%(message)s"
-    )
-    # Alembic announces each of its plugins at INFO on every command; that is noise.
-    logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
+    logs.configure_logging(app.config["SAMENLEREN_LOG_FORMAT"], app.config["SAMENLEREN_LOG_LEVEL"])
+    logs.init_app(app)
+    metrics.init_app(app)
+    metrics.register_collector("queues", queue_metrics)
+    tracing.init_app(app)
 
 
 def _init_extensions(app: Flask) -> None:
@@ -135,14 +131,17 @@ def _register_blueprints(app: Flask) -> None:
     from samenleren.notifications.views import bp as notifications_bp
     from samenleren.operator.queue_views import bp as operator_jobs_bp
     from samenleren.operator.views import bp as operator_bp
-    from samenleren.process_templates.library_views import bp as library_bp
-    from samenleren.process_templates.version_views import bp as template_versions_bp
-    from samenleren.process_templates.views import bp as process_templates_bp
+    from samenleren.process_templates.editor import step_views  # noqa: F401 (see below)
+    from samenleren.process_templates.editor.views import bp as process_templates_bp
+    from samenleren.process_templates.library.views import bp as library_bp
+    from samenleren.process_templates.versions.views import bp as template_versions_bp
     from samenleren.scim.views import bp as scim_bp
     from samenleren.tenants.views import bp as tenants_bp
     from samenleren.trajectories.moving_views import bp as template_moves_bp
     from samenleren.trajectories.views import bp as trajectories_bp
 
+    # The editor's blueprint has its pages in two modules: `editor.views` makes it, and importing
+    # `editor.step_views` (above) adds the pages of a draft's steps and fields to it.
     for blueprint in (
         health_bp,
         tenants_bp,

@@ -11,7 +11,7 @@ from samenleren.audit_log import services
 from samenleren.core.errors_input import InvalidInput
 from samenleren.core.extensions import db
 from samenleren.core.formatting import local_today
-from samenleren.core.tenancy import current_tenant
+from samenleren.core.tenancy import require_tenant
 from samenleren.core.web import require_roles
 from samenleren.identity.models import Role
 
@@ -57,7 +57,7 @@ def export_events():
         details=event_filter.as_details(),
     )
     db.session.commit()
-    filename = f"audit-{current_tenant().slug}-{local_today().isoformat()}.csv"
+    filename = f"audit-{require_tenant().slug}-{local_today().isoformat()}.csv"
     return Response(
         stream_with_context(services.export_lines(event_filter)),
         mimetype="text/csv",

@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 from flask import current_app
 
 from samenleren.calendars.ics import CalendarEvent, Method, Person, build_calendar, uid_for
-from samenleren.core.tenancy import current_tenant
+from samenleren.core.tenancy import require_tenant
 from samenleren.identity.models import User
 from samenleren.notifications.rendering import sender_of_current_tenant
 from samenleren.process_templates.definition import StepSpec
@@ -28,6 +28,7 @@ from samenleren.trajectories.models import (
     Trajectory,
 )
 from samenleren.trajectories.participants import step_people
+from samenleren.trajectories.permissions import step_spec
 
 APPOINTMENT_FIELDS = ("starts_at", "ends_at", "location", "video_url")
 
@@ -41,11 +42,11 @@ def person_of(user: User | None) -> Person | None:
 def organizer() -> Person:
     """The tenant's sender address, named after the tenant (replies and RSVPs go there)."""
     _display, address = parseaddr(sender_of_current_tenant().mail_from)
-    return Person(email=address, name=current_tenant().name)
+    return Person(email=address, name=require_tenant().name)
 
 
 def locale_of(user: User | None) -> str:
-    tenant = current_tenant()
+    tenant = require_tenant()
     return (user.locale if user is not None else None) or tenant.default_locale
 
 
@@ -56,7 +57,7 @@ def page_url(endpoint: str, **values) -> str:
     adapter = current_app.url_map.bind(
         base.netloc, script_name=base.path or "/", url_scheme=base.scheme
     )
-    return adapter.build(endpoint, {"tenant": current_tenant().slug, **values}, force_external=True)
+    return adapter.build(endpoint, {"tenant": require_tenant().slug, **values}, force_external=True)
 
 
 def step_uid(step: StepInstance) -> str:
@@ -79,7 +80,7 @@ def step_event(
 ) -> CalendarEvent:
     """The event of a conversation, named in the viewer's language (no recorded values).
     `appointment`: the time and place to show instead of the step's (a cancelled one)."""
-    tenant = current_tenant()
+    tenant = require_tenant()
     when = appointment or {name: getattr(step, name) for name in APPOINTMENT_FIELDS}
     locale = locale_of(viewer)
     summary = spec.name_in(locale, tenant.default_locale)
@@ -107,7 +108,9 @@ def meeting_event(
     meeting: GroupMeeting, viewer: User | None, *, cancelled: bool = False
 ) -> CalendarEvent:
     """The event of a group meeting; the viewer is its only attendee (see the module text)."""
-    tenant = current_tenant()
+    if meeting.starts_at is None or meeting.ends_at is None:
+        raise ValueError("a group meeting without a time has no calendar event")
+    tenant = require_tenant()
     locale = locale_of(viewer)
     edition = meeting.edition
     summary = f"{meeting.name_in(locale, tenant.default_locale)} · {edition.training.title}"
@@ -129,10 +132,10 @@ def meeting_event(
 
 def step_download(trajectory: Trajectory, step: StepInstance, viewer: User) -> str:
     """A scheduled conversation as a file to open in one's calendar (METHOD:PUBLISH)."""
-    spec = trajectory.template_version.content.step(step.step_key)
     if step.group_meeting_id is not None and step.group_meeting is not None:
         event = meeting_event(step.group_meeting, viewer)
     else:
+        spec = step_spec(trajectory, step)
         event = step_event(trajectory, step, spec, viewer, attendees=step_people(trajectory, spec))
     return build_calendar(Method.PUBLISH, [event], organizer=organizer())
 

@@ -37,7 +37,7 @@ from samenleren.catalogue.models import (
 from samenleren.coaching.models import CoachDay
 from samenleren.core.db import as_utc, utcnow
 from samenleren.core.extensions import db
-from samenleren.core.tenancy import current_tenant
+from samenleren.core.tenancy import require_tenant
 from samenleren.identity.models import Role, User
 from samenleren.process_templates.models import TemplateVersion
 from samenleren.trajectories.models import (
@@ -190,10 +190,11 @@ def feed_events(user: User) -> list[CalendarEvent]:
         relations = relations_to_people(trajectory, user)
         if not relations & set(spec.participants):
             continue
-        if step.group_meeting is not None:
-            if step.group_meeting_id not in seen_meetings:
-                seen_meetings.add(step.group_meeting_id)
-                events.append(meeting_event(step.group_meeting, user))
+        meeting = step.group_meeting
+        if meeting is not None:
+            if meeting.id not in seen_meetings:
+                seen_meetings.add(meeting.id)
+                events.append(meeting_event(meeting, user))
             continue
         events.append(
             step_event(trajectory, step, spec, user, attendees=step_people(trajectory, spec))
@@ -236,7 +237,7 @@ def relations_to_people(trajectory: Trajectory, user: User) -> set[Role]:
 
 
 def _session_events(user: User, horizon: datetime) -> list[CalendarEvent]:
-    tenant = current_tenant()
+    tenant = require_tenant()
     enrolled = select(Enrolment.edition_id).where(
         Enrolment.learner_id == user.id, Enrolment.status == EnrolmentStatus.ENROLLED
     )
@@ -274,7 +275,7 @@ def _session_events(user: User, horizon: datetime) -> list[CalendarEvent]:
 
 
 def _coach_day_events(user: User, since: date) -> list[CalendarEvent]:
-    tenant = current_tenant()
+    tenant = require_tenant()
     person = person_of(user)
     return [
         CalendarEvent(
@@ -302,7 +303,7 @@ def feed_calendar(feed: CalendarFeed) -> str:
         feed.last_used_at = now  # at most one write an hour per feed
     with force_locale(locale_of(user)):
         events = feed_events(user)
-        name = gettext("%(tenant)s: my appointments", tenant=current_tenant().name)
+        name = gettext("%(tenant)s: my appointments", tenant=require_tenant().name)
     return build_calendar(Method.PUBLISH, events, organizer=organizer(), name=name)
 
 

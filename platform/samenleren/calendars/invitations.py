@@ -96,12 +96,17 @@ def _send_step(
     spec = trajectory.template_version.content.step(step.step_key)
     if spec is None:
         return
-    if step.group_meeting_id is not None:
+    meeting = step.group_meeting if step.group_meeting_id is not None else None
+    if meeting is not None:
         # One learner leaves (or rejoins) the group's meeting: only their copy changes.
-        meeting = step.group_meeting
         _bump(meeting)
         with_learner = [trajectory.learner]
-        if method is Method.REQUEST and Role.COACH in spec.participants and trajectory.coach_id:
+        if (
+            method is Method.REQUEST
+            and Role.COACH in spec.participants
+            and trajectory.coach_id
+            and trajectory.coach is not None
+        ):
             # (never a cancel to the coach: they may still coach others of the same group)
             with_learner.append(trajectory.coach)
         for person in with_learner:

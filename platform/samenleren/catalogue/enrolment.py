@@ -34,11 +34,11 @@ def lock(edition: Edition) -> None:
 
 
 def enrolled_count(edition: Edition) -> int:
-    return db.session.scalar(
+    return db.session.execute(
         select(func.count(Enrolment.id)).where(
             Enrolment.edition_id == edition.id, Enrolment.status == EnrolmentStatus.ENROLLED
         )
-    )
+    ).scalar_one()
 
 
 def _free_places(edition: Edition) -> int | None:

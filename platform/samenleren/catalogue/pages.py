@@ -124,8 +124,8 @@ def render_edition_form(
 ):
     trainers = trainer_choices()
     if edition is not None and edition.trainer is not None:
-        if edition.trainer_id not in {user_id for user_id, _ in trainers}:
-            trainers.append((edition.trainer_id, edition.trainer.name))
+        if edition.trainer.id not in {user_id for user_id, _ in trainers}:
+            trainers.append((edition.trainer.id, edition.trainer.name))
     return render_template(
         "catalogue/edition_form.html",
         training=training,
@@ -175,7 +175,7 @@ def render_edition(
     for enrolment, trajectory_id in members:
         by_status[enrolment.status].append((enrolment, trajectory_id))
     own_trajectory = None
-    if role == "learner":
+    if role == "learner" and own is not None:
         own_trajectory = own.trajectory.id if own.trajectory is not None else None
     employees: list[tuple[uuid.UUID, str]] = []
     if admin:

@@ -73,9 +73,13 @@ def edition_summaries(viewer: User, *criteria: ColumnElement[bool]) -> list[Edit
         .group_by(Enrolment.edition_id)
         .subquery()
     )
+    # A subquery's columns are untyped; these are counts, NULL for an edition without enrolments.
+    enrolled: ColumnElement[int | None] = counts.c.enrolled
+    applied: ColumnElement[int | None] = counts.c.applied
+    waitlisted: ColumnElement[int | None] = counts.c.waitlisted
     mine = aliased(Enrolment)
     query = (
-        select(Edition, counts.c.enrolled, counts.c.applied, counts.c.waitlisted, mine)
+        select(Edition, enrolled, applied, waitlisted, mine)
         .join(Edition.training)
         .outerjoin(counts, counts.c.edition_id == Edition.id)
         .outerjoin(
@@ -91,8 +95,8 @@ def edition_summaries(viewer: User, *criteria: ColumnElement[bool]) -> list[Edit
         .order_by(Edition.starts_on, Edition.name, Edition.id)
     )
     return [
-        EditionSummary(edition, enrolled or 0, applied or 0, waitlisted or 0, own)
-        for edition, enrolled, applied, waitlisted, own in db.session.execute(query)
+        EditionSummary(edition, n_enrolled or 0, n_applied or 0, n_waitlisted or 0, own)
+        for edition, n_enrolled, n_applied, n_waitlisted, own in db.session.execute(query)
     ]
 
 
@@ -127,15 +131,17 @@ def sessions_with_attendance(edition: Edition) -> list[tuple[EditionSession, int
         .group_by(SessionAttendance.session_id)
         .subquery()
     )
+    recorded: ColumnElement[int | None] = counts.c.recorded
+    present: ColumnElement[int | None] = counts.c.present
     query = (
-        select(EditionSession, counts.c.recorded, counts.c.present)
+        select(EditionSession, recorded, present)
         .outerjoin(counts, counts.c.session_id == EditionSession.id)
         .where(EditionSession.edition_id == edition.id)
         .order_by(EditionSession.starts_at, EditionSession.id)
     )
     return [
-        (session, recorded or 0, present or 0)
-        for session, recorded, present in db.session.execute(query)
+        (session, n_recorded or 0, n_present or 0)
+        for session, n_recorded, n_present in db.session.execute(query)
     ]
 
 

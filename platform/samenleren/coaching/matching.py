@@ -14,7 +14,7 @@ fewest coachees, then name.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from flask_babel import gettext
@@ -63,7 +63,9 @@ def coach_loads(*, active_only: bool = False) -> list[CoachLoad]:
     )
     if active_only:
         query = query.where(CoachProfile.active, User.active)
-    rows = db.session.execute(query.order_by(User.name, CoachProfile.id)).all()
+    rows: Sequence[tuple[CoachProfile, User, int]] = db.session.execute(
+        query.order_by(User.name, CoachProfile.id)
+    ).all()
     return [CoachLoad(profile, user, int(load)) for profile, user, load in rows]
 
 
@@ -140,11 +142,11 @@ def check_coach(
     profile = db.session.scalar(select(CoachProfile).where(CoachProfile.user_id == coach.id))
     if profile is None:
         return gettext("%(name)s is not in the coach pool.", name=coach.name)
-    load = db.session.scalar(
+    load = db.session.execute(
         select(func.count())
         .select_from(Trajectory)
         .where(Trajectory.coach_id == coach.id, Trajectory.status == TrajectoryStatus.ACTIVE)
-    )
+    ).scalar_one()
     if ignore_trajectory is not None and ignore_trajectory.coach_id == coach.id:
         load -= 1
     return refusal(learner, CoachLoad(profile, coach, load), _reporting_line(learner))

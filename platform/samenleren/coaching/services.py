@@ -144,7 +144,7 @@ def add_coach(
         errors["user"] = gettext("%(name)s no longer works here.", name=user.name)
     elif db.session.scalar(select(CoachProfile.id).where(CoachProfile.user_id == user.id)):
         errors["user"] = gettext("%(name)s is a coach already.", name=user.name)
-    if errors:
+    if errors or user is None:  # no user chosen is one of the errors
         raise InvalidInput(errors)
     profile = CoachProfile(
         user_id=user.id, capacity=capacity, trained_on=trained_on, introduction=introduction
@@ -170,11 +170,11 @@ def add_coach(
 
 def current_load(profile: CoachProfile) -> int:
     """The number of active trajectories the coach coaches now."""
-    return db.session.scalar(
+    return db.session.execute(
         select(func.count())
         .select_from(Trajectory)
         .where(Trajectory.coach_id == profile.user_id, Trajectory.status == TrajectoryStatus.ACTIVE)
-    )
+    ).scalar_one()
 
 
 def update_coach(
@@ -194,7 +194,7 @@ def update_coach(
     _require_admin(actor)
     introduction = (introduction or "").strip()
     errors = _check_profile_fields(capacity, trained_on, introduction)
-    if errors:
+    if errors or capacity is None:  # a missing capacity is one of the errors
         raise InvalidInput(errors)
     warnings = []
     load = current_load(profile)
@@ -255,9 +255,13 @@ def coachees(profile: CoachProfile) -> list[Coachee]:
 # --- coach days -------------------------------------------------------------------------------
 
 
+#: Coach days are the coaches' own meeting: coaches and the programme administrator read them.
+COACH_DAY_READERS = (Role.PROGRAMME_ADMIN, Role.COACH)
+
+
 def may_view_coach_days(user: User) -> bool:
-    """Coach days are the coaches' own meeting: coaches and the programme administrator."""
-    return is_admin(user) or is_coach(user)
+    """Whether `user` may read the coach days (and write their records): `COACH_DAY_READERS`."""
+    return any(user.has_role(role) for role in COACH_DAY_READERS)
 
 
 @dataclass(frozen=True)

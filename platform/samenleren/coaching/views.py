@@ -4,8 +4,10 @@ a trajectory's coach."""
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, render_template, request
+from flask.typing import ResponseReturnValue
 from flask_babel import gettext
 from flask_login import current_user
 from sqlalchemy import select
@@ -16,6 +18,7 @@ from samenleren.coaching.forms import CoachDayForm, CoachForm, parse_ids
 from samenleren.coaching.matching import suggest_coaches
 from samenleren.coaching.models import CoachDay, CoachProfile
 from samenleren.coaching.services import (
+    COACH_DAY_READERS,
     MAX_CAPACITY,
     add_coach,
     attendance,
@@ -27,7 +30,6 @@ from samenleren.coaching.services import (
     find_candidate,
     is_admin,
     may_edit_record,
-    may_view_coach_days,
     may_view_profile,
     record_attendance,
     schedule_coach_day,
@@ -38,10 +40,10 @@ from samenleren.coaching.services import (
 )
 from samenleren.core.errors_input import InvalidInput
 from samenleren.core.extensions import db
-from samenleren.core.web import get_or_404, login_required
+from samenleren.core.web import form_action, get_or_404, login_required, role_required, see_other
 from samenleren.identity.models import Role, User
 from samenleren.trajectories.access import load_trajectory, may_choose_coach
-from samenleren.trajectories.models import CoachAssignment, TrajectoryStatus
+from samenleren.trajectories.models import CoachAssignment, Trajectory, TrajectoryStatus
 
 bp = Blueprint("coaching", __name__, template_folder="templates")
 
@@ -49,27 +51,18 @@ bp = Blueprint("coaching", __name__, template_folder="templates")
 _WITH_USER = (joinedload(CoachProfile.user).lazyload(User.role_assignments),)
 
 
-def _require_admin() -> None:
-    """Administrator pages look missing to everyone else (404, never 403)."""
-    if not is_admin(current_user):
-        abort(404)
-
-
-def _see_other(endpoint: str, **values):
-    return redirect(url_for(endpoint, **values), 303)
-
-
 # --- the coach pool ---------------------------------------------------------------------------
 
 
 @bp.get("/<tenant>/coaches/")
-@login_required
-def list_coaches():
-    _require_admin()
+@role_required(Role.PROGRAMME_ADMIN)
+def list_coaches() -> ResponseReturnValue:
     return render_template("coaching/list_coaches.html", pool=coach_pool())
 
 
-def _render_new_coach(values: dict, errors: dict, status: int = 200):
+def _render_new_coach(
+    values: dict[str, str], errors: dict[str, str], status: int = 200
+) -> ResponseReturnValue:
     return (
         render_template(
             "coaching/new_coach.html",
@@ -84,27 +77,35 @@ def _render_new_coach(values: dict, errors: dict, status: int = 200):
 
 
 @bp.route("/<tenant>/coaches/new", methods=["GET", "POST"])
-@login_required
-def new_coach():
-    _require_admin()
+@role_required(Role.PROGRAMME_ADMIN)
+def new_coach() -> ResponseReturnValue:
     if request.method == "GET":
         return _render_new_coach({"capacity": "3", "user": request.args.get("user", "")}, {})
     form = CoachForm.parse(request.form)
-    try:
+
+    def add() -> str:
         if form.errors:
             raise InvalidInput(form.errors)
-        user = find_candidate(form.user_id)
-        add_coach(user, form.capacity, form.trained_on, form.introduction, current_user)
-    except InvalidInput as refused:
-        db.session.rollback()
-        return _render_new_coach(form.values, refused.errors, 422)
-    name = user.name
-    db.session.commit()
-    flash(gettext("%(name)s is now a learning coach.", name=name))
-    return _see_other("coaching.list_coaches")
+        profile = add_coach(
+            find_candidate(form.user_id),
+            form.capacity,
+            form.trained_on,
+            form.introduction,
+            current_user,
+        )
+        return profile.user.name
+
+    return form_action(
+        add,
+        invalid=lambda errors: _render_new_coach(form.values, errors, 422),
+        done=see_other("coaching.list_coaches"),
+        message=lambda name: gettext("%(name)s is now a learning coach.", name=name),
+    )
 
 
-def _render_edit_coach(profile: CoachProfile, values: dict, errors: dict, status: int = 200):
+def _render_edit_coach(
+    profile: CoachProfile, values: dict[str, Any], errors: dict[str, str], status: int = 200
+) -> ResponseReturnValue:
     return (
         render_template(
             "coaching/edit_coach.html",
@@ -120,12 +121,11 @@ def _render_edit_coach(profile: CoachProfile, values: dict, errors: dict, status
 
 
 @bp.route("/<tenant>/coaches/<uuid:coach_profile_id>/edit", methods=["GET", "POST"])
-@login_required
-def edit_coach(coach_profile_id: uuid.UUID):
+@role_required(Role.PROGRAMME_ADMIN)
+def edit_coach(coach_profile_id: uuid.UUID) -> ResponseReturnValue:
     profile = get_or_404(CoachProfile, coach_profile_id, *_WITH_USER)
-    _require_admin()
     if request.method == "GET":
-        values = {
+        values: dict[str, Any] = {
             "capacity": str(profile.capacity),
             "trained_on": profile.trained_on.isoformat() if profile.trained_on else "",
             "introduction": profile.introduction,
@@ -134,10 +134,12 @@ def edit_coach(coach_profile_id: uuid.UUID):
         return _render_edit_coach(profile, values, {})
     form = CoachForm.parse(request.form)
     values = form.values | {"active": form.active}
-    try:
+    name = profile.user.name
+
+    def update() -> list[str]:
         if form.errors:
             raise InvalidInput(form.errors)
-        warnings = update_coach(
+        return update_coach(
             profile,
             capacity=form.capacity,
             trained_on=form.trained_on,
@@ -145,20 +147,24 @@ def edit_coach(coach_profile_id: uuid.UUID):
             introduction=form.introduction,
             actor=current_user,
         )
-    except InvalidInput as refused:
-        db.session.rollback()
-        return _render_edit_coach(profile, values, refused.errors, 422)
-    name = profile.user.name
-    db.session.commit()
-    flash(gettext("The coach profile of %(name)s is saved.", name=name))
-    for warning in warnings:
-        flash(warning, "warning")
-    return _see_other("coaching.show_coach", coach_profile_id=profile.id)
+
+    def saved(warnings: list[str]) -> ResponseReturnValue:
+        # After the message of `form_action`: what the new capacity means for the coach.
+        for warning in warnings:
+            flash(warning, "warning")
+        return see_other("coaching.show_coach", coach_profile_id=coach_profile_id)
+
+    return form_action(
+        update,
+        invalid=lambda errors: _render_edit_coach(profile, values, errors, 422),
+        done=saved,
+        message=gettext("The coach profile of %(name)s is saved.", name=name),
+    )
 
 
 @bp.get("/<tenant>/coaches/<uuid:coach_profile_id>")
 @login_required
-def show_coach(coach_profile_id: uuid.UUID):
+def show_coach(coach_profile_id: uuid.UUID) -> ResponseReturnValue:
     profile = get_or_404(CoachProfile, coach_profile_id, *_WITH_USER)
     if not may_view_profile(profile, current_user):
         abort(404)
@@ -175,15 +181,9 @@ def show_coach(coach_profile_id: uuid.UUID):
 # --- coach days -------------------------------------------------------------------------------
 
 
-def _require_coach_day_reader() -> None:
-    if not may_view_coach_days(current_user):
-        abort(404)
-
-
 @bp.get("/<tenant>/coach-days/")
-@login_required
-def list_coach_days():
-    _require_coach_day_reader()
+@role_required(*COACH_DAY_READERS)
+def list_coach_days() -> ResponseReturnValue:
     upcoming, past = coach_days()
     return render_template(
         "coaching/list_coach_days.html",
@@ -194,40 +194,37 @@ def list_coach_days():
 
 
 @bp.route("/<tenant>/coach-days/new", methods=["GET", "POST"])
-@login_required
-def new_coach_day():
-    _require_admin()
+@role_required(Role.PROGRAMME_ADMIN)
+def new_coach_day() -> ResponseReturnValue:
     if request.method == "GET":
         return render_template("coaching/new_coach_day.html", values={}, errors={})
     form = CoachDayForm.parse(request.form)
-    try:
+
+    def schedule() -> uuid.UUID:
         if form.errors:
             raise InvalidInput(form.errors)
-        day = schedule_coach_day(form.data, current_user)
-    except InvalidInput as refused:
-        db.session.rollback()
-        return (
-            render_template(
-                "coaching/new_coach_day.html", values=form.values, errors=refused.errors
-            ),
-            422,
-        )
-    day_id = day.id
-    db.session.commit()
-    flash(gettext("The coach day is planned."))
-    return _see_other("coaching.show_coach_day", coach_day_id=day_id)
+        return schedule_coach_day(form.data, current_user).id
+
+    return form_action(
+        schedule,
+        invalid=lambda errors: render_template(
+            "coaching/new_coach_day.html", values=form.values, errors=errors
+        ),
+        done=lambda day_id: see_other("coaching.show_coach_day", coach_day_id=day_id),
+        message=gettext("The coach day is planned."),
+    )
 
 
 def _render_coach_day(
     day: CoachDay,
     *,
     status: int = 200,
-    edit_values: dict | None = None,
-    edit_errors: dict | None = None,
-    attendance_errors: dict | None = None,
+    edit_values: dict[str, str] | None = None,
+    edit_errors: dict[str, str] | None = None,
+    attendance_errors: dict[str, str] | None = None,
     record_value: str | None = None,
-    record_errors: dict | None = None,
-):
+    record_errors: dict[str, str] | None = None,
+) -> ResponseReturnValue:
     admin = is_admin(current_user)
     if edit_values is None:
         edit_values = {
@@ -255,110 +252,111 @@ def _render_coach_day(
 
 
 @bp.get("/<tenant>/coach-days/<uuid:coach_day_id>")
-@login_required
-def show_coach_day(coach_day_id: uuid.UUID):
+@role_required(*COACH_DAY_READERS)
+def show_coach_day(coach_day_id: uuid.UUID) -> ResponseReturnValue:
     day = get_or_404(CoachDay, coach_day_id)
-    _require_coach_day_reader()
     return _render_coach_day(day)
 
 
 @bp.post("/<tenant>/coach-days/<uuid:coach_day_id>/edit")
-@login_required
-def edit_coach_day(coach_day_id: uuid.UUID):
+@role_required(Role.PROGRAMME_ADMIN)
+def edit_coach_day(coach_day_id: uuid.UUID) -> ResponseReturnValue:
     day = get_or_404(CoachDay, coach_day_id)
-    _require_admin()
     form = CoachDayForm.parse(request.form)
-    try:
+
+    def update() -> None:
         if form.errors:
             raise InvalidInput(form.errors)
         update_coach_day(day, form.data, current_user)
-    except InvalidInput as refused:
-        db.session.rollback()
-        return _render_coach_day(
-            day, status=422, edit_values=form.values, edit_errors=refused.errors
-        )
-    db.session.commit()
-    flash(gettext("The coach day is saved."))
-    return _see_other("coaching.show_coach_day", coach_day_id=day.id)
+
+    return form_action(
+        update,
+        invalid=lambda errors: _render_coach_day(
+            day, status=422, edit_values=form.values, edit_errors=errors
+        ),
+        done=see_other("coaching.show_coach_day", coach_day_id=coach_day_id),
+        message=gettext("The coach day is saved."),
+    )
 
 
 @bp.post("/<tenant>/coach-days/<uuid:coach_day_id>/attendance")
-@login_required
-def record_coach_day_attendance(coach_day_id: uuid.UUID):
+@role_required(Role.PROGRAMME_ADMIN)
+def record_coach_day_attendance(coach_day_id: uuid.UUID) -> ResponseReturnValue:
     day = get_or_404(CoachDay, coach_day_id)
-    _require_admin()
-    present, errors = parse_ids(request.form.getlist("present"), "present")
-    try:
-        if errors:
-            raise InvalidInput(errors)
+    present, unread = parse_ids(request.form.getlist("present"), "present")
+
+    def record() -> None:
+        if unread:
+            raise InvalidInput(unread)
         record_attendance(day, present, current_user)
-    except InvalidInput as refused:
-        db.session.rollback()
-        return _render_coach_day(day, status=422, attendance_errors=refused.errors)
-    db.session.commit()
-    flash(gettext("The attendance is saved."))
-    return _see_other("coaching.show_coach_day", coach_day_id=day.id)
+
+    return form_action(
+        record,
+        invalid=lambda errors: _render_coach_day(day, status=422, attendance_errors=errors),
+        done=see_other("coaching.show_coach_day", coach_day_id=coach_day_id),
+        message=gettext("The attendance is saved."),
+    )
 
 
 @bp.post("/<tenant>/coach-days/<uuid:coach_day_id>/record")
-@login_required
-def edit_coach_day_record(coach_day_id: uuid.UUID):
+@role_required(*COACH_DAY_READERS)
+def edit_coach_day_record(coach_day_id: uuid.UUID) -> ResponseReturnValue:
     day = get_or_404(CoachDay, coach_day_id)
-    _require_coach_day_reader()
     text = request.form.get("record", "")
-    try:
-        update_record(day, text, current_user)
-    except InvalidInput as refused:
-        db.session.rollback()
-        return _render_coach_day(day, status=422, record_value=text, record_errors=refused.errors)
-    db.session.commit()
-    flash(gettext("The record of the coach day is saved."))
-    return _see_other("coaching.show_coach_day", coach_day_id=day.id)
+    return form_action(
+        lambda: update_record(day, text, current_user),
+        invalid=lambda errors: _render_coach_day(
+            day, status=422, record_value=text, record_errors=errors
+        ),
+        done=see_other("coaching.show_coach_day", coach_day_id=coach_day_id),
+        message=gettext("The record of the coach day is saved."),
+    )
 
 
 # --- a trajectory's coach ----------------------------------------------------------------------
 
 
-@bp.route("/<tenant>/trajectories/<uuid:trajectory_id>/coach", methods=["GET", "POST"])
-@login_required
-def choose_coach(trajectory_id: str):
-    trajectory, relations = load_trajectory(trajectory_id)
-    if not (Role.PROGRAMME_ADMIN in relations or Role.LEARNER in relations):
-        abort(404)
-    errors: dict[str, str] = {}
-    status = 200
-    if request.method == "POST":
-        coach = db.session.scalar(select(User).where(User.id == _coach_key()))
-        try:
-            if coach is None:
-                raise InvalidInput({"coach": gettext("Choose a coach from the list.")})
-            assign_coach(trajectory, coach, current_user, request.form.get("reason", ""))
-        except InvalidInput as refused:
-            db.session.rollback()
-            trajectory, relations = load_trajectory(trajectory_id)
-            errors, status = refused.errors, 422
-        else:
-            db.session.commit()
-            flash(gettext("%(name)s is now the learning coach.", name=coach.name))
-            return redirect(
-                url_for("trajectories.show_trajectory", trajectory_id=trajectory.id), 303
-            )
+def _render_choose_coach(
+    trajectory: Trajectory, relations: frozenset[Role], errors: dict[str, str]
+) -> str:
     history = db.session.scalars(
         select(CoachAssignment)
         .where(CoachAssignment.trajectory_id == trajectory.id)
         .order_by(CoachAssignment.assigned_at)
         .options(joinedload(CoachAssignment.coach), joinedload(CoachAssignment.assigned_by))
     ).all()
-    return (
-        render_template(
-            "trajectories/choose_coach.html",
-            trajectory=trajectory,
-            suggestions=suggest_coaches(trajectory.learner),
-            history=history,
-            may_choose=may_choose_coach(trajectory, relations),
-            errors=errors,
-        ),
-        status,
+    return render_template(
+        "trajectories/choose_coach.html",
+        trajectory=trajectory,
+        suggestions=suggest_coaches(trajectory.learner),
+        history=history,
+        may_choose=may_choose_coach(trajectory, relations),
+        errors=errors,
+    )
+
+
+@bp.route("/<tenant>/trajectories/<uuid:trajectory_id>/coach", methods=["GET", "POST"])
+@login_required
+def choose_coach(trajectory_id: str) -> ResponseReturnValue:
+    trajectory, relations = load_trajectory(trajectory_id)
+    if not (Role.PROGRAMME_ADMIN in relations or Role.LEARNER in relations):
+        abort(404)
+    if request.method == "GET":
+        return _render_choose_coach(trajectory, relations, {})
+    coach = db.session.scalar(select(User).where(User.id == _coach_key()))
+
+    def assign() -> User:
+        if coach is None:
+            raise InvalidInput({"coach": gettext("Choose a coach from the list.")})
+        assign_coach(trajectory, coach, current_user, request.form.get("reason", ""))
+        return coach
+
+    return form_action(
+        assign,
+        # The rollback expired the trajectory: the page is made from a fresh load.
+        invalid=lambda errors: _render_choose_coach(*load_trajectory(trajectory_id), errors),
+        done=see_other("trajectories.show_trajectory", trajectory_id=trajectory_id),
+        message=lambda chosen: gettext("%(name)s is now the learning coach.", name=chosen.name),
     )
 
 

@@ -61,7 +61,7 @@ def load_config() -> dict:
         "MIGRATIONS_DATABASE_URL": _psycopg_url(
             os.environ.get("MIGRATIONS_DATABASE_URL") or database_url
         ),
-        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        "SQLALCHEMY_ENGINE_OPTIONS": _engine_options(database_url, production),
         "REDIS_URL": os.environ.get("REDIS_URL", ""),
         # Jobs and mail (samenleren.core.jobs, samenleren.notifications); README "Configuration".
         **_mail_config(env),
@@ -70,6 +70,17 @@ def load_config() -> dict:
         ),
         "SAMENLEREN_SESSION_HOURS": int(os.environ.get("SAMENLEREN_SESSION_HOURS", "10")),
         "SAMENLEREN_PROXY_FIX": _flag("SAMENLEREN_PROXY_FIX"),
+        # Logs and metrics (samenleren.core.logs, samenleren.core.metrics); README "Observability".
+        "SAMENLEREN_LOG_FORMAT": log_format_from_env(),
+        "SAMENLEREN_LOG_LEVEL": os.environ.get("SAMENLEREN_LOG_LEVEL", "INFO").strip().upper(),
+        "SAMENLEREN_METRICS_PORT": metrics_port_from_env(),
+        # Optional, off unless set (samenleren.core.tracing; the `observability` extra).
+        "SENTRY_DSN": os.environ.get("SENTRY_DSN", "").strip(),
+        "OTEL_EXPORTER_OTLP_ENDPOINT": (
+            os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT")
+            or os.environ.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")
+            or ""
+        ).strip(),
         "SAMENLEREN_OIDC_TIMEOUT": float(os.environ.get("SAMENLEREN_OIDC_TIMEOUT", "10")),
         # The operator console: the platform's own identity provider and who may use it.
         **_operator_config(env),
@@ -90,6 +101,29 @@ def load_config() -> dict:
         "TESTING": env == "test",
         **_rate_limit_config(env, os.environ.get("REDIS_URL", "")),
     }
+
+
+def log_format_from_env() -> str:
+    """SAMENLEREN_LOG_FORMAT: `json` (one object per line; the default in production) or `text`."""
+    env = os.environ.get("SAMENLEREN_ENV", "production").strip().lower()
+    value = os.environ.get("SAMENLEREN_LOG_FORMAT", "").strip().lower()
+    value = value or ("json" if env == "production" else "text")
+    if value not in {"json", "text"}:
+        raise ConfigError(f"SAMENLEREN_LOG_FORMAT must be json or text, not {value!r}")
+    return value
+
+
+def metrics_port_from_env() -> int:
+    """SAMENLEREN_METRICS_PORT: the port of the Prometheus endpoint of a worker or the scheduler
+    (gunicorn's master serves the web processes' on the same port, deploy/gunicorn.conf.py).
+    9100 by default in production, off (0) elsewhere; 0 turns it off."""
+    env = os.environ.get("SAMENLEREN_ENV", "production").strip().lower()
+    raw = os.environ.get("SAMENLEREN_METRICS_PORT", "").strip()
+    if not raw:
+        return 9100 if env == "production" else 0
+    if not raw.isdigit() or int(raw) > 65535:
+        raise ConfigError(f"SAMENLEREN_METRICS_PORT must be a port number, not {raw!r}")
+    return int(raw)
 
 
 #: Requests per tenant and per client (IP address, or a SCIM token) before 429 Too Many Requests.
@@ -271,6 +305,21 @@ def _operator_config(env: str) -> dict:
         #: Seconds the console's "test SSO" waits for each answer of a tenant's IdP.
         "SAMENLEREN_SSO_TEST_TIMEOUT": float(os.environ.get("SAMENLEREN_SSO_TEST_TIMEOUT", "5")),
     }
+
+
+def _engine_options(database_url: str, production: bool) -> dict:
+    """SQLAlchemy's engine settings. Behind a pooler in transaction mode (PgBouncer, the
+    CloudNativePG `Pooler`), SAMENLEREN_TRANSACTION_POOLER=1 turns off psycopg's server-side
+    prepared statements: psycopg prepares a query on its fifth use, on the server connection it
+    happens to have, and the pooler may give the next transaction another server connection that
+    never saw it ("prepared statement _pg3_0 does not exist"). docs/scaling.md.
+
+    Production keeps statement parameters out of error messages, so out of the logs (they may be
+    a note's text or an address)."""
+    options: dict = {"pool_pre_ping": True, "hide_parameters": production}
+    if _flag("SAMENLEREN_TRANSACTION_POOLER") and database_url.startswith("postgres"):
+        options["connect_args"] = {"prepare_threshold": None}
+    return options
 
 
 def _psycopg_url(url: str) -> str:

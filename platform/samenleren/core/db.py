@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import sqlite3
 from datetime import UTC, datetime
-from typing import overload
+from typing import Any, overload
 
-from sqlalchemy import JSON, DateTime, event
+from sqlalchemy import JSON, CursorResult, DateTime, Result, event
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Engine
 
@@ -34,6 +34,14 @@ def as_utc(value: datetime | None) -> datetime | None:
     if value is not None and value.tzinfo is None:
         return value.replace(tzinfo=UTC)
     return value
+
+
+def rowcount(result: Result[Any]) -> int:
+    """How many rows a bulk UPDATE or DELETE matched. `Session.execute` is typed to return a
+    plain `Result`; for those statements it is a `CursorResult`, which carries the count."""
+    if not isinstance(result, CursorResult):
+        raise TypeError(f"no row count on a {type(result).__name__}")
+    return result.rowcount
 
 
 @event.listens_for(Engine, "connect")

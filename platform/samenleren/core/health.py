@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from flask import Blueprint, current_app, jsonify
+from flask import Blueprint, Response, current_app, jsonify
 from sqlalchemy import text
 
 from samenleren.core.extensions import db
@@ -19,10 +19,10 @@ def healthz():
 
 
 @bp.get("/readyz")
-def readyz():
+def readyz() -> tuple[Response, int]:
     checks = {"database": _database(), "redis": _redis()}
     down = sorted(name for name, state in checks.items() if state not in {"ok", "not configured"})
-    body = {"status": "ok" if not down else "unavailable", "checks": checks}
+    body: dict[str, object] = {"status": "ok" if not down else "unavailable", "checks": checks}
     if down:
         body["down"] = down
     return jsonify(body), (503 if down else 200)

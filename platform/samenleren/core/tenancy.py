@@ -21,7 +21,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
-from flask import g, has_app_context
+from flask import abort, g, has_app_context
 from sqlalchemy import ForeignKey, ForeignKeyConstraint, Uuid, event, text
 from sqlalchemy.orm import (
     Mapped,
@@ -84,6 +84,18 @@ def current_tenant() -> Tenant | None:
     if not has_app_context():
         return None
     return g.get("tenant")
+
+
+def require_tenant() -> Tenant:
+    """The tenant of this request or job, for code that only runs inside one.
+
+    Fails closed: with no tenant in context it answers 404 (in a job, the `NotFound` fails the
+    job) instead of carrying on with None.
+    """
+    tenant = current_tenant()
+    if tenant is None:
+        abort(404)
+    return tenant
 
 
 def current_tenant_id() -> uuid.UUID | None:

@@ -29,11 +29,11 @@ from werkzeug.wrappers import Response as BaseResponse
 
 from samenleren.core.errors_input import InvalidInput
 from samenleren.core.extensions import db
-from samenleren.core.tenancy import activate_tenant, current_tenant
+from samenleren.core.tenancy import TenantScoped, activate_tenant, current_tenant
 
 F = TypeVar("F", bound=Callable[..., Any])
 T = TypeVar("T")
-M = TypeVar("M")
+M = TypeVar("M", bound=TenantScoped)
 
 
 def init_tenant_resolution(app: Flask) -> None:
@@ -71,7 +71,7 @@ def get_or_404(model: type[M], object_id: uuid.UUID | str, *options: ORMOption) 
         key = object_id if isinstance(object_id, uuid.UUID) else uuid.UUID(str(object_id))
     except ValueError:
         abort(404)
-    query = select(model).where(model.id == key).options(*options)  # type: ignore[attr-defined]
+    query = select(model).where(model.id == key).options(*options)
     obj = db.session.scalars(query).unique().one_or_none()
     if obj is None:
         abort(404)
@@ -89,7 +89,7 @@ def login_required(view: F) -> F:
             return redirect(url_for("identity.login", next=request.full_path.rstrip("?")))
         return view(*args, **kwargs)
 
-    return wrapper  # type: ignore[return-value]
+    return cast(F, wrapper)
 
 
 def _refuse_without_role(roles: tuple[str, ...]) -> ResponseReturnValue | None:
@@ -115,7 +115,7 @@ def role_required(*roles: str) -> Callable[[F], F]:
                 return refused
             return view(*args, **kwargs)
 
-        return wrapper  # type: ignore[return-value]
+        return cast(F, wrapper)
 
     return decorate
 

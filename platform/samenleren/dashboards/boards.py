@@ -7,6 +7,7 @@ import enum
 from dataclasses import dataclass
 
 from sqlalchemy import (
+    ScalarSelect,
     select,
 )
 
@@ -59,8 +60,10 @@ def welcome_of(user: User) -> Welcome:
     """The names of the user's manager and department (one query; none when neither is set)."""
     if user.manager_id is None and user.department_id is None:
         return Welcome()
-    manager = select(User.name).where(User.id == user.manager_id).scalar_subquery()
-    department = (
+    manager: ScalarSelect[str | None] = (
+        select(User.name).where(User.id == user.manager_id).scalar_subquery()
+    )
+    department: ScalarSelect[str | None] = (
         select(Department.name).where(Department.id == user.department_id).scalar_subquery()
     )
     manager_name, department_name = db.session.execute(select(manager, department)).one()

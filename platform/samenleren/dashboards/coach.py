@@ -47,7 +47,8 @@ def coach_dashboard(
     ).all()
     trajectories = sorted(trajectories, key=lambda t: t.learner.name)
     cards = cards_of(trajectories, Role.COACH, today)
-    upcoming, overdue = [], []
+    upcoming: list[tuple[datetime, Task]] = []
+    overdue: list[Task] = []
     for card in cards:
         for entry in card.timeline.entries:
             if not entry.mine:
@@ -58,12 +59,12 @@ def coach_dashboard(
                 and starts_at is not None
                 and now <= starts_at < now + UPCOMING
             ):
-                upcoming.append(Task(card.trajectory, entry))
+                upcoming.append((starts_at, Task(card.trajectory, entry)))
             if entry.overdue:
                 overdue.append(Task(card.trajectory, entry))
-    upcoming.sort(key=lambda task: as_utc(task.entry.step.starts_at))
+    upcoming.sort(key=lambda item: item[0])
     overdue.sort(key=lambda task: (task.entry.step.due_on, task.trajectory.learner.name))
     coach_day = db.session.scalar(
         select(CoachDay).where(CoachDay.held_on >= today).order_by(CoachDay.held_on).limit(1)
     )
-    return CoachDashboard(cards, upcoming, overdue, coach_day)
+    return CoachDashboard(cards, [task for _, task in upcoming], overdue, coach_day)

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from sqlalchemy import (
+    ScalarSelect,
     func,
     select,
 )
@@ -48,7 +49,7 @@ def learner_dashboard(user: User, today: date | None = None) -> LearnerDashboard
     trajectories = db.session.scalars(trajectory_query(Trajectory.learner_id == user.id)).all()
     trajectories = by_status_then(trajectories, lambda t: -t.edition.starts_on.toordinal())
     ahead = aliased(Enrolment)
-    place = (
+    place: ScalarSelect[int] = (
         select(func.count(ahead.id) + 1)
         .where(
             ahead.edition_id == Enrolment.edition_id,

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import (
+    ScalarSelect,
     func,
     select,
 )
@@ -48,7 +49,7 @@ def trainer_dashboard(user: User, now: datetime | None = None) -> TrainerDashboa
     (3 queries)."""
     now = now or utcnow()
 
-    def counted(status: EnrolmentStatus):
+    def counted(status: EnrolmentStatus) -> ScalarSelect[int]:
         return (
             select(func.count(Enrolment.id))
             .where(Enrolment.edition_id == Edition.id, Enrolment.status == status)

@@ -8,6 +8,8 @@ chosen here, else the most relevant one.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from flask import Blueprint, render_template, session
 from flask_babel import format_decimal
 from flask_login import current_user
@@ -20,14 +22,14 @@ from samenleren.dashboards.learner import learner_dashboard
 from samenleren.dashboards.manager import manager_dashboard
 from samenleren.dashboards.programme import programme_dashboard
 from samenleren.dashboards.trainer import trainer_dashboard
-from samenleren.identity.models import Role
+from samenleren.identity.models import Role, User
 
 bp = Blueprint("dashboards", __name__, template_folder="templates")
 
 #: The Flask session remembers the dashboard chosen last (a login starts a fresh session).
 CHOSEN = "dashboard"
 
-_LOADERS = {
+_LOADERS: dict[Board, Callable[[User], object]] = {
     Board.LEARNER: learner_dashboard,
     Board.COACH: coach_dashboard,
     Board.MANAGER: manager_dashboard,

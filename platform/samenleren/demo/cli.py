@@ -57,7 +57,8 @@ def run_command(host: str, port: int, idp_port: int | None) -> None:
     from samenleren.demo.devidp import with_issuer
     from samenleren.demo.seed import seed_tenant, showcase
 
-    app = current_app._get_current_object()
+    # The application itself, not the proxy (run_simple serves it); the proxy is typed as Flask.
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
     if app.config["SAMENLEREN_ENV"] == "production":
         raise click.ClickException("demo run is for development; set SAMENLEREN_ENV=development")
     database = app.config["SQLALCHEMY_DATABASE_URI"]

@@ -24,7 +24,8 @@ from samenleren.catalogue.models import Training
 from samenleren.core.extensions import db
 from samenleren.core.tenancy import tenant_scope
 from samenleren.core.tenant import Tenant
-from samenleren.demo.programme import mid_trajectory, seed_programme
+from samenleren.demo.programme import seed_programme
+from samenleren.demo.story import mid_trajectory
 from samenleren.identity.models import Department, User
 from samenleren.identity.services import roles_for_groups, sync_idp_roles
 
@@ -227,9 +228,9 @@ def _seed_parts() -> None:
     through the services, in order (the outbox last: it mails about everything before it)."""
     from samenleren.exports.demo import seed_exports
     from samenleren.notifications.demo import seed_notifications
-    from samenleren.process_templates.editor_demo import seed_draft
-    from samenleren.process_templates.library_demo import seed_library
-    from samenleren.process_templates.versions_demo import seed_imported_template
+    from samenleren.process_templates.editor.demo import seed_draft
+    from samenleren.process_templates.library.demo import seed_library
+    from samenleren.process_templates.versions.demo import seed_imported_template
 
     seed_exports()  # a ready export for the programme admin (issue 6)
     seed_library()  # one tenant's variant of the model shared in the library (issue 5)

@@ -158,7 +158,9 @@ class _Programme:
                 .join(ProcessTemplate, ProcessTemplate.id == TemplateVersion.template_id)
                 .order_by(Training.title, Edition.starts_on, learner.name, Trajectory.id)
             ).all()
-            self._trajectories = [_Trajectory(*row) for row in rows]
+            # The columns are the fields in order; mypy cannot spread a row of 13 typed columns
+            # (SQLAlchemy types the first ten, then a variadic rest) into positional arguments.
+            self._trajectories = [_Trajectory(*row) for row in rows]  # type: ignore[call-arg]
         return self._trajectories
 
     @property
@@ -166,7 +168,7 @@ class _Programme:
         """The definition of every template version a trajectory is on (1 query)."""
         if self._definitions is None:
             version_ids = {t.version_id for t in self.trajectories}
-            versions = (
+            versions: Iterable[TemplateVersion] = (
                 db.session.scalars(
                     select(TemplateVersion).where(TemplateVersion.id.in_(version_ids))
                 )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from samenleren.core.extensions import db
-from samenleren.core.tenancy import current_tenant
+from samenleren.core.tenancy import require_tenant
 from samenleren.exports import services
 from samenleren.exports.models import Dataset, Export, ExportFormat
 from samenleren.identity.models import Role, RoleAssignment, User
@@ -29,7 +29,7 @@ def seed_exports() -> None:
         admin,
         ExportFormat.XLSX.value,
         [dataset.value for dataset in Dataset],
-        current_tenant().default_locale,
+        require_tenant().default_locale,
     )
     db.session.commit()
     services.build_export(export.id)

@@ -19,12 +19,12 @@ from sqlalchemy import or_, select, update
 
 from samenleren.audit.events import AuditAction
 from samenleren.audit.services import record
-from samenleren.core.db import as_utc, utcnow
+from samenleren.core.db import as_utc, rowcount, utcnow
 from samenleren.core.errors_input import InvalidInput
 from samenleren.core.extensions import db
 from samenleren.core.formatting import local_today
 from samenleren.core.jobs.runtime import enqueue
-from samenleren.core.tenancy import current_tenant
+from samenleren.core.tenancy import require_tenant
 from samenleren.exports.datasets import build_tables
 from samenleren.exports.files import export_file
 from samenleren.exports.models import Dataset, Export, ExportFormat, ExportState
@@ -134,7 +134,7 @@ def build_export(export_id: uuid.UUID) -> Export | None:
     export = get_export(export_id)
     if export is None or export.state in (ExportState.DONE, ExportState.EXPIRED):
         return export
-    tenant = current_tenant()
+    tenant = require_tenant()
     export.state = ExportState.RUNNING
     export.started_at = utcnow()
     export.progress = 5
@@ -152,6 +152,8 @@ def build_export(export_id: uuid.UUID) -> Export | None:
             stem = f"{tenant.slug}-{word}-{local_today().isoformat()}"
             file = export_file(tables, ExportFormat(export.format), stem)
         export = get_export(export_id)
+        if export is None:  # deleted while it was being built
+            raise LookupError(f"export {export_id} is gone")
         now = utcnow()
         export.content = file.content
         export.filename = file.filename
@@ -237,21 +239,25 @@ def clean_up(now: datetime | None = None) -> tuple[int, int]:
     """Delete the files of the current tenant's exports that expired, and give up exports that
     were queued or running for longer than `STALE`. Returns (expired, given up)."""
     now = now or utcnow()
-    expired = db.session.execute(
-        update(Export)
-        .where(
-            or_(Export.state == ExportState.DONE, Export.content.is_not(None)),
-            Export.expires_at <= now,
+    expired = rowcount(
+        db.session.execute(
+            update(Export)
+            .where(
+                or_(Export.state == ExportState.DONE, Export.content.is_not(None)),
+                Export.expires_at <= now,
+            )
+            .values(state=ExportState.EXPIRED, content=None)
         )
-        .values(state=ExportState.EXPIRED, content=None)
-    ).rowcount
-    given_up = db.session.execute(
-        update(Export)
-        .where(
-            Export.state.in_([ExportState.QUEUED, ExportState.RUNNING]),
-            Export.requested_at <= now - STALE,
+    )
+    given_up = rowcount(
+        db.session.execute(
+            update(Export)
+            .where(
+                Export.state.in_([ExportState.QUEUED, ExportState.RUNNING]),
+                Export.requested_at <= now - STALE,
+            )
+            .values(state=ExportState.FAILED, error="stale", finished_at=now)
         )
-        .values(state=ExportState.FAILED, error="stale", finished_at=now)
-    ).rowcount
+    )
     db.session.commit()
     return expired, given_up

@@ -84,13 +84,12 @@ def list_exports():
 
 @bp.post("/<tenant>/exports/")
 def request_export():
-    values = {
-        "format": request.form.get("format", ""),
-        "datasets": request.form.getlist("datasets"),
-    }
+    export_format = request.form.get("format", "")
+    datasets = request.form.getlist("datasets")
+    values = {"format": export_format, "datasets": datasets}
     return form_action(
         lambda: services.request_export(
-            current_user, values["format"], values["datasets"], str(get_locale() or "nl")
+            current_user, export_format, datasets, str(get_locale() or "nl")
         ),
         invalid=lambda errors: _render_list(values, errors, 422),
         done=see_other("exports.list_exports"),

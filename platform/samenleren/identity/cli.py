@@ -26,10 +26,11 @@ def reencrypt_command() -> None:
     ).all()
     unreadable = []
     for tenant in tenants:
+        stored = tenant.sso_client_secret_encrypted
+        if stored is None:  # not selected; the column is nullable
+            continue
         try:
-            tenant.sso_client_secret_encrypted = reencrypt_secret(
-                tenant.sso_client_secret_encrypted
-            )
+            tenant.sso_client_secret_encrypted = reencrypt_secret(stored)
         except SecretUnreadable:
             unreadable.append(tenant.slug)
     if unreadable:

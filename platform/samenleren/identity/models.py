@@ -5,6 +5,7 @@ from __future__ import annotations
 import enum
 import uuid
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy import Enum, Index, String, UniqueConstraint, Uuid, and_
 from sqlalchemy.orm import Mapped, foreign, mapped_column, relationship, remote
@@ -117,7 +118,10 @@ class User(TenantScoped, db.Model):
 
     # Flask-Login: the id kept in the cookie is that of the *login session*, set by the login
     # service (see samenleren.identity.sessions), so that logout can end it server-side.
-    login_session_id = None  #: set by the user loader; not a column
+    # Not a column, so not annotated at runtime (the declarative scan would try to map it).
+    if TYPE_CHECKING:
+        login_session_id: uuid.UUID | None
+    login_session_id = None  #: set by the user loader
     is_authenticated = True
     is_anonymous = False
 

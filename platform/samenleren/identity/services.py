@@ -86,9 +86,9 @@ def user_from_claims(tenant: Tenant, claims: Mapping[str, Any]) -> User:
     if subject.startswith(EXTERNAL_SUBJECT_PREFIX):
         raise LoginRefused("the subject is reserved for external trainers", "reserved_subject")
     names = claim_names(tenant)
-    name = str(claims.get(names["name"]) or "").strip()
-    email = str(claims.get(names["email"]) or "").strip() or None
-    groups = _claim_list(claims.get(names["groups"]))
+    name = str(_claim(claims, names["name"]) or "").strip()
+    email = str(_claim(claims, names["email"]) or "").strip() or None
+    groups = _claim_list(_claim(claims, names["groups"]))
 
     user = db.session.scalar(select(User).where(User.subject == subject))
     if user is None:
@@ -103,6 +103,11 @@ def user_from_claims(tenant: Tenant, claims: Mapping[str, Any]) -> User:
     sync_idp_roles(user, roles_for_groups(tenant, groups))
     _apply_profile_claims(user, claims, names)
     return user
+
+
+def _claim(claims: Mapping[str, Any], name: str | None) -> Any:
+    """The claim's value; None when the claim is not configured or absent."""
+    return claims.get(name) if name else None
 
 
 def _claim_text(claims: Mapping[str, Any], name: str | None) -> str | None:

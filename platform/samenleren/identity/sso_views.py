@@ -8,7 +8,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from werkzeug.datastructures import MultiDict
 
-from samenleren.core.tenancy import current_tenant
+from samenleren.core.tenancy import require_tenant
 from samenleren.core.terminology import role_term
 from samenleren.core.web import form_action, role_required, see_other
 from samenleren.identity.models import Role
@@ -89,7 +89,7 @@ def _render(
     extra_rows: int = BLANK_ROWS,
     secret_dropped: bool = False,
 ):
-    tenant = current_tenant()
+    tenant = require_tenant()
     rows = list(values.rows) + [GroupRow() for _ in range(extra_rows)]
     return (
         render_template(
@@ -109,7 +109,7 @@ def _render(
 @bp.route("/<tenant>/settings/sso", methods=["GET", "POST"])
 @role_required(Role.PROGRAMME_ADMIN)
 def edit_sso_settings():
-    tenant = current_tenant()
+    tenant = require_tenant()
     if request.method == "GET":
         return _render(settings_of(tenant), {})
     values = _parse(request.form)

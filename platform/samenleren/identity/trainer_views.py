@@ -20,7 +20,7 @@ from flask_babel import gettext
 from flask_login import current_user
 
 from samenleren.core.extensions import db
-from samenleren.core.tenancy import current_tenant
+from samenleren.core.tenancy import require_tenant
 from samenleren.core.web import form_action, get_or_404, role_required, see_other
 from samenleren.identity.models import Role, User
 from samenleren.identity.sessions import start_login_session
@@ -164,5 +164,5 @@ def sign_in_with_link(token: str):
         db.session.commit()  # the refused attempt stays in the audit log
         return _unusable(refused.state)
     start_login_session(user)  # commits: the link is spent together with the new login
-    log.info("login with a link at %s: user %s", current_tenant().slug, user.id)
+    log.info("login with a link at %s: user %s", require_tenant().slug, user.id)
     return redirect(url_for("dashboards.home"), 303)

@@ -302,7 +302,7 @@ def state_of_link(token: str) -> str | None:
     link = find_link(token)
     if link is None:
         return None
-    user = db.session.scalar(select(User).where(User.id == link.user_id))
+    user = db.session.execute(select(User).where(User.id == link.user_id)).scalar_one()
     return link_state(link, user)
 
 
@@ -313,7 +313,7 @@ def redeem_link(link: SignInLink) -> User:
     then starts the login session (which commits). A refused press is audited: the caller
     commits that event too.
     """
-    user = db.session.scalar(select(User).where(User.id == link.user_id))
+    user = db.session.execute(select(User).where(User.id == link.user_id)).scalar_one()
     state = link_state(link, user)
     if state != LinkState.VALID:
         record(

@@ -10,9 +10,10 @@ from flask_login import current_user
 
 from samenleren.audit.events import AuditAction
 from samenleren.audit.services import record
+from samenleren.core import metrics
 from samenleren.core.extensions import db
 from samenleren.core.ratelimits import callback_rate_limit, login_rate_limit
-from samenleren.core.tenancy import current_tenant
+from samenleren.core.tenancy import current_tenant, require_tenant
 from samenleren.identity.oidc import (
     CallbackRefused,
     SSOConfigurationError,
@@ -48,7 +49,8 @@ def _safe_next(target: str | None) -> str | None:
 def _refused(reason: str, status: int = 403, *, code: str = "refused", user=None, **facts):
     """The refusal page; the refusal is logged and audited (`code`: the reason's code in the
     audit log; `user`: the known user refused; `facts`: details, e.g. the IdP's `subject`)."""
-    log.warning("login refused at %s: %s", current_tenant().slug, reason)
+    log.warning("login refused at %s: %s", require_tenant().slug, reason)
+    metrics.login_failed(require_tenant().slug, code)
     _audit_refusal(code, user, **facts)
     return render_template("identity/login_refused.html"), status
 
@@ -85,7 +87,7 @@ def _callback_refusal_code(exc: Exception) -> str:
 def login():
     if current_user.is_authenticated:
         return redirect(_safe_next(request.args.get("next")) or url_for("dashboards.home"))
-    tenant = current_tenant()
+    tenant = require_tenant()
     try:
         client = client_for(tenant)
     except SSOConfigurationError as exc:
@@ -98,7 +100,7 @@ def login():
 @bp.get("/<tenant>/auth/callback")
 @callback_rate_limit
 def callback():
-    tenant = current_tenant()
+    tenant = require_tenant()
     if request.args.get("error"):
         return _refused(
             f"identity provider answered {request.args.get('error')!r}",
@@ -109,6 +111,7 @@ def callback():
         claims = finish_authorization(client_for(tenant), tenant.sso_issuer)
     except SSOConfigurationError as exc:  # discovery or the token endpoint unusable
         log.error("SSO of %s unusable: %s", tenant.slug, exc)
+        metrics.login_failed(tenant.slug, "sso_unavailable")
         _audit_refusal("sso_unavailable")
         return render_template("identity/sso_unavailable.html"), 503
     except CallbackRefused as exc:
@@ -126,7 +129,8 @@ def callback():
         return _refused(str(exc), code=exc.reason, user=exc.user, subject=subject)
     record(AuditAction.LOGIN_SUCCEEDED, actor=user, subject_type="user", subject_id=user.id)
     start_login_session(user)  # commits the login and its event together
-    log.info("login at %s: user %s", tenant.slug, user.id)
+    # The line's `user` field names the user by a pseudonym (samenleren.core.logs), not the id.
+    log.info("login at %s", tenant.slug)
     return redirect(next_url or url_for("dashboards.home"))
 
 

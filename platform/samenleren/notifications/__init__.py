@@ -7,6 +7,11 @@ from flask import Flask
 
 def init_app(app: Flask) -> None:
     from samenleren.core.jobs.schedule import Periodic, periodic
+    from samenleren.core.metrics import register_collector
+    from samenleren.notifications.metrics import outbox_metrics
+
+    # The outbox's backlog and the age of its oldest due mail, when the scheduler is scraped.
+    register_collector("outbox", outbox_metrics)
 
     # The outbox: send what is due (notify() also triggers it right after its commit; this
     # catches retries, mails due later and anything an unavailable Redis dropped).

@@ -30,7 +30,7 @@ from sqlalchemy import select, text, update
 from samenleren.core.config import LANGUAGES
 from samenleren.core.db import utcnow
 from samenleren.core.extensions import db
-from samenleren.core.tenancy import current_tenant, current_tenant_id
+from samenleren.core.tenancy import current_tenant_id, require_tenant
 from samenleren.identity.models import User
 from samenleren.notifications import staleness
 from samenleren.notifications.models import (
@@ -124,7 +124,7 @@ def claim_due(limit: int, now: datetime | None = None) -> list[Outgoing]:
     # Reminders whose step closed or vanished meanwhile are cancelled, not sent (staleness.py).
     stale = staleness.cancel_stale(rows)  # rows have the notification's .id and .context
     rows = [row for row in rows if row.id not in stale]
-    default_locale = current_tenant().default_locale  # type: ignore[union-attr]
+    default_locale = require_tenant().default_locale
     batch = []
     for row in rows:
         person = people[row.recipient_id]
@@ -213,12 +213,6 @@ def _start(out: Outgoing, data: bytes, renderer: Renderer, mailer: Any, marker: 
     return True
 
 
-def _command_ok() -> Any:
-    from psycopg import pq
-
-    return pq.ExecStatus.COMMAND_OK
-
-
 def _complete(out: Outgoing, mailer: Any, marker: _Marker) -> int:
     from samenleren.notifications.mailer import TRANSIENT
 
@@ -232,29 +226,38 @@ def _complete(out: Outgoing, mailer: Any, marker: _Marker) -> int:
     return 1
 
 
+class _ConnectionLost(RuntimeError):
+    """The database ended the marker's connection (a restart, a failover)."""
+
+
 class _Marker:
     """Records each outcome in its own commit, in one round trip, overlapped with the next mail.
 
-    A dedicated connection in autocommit mode: one UPDATE is one transaction, so marking a mail
-    sent costs a single round trip instead of BEGIN, the RLS setting, UPDATE and COMMIT through
-    the session. On PostgreSQL the UPDATE is a prepared statement sent without waiting for its
-    answer (libpq's asynchronous API through `psycopg.pq`); `wait()` collects the answer and
-    raises if it failed. Every `finish`/`failed_attempt` first waits for the previous one, so at
-    most one outcome is ever in flight. The tenant is set for the connection's session
-    (row-level security still applies to every UPDATE) and commits do not wait for the WAL flush
-    (`synchronous_commit = off`): the row is committed and visible at once, and a killed
-    *worker* loses nothing; only a crash of the *database server* within ~0.2 s could forget a
-    mark, which would resend that mail (same Message-ID). The connection is closed, never
-    returned to the pool, so its session settings cannot leak into a request. Other databases
-    (SQLite for `make run`): the same UPDATE, synchronously.
+    A dedicated connection: one outcome is one transaction, so marking a mail sent costs a
+    single round trip instead of BEGIN, the RLS setting, UPDATE and COMMIT through the session.
+    On PostgreSQL the transaction goes out in libpq's pipeline mode (through `psycopg.pq`)
+    without waiting for its answer: the tenant and `synchronous_commit = off` set for this
+    transaction only (`set_config(..., true)`), the UPDATE, then a Sync that commits it.
+    `wait()` collects the answers and raises if one failed. Every `finish`/`failed_attempt`
+    first waits for the previous one, so at most one outcome is ever in flight. Row-level
+    security applies to every UPDATE, and commits do not wait for the WAL flush: the row is
+    committed and visible at once, and a killed *worker* loses nothing; only a crash of the
+    *database server* within ~0.2 s could forget a mark, which would resend that mail (same
+    Message-ID).
+
+    Nothing outlives one transaction - no session setting, no named prepared statement - so
+    the marks work through a pooler in transaction mode (PgBouncer), which may give every
+    transaction another server connection (docs/scaling.md). The connection is closed after
+    use, never returned to the pool. Other databases (SQLite for `make run`): the same UPDATE,
+    synchronously.
 
     When the connection dies under a mark (the database restarted or failed over), the outcome
-    is known only here: it is applied on a new connection as soon as the database answers again
-    (`_reconnect_and_apply`), within half the lease, so that an accepted mail is not sent again.
-    Applying a mark twice changes nothing (only a `sending` row is updated).
+    is known only here: it is applied in a transaction of its own on a new connection as soon as
+    the database answers again (`_reconnect_and_apply`), within half the lease, so that an
+    accepted mail is not sent again. Applying a mark twice changes nothing (only a `sending`
+    row is updated).
     """
 
-    _STATEMENT = b"samenleren_outbox_mark"
     _SQL = (
         b"UPDATE notifications SET state = $3, claimed_until = NULL,"
         b" sent_at = COALESCE($4::timestamptz, sent_at),"
@@ -265,6 +268,10 @@ class _Marker:
     # `(state = 'sending') IS TRUE`: the same condition, but one the planner cannot take from
     # the (tenant_id, state, due_at) index. With `sending` rare in the statistics it otherwise
     # picks that index and reads every claimed row for each mark instead of the primary key.
+    _SETTINGS = (
+        b"SELECT set_config('app.tenant_id', $1, true),"
+        b" set_config('synchronous_commit', 'off', true)"
+    )
 
     def __enter__(self) -> _Marker:
         tenant_id = current_tenant_id()
@@ -279,19 +286,18 @@ class _Marker:
         self.connection = db.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
         self._libpq: Any = None
         if self.connection.dialect.name == "postgresql":
-            self.connection.execute(
-                text("SELECT set_config('app.tenant_id', :t, false)"), {"t": str(self.tenant_id)}
-            )
-            self.connection.execute(text("SET synchronous_commit TO off"))
-            driver = self.connection.connection.driver_connection
-            if hasattr(driver, "pgconn"):  # psycopg 3
-                self._libpq = driver.pgconn
-                self._check(self._libpq.prepare(self._STATEMENT, self._SQL))
+            # PostgreSQL URLs always name psycopg 3 (core.config), whose libpq this uses.
+            self._libpq = self.connection.connection.driver_connection.pgconn  # type: ignore[union-attr]
+            from psycopg import pq
+
+            # Outside any transaction, so that the Sync after each mark commits it.
+            assert self._libpq.transaction_status == pq.TransactionStatus.IDLE
+            self._libpq.enter_pipeline_mode()
 
     def _close(self) -> None:
         if self.connection.closed:  # a reconnection attempt that failed closed it already
             return
-        self.connection.invalidate()  # closed for good: the session settings die with it
+        self.connection.invalidate()  # closed for good: it was left in pipeline mode
         self.connection.close()
 
     def __exit__(self, *exc: object) -> None:
@@ -303,13 +309,16 @@ class _Marker:
             self._close()
 
     @staticmethod
-    def _check(result: Any) -> None:
+    def _check(results: list[Any]) -> None:
         from psycopg import pq
 
-        if result.status != pq.ExecStatus.COMMAND_OK:
-            raise RuntimeError(
-                f"outbox mark failed: {result.error_message.decode(errors='replace')}"
-            )
+        for result in results:
+            if result.status not in {pq.ExecStatus.COMMAND_OK, pq.ExecStatus.TUPLES_OK}:
+                message = result.error_message.decode(errors="replace") or result.status.name
+                severity = result.error_field(pq.DiagnosticField.SEVERITY_NONLOCALIZED) or b""
+                if severity in {b"FATAL", b"PANIC"}:  # the server ended the connection
+                    raise _ConnectionLost(f"outbox mark failed: {message}")
+                raise RuntimeError(f"outbox mark failed: {message}")
 
     def sent(self, out: Outgoing) -> None:
         """The server accepted `out`. Its UPDATE goes out with the next `flush` - the outbox
@@ -336,44 +345,75 @@ class _Marker:
             return
         out, state, values = self._in_flight
         self._in_flight = None
-        results = []
-        while (result := self._libpq.get_result()) is not None:
-            results.append(result)
-        for result in results:
-            if result.status != _command_ok() and not self._alive():
-                self._reconnect_and_apply(out, state, values)
-                return
-            self._check(result)
+        try:
+            self._collect()
+        except _ConnectionLost:
+            self._reconnect_and_apply(out, state, values)
+        except Exception:
+            if self._alive():
+                raise
+            self._reconnect_and_apply(out, state, values)
 
     def _alive(self) -> bool:
         from psycopg import pq
 
         return self._libpq is None or self._libpq.status == pq.ConnStatus.OK
 
+    def _collect(self) -> None:
+        results = []
+        for _ in range(2):  # the settings, the UPDATE: each answer ends with None
+            while (result := self._libpq.get_result()) is not None:
+                results.append(result)
+        self._check(results)
+        from psycopg import pq
+
+        sync = self._libpq.get_result()  # the Sync: the transaction is committed
+        if sync is None or sync.status != pq.ExecStatus.PIPELINE_SYNC:
+            self._check([sync] if sync is not None else [])
+            raise RuntimeError("outbox mark failed: no answer to the commit")
+
     def _reconnect_and_apply(
         self, out: Outgoing, state: NotificationState, values: dict[str, Any]
     ) -> None:
-        """The connection died under this outcome: apply it on a new connection once the
-        database answers, trying for half the lease (after that another worker may take the
-        row over); then give up as before (the row stays `sending` until the lease ends)."""
+        """The connection died under this outcome: apply it in a transaction of its own on a
+        new connection once the database answers, trying for half the lease (after that another
+        worker may take the row over); then give up as before (the row stays `sending` until the
+        lease ends). Later outcomes go through a new pipelined connection."""
         from sqlalchemy.exc import DBAPIError
 
         log.warning("notification %s: the database connection was lost; marking it again", out.id)
-        patience = current_app.config["SAMENLEREN_MAIL_LEASE_SECONDS"] / 2
-        deadline = time.monotonic() + patience
+        deadline = time.monotonic() + current_app.config["SAMENLEREN_MAIL_LEASE_SECONDS"] / 2
         while True:
             try:
                 self._close()
             except DBAPIError:
                 pass
             try:
+                with db.engine.begin() as connection:
+                    if connection.dialect.name == "postgresql":
+                        connection.execute(
+                            text("SELECT set_config('app.tenant_id', :t, true)"),
+                            {"t": str(self.tenant_id)},
+                        )
+                    connection.execute(self._statement(out, values))
                 self._open()
-                self._apply(out, state, values)
                 return
             except DBAPIError:
                 if time.monotonic() > deadline:
                     raise
                 time.sleep(0.5)
+
+    def _statement(self, out: Outgoing, values: dict[str, Any]) -> Any:
+        table = Notification.__table__
+        return (
+            update(table)
+            .where(
+                table.c.tenant_id == self.tenant_id,
+                table.c.id == out.id,
+                table.c.state == NotificationState.SENDING.value,
+            )
+            .values(**values)
+        )
 
     def _update(self, out: Outgoing, state: NotificationState, **values: Any) -> None:
         self.flush()
@@ -400,8 +440,9 @@ class _Marker:
             from psycopg import OperationalError
 
             try:
-                self._libpq.send_query_prepared(
-                    self._STATEMENT,
+                self._libpq.send_query_params(self._SETTINGS, [str(self.tenant_id).encode()])
+                self._libpq.send_query_params(
+                    self._SQL,
                     [
                         str(self.tenant_id).encode(),
                         str(out.id).encode(),
@@ -411,6 +452,7 @@ class _Marker:
                         due_at.isoformat().encode() if due_at else None,
                     ],
                 )
+                self._libpq.pipeline_sync()
                 self._libpq.flush()
             except OperationalError:
                 if self._alive():
@@ -419,20 +461,7 @@ class _Marker:
                 return
             self._in_flight = (out, state, values)
             return
-        self._apply(out, state, values)
-
-    def _apply(self, out: Outgoing, state: NotificationState, values: dict[str, Any]) -> None:
-        """The outcome as one synchronous UPDATE through SQLAlchemy."""
-        table = Notification.__table__
-        self.connection.execute(
-            update(table)
-            .where(
-                table.c.tenant_id == self.tenant_id,
-                table.c.id == out.id,
-                table.c.state == NotificationState.SENDING.value,
-            )
-            .values(**values)
-        )
+        self.connection.execute(self._statement(out, values))
 
     def finish(self, out: Outgoing, state: NotificationState, error: str = "") -> None:
         self._update(

@@ -17,7 +17,7 @@ from flask import current_app
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
-from samenleren.core.db import as_utc, utcnow
+from samenleren.core.db import as_utc, rowcount, utcnow
 from samenleren.core.extensions import db
 from samenleren.core.jobs.runtime import enqueue, pending_jobs
 from samenleren.core.tenancy import current_tenant, current_tenant_id
@@ -95,7 +95,7 @@ def cancel(key: str) -> bool:
         )
         .values(state=NotificationState.CANCELLED, claimed_until=None)
     )
-    return bool(result.rowcount)
+    return bool(rowcount(result))
 
 
 #: The job that sends the outbox (`notifications.jobs.send_due`), enqueued by its registered name.
@@ -124,4 +124,4 @@ def retry_failed(ids: Iterable[uuid.UUID] | None = None) -> int:
         query.values(state=NotificationState.PENDING, attempts=0, due_at=utcnow())
     )
     schedule_send()
-    return result.rowcount
+    return rowcount(result)

@@ -32,7 +32,7 @@ from sqlalchemy.orm import joinedload
 from samenleren.core.db import utcnow
 from samenleren.core.extensions import db
 from samenleren.core.formatting import LOCAL_ZONE
-from samenleren.core.tenancy import current_tenant
+from samenleren.core.tenancy import require_tenant
 from samenleren.identity.models import Role, RoleAssignment, User
 from samenleren.notifications.models import Notification, NotificationKind, NotificationState
 from samenleren.notifications.outbox import notify, schedule_send
@@ -118,7 +118,7 @@ def sweep(now: datetime | None = None, *, weekly: bool = False) -> int:
 def _open_steps(today: date) -> list[_OpenStep]:
     from samenleren.trajectories.models import StepInstance, StepState, Trajectory, TrajectoryStatus
 
-    tenant = current_tenant()
+    tenant = require_tenant()
     rows = db.session.scalars(
         select(StepInstance)
         .join(StepInstance.trajectory)

@@ -17,6 +17,7 @@ from email.header import Header
 from email.message import Message
 from email.mime.application import MIMEApplication
 from email.mime.multipart import MIMEMultipart
+from email.mime.nonmultipart import MIMENonMultipart
 from email.mime.text import MIMEText
 from email.policy import compat32
 from email.utils import format_datetime, formataddr, parseaddr
@@ -308,7 +309,9 @@ def _quoted_printable(text: str) -> bytes:
 def _text_part(body: str, subtype: str) -> MIMEText:
     """UTF-8; quoted-printable for text (readable in a saved .eml), base64 for HTML (several
     times cheaper to encode; its markup is read by mail clients, not people)."""
-    return MIMEText(body, subtype, "utf-8" if subtype == "html" else _UTF8_QP)
+    charset = "utf-8" if subtype == "html" else _UTF8_QP
+    # MIMEText hands the charset on to `set_payload`, which takes a `Charset` too.
+    return MIMEText(body, subtype, charset)  # type: ignore[arg-type]  # typeshed: str only
 
 
 def build_message(
@@ -334,15 +337,16 @@ def build_message(
     alternative.attach(_text_part(html, "html"))
     for attachment in attachments:
         if attachment.get("content_type") == "text/calendar" and attachment.get("method"):
-            part = _text_part(attachment["text"], "calendar")
-            part.set_param("method", attachment["method"])
-            alternative.attach(part)
+            calendar = _text_part(attachment["text"], "calendar")
+            calendar.set_param("method", attachment["method"])
+            alternative.attach(calendar)
     message: Message = alternative
     if attachments:
         message = MIMEMultipart("mixed")
         message.attach(alternative)
         for attachment in attachments:
             maintype, _, subtype = attachment.get("content_type", "text/plain").partition("/")
+            part: MIMENonMultipart
             if maintype == "text":
                 part = _text_part(attachment["text"], subtype or "plain")
                 if attachment.get("method"):
@@ -351,7 +355,8 @@ def build_message(
                 part = MIMEApplication(attachment["text"].encode(), subtype or "octet-stream")
             part.add_header("Content-Disposition", "attachment", filename=attachment["filename"])
             message.attach(part)
-    message["Subject"] = _header(subject)
+    # compat32 takes a `Header` as a value; typeshed's `Message` says str only.
+    message["Subject"] = _header(subject)  # type: ignore[assignment]
     message["From"] = _address(*parseaddr(sender))
     message["To"] = _address(*to)
     message["Message-ID"] = message_id

@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import re
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -112,8 +113,8 @@ def queue_overview() -> QueueOverview:
                 )
             )
             ids = registry.get_job_ids(0, FAILED_SHOWN - 1, desc=True)
-            jobs = Job.fetch_many(ids, connection=connection(app), serializer=JSONSerializer)
-            failed.extend((name, job) for job in jobs if job is not None)
+            fetched = Job.fetch_many(ids, connection=connection(app), serializer=JSONSerializer)
+            failed.extend((name, job) for job in fetched if job is not None)
         rows = [(name, job, _failure_of(job)) for name, job in failed]
     except RedisError as exc:
         log.warning("operator: the job queues cannot be read: %s", exc)
@@ -143,7 +144,7 @@ def _aware(moment: datetime | None) -> datetime | None:
     return moment
 
 
-def _tenant_slugs(ids: set[str]) -> dict[str, str]:
+def _tenant_slugs(ids: Iterable[object]) -> dict[str, str]:
     wanted = []
     for value in ids:
         try:
@@ -178,9 +179,9 @@ def failed_job(queue_name: str, job_id: str) -> FailedJob:
     registry = _failed_registry(queue_name)
     if job_id not in registry:
         raise JobNotFound(job_id)
-    for job in queue_overview().failed:
-        if job.id == job_id and job.queue == queue_name:
-            return job
+    for shown in queue_overview().failed:
+        if shown.id == job_id and shown.queue == queue_name:
+            return shown
     from rq.exceptions import NoSuchJobError
     from rq.job import Job
     from rq.serializers import JSONSerializer

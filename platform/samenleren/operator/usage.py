@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from flask import g
-from sqlalchemy import func, select
+from sqlalchemy import ScalarSelect, Select, func, select
 from sqlalchemy.orm import defer
 
 from samenleren.catalogue.models import Edition
@@ -27,19 +27,24 @@ class TenantUsage:
     editions: int
 
 
-def _usage_counts():
+def _usage_counts() -> Select[int, int, int]:
     """One statement, three aggregates; scoped to the current tenant like every query."""
-    return select(
-        select(func.count()).select_from(User).where(User.active).scalar_subquery(),
+    users: ScalarSelect[int] = (
+        select(func.count()).select_from(User).where(User.active).scalar_subquery()
+    )
+    trajectories: ScalarSelect[int] = (
         select(func.count())
         .select_from(Trajectory)
         .where(Trajectory.status == TrajectoryStatus.ACTIVE)
-        .scalar_subquery(),
+        .scalar_subquery()
+    )
+    editions: ScalarSelect[int] = (
         select(func.count())
         .select_from(Edition)
         .where(Edition.cancelled.is_(False))
-        .scalar_subquery(),
+        .scalar_subquery()
     )
+    return select(users, trajectories, editions)
 
 
 def tenants_with_usage() -> list[TenantUsage]:

@@ -19,13 +19,13 @@ from samenleren.core.errors_input import FORM, InvalidInput
 from samenleren.core.extensions import db
 from samenleren.core.tenancy import tenant_scope
 from samenleren.core.tenant import Tenant, get_tenant_by_slug
-from samenleren.process_templates.files import (
+from samenleren.process_templates.models import ProcessTemplate, TemplateVersion, VersionStatus
+from samenleren.process_templates.versions.files import (
     TemplateFileError,
     export_version,
     import_template_file,
     json_schema_text,
 )
-from samenleren.process_templates.models import ProcessTemplate, TemplateVersion, VersionStatus
 
 templates_cli = AppGroup("templates", help="Process templates of a tenant: list, export, import.")
 
@@ -85,7 +85,9 @@ def list_command(slug: str) -> None:
 @click.option(
     "-o", "--output", type=click.Path(dir_okay=False), help="Write to this file (default: stdout)."
 )
-def export_command(slug: str, template_key: str | None, number: int | None, output: str | None):
+def export_command(
+    slug: str, template_key: str | None, number: int | None, output: str | None
+) -> None:
     """Export a template version of SLUG as TOML (default: the default template's latest
     published version)."""
     tenant = _tenant(slug)

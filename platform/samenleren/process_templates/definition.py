@@ -1,9 +1,9 @@
 """The content of a process template version: steps, fields, timing, as a validated document.
 
 A version's steps are stored as one JSON document checked by these pydantic models, not as rows:
-a published version is immutable as a whole, can be exported, imported and compared as a file
-(issue 5), and a trajectory only ever needs the whole list of its version. Step and field *keys*
-are stable identifiers that trajectories refer to; names and labels are per language.
+a published version is immutable as a whole, can be exported, imported and compared as a file,
+and a trajectory only ever needs the whole list of its version. Step and field *keys* are stable
+identifiers that trajectories refer to; names and labels are per language.
 
 Parties are the roles of domain.md, read relative to one trajectory: `learner` is the
 trajectory's learner, `coach` its coach, `manager` the learner's line manager, `trainer` the
@@ -15,7 +15,7 @@ from __future__ import annotations
 import enum
 import re
 from datetime import date
-from typing import Annotated
+from typing import Annotated, TypeVar
 
 from dateutil.relativedelta import relativedelta
 from pydantic import (
@@ -67,6 +67,18 @@ class Anchor(enum.StrEnum):
     EDITION_START = "edition_start"
     EDITION_END = "edition_end"
     STEP = "step"
+
+
+E = TypeVar("E", bound=enum.Enum)
+
+
+def member_of(kind: type[E], value: object) -> E | None:
+    """`value` as a member of the enum `kind`; None when it is none of its values (a draft's raw
+    document, still being edited, may hold anything there)."""
+    try:
+        return kind(value)
+    except ValueError:
+        return None
 
 
 class _Strict(BaseModel):

@@ -34,7 +34,7 @@ class ProcessTemplate(TenantScoped, db.Model):
     #: New trajectories start on the latest published version of the default template.
     is_default: Mapped[bool] = mapped_column(default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    #: The model-library entry this template was adopted from (library helper, issue 5); the
+    #: The model-library entry this template was adopted from (`library.services.adopt`); the
     #: entry may be withdrawn later, the template keeps its own copy.
     adopted_from_id: Mapped[uuid.UUID | None] = mapped_column(
         Uuid, ForeignKey("library_entries.id", ondelete="SET NULL"), nullable=True

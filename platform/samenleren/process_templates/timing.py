@@ -11,10 +11,13 @@ from samenleren.process_templates.definition import Anchor, StepSpec, TemplateDe
 
 
 class EditionDates(Protocol):
-    """What timing needs of an edition (catalogue's `Edition` has it)."""
+    """What timing needs of an edition (catalogue's `Edition` has it), only to read."""
 
-    starts_on: date
-    ends_on: date
+    @property
+    def starts_on(self) -> date: ...
+
+    @property
+    def ends_on(self) -> date: ...
 
 
 def due_dates(
@@ -24,11 +27,15 @@ def due_dates(
     dates: dict[str, date] = {}
     for step in definition.steps:
         timing = step.timing
-        base = {
-            Anchor.ENROLMENT: enrolled_on,
-            Anchor.EDITION_START: edition.starts_on,
-            Anchor.EDITION_END: edition.ends_on,
-        }.get(timing.anchor) or dates[timing.step]
+        if timing.step is not None:
+            # Anchored to a step: the definition allows only an earlier one, dated already.
+            base = dates[timing.step]
+        else:
+            base = {
+                Anchor.ENROLMENT: enrolled_on,
+                Anchor.EDITION_START: edition.starts_on,
+                Anchor.EDITION_END: edition.ends_on,
+            }[timing.anchor]
         dates[step.key] = timing.apply(base)
     return dates
 

@@ -9,7 +9,7 @@ from samenleren.core.errors_input import InvalidInput
 from samenleren.core.extensions import db
 from samenleren.core.tenancy import tenant_scope
 from samenleren.core.tenant import Tenant, get_tenant_by_slug
-from samenleren.scim import services
+from samenleren.scim.tokens import create_token, get_token, list_tokens, revoke_token
 
 scim_cli = AppGroup("scim", help="SCIM provisioning of a tenant.")
 token_cli = AppGroup("token", help="Bearer tokens for a tenant's SCIM endpoint.")
@@ -34,7 +34,7 @@ def create_command(slug: str, name: str) -> None:
     tenant = _tenant(slug)
     with tenant_scope(tenant):
         try:
-            row, token = services.create_token(name, actor_label=CLI_ACTOR)
+            row, token = create_token(name, actor_label=CLI_ACTOR)
         except InvalidInput as refused:
             db.session.rollback()
             raise click.ClickException("; ".join(refused.errors.values())) from None
@@ -51,7 +51,7 @@ def list_command(slug: str) -> None:
     """List SLUG's tokens: id, name, created, last used, revoked."""
     tenant = _tenant(slug)
     with tenant_scope(tenant):
-        tokens = services.list_tokens()
+        tokens = list_tokens()
         if not tokens:
             click.echo(f"{slug} has no SCIM tokens")
             return
@@ -70,10 +70,10 @@ def revoke_command(slug: str, token_id: str) -> None:
     """Revoke SLUG's token TOKEN_ID (see `scim token list`): it stops working at once."""
     tenant = _tenant(slug)
     with tenant_scope(tenant):
-        token = services.get_token(token_id)
+        token = get_token(token_id)
         if token is None:
             raise click.ClickException(f"{slug} has no token {token_id!r}")
-        if services.revoke_token(token, actor_label=CLI_ACTOR):
+        if revoke_token(token, actor_label=CLI_ACTOR):
             db.session.commit()
             click.echo(f"token {token.id} ({token.name}) of {slug} revoked")
         else:

@@ -23,7 +23,7 @@ class ScimToken(TenantScoped, db.Model):
     """
 
     __tablename__ = "scim_tokens"
-    __table_args__ = (UniqueConstraint("token_hash"),)
+    __table_args__ = (UniqueConstraint("tenant_id", "token_hash"),)
 
     name: Mapped[str] = mapped_column(String(100))
     #: Hex SHA-256 of the token; never the token.

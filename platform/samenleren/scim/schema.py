@@ -23,6 +23,7 @@ from typing import Annotated, Any, ClassVar
 
 from pydantic import Field, field_validator
 from scim2_models import (
+    AnyExtension,
     AuthenticationScheme,
     Bulk,
     CaseExact,
@@ -81,8 +82,8 @@ class Email(ComplexAttribute):
     """Whether this is the preferred address."""
 
 
-class User(Resource[Any]):
-    """An employee of the organisation."""
+class User(Resource[AnyExtension]):
+    """An employee of the organisation (with the enterprise extension: `UserResource`)."""
 
     __schema__ = URN("urn:ietf:params:scim:schemas:core:2.0:User")
 

@@ -2,40 +2,44 @@
 
 `scim2-server` runs the protocol (validation, PATCH, PUT, discovery, errors) and calls this
 storage with whole resources; we translate between them and `User` / `ScimGroup` rows and let
-`samenleren.scim.services` apply the rules (deprovisioning, roles, audit). Everything runs in the
-current tenant's scope and in the request's transaction; the view commits.
+`samenleren.scim.users` and `samenleren.scim.groups` apply the rules (deprovisioning, roles,
+audit). Everything runs in the current tenant's scope and in the request's transaction; the view
+commits.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 from flask import g
 from scim2_models import (
     InvalidValueException,
     Meta,
     NotFoundException,
+    Reference,
     Resource,
     ResourceType,
     ResponseParameters,
     SearchRequest,
 )
 from scim2_server.storage import ScimStorage, SearchPage
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import joinedload, selectinload
 
 from samenleren.core.db import as_utc
 from samenleren.core.extensions import db
 from samenleren.identity.models import User
-from samenleren.scim import services
+from samenleren.scim import groups, users
 from samenleren.scim.filters import group_condition, user_condition
 from samenleren.scim.models import ScimGroup
 from samenleren.scim.schema import (
     GROUP_RESOURCE_TYPE,
     USER_RESOURCE_TYPE,
+    Email,
     EnterpriseUser,
     Group,
     GroupMember,
@@ -43,6 +47,7 @@ from samenleren.scim.schema import (
     Name,
     UserResource,
 )
+from samenleren.scim.schema import User as ScimUser
 
 
 def _actor_label() -> str:
@@ -68,7 +73,7 @@ def _meta(resource_type: str, created: datetime, modified: datetime | None) -> M
 
 
 def user_resource(user: User) -> Resource[Any]:
-    data = services.user_data(user)
+    data = users.user_data(user)
     name = (
         Name(given_name=data.given_name, family_name=data.family_name)
         if data.given_name is not None or data.family_name is not None
@@ -81,13 +86,15 @@ def user_resource(user: User) -> Resource[Any]:
         name=name,
         display_name=data.display_name,
         active=data.active,
-        emails=data.emails,
+        emails=[Email.model_validate(entry) for entry in data.emails]
+        if data.emails is not None
+        else None,
     )
     if data.employee_number or data.department or data.manager_id:
         resource[EnterpriseUser] = EnterpriseUser(
             employee_number=data.employee_number,
             department=data.department,
-            manager=Manager(value=data.manager_id, ref=f"Users/{data.manager_id}")
+            manager=Manager(value=data.manager_id, ref=_user_reference(data.manager_id))
             if data.manager_id
             else None,
         )
@@ -96,10 +103,17 @@ def user_resource(user: User) -> Resource[Any]:
     return resource
 
 
-def _user_data(resource: Resource[Any]) -> services.UserData:
+def _user_reference(user_id: str) -> Reference[ScimUser[Any]]:
+    """The `$ref` of a User resource, relative to the endpoint."""
+    return Reference[ScimUser](f"Users/{user_id}")
+
+
+def _user_data(resource: Resource[Any]) -> users.UserData:
+    # The handler validated the resource against the Users resource type (`UserResource`).
+    resource = cast("ScimUser[EnterpriseUser]", resource)
     extension = resource[EnterpriseUser]
     manager = extension.manager if extension is not None else None
-    return services.UserData(
+    return users.UserData(
         user_name=resource.user_name or "",
         external_id=resource.external_id,
         display_name=resource.display_name,
@@ -137,14 +151,17 @@ def group_resource(group: ScimGroup) -> Resource[Any]:
         id=str(group.id),
         external_id=group.external_id,
         display_name=group.display_name,
-        members=[GroupMember(value=m, ref=f"Users/{m}", type="User") for m in members] or None,
+        members=[GroupMember(value=m, ref=_user_reference(m), type="User") for m in members]
+        or None,
     )
     resource.meta = _meta("Group", group.created_at, group.updated_at)
     resource.meta.version = _version(resource)
     return resource
 
 
-def _group_data(resource: Resource[Any]) -> services.GroupData:
+def _group_data(resource: Resource[Any]) -> groups.GroupData:
+    # The handler validated the resource against the Groups resource type.
+    resource = cast(Group, resource)
     member_ids = []
     for member in resource.members or []:
         if member.type and member.type != "User":
@@ -152,7 +169,7 @@ def _group_data(resource: Resource[Any]) -> services.GroupData:
         member_id = _referenced_id(member.value, member.ref)
         if member_id:
             member_ids.append(member_id)
-    return services.GroupData(
+    return groups.GroupData(
         display_name=resource.display_name or "",
         external_id=resource.external_id,
         member_ids=member_ids,
@@ -177,11 +194,11 @@ class TenantStorage(ScimStorage):
         response_parameters: ResponseParameters[Any] | None = None,
     ) -> Resource[Any]:
         if _is_users(resource_type):
-            user = services.find_user(resource_id)
+            user = users.find_user(resource_id)
             if user is None:
                 raise NotFoundException(detail=f"User {resource_id} not found")
             return user_resource(user)
-        group = services.find_group(resource_id)
+        group = groups.find_group(resource_id)
         if group is None:
             raise NotFoundException(detail=f"Group {resource_id} not found")
         return group_resource(group)
@@ -196,13 +213,16 @@ class TenantStorage(ScimStorage):
         """One page of the matching resources; at the root (several types) users come first,
         then groups, each in order of creation, paged as one list."""
         lenient = len(resource_types) > 1
-        parts = []
+        # Per resource type: the query, its order, its loader options, the row's resource.
+        parts: list[
+            tuple[Select[Any], tuple[Any, ...], tuple[Any, ...], Callable[[Any], Resource[Any]]]
+        ] = []
         for resource_type in resource_types:
             if _is_users(resource_type):
                 condition = user_condition(search_request.filter, UserResource, lenient=lenient)
                 parts.append(
                     (
-                        services.scim_users().where(condition),
+                        users.scim_users().where(condition),
                         (User.created_at, User.id),
                         _user_options(),
                         user_resource,
@@ -212,14 +232,14 @@ class TenantStorage(ScimStorage):
                 condition = group_condition(search_request.filter, Group, lenient=lenient)
                 parts.append(
                     (
-                        services.scim_groups().where(condition),
+                        groups.scim_groups().where(condition),
                         (ScimGroup.created_at, ScimGroup.id),
                         (selectinload(ScimGroup.memberships),),
                         group_resource,
                     )
                 )
         totals = [
-            db.session.scalar(select(func.count()).select_from(query.subquery()))
+            db.session.execute(select(func.count()).select_from(query.subquery())).scalar_one()
             for query, *_ in parts
         ]
         skip = search_request.start_index_0 or 0
@@ -240,9 +260,9 @@ class TenantStorage(ScimStorage):
 
     def create(self, resource_type: ResourceType, resource: Resource[Any]) -> Resource[Any]:
         if _is_users(resource_type):
-            user = services.create_user(_user_data(resource), actor_label=_actor_label())
+            user = users.create_user(_user_data(resource), actor_label=_actor_label())
             return user_resource(user)
-        group = services.create_group(_group_data(resource), actor_label=_actor_label())
+        group = groups.create_group(_group_data(resource), actor_label=_actor_label())
         return group_resource(group)
 
     def update(
@@ -255,15 +275,15 @@ class TenantStorage(ScimStorage):
         # ETags are not announced, so `expected_version` is only ever the version read in this
         # same transaction.
         if _is_users(resource_type):
-            user = services.find_user(resource.id or "")
+            user = users.find_user(resource.id or "")
             if user is None:
                 raise NotFoundException(detail=f"User {resource.id} not found")
-            services.update_user(user, _user_data(resource), actor_label=_actor_label())
+            users.update_user(user, _user_data(resource), actor_label=_actor_label())
             return user_resource(user)
-        group = services.find_group(resource.id or "")
+        group = groups.find_group(resource.id or "")
         if group is None:
             raise NotFoundException(detail=f"Group {resource.id} not found")
-        services.update_group(group, _group_data(resource), actor_label=_actor_label())
+        groups.update_group(group, _group_data(resource), actor_label=_actor_label())
         return group_resource(group)
 
     def delete(
@@ -274,16 +294,16 @@ class TenantStorage(ScimStorage):
         expected_version: str | None = None,
     ) -> None:
         if _is_users(resource_type):
-            user = services.find_user(resource_id)
+            user = users.find_user(resource_id)
             if user is None:
                 raise NotFoundException(detail=f"User {resource_id} not found")
             # Never a real delete: the user's trajectories belong to the programme.
-            services.remove_user(user, actor_label=_actor_label())
+            users.remove_user(user, actor_label=_actor_label())
             return
-        group = services.find_group(resource_id)
+        group = groups.find_group(resource_id)
         if group is None:
             raise NotFoundException(detail=f"Group {resource_id} not found")
-        services.delete_group(group, actor_label=_actor_label())
+        groups.delete_group(group, actor_label=_actor_label())
 
 
 __all__ = ["GROUP_RESOURCE_TYPE", "TenantStorage", "group_resource", "user_resource"]

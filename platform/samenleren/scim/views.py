@@ -30,12 +30,12 @@ from flask import (
     after_this_request,
     flash,
     g,
-    redirect,
     render_template,
     request,
     session,
     url_for,
 )
+from flask.typing import ResponseReturnValue
 from flask_babel import gettext
 from flask_login import current_user
 from scim2_models import PayloadTooLargeException, SCIMException, UnauthorizedException
@@ -47,13 +47,12 @@ from scim2_server.service import ScimService
 from sqlalchemy.exc import IntegrityError
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from samenleren.core.errors_input import InvalidInput
 from samenleren.core.extensions import csrf, db
 from samenleren.core.ratelimits import identify_client, scim_rate_limit
-from samenleren.core.tenancy import activate_tenant, current_tenant
-from samenleren.core.web import login_required
+from samenleren.core.tenancy import activate_tenant, require_tenant
+from samenleren.core.web import form_action, role_required, see_other
 from samenleren.identity.models import Role
-from samenleren.scim import services
+from samenleren.scim import tokens
 from samenleren.scim.models import ScimToken
 from samenleren.scim.schema import PROVIDER
 from samenleren.scim.storage import TenantStorage
@@ -111,7 +110,7 @@ def _authenticate(slug: str) -> ScimToken | None:
     scheme, _, token = (request.headers.get("Authorization") or "").partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         return None
-    return services.authenticate(token.strip())
+    return tokens.authenticate(token.strip())
 
 
 @bp.route("/scim/v2/<slug>", defaults={"scim_path": ""}, methods=SCIM_METHODS)
@@ -175,21 +174,21 @@ def _serve(slug: str, scim_path: str) -> Response:
 # --- the programme administrator's page: tokens -----------------------------------------------
 
 
-def _require_admin() -> None:
-    """Administrator pages look missing to everyone else (404, never 403)."""
-    if not current_user.has_role(Role.PROGRAMME_ADMIN):
-        abort(404)
-
-
 def _endpoint_url() -> str:
-    return url_for("scim.api", slug=current_tenant().slug, scim_path="", _external=True)
+    return url_for("scim.api", slug=require_tenant().slug, scim_path="", _external=True)
 
 
-def _render_settings(*, new_token: str | None = None, values=None, errors=None, status=200):
+def _render_settings(
+    *,
+    new_token: str | None = None,
+    values: dict[str, str] | None = None,
+    errors: dict[str, str] | None = None,
+    status: int = 200,
+) -> Response:
     response = Response(
         render_template(
             "scim/settings.html",
-            tokens=services.list_tokens(),
+            tokens=tokens.list_tokens(),
             endpoint_url=_endpoint_url(),
             new_token=new_token,
             values=values or {},
@@ -203,37 +202,34 @@ def _render_settings(*, new_token: str | None = None, values=None, errors=None, 
 
 
 @bp.get("/<tenant>/settings/scim")
-@login_required
-def settings():
-    _require_admin()
+@role_required(Role.PROGRAMME_ADMIN)
+def settings() -> Response:
     return _render_settings()
 
 
 @bp.post("/<tenant>/settings/scim/tokens")
-@login_required
-def create_token():
-    _require_admin()
+@role_required(Role.PROGRAMME_ADMIN)
+def create_token() -> ResponseReturnValue:
     name = request.form.get("name", "")
-    try:
-        _, token = services.create_token(name, actor=current_user)
-    except InvalidInput as refused:
-        db.session.rollback()
-        return _render_settings(values={"name": name}, errors=refused.errors, status=422)
-    db.session.commit()
-    # Shown in this answer only (not flashed: the session cookie is signed, not encrypted).
-    return _render_settings(new_token=token)
+    return form_action(
+        lambda: tokens.create_token(name, actor=current_user),
+        invalid=lambda errors: _render_settings(values={"name": name}, errors=errors, status=422),
+        # Shown in this answer only (not flashed: the session cookie is signed, not encrypted).
+        done=lambda made: _render_settings(new_token=made[1]),
+    )
 
 
 @bp.post("/<tenant>/settings/scim/tokens/<uuid:token_id>/revoke")
-@login_required
-def revoke_token(token_id: uuid.UUID):
-    token = services.get_token(token_id)
+@role_required(Role.PROGRAMME_ADMIN)
+def revoke_token(token_id: uuid.UUID) -> ResponseReturnValue:
+    token = tokens.get_token(token_id)
     if token is None:
         abort(404)
-    _require_admin()
-    if services.revoke_token(token, actor=current_user):
+    # Kept by hand, not `form_action`: revoking refuses nothing, so there is no form to show
+    # again; a token revoked already changes nothing and has nothing to commit.
+    if tokens.revoke_token(token, actor=current_user):
         db.session.commit()
         flash(gettext("The token %(name)s is revoked: it no longer gives access.", name=token.name))
     else:
         flash(gettext("The token %(name)s was already revoked.", name=token.name))
-    return redirect(url_for("scim.settings"), 303)
+    return see_other("scim.settings")

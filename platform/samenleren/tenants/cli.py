@@ -1,12 +1,15 @@
-"""`flask --app samenleren tenants ...`: onboard, list, suspend, resume."""
+"""`flask --app samenleren tenants ...`: onboard, list, suspend, resume, export, import."""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import click
 from flask.cli import AppGroup
 
 from samenleren.core.tenant import TenantStatus
 from samenleren.tenants.manifest import ManifestError, load_manifest
+from samenleren.tenants.moving import MoveError, export_tenant, import_tenant
 from samenleren.tenants.services import (
     OnboardOutcome,
     UnknownTenant,
@@ -68,3 +71,39 @@ def suspend_command(slug: str) -> None:
 def resume_command(slug: str) -> None:
     """Resume a suspended tenant."""
     _set_status(slug, TenantStatus.ACTIVE, "resumed")
+
+
+@tenants_cli.command("export")
+@click.argument("slug")
+@click.option(
+    "-o", "--output", type=click.Path(dir_okay=False), help="the file (default: SLUG.tenant.gz)"
+)
+def export_command(slug: str, output: str | None) -> None:
+    """Write every row of tenant SLUG to one file, to import into another database."""
+    path = output or f"{slug}.tenant.gz"
+    try:
+        with open(path, "wb") as target:
+            manifest = export_tenant(slug, target)
+    except MoveError as exc:
+        Path(path).unlink(missing_ok=True)
+        raise click.ClickException(str(exc)) from None
+    rows = sum(table["rows"] for table in manifest["tables"])
+    click.echo(f"{slug}: {rows} rows written to {path} (schema {manifest['schema_revision']})")
+
+
+@tenants_cli.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+def import_command(file: str) -> None:
+    """Insert the tenant exported to FILE into this database (same schema revision)."""
+    try:
+        result = import_tenant(file)
+    except MoveError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"{result.slug}: {result.rows} rows imported; its home is /{result.slug}/")
+    if result.secret_readable is False:
+        click.echo(
+            f"{result.slug}: its stored SSO client secret cannot be decrypted with this "
+            "installation's SAMENLEREN_SECRET_ENCRYPTION_KEY: add the old key or store the "
+            "secret again on the SSO settings page",
+            err=True,
+        )

@@ -11,8 +11,9 @@ import hashlib
 import json
 import re
 import tomllib
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 from urllib.parse import urlsplit
 
 from pydantic import (
@@ -23,6 +24,7 @@ from pydantic import (
     ValidationError,
     field_validator,
 )
+from pydantic_core import ErrorDetails
 
 from samenleren.core.config import LANGUAGES
 from samenleren.identity.models import Role
@@ -42,9 +44,9 @@ MIN_CONTRAST_WITH_WHITE = 4.5
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
 
 
-def _text(limit: int) -> Any:
-    """Text that fits its database column (`Tenant`): longer is refused here, not by the DB."""
-    return Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=limit)]
+#: Text that fits its database column (`Tenant`): longer is refused here, not by the DB.
+Text200 = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+Text500 = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
 
 
 class ManifestError(ValueError):
@@ -59,7 +61,10 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-def _check_translations(value: dict[str, str]) -> dict[str, str]:
+_ByLanguage = TypeVar("_ByLanguage", bound=Mapping[str, object])
+
+
+def _check_translations(value: _ByLanguage) -> _ByLanguage:
     unknown = sorted(set(value) - set(LANGUAGES))
     if unknown:
         raise ValueError(f"unknown language {unknown[0]!r} (use one of {', '.join(LANGUAGES)})")
@@ -86,8 +91,8 @@ class SSOClaims(_Strict):
 
 
 class SSO(_Strict):
-    issuer: _text(500)
-    client_id: _text(200)
+    issuer: Text500
+    client_id: Text200
     client_secret_env: Annotated[str, StringConstraints(max_length=100)]
     scopes: list[str] = Field(default_factory=lambda: ["openid", "profile", "email"])
     claims: SSOClaims = Field(default_factory=SSOClaims)
@@ -183,7 +188,7 @@ def _check_terminology(value: dict[str, dict[str, TermWords]] | None) -> object:
 
 class Manifest(_Strict):
     slug: str
-    name: _text(200)
+    name: Text200
     default_locale: str
     programme: Programme = Field(default_factory=Programme)
     sso: SSO
@@ -297,7 +302,7 @@ def _key(loc: tuple[Any, ...]) -> str:
     return key
 
 
-def _message(error: dict[str, Any]) -> str:
+def _message(error: ErrorDetails) -> str:
     kind = error["type"]
     if kind == "missing":
         return "is required but missing"

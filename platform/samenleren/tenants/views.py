@@ -13,7 +13,7 @@ from flask_login import current_user
 from samenleren.core.config import LANGUAGES
 from samenleren.core.errors_input import FORM
 from samenleren.core.extensions import db
-from samenleren.core.tenancy import current_tenant
+from samenleren.core.tenancy import require_tenant
 from samenleren.core.terminology import TERMS
 from samenleren.core.web import form_action, get_or_404, role_required, see_other
 from samenleren.identity.models import Role
@@ -42,7 +42,7 @@ bp = Blueprint("tenants", __name__, template_folder="templates")
 @bp.get("/<tenant>/theme.css")
 def theme_css() -> Response:
     """The tenant's design tokens as CSS custom properties (no inline styles: CSP forbids them)."""
-    tenant = current_tenant()
+    tenant = require_tenant()
     css = render_template("tenants/theme.css", color=tenant.theme_primary_color)
     response = Response(css, mimetype="text/css")
     response.cache_control.public = True
@@ -52,7 +52,7 @@ def theme_css() -> Response:
 
 @bp.get("/<tenant>/logo")
 def logo() -> Response:
-    tenant = current_tenant()
+    tenant = require_tenant()
     if not tenant.theme_logo:
         abort(404)
     # An SVG from a manifest is shown through <img>, where nothing in it runs; opened directly,
@@ -146,7 +146,7 @@ def move_goal(organisation_goal_id: uuid.UUID):
 @bp.route("/<tenant>/settings/programme", methods=["GET", "POST"])
 @role_required(Role.PROGRAMME_ADMIN)
 def edit_programme_settings():
-    tenant = current_tenant()
+    tenant = require_tenant()
     if request.method == "POST":
         return form_action(
             lambda: update_programme_settings(
@@ -196,7 +196,7 @@ def _render_terminology(values: dict, errors: dict, status: int = 200):
 @bp.route("/<tenant>/settings/terminology", methods=["GET", "POST"])
 @role_required(Role.PROGRAMME_ADMIN)
 def edit_terminology():
-    tenant = current_tenant()
+    tenant = require_tenant()
     if request.method == "GET":
         return _render_terminology(_terminology_values(tenant.terminology), {})
     values = {name: request.form.get(name, "") for name in _terminology_values({})}

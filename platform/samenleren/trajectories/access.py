@@ -11,7 +11,7 @@ from sqlalchemy.orm import joinedload
 
 from samenleren.catalogue.models import Edition, Training
 from samenleren.core.extensions import db
-from samenleren.core.tenancy import current_tenant
+from samenleren.core.tenancy import require_tenant
 from samenleren.identity.models import Role, User
 from samenleren.trajectories.meetings import may_run_meeting, meeting_trajectories
 from samenleren.trajectories.models import GroupMeeting, StepInstance, Trajectory
@@ -62,7 +62,7 @@ def may_choose_coach(trajectory: Trajectory, relations: frozenset[Role]) -> bool
         return True
     return (
         Role.LEARNER in relations
-        and current_tenant().learners_choose_coach
+        and require_tenant().learners_choose_coach
         and trajectory.coach_id is None
     )
 

@@ -53,7 +53,7 @@ def readable_values(
     for step_id, key, value in rows:
         step_spec = definition.step(by_id[step_id].step_key)
         spec = step_spec.field(key) if step_spec else None
-        if spec is not None and may_read(step_spec, spec, relations):
+        if step_spec is not None and spec is not None and may_read(step_spec, spec, relations):
             visible.setdefault(step_id, {})[key] = value
     return visible
 
@@ -112,7 +112,7 @@ def filled_fields(
         step = by_id[step_id]
         step_spec = definition_of[step.trajectory_id].step(step.step_key)
         spec = step_spec.field(key) if step_spec else None
-        if spec is None:
+        if step_spec is None or spec is None:
             continue
         if may_read(step_spec, spec, relations) or relations & set(spec.editors):
             filled.setdefault(step_id, set()).add(key)
@@ -139,7 +139,7 @@ def readable_refs(
         definition = definitions.get(ref.template_version_id)
         step_spec = definition.step(ref.step_key) if definition else None
         spec = step_spec.field(ref.field_key) if step_spec else None
-        if spec is not None and may_read(step_spec, spec, relations):
+        if step_spec is not None and spec is not None and may_read(step_spec, spec, relations):
             readable.append(ref)
     return readable
 

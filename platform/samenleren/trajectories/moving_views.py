@@ -13,9 +13,9 @@ from flask_login import current_user
 
 from samenleren.core.web import form_action, get_or_404, role_required, see_other
 from samenleren.identity.models import Role
-from samenleren.process_templates.diff import compare_definitions
 from samenleren.process_templates.models import ProcessTemplate, TemplateVersion, VersionStatus
-from samenleren.process_templates.version_views import overview_url, page_languages, versions_of
+from samenleren.process_templates.versions.diff import compare_definitions
+from samenleren.process_templates.versions.views import overview_url, page_languages, versions_of
 from samenleren.trajectories.moving import movable_trajectories, move_trajectories, new_due_dates
 
 bp = Blueprint(

@@ -62,10 +62,11 @@ def meeting_people(meeting: GroupMeeting) -> list[User]:
         spec = trajectory.template_version.content.step(meeting.step_key)
         roles = set(spec.participants) if spec else {Role.LEARNER}
         candidates = [trajectory.learner]
-        if Role.COACH in roles and trajectory.coach_id:
+        if Role.COACH in roles and trajectory.coach_id and trajectory.coach is not None:
             candidates.append(trajectory.coach)
-        if Role.MANAGER in roles and trajectory.learner.manager_id:
-            candidates.append(trajectory.learner.manager)
+        learner = trajectory.learner
+        if Role.MANAGER in roles and learner.manager_id and learner.manager is not None:
+            candidates.append(learner.manager)
         for user in candidates:
             people.setdefault(user.id, user)
     trainer = meeting.edition.trainer if meeting.edition.trainer_id else None

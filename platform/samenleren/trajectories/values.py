@@ -108,7 +108,7 @@ def record_values(
     goal_ids = [str(goal.id) for goal in trajectory.goals]
     errors: dict[str, str] = {}
     new_values: dict[str, object] = {}
-    known = set()
+    known: set[str] = set()
     for field_spec in spec.fields:
         if field_spec.type is FieldType.GOALS:
             continue

@@ -12,6 +12,7 @@ import click
 from flask import Flask, current_app
 from flask.cli import with_appcontext
 
+from samenleren.core import metrics
 from samenleren.core.jobs import runtime
 from samenleren.core.jobs.schedule import SCHEDULE, entry
 
@@ -46,6 +47,9 @@ def worker_command(queues: tuple[str, ...], burst: bool) -> None:
     engine = db.engine
     # RQ forks a work horse per job: the child must not reuse the parent's pooled connections.
     os.register_at_fork(after_in_child=lambda: engine.dispose(close=False))
+    if app.config["SAMENLEREN_METRICS_PORT"]:
+        metrics.prepare_job_series(runtime.registered_jobs())
+        metrics.serve(app.config["SAMENLEREN_METRICS_PORT"], metrics.scrape_registry())
     run_worker(app, queues or WORKER_QUEUES, burst=burst)
 
 
@@ -80,14 +84,42 @@ def build_worker(app: Flask, names: Iterable[str] = WORKER_QUEUES, worker_class:
     """The RQ worker `flask worker` runs (tests pass `rq.SimpleWorker` to run jobs in-process):
     our prefixed queues and the JSON serializer, RQ's own failure handling (retries from `@job`,
     then the failed job registry for FAILURE_TTL)."""
-    from rq import Worker
     from rq.serializers import JSONSerializer
 
-    return (worker_class or Worker)(
+    return (worker_class or _metrics_worker_class())(
         [runtime.queue(app, name) for name in names],
         connection=runtime.connection(app),
         serializer=JSONSerializer,
     )
+
+
+def _metrics_worker_class() -> Any:
+    """RQ's forking worker, recording each job attempt's duration and outcome in the worker
+    itself: a work horse's own records would die with it (and in multiprocess mode each horse
+    would leave files behind). The attempt's time includes the fork."""
+    from rq import Worker
+    from rq.job import JobStatus
+
+    class MetricsWorker(Worker):
+        def main_work_horse(self, job: Any, queue: Any) -> Any:
+            metrics.mark_work_horse()
+            return super().main_work_horse(job, queue)
+
+        def execute_job(self, job: Any, queue: Any) -> Any:
+            started = time.perf_counter()
+            try:
+                return super().execute_job(job, queue)
+            finally:
+                name = str((job.kwargs or {}).get("job") or "")
+                if name not in runtime.registered_jobs():
+                    name = "unknown"
+                try:
+                    failed = job.get_status(refresh=True) != JobStatus.FINISHED
+                except Exception:  # noqa: BLE001 - the job's record is gone or Redis is not there
+                    failed = True
+                metrics.observe_job(name, time.perf_counter() - started, failed=failed)
+
+    return MetricsWorker
 
 
 def periodic_kwargs(name: str) -> dict[str, Any]:
@@ -139,6 +171,11 @@ def cron_command() -> None:
     os.environ["TZ"] = "UTC"
     time.tzset()
     app = current_app._get_current_object()  # type: ignore[attr-defined]
+    if app.config["SAMENLEREN_METRICS_PORT"]:
+        # The scheduler is the one process per installation: the queue and outbox gauges,
+        # computed when scraped, come from here only (no duplicates across pods).
+        metrics.scheduler_heartbeat()
+        metrics.serve(app.config["SAMENLEREN_METRICS_PORT"], metrics.scrape_registry(app))
     for item in cron_scheduler(app).get_jobs():
         click.echo(f"cron: {item.name} ({item.cron or f'every {item.interval}s'})")
     run_cron(app)
@@ -218,7 +255,12 @@ def cron_scheduler(app: Flask) -> Any:
                 pipeline.execute()
             return job
 
-    scheduler = CronScheduler(connection=runtime.connection(app))
+    class HeartbeatCronScheduler(CronScheduler):
+        def heartbeat(self) -> None:
+            super().heartbeat()
+            metrics.scheduler_heartbeat()  # each round of its loop, at least once a minute
+
+    scheduler = HeartbeatCronScheduler(connection=runtime.connection(app))
     for item in SCHEDULE:
         scheduler._cron_jobs.append(
             JSONCronJob(

@@ -8,7 +8,8 @@
 * Every job runs through `perform()`: a fresh app context (so Flask-Babel's cached locale and the
   request-free `g` start empty), the job's tenant activated through the same tenancy core as a
   request (so walls 2 and 3 apply), the tenant's language forced, a fresh database session removed
-  at the end, and `[tenant=<slug> job=<id>]` in every log line written meanwhile.
+  at the end, the tenant, job id and name in every log line written meanwhile (core/logs.py), and
+  its duration and outcome in the metrics (core/metrics.py).
 
 Redis being down never breaks the caller: enqueueing logs a warning and gives up. Work that must
 not be lost is therefore recorded in the database first (the notification outbox is; the periodic
@@ -17,10 +18,10 @@ not be lost is therefore recorded in the database first (the notification outbox
 
 from __future__ import annotations
 
-import contextvars
 import importlib
 import json
 import logging
+import time
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -29,6 +30,7 @@ from typing import Any
 from flask import Flask, current_app, has_app_context
 from sqlalchemy import event
 
+from samenleren.core import logs, metrics
 from samenleren.core.session import TenantAwareSession
 
 log = logging.getLogger(__name__)
@@ -264,7 +266,6 @@ def run_pending_jobs(
 
 # --- running a job ------------------------------------------------------------------------------
 
-_log_context: contextvars.ContextVar[str] = contextvars.ContextVar("job_context", default="")
 _worker_app: Flask | None = None
 _app_factory: Callable[[], Flask] | None = None
 
@@ -306,8 +307,9 @@ def perform(*, job: str, tenant_id: str | None, kwargs: dict[str, Any]) -> Any:
     rq_job = get_current_job()
     job_id = rq_job.id if rq_job is not None else "inline"
     app = _app()
-    with app.app_context():
-        token = _log_context.set(f"[tenant=- job={job_id}] ")
+    started = time.perf_counter()
+    failed = False
+    with app.app_context(), logs.job_context(job_id, spec.name):
         try:
             tenant = None
             if tenant_id is not None:
@@ -316,27 +318,24 @@ def perform(*, job: str, tenant_id: str | None, kwargs: dict[str, Any]) -> Any:
                     log.info("job %s skipped: tenant %s is gone or suspended", job, tenant_id)
                     return None
             activate_tenant(tenant)
-            _log_context.set(f"[tenant={tenant.slug if tenant else '-'} job={job_id}] ")
+            logs.set_job_tenant(tenant.slug if tenant else "-")
             with force_locale(tenant.default_locale if tenant else DEFAULT_LOCALE):
                 return spec.func(**kwargs)
         except Exception:
+            failed = True
             db.session.rollback()
             raise
         finally:
             db.session.remove()
-            _log_context.reset(token)
-
-
-def install_log_context() -> None:
-    """Give every log record `job_context`: `[tenant=<slug> job=<id>] ` inside a job, else ''."""
-    previous = logging.getLogRecordFactory()
-    if getattr(previous, "_samenleren", False):
-        return
-
-    def factory(*args: Any, **kwargs: Any) -> logging.LogRecord:
-        record = previous(*args, **kwargs)
-        record.job_context = _log_context.get()
-        return record
-
-    factory._samenleren = True  # type: ignore[attr-defined]
-    logging.setLogRecordFactory(factory)
+            seconds = time.perf_counter() - started
+            log.info(
+                "job %s %s",
+                spec.name,
+                "failed" if failed else "done",
+                extra={
+                    "duration_ms": round(seconds * 1000, 1),
+                    "outcome": "failed" if failed else "succeeded",
+                },
+            )
+            if not metrics.job_recorded_by_parent():
+                metrics.observe_job(spec.name, seconds, failed=failed)

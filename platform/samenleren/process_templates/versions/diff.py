@@ -168,7 +168,8 @@ def describe_timing(timing: Any, step_names: dict[str, str]) -> str:
     anchor = timing.get("anchor")
     if anchor == Anchor.STEP:
         step = timing.get("step")
-        base = gettext("the step %(name)s", name=step_names.get(step, str(step)))
+        name = step_names.get(step, step) if isinstance(step, str) else str(step)
+        base = gettext("the step %(name)s", name=name)
     else:
         base = _label(ANCHOR_LABELS, anchor)
     months, days = _number(timing.get("offset_months")), _number(timing.get("offset_days"))

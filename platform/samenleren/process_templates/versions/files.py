@@ -1,4 +1,4 @@
-"""Process templates as files: export a version to TOML, import a file as a draft (issue 5).
+"""Process templates as files: export a version to TOML, import a file as a draft.
 
 The format is documented in `docs/template-format.md`; its JSON Schema,
 `docs/template-format.schema.json`, is generated from `TemplateFile` (`json_schema_text()`, or
@@ -26,7 +26,7 @@ Reading is strict and cheap first: a file is refused with one line naming the pl
 `MAX_FILE_BYTES`, not UTF-8, not TOML, of another `schema_version`, has more than `MAX_STEPS`
 steps (counted before anything else is checked, so a 10,000-step file costs nothing), has a key
 the format does not know, an unknown step kind, markup (`<` or `>`) in any text, or any problem
-`drafts.validate_definition` finds.
+`validation.validate_definition` finds.
 """
 
 from __future__ import annotations
@@ -41,6 +41,7 @@ from typing import Any, Literal
 import tomli_w
 from flask_babel import gettext
 from pydantic import ConfigDict, Field, ValidationError
+from pydantic_core import ErrorDetails
 from sqlalchemy import select
 
 from samenleren.audit.events import AuditAction
@@ -48,7 +49,6 @@ from samenleren.audit.services import record
 from samenleren.core.db import utcnow
 from samenleren.core.extensions import db
 from samenleren.core.i18n import LANGUAGE_NAMES
-from samenleren.identity.models import User
 from samenleren.process_templates.definition import (
     MAX_STEPS,
     SCHEMA_VERSION,
@@ -63,8 +63,9 @@ from samenleren.process_templates.definition import (
     Translated,
     _Strict,
 )
-from samenleren.process_templates.drafts import new_draft, publish_draft, validate_definition
+from samenleren.process_templates.drafts import Actor, new_draft, publish_draft
 from samenleren.process_templates.models import ProcessTemplate, TemplateVersion, VersionStatus
+from samenleren.process_templates.validation import validate_definition
 
 #: Larger files are refused before they are read as TOML.
 MAX_FILE_BYTES = 256 * 1024
@@ -217,8 +218,8 @@ def _check_unknown_keys(document: dict) -> None:
             _unknown(spec, _KNOWN_KEYS[("field",)], document, (*base, "fields", j))
             choices = spec.get("choices") if isinstance(spec, dict) else None
             for n, choice in enumerate(choices if isinstance(choices, list) else []):
-                path = (*base, "fields", j, "choices", n)
-                _unknown(choice, _KNOWN_KEYS[("choice",)], document, path)
+                at = (*base, "fields", j, "choices", n)
+                _unknown(choice, _KNOWN_KEYS[("choice",)], document, at)
 
 
 def _check_markup(node: Any, document: dict, path: tuple = ()) -> None:
@@ -258,7 +259,7 @@ def _check_kinds(document: dict) -> None:
             )
 
 
-def _pydantic_error(document: dict, error: dict) -> TemplateFileError:
+def _pydantic_error(document: dict, error: ErrorDetails) -> TemplateFileError:
     kind = error["type"]
     if kind == "missing":
         message = gettext("is missing.")
@@ -393,7 +394,7 @@ def export_filename(version: TemplateVersion) -> str:
 
 def import_template_file(
     raw: bytes,
-    actor: User | Any,
+    actor: Actor,
     *,
     default_language: str,
     filename: str = "",
@@ -405,7 +406,7 @@ def import_template_file(
     parsed = parse_template_file(raw, default_language)
     template = db.session.scalar(select(ProcessTemplate).where(ProcessTemplate.key == parsed.key))
     created = template is None
-    if created:
+    if template is None:
         template = ProcessTemplate(key=parsed.key, name=dict(parsed.name), is_default=False)
         db.session.add(template)
         db.session.flush()

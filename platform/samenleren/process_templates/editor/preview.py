@@ -1,7 +1,7 @@
 """The timeline a learner would get from a template version: the preview of the editor.
 
 It computes the dates with the very functions a starting trajectory uses
-(`trajectories.services.due_dates` and `occurrence_due`), for an imagined edition.
+(`process_templates.timing.due_dates` and `occurrence_due`), for an imagined edition.
 """
 
 from __future__ import annotations

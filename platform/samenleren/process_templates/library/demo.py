@@ -1,5 +1,5 @@
 """The model library in the demo: the built-in Flevoland model and one tenant's own variant,
-made and shared through the services as a programme admin would (issue 5)."""
+made and shared through the services as a programme admin would."""
 
 from __future__ import annotations
 
@@ -8,12 +8,15 @@ import copy
 from sqlalchemy import select
 
 from samenleren.core.extensions import db
-from samenleren.core.tenancy import current_tenant
+from samenleren.core.tenancy import require_tenant
 from samenleren.identity.models import Role, RoleAssignment, User
 from samenleren.process_templates import drafts
-from samenleren.process_templates.library import ensure_builtin, publish_to_library
+from samenleren.process_templates.library.services import ensure_builtin, publish_to_library
 from samenleren.process_templates.models import LibraryEntry, ProcessTemplate
-from samenleren.process_templates.services import FLEVOLAND_KEY, builtin_definition
+from samenleren.process_templates.services import (
+    FLEVOLAND_KEY,
+    builtin_definition,
+)
 
 VARIANT_KEY = "met_certificaat"
 VARIANT_NAME = {
@@ -42,7 +45,7 @@ def seed_library() -> None:
     variant of the Flevoland model (with a certificate step) published and shared by its first
     programme admin. Flevoland itself shares nothing: its model is the built-in one."""
     ensure_builtin()
-    tenant = current_tenant()
+    tenant = require_tenant()
     shared = db.session.scalar(select(LibraryEntry.id).where(LibraryEntry.built_in.is_(False)))
     if tenant.slug == FLEVOLAND_KEY or shared is not None:
         db.session.commit()

@@ -1,4 +1,4 @@
-"""The template editor in the demo: a draft in progress of the default template (issue 5).
+"""The template editor in the demo: a draft in progress of the default template.
 
 Made through the editor's own services, as a programme admin would with the forms: one more
 progress conversation allowed, the return day six months after the edition, a rating of the
@@ -12,9 +12,12 @@ from sqlalchemy import func, select
 from werkzeug.datastructures import MultiDict
 
 from samenleren.core.extensions import db
-from samenleren.core.tenancy import current_tenant
+from samenleren.core.tenancy import require_tenant
 from samenleren.identity.models import Role, RoleAssignment, User
-from samenleren.process_templates import drafts, editing
+from samenleren.process_templates import drafts
+from samenleren.process_templates.editor.document import document, step_index
+from samenleren.process_templates.editor.fields import add_field
+from samenleren.process_templates.editor.steps import add_step, step_values, update_step
 from samenleren.process_templates.models import ProcessTemplate, TemplateVersion
 
 
@@ -32,9 +35,9 @@ def _form(values: dict) -> MultiDict:
 
 
 def _change_step(draft: TemplateVersion, key: str, language: str, **changes: object) -> None:
-    data = editing.document(draft)
-    values = editing.step_values(data["steps"][editing.step_index(data, key)])
-    editing.update_step(draft, key, _form({**values, **changes}), language)
+    data = document(draft)
+    values = step_values(data["steps"][step_index(data, key)])
+    update_step(draft, key, _form({**values, **changes}), language)
 
 
 def seed_draft() -> None:
@@ -58,11 +61,11 @@ def seed_draft() -> None:
     )
     if admin is None:
         return
-    language = current_tenant().default_locale
+    language = require_tenant().default_locale
     draft = drafts.start_draft(template, admin)
     _change_step(draft, "progress", language, repeat_max="5")
     _change_step(draft, "return_day", language, offset_months="6")
-    editing.add_field(
+    add_field(
         draft,
         "evaluation",
         _form(
@@ -77,7 +80,7 @@ def seed_draft() -> None:
         ),
         language,
     )
-    editing.add_step(
+    add_step(
         draft,
         _form(
             {

@@ -1,4 +1,4 @@
-"""Pages of the model library (issue 5, part 6), for programme administrators only.
+"""Pages of the model library, for programme administrators only.
 
 The library is shared by design: every tenant's administrators see the same entries (browse, an
 entry's steps, adopting a copy into their own tenant). Changing an entry is for its publishing
@@ -10,19 +10,19 @@ from __future__ import annotations
 
 import uuid
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
-from flask_babel import gettext, ngettext
+from flask import Blueprint, abort, render_template, request
+from flask.typing import ResponseReturnValue
+from flask_babel import get_locale, gettext, ngettext
 from flask_login import current_user
 from sqlalchemy.orm import joinedload
 
 from samenleren.core.config import LANGUAGES
-from samenleren.core.errors_input import InvalidInput
 from samenleren.core.extensions import db
-from samenleren.core.tenancy import current_tenant
-from samenleren.core.web import get_or_404, login_required
+from samenleren.core.tenancy import require_tenant
+from samenleren.core.web import form_action, get_or_404, require_roles, see_other
 from samenleren.identity.models import Role
 from samenleren.process_templates.definition import Anchor, StepSpec, TemplateDefinition
-from samenleren.process_templates.library import (
+from samenleren.process_templates.library.services import (
     DESCRIPTION_LIMIT,
     NAME_LIMIT,
     adopt,
@@ -36,13 +36,9 @@ from samenleren.process_templates.library import (
 )
 from samenleren.process_templates.models import LibraryEntry, TemplateVersion, VersionStatus
 
-bp = Blueprint("library", __name__, template_folder="templates", url_prefix="/<tenant>/library")
-
-
-def _require_admin() -> None:
-    """Administrator pages look missing to everyone else (404, never 403)."""
-    if not current_user.has_role(Role.PROGRAMME_ADMIN):
-        abort(404)
+# The pages' templates are shared with the other features, in process_templates/templates/.
+bp = Blueprint("library", __name__, template_folder="../templates", url_prefix="/<tenant>/library")
+require_roles(bp, Role.PROGRAMME_ADMIN)
 
 
 def _entry_or_404(entry_id: uuid.UUID) -> LibraryEntry:
@@ -50,10 +46,6 @@ def _entry_or_404(entry_id: uuid.UUID) -> LibraryEntry:
     if entry is None:
         abort(404)
     return entry
-
-
-def _see_other(endpoint: str, **values):
-    return redirect(url_for(endpoint, **values), 303)
 
 
 # --- describing a step's timing ---------------------------------------------------------------
@@ -75,7 +67,7 @@ def _offset(months: int, days: int) -> str:
 def describe_timing(step: StepSpec, content: TemplateDefinition, locale: str) -> str:
     """ "14 days after enrolment", "at the end of the edition", "3 months after “Evaluation”"."""
     timing = step.timing
-    if timing.anchor is Anchor.STEP:
+    if timing.step is not None:  # anchored to a step (the definition names it exactly then)
         other = content.step(timing.step)
         anchor = "“%s”" % (other.name_in(locale) if other else timing.step)
     else:
@@ -103,9 +95,7 @@ def describe_timing(step: StepSpec, content: TemplateDefinition, locale: str) ->
 
 
 @bp.get("/")
-@login_required
-def browse():
-    _require_admin()
+def browse() -> str:
     if ensure_builtin():
         db.session.commit()
     entries = library_entries()
@@ -113,11 +103,9 @@ def browse():
 
 
 @bp.get("/<uuid:entry_id>")
-@login_required
-def show_entry(entry_id: uuid.UUID):
-    _require_admin()
+def show_entry(entry_id: uuid.UUID) -> str:
     entry = _entry_or_404(entry_id)
-    tenant = current_tenant()
+    tenant = require_tenant()
     return render_template(
         "library/show_entry.html",
         entry=entry,
@@ -128,44 +116,34 @@ def show_entry(entry_id: uuid.UUID):
 
 
 @bp.route("/<uuid:entry_id>/adopt", methods=["GET", "POST"])
-@login_required
-def adopt_entry(entry_id: uuid.UUID):
-    _require_admin()
+def adopt_entry(entry_id: uuid.UUID) -> ResponseReturnValue:
     entry = _entry_or_404(entry_id)
     if request.method == "GET":
         return render_template("library/adopt.html", entry=entry, errors={})
-    try:
-        draft = adopt(entry, current_user)
-    except InvalidInput as refused:
-        db.session.rollback()
-        return render_template("library/adopt.html", entry=entry, errors=refused.errors), 422
-    db.session.commit()
-    flash(
-        gettext(
+    return form_action(
+        lambda: adopt(entry, current_user),
+        invalid=lambda errors: render_template("library/adopt.html", entry=entry, errors=errors),
+        done=lambda draft: see_other("process_templates.show_draft", draft_id=draft.id),
+        message=gettext(
             "“%(name)s” is now one of your process templates, as a draft: adapt it and publish it.",
-            name=entry.name_in(str(_locale())),
-        )
+            name=entry.name_in(str(get_locale() or "nl")),
+        ),
     )
-    return _see_other("process_templates.show_draft", draft_id=draft.id)
 
 
 @bp.route("/<uuid:entry_id>/withdraw", methods=["GET", "POST"])
-@login_required
-def withdraw_entry(entry_id: uuid.UUID):
-    _require_admin()
+def withdraw_entry(entry_id: uuid.UUID) -> ResponseReturnValue:
     entry = own_entry(entry_id)
     if entry is None:
         abort(404)
     if request.method == "GET":
         return render_template("library/withdraw.html", entry=entry, errors={})
-    try:
-        withdraw(entry, current_user)
-    except InvalidInput as refused:
-        db.session.rollback()
-        return render_template("library/withdraw.html", entry=entry, errors=refused.errors), 422
-    db.session.commit()
-    flash(gettext("The model is withdrawn from the library."))
-    return _see_other("library.browse")
+    return form_action(
+        lambda: withdraw(entry, current_user),
+        invalid=lambda errors: render_template("library/withdraw.html", entry=entry, errors=errors),
+        done=see_other("library.browse"),
+        message=gettext("The model is withdrawn from the library."),
+    )
 
 
 # --- sharing a version of one's own --------------------------------------------------------
@@ -177,26 +155,21 @@ def _share_values(version: TemplateVersion) -> dict[str, str]:
     return values
 
 
-def _render_share(version: TemplateVersion, values: dict, errors: dict, status: int = 200):
-    return (
-        render_template(
-            "library/share.html",
-            version=version,
-            values=values,
-            errors=errors,
-            languages=LANGUAGES,
-            shared=entries_of_version(version),
-            name_limit=NAME_LIMIT,
-            description_limit=DESCRIPTION_LIMIT,
-        ),
-        status,
+def _render_share(version: TemplateVersion, values: dict[str, str], errors: dict[str, str]) -> str:
+    return render_template(
+        "library/share.html",
+        version=version,
+        values=values,
+        errors=errors,
+        languages=LANGUAGES,
+        shared=entries_of_version(version),
+        name_limit=NAME_LIMIT,
+        description_limit=DESCRIPTION_LIMIT,
     )
 
 
 @bp.route("/share/<uuid:version_id>", methods=["GET", "POST"])
-@login_required
-def share_version(version_id: uuid.UUID):
-    _require_admin()
+def share_version(version_id: uuid.UUID) -> ResponseReturnValue:
     version = get_or_404(TemplateVersion, version_id, joinedload(TemplateVersion.template))
     if version.status is not VersionStatus.PUBLISHED:
         abort(404)
@@ -207,22 +180,16 @@ def share_version(version_id: uuid.UUID):
         for part in ("name", "description")
         for lang in LANGUAGES
     }
-    try:
-        entry = publish_to_library(
+    return form_action(
+        lambda: publish_to_library(
             version,
             {lang: values[f"name_{lang}"] for lang in LANGUAGES},
             {lang: values[f"description_{lang}"] for lang in LANGUAGES},
             current_user,
-        )
-    except InvalidInput as refused:
-        db.session.rollback()
-        return _render_share(version, values, refused.errors, 422)
-    db.session.commit()
-    flash(gettext("The version is in the library: every organisation's administrators see it."))
-    return _see_other("library.show_entry", entry_id=entry.id)
-
-
-def _locale() -> str:
-    from flask_babel import get_locale
-
-    return str(get_locale() or "nl")
+        ),
+        invalid=lambda errors: _render_share(version, values, errors),
+        done=lambda entry: see_other("library.show_entry", entry_id=entry.id),
+        message=gettext(
+            "The version is in the library: every organisation's administrators see it."
+        ),
+    )

@@ -1,4 +1,4 @@
-"""Template files in the demo (issue 5): a short process imported from a file, twice.
+"""Template files in the demo: a short process imported from a file, twice.
 
 Made through the import service, as a programme admin would with the upload form: version 1 (a
 short course: learning goals, training, evaluation) is imported and published; version 2 (the
@@ -15,11 +15,11 @@ from sqlalchemy import select
 
 from samenleren.core.db import utcnow
 from samenleren.core.extensions import db
-from samenleren.core.tenancy import current_tenant
+from samenleren.core.tenancy import require_tenant
 from samenleren.identity.models import Role, RoleAssignment, User
-from samenleren.process_templates.files import import_template_file
 from samenleren.process_templates.models import ProcessTemplate
 from samenleren.process_templates.services import builtin_definition
+from samenleren.process_templates.versions.files import import_template_file
 
 KEY = "short_course"
 NAME = {"nl": "Korte cursus", "en": "Short course", "fy": "Koarte kursus"}
@@ -54,7 +54,7 @@ def seed_imported_template() -> None:
     )
     if admin is None:
         return
-    language = current_tenant().default_locale
+    language = require_tenant().default_locale
     source = {
         "tenant": "Provincie Gelderland",
         "version": 1,

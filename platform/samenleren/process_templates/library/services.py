@@ -1,4 +1,4 @@
-"""The model library shared by all tenants (issue 5, part 6).
+"""The model library shared by all tenants.
 
 A tenant's programme administrator shares a *published* version of a process template in the
 library; every tenant's administrators can browse the library and adopt an entry, which gives
@@ -27,8 +27,9 @@ from samenleren.core.config import LANGUAGES
 from samenleren.core.db import utcnow
 from samenleren.core.errors_input import FORM, InvalidInput
 from samenleren.core.extensions import db
-from samenleren.core.tenancy import current_tenant
+from samenleren.core.tenancy import current_tenant, require_tenant
 from samenleren.identity.models import Role, User
+from samenleren.process_templates import drafts
 from samenleren.process_templates.definition import SCHEMA_VERSION, TemplateDefinition
 from samenleren.process_templates.models import (
     LibraryEntry,
@@ -60,7 +61,7 @@ BUILTIN_DESCRIPTION = {
 _MARKUP = re.compile(r"[<>]")
 
 
-def _require_admin(actor: User) -> None:
+def _require_programme_admin(actor: User) -> None:
     if not actor.has_role(Role.PROGRAMME_ADMIN):
         raise InvalidInput.form(gettext("Only the programme administrator manages process models."))
 
@@ -142,7 +143,7 @@ def own_entry(entry_id: uuid.UUID) -> LibraryEntry | None:
 
 def entries_of_version(version: TemplateVersion) -> list[LibraryEntry]:
     """The current tenant's library entries (not withdrawn) made from `version`."""
-    tenant = current_tenant()
+    tenant = require_tenant()
     return list(
         db.session.scalars(
             select(LibraryEntry).where(
@@ -156,7 +157,7 @@ def entries_of_version(version: TemplateVersion) -> list[LibraryEntry]:
 
 
 def own_entries() -> list[LibraryEntry]:
-    tenant = current_tenant()
+    tenant = require_tenant()
     return list(
         db.session.scalars(
             select(LibraryEntry)
@@ -196,8 +197,8 @@ def publish_to_library(
     The definition is validated again (a version stored before a rule existed must not spread).
     What is copied: the definition and the texts given here, the organisation's name and id.
     """
-    _require_admin(actor)
-    tenant = current_tenant()
+    _require_programme_admin(actor)
+    tenant = require_tenant()
     if version.status is not VersionStatus.PUBLISHED:
         raise InvalidInput.form(gettext("Only a published version can be shared."))
     clean_name, errors = _clean_texts(name, NAME_LIMIT, "name")
@@ -245,7 +246,7 @@ def publish_to_library(
 
 def withdraw(entry: LibraryEntry, actor: User) -> None:
     """Take the current tenant's own entry out of the library; templates adopted from it stay."""
-    _require_admin(actor)
+    _require_programme_admin(actor)
     tenant = current_tenant()
     if entry.built_in or tenant is None or entry.publisher_tenant_id != tenant.id:
         raise InvalidInput.form(gettext("Only the organisation that shared a model withdraws it."))
@@ -296,12 +297,10 @@ def adopt(entry: LibraryEntry, actor: User) -> TemplateVersion:
     Returns the draft, for the admin to adapt and publish. The template records where it came
     from (`adopted_from_id`, `adopted_from_label`), and so does the draft's `origin`.
     """
-    from samenleren.process_templates import drafts
-
-    _require_admin(actor)
+    _require_programme_admin(actor)
     if entry.withdrawn_at is not None:
         raise InvalidInput.form(gettext("This model is no longer in the library."))
-    tenant = current_tenant()
+    tenant = require_tenant()
     label = provenance_label(entry, tenant.default_locale)
     template = ProcessTemplate(
         key=_unique_key(entry.source_template_key),

@@ -5,8 +5,10 @@ Programme administrators only; to anyone else these pages look missing (404)."""
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
-from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, Response, abort, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
 from flask_babel import get_locale, gettext
 from flask_login import current_user
 from sqlalchemy import select
@@ -14,27 +16,24 @@ from werkzeug.routing import BuildError
 
 from samenleren.core.errors_input import FORM, InvalidInput
 from samenleren.core.extensions import db
-from samenleren.core.tenancy import current_tenant
-from samenleren.core.web import get_or_404, login_required
+from samenleren.core.tenancy import current_tenant, require_tenant
+from samenleren.core.web import form_action, get_or_404, require_roles
 from samenleren.identity.models import Role
-from samenleren.process_templates.diff import compare_definitions
-from samenleren.process_templates.files import (
+from samenleren.process_templates.models import ProcessTemplate, TemplateVersion, VersionStatus
+from samenleren.process_templates.versions.diff import compare_definitions
+from samenleren.process_templates.versions.files import (
     MAX_FILE_BYTES,
     TemplateFileError,
     export_filename,
     export_version,
     import_template_file,
 )
-from samenleren.process_templates.models import ProcessTemplate, TemplateVersion, VersionStatus
 
+# The pages' templates are shared with the other features, in process_templates/templates/.
 bp = Blueprint(
-    "template_versions", __name__, template_folder="templates", url_prefix="/<tenant>/templates"
+    "template_versions", __name__, template_folder="../templates", url_prefix="/<tenant>/templates"
 )
-
-
-def _require_admin() -> None:
-    if not current_user.has_role(Role.PROGRAMME_ADMIN):
-        abort(404)
+require_roles(bp, Role.PROGRAMME_ADMIN)
 
 
 def page_languages() -> tuple[str, str]:
@@ -77,10 +76,8 @@ def _number(name: str) -> int | None:
 
 
 @bp.get("/<uuid:template_id>/compare")
-@login_required
-def compare(template_id: uuid.UUID):
+def compare(template_id: uuid.UUID) -> tuple[str, int]:
     """Two versions of the template side by side, as a list of changes per step."""
-    _require_admin()
     template = get_or_404(ProcessTemplate, template_id)
     versions = versions_of(template)
     by_number = {version.number: version for version in versions}
@@ -127,12 +124,10 @@ def compare(template_id: uuid.UUID):
 
 
 @bp.get("/<uuid:template_id>/versions/<uuid:version_id>/export")
-@login_required
-def export(template_id: uuid.UUID, version_id: uuid.UUID):
+def export(template_id: uuid.UUID, version_id: uuid.UUID) -> Response:
     """The version as a TOML file (docs/template-format.md), to download."""
-    _require_admin()
     version = _version_of(template_id, version_id)
-    text = export_version(version, current_tenant().name)
+    text = export_version(version, require_tenant().name)
     return Response(
         text,
         mimetype="application/toml",
@@ -143,55 +138,53 @@ def export(template_id: uuid.UUID, version_id: uuid.UUID):
     )
 
 
-def _render_import(errors: dict[str, str], status: int = 200):
-    return render_template(
-        "versions/import.html", errors=errors, max_kb=MAX_FILE_BYTES // 1024
-    ), status
+def _render_import(errors: dict[str, str]) -> str:
+    return render_template("versions/import.html", errors=errors, max_kb=MAX_FILE_BYTES // 1024)
 
 
 @bp.route("/import", methods=["GET", "POST"])
-@login_required
-def import_file():
+def import_file() -> ResponseReturnValue:
     """Upload a template file: a new draft of the template with its key (or a new template)."""
-    _require_admin()
     if request.method == "GET":
         return _render_import({})
     upload = request.files.get("file")
     if upload is None or not upload.filename:
-        return _render_import({"file": gettext("Choose the template file (.toml) to upload.")}, 422)
+        return _render_import({"file": gettext("Choose the template file (.toml) to upload.")}), 422
     raw = upload.stream.read(MAX_FILE_BYTES + 1)
     filename = upload.filename.rsplit("/", 1)[-1].rsplit("\\", 1)[-1]
-    try:
-        draft = import_template_file(
-            raw,
-            current_user,
-            default_language=current_tenant().default_locale,
-            filename=filename,
-        )
-    except TemplateFileError as refused:
-        db.session.rollback()
-        return _render_import({"file": str(refused)}, 422)
-    except InvalidInput as refused:
-        db.session.rollback()
-        message = refused.errors.get(FORM) or next(iter(refused.errors.values()))
-        return _render_import({"file": message}, 422)
-    template = draft.template
-    db.session.commit()
-    flash(
-        gettext(
+
+    def import_upload() -> TemplateVersion:
+        try:
+            return import_template_file(
+                raw,
+                current_user,
+                default_language=require_tenant().default_locale,
+                filename=filename,
+            )
+        except TemplateFileError as refused:
+            raise InvalidInput({"file": str(refused)}) from None
+
+    return form_action(
+        import_upload,
+        # One message, next to the file: what is wrong with the file, or why it cannot be a draft.
+        invalid=lambda errors: _render_import(
+            {"file": errors.get(FORM) or next(iter(errors.values()))}
+        ),
+        done=lambda draft: redirect(_draft_url(draft.template, draft), 303),
+        message=lambda draft: gettext(
             "Imported as a draft (version %(number)d) of %(name)s. Check it and publish it.",
             number=draft.number,
-            name=template.name_in(*page_languages()),
-        )
+            name=draft.template.name_in(*page_languages()),
+        ),
     )
-    return redirect(_draft_url(template, draft), 303)
 
 
 def _draft_url(template: ProcessTemplate, draft: TemplateVersion) -> str:
-    for endpoint, values in (
+    endpoints: tuple[tuple[str, dict[str, Any]], ...] = (
         ("process_templates.show_draft", {"draft_id": draft.id}),
         ("process_templates.show_template", {"template_id": template.id}),
-    ):
+    )
+    for endpoint, values in endpoints:
         try:
             return url_for(endpoint, **values)
         except BuildError:

@@ -1,0 +1,1 @@
+"""The model library shared by all tenants: sharing a published version, browsing, adopting."""
