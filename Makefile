@@ -9,7 +9,7 @@ WORKERS ?= 2
 # otherwise (PYTHONDONTWRITEBYTECODE): collecting the suite from source takes three times as long.
 PYTEST := PYTHONDONTWRITEBYTECODE= $(BIN)/pytest -n $(WORKERS)
 
-.PHONY: install run test check lint translations compile-translations clean
+.PHONY: install run test check lint translations compile-translations clean cluster-test
 
 install: $(VENV)/.installed
 
@@ -28,8 +28,8 @@ run: install compile-translations
 		$(BIN)/flask --app samenleren demo run --port $(PORT)
 
 lint: install
-	$(BIN)/ruff check platform tests migrations
-	$(BIN)/ruff format --check platform tests
+	$(BIN)/ruff check platform tests migrations deploy/cluster-test
+	$(BIN)/ruff format --check platform tests deploy/cluster-test
 	$(BIN)/lint-imports
 	$(BIN)/hadolint deploy/Dockerfile
 	$(BIN)/djlint platform/samenleren --lint
@@ -42,6 +42,13 @@ test: install compile-translations lint
 # The loop while working: lint and every test that needs neither a browser nor fault injection.
 check: install compile-translations lint
 	$(PYTEST) -m "not browser and not faults"
+
+# The loopback cluster (deploy/cluster-test/run.py): nginx, two web nodes, two workers and the
+# scheduler on a private PostgreSQL and Redis lose nodes under load; about 10 minutes. Needs
+# Debian's nginx and PostgreSQL server binaries. ARGS=--write records the results in
+# docs/performance.md; ARGS=--short is the quick version.
+cluster-test: install compile-translations
+	$(BIN)/python deploy/cluster-test/run.py $(ARGS)
 
 # Extract messages from code and templates, merge them into every catalogue, compile.
 translations: install

@@ -143,6 +143,42 @@ def test_without_redis_logins_go_through_and_a_warning_is_logged(app, tenants, m
     )
 
 
+def test_without_redis_the_failure_is_logged_once_a_minute_without_traceback(
+    app, tenants, monkeypatch, caplog
+):
+    """An outage fails every limited request the same way: one line a minute per process, not a
+    traceback per login."""
+    from limits.storage import storage_from_string
+    from limits.strategies import MovingWindowRateLimiter
+
+    from samenleren.core.ratelimits import QuietStorageErrors, limiter
+
+    dead = storage_from_string("redis://127.0.0.1:1/0", socket_connect_timeout=0.2)
+    monkeypatch.setattr(limiter, "_limiter", MovingWindowRateLimiter(dead))
+    now = [1000.0]
+    quiet = next(f for f in limiter.logger.filters if isinstance(f, QuietStorageErrors))
+    monkeypatch.setattr(quiet, "clock", lambda: now[0])
+    monkeypatch.setattr(quiet, "last", None)
+    caplog.set_level(logging.WARNING)
+    monkeypatch.setattr(logging.getLogger("flask-limiter"), "disabled", False)
+    client = client_at(app, new_address())
+
+    assert start_logins(client, tenants["flevoland"], 5) == [302] * 5
+    now[0] += 30
+    assert start_logins(client, tenants["flevoland"], 2) == [302, 302]
+    logged = [r for r in caplog.records if r.name == "flask-limiter"]
+    assert len(logged) == 1
+    assert logged[0].exc_info is None
+    assert "rate limits not applied" in logged[0].getMessage()
+    assert "ConnectionError" in logged[0].getMessage()
+
+    now[0] += 31  # a minute after the first report
+    assert start_logins(client, tenants["flevoland"], 1) == [302]
+    logged = [r for r in caplog.records if r.name == "flask-limiter"]
+    assert len(logged) == 2
+    assert "6 more since the last report" in logged[1].getMessage()
+
+
 def test_a_malformed_limit_in_the_environment_stops_the_start(monkeypatch):
     from samenleren.core.config import ConfigError, load_config
 

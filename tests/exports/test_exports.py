@@ -324,6 +324,49 @@ def test_the_cleanup_is_on_the_schedule():
     assert periodic.job == "samenleren.exports.jobs.clean_up" and periodic.per_tenant
 
 
+def test_an_export_asked_for_while_redis_is_down_is_built_after_the_cleanup(
+    app, tenants, world, admin, monkeypatch
+):
+    """The request commits, its job cannot be handed over; the periodic cleanup (as cron
+    enqueues it, every five minutes) enqueues the build again once the job is overdue."""
+    from redis import Redis
+
+    from samenleren.core.extensions import db
+    from samenleren.core.jobs import runtime
+    from samenleren.core.jobs.runtime import enqueue
+    from samenleren.exports import services
+    from samenleren.exports.models import Export, ExportState
+
+    def clean_up() -> int:
+        with in_tenant(app, world.tenant):
+            enqueue("samenleren.exports.jobs.clean_up", tenant_id=world.tenant.id)
+            db.session.commit()
+        return run_reports(app)
+
+    working = runtime.connection
+    dead = Redis.from_url("redis://127.0.0.1:1/0", socket_connect_timeout=0.2)
+    monkeypatch.setattr(runtime, "connection", lambda app=None: dead)
+    assert ask(app, admin, "csv", ["trajectories"]).status_code == 303
+    monkeypatch.setattr(runtime, "connection", working)
+    assert run_reports(app) == 0  # the build's job was lost
+    export = only_export(app, tenants["flevoland"])
+    assert export.state is ExportState.QUEUED
+
+    assert clean_up() == 1  # just asked for: it may still be waiting in the queue
+    assert only_export(app, tenants["flevoland"]).state is ExportState.QUEUED
+
+    with in_tenant(app, world.tenant):
+        db.session.execute(
+            update(Export)
+            .where(Export.id == export.id)
+            .values(requested_at=Export.requested_at - services.REQUEUE_AFTER)
+        )
+        db.session.commit()
+    assert clean_up() == 2  # the cleanup, then the build it enqueued again
+    assert only_export(app, tenants["flevoland"]).state is ExportState.DONE
+    assert clean_up() == 1  # built: nothing to enqueue again
+
+
 def test_another_tenants_export_looks_missing(app, tenants, world, admin):
     with in_tenant(app, tenants["gelderland"]):
         other = build_world(tenants["gelderland"])

@@ -138,6 +138,71 @@ def test_a_mail_refused_after_data_is_retried_and_the_others_go_out(app, tenants
     assert sorted(sink.by_message_id()) == sorted([ids[0], ids[2], ids[3]])
 
 
+class _Restarting(_Handler):
+    """Accepts like the plain sink; at the DATA of message `at` (counted from 1) it first ends
+    the outbox marker's database connection, as a restart of PostgreSQL would."""
+
+    def __init__(self, sink: SmtpSink, admin_url: str, at: int) -> None:
+        super().__init__(sink)
+        self.admin_url, self.at, self.seen, self.terminated = admin_url, at, 0, 0
+
+    async def handle_DATA(self, server, session, envelope):
+        import psycopg
+
+        self.seen += 1
+        if self.seen == self.at:
+            with psycopg.connect(self.admin_url, autocommit=True) as admin:
+                self.terminated = admin.execute(
+                    "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                    "WHERE datname = current_database() AND pid <> pg_backend_pid() "
+                    "AND query LIKE 'UPDATE notifications SET state = $3%'"
+                ).fetchone()[0]
+        return await super().handle_DATA(server, session, envelope)
+
+
+def test_a_mark_whose_connection_died_is_made_on_a_new_one_and_nothing_goes_twice(
+    app, tenants, database, monkeypatch
+):
+    """The database connection dies (PostgreSQL restarted) right when the server accepts a
+    mail: its mark is made on a new connection - the first attempts are refused while the
+    server starts again - so the mail is not sent again after the lease, and the rest of the
+    batch goes out."""
+    from sqlalchemy.exc import OperationalError
+
+    from samenleren.notifications import delivery
+    from tests.conftest import _url_for
+
+    opened = []
+    real_open = delivery._Marker._open
+
+    def starting_again(marker) -> None:
+        opened.append(1)
+        if len(opened) in (2, 3):  # the first two reconnections: the server is not back yet
+            raise OperationalError("connect", {}, Exception("the database system is starting up"))
+        real_open(marker)
+
+    monkeypatch.setattr(delivery._Marker, "_open", starting_again)
+    monkeypatch.setattr(delivery.time, "sleep", lambda seconds: None)
+    sink = SmtpSink()
+    handler = _Restarting(sink, _url_for("postgres", database.name), at=3)
+    sink._controller.handler = handler
+    sink.start()
+    previous = app.config["SMTP_URL"]
+    app.config["SMTP_URL"] = sink.url
+    try:
+        ids = _outbox(app, tenants["flevoland"], [(f"Persoon {n}", None) for n in range(5)])
+        assert _send(app, tenants["flevoland"]) == 5
+    finally:
+        app.config["SMTP_URL"] = previous
+        sink.stop()
+    assert handler.terminated == 1
+    assert len(opened) == 4  # the batch's connection, two refused attempts, the new one
+    assert all(state == "sent" for state, _, _ in _states(app, tenants["flevoland"]).values())
+    received = sink.by_message_id()
+    assert sorted(received) == sorted(ids)
+    assert all(len(copies) == 1 for copies in received.values())
+
+
 def test_the_wire_format_equals_the_email_packages_mail(app, tenants, smtp_sink):
     """What Renderer.wire writes by hand parses, without defects, to the same headers,
     structure and decoded text as the email package's message for the same notification."""

@@ -11,7 +11,9 @@ Exceeded: 429 with the error page in the visitor's language (SCIM: a SCIM error 
 
 Redis down: we **fail open** (Flask-Limiter's `swallow_errors`, see `config.py`): the request goes
 through and the failure is logged. A Redis outage must not lock every employee out of the
-platform; the limits are a brake on abuse, and authentication does not depend on them.
+platform; the limits are a brake on abuse, and authentication does not depend on them. The
+failure is logged at most once a minute per process, in one line without a traceback
+(`QuietStorageErrors`): during an outage every limited request fails the same way.
 
 Usage for SCIM (`/scim/v2/<tenant>/...`)::
 
@@ -28,6 +30,7 @@ Put `@scim_rate_limit` above the authentication instead to count failed attempts
 from __future__ import annotations
 
 import logging
+import time
 
 from flask import Flask, current_app, g, request
 from flask_babel import gettext
@@ -76,8 +79,37 @@ scim_rate_limit = limiter.shared_limit(
 )
 
 
+class QuietStorageErrors(logging.Filter):
+    """Flask-Limiter logs a swallowed error with its traceback on every limited request; while
+    Redis is down that is one traceback per login. This lets one line through per `interval`
+    seconds (the exception's type and text, and how many were left out) and drops the rest."""
+
+    def __init__(self, interval: float = 60.0, clock=time.monotonic) -> None:
+        super().__init__()
+        self.interval = interval
+        self.clock = clock
+        self.last: float | None = None
+        self.suppressed = 0
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if not record.getMessage().startswith("Failed to"):
+            return True
+        now = self.clock()
+        if self.last is not None and now - self.last < self.interval:
+            self.suppressed += 1
+            return False
+        error = record.exc_info[1] if record.exc_info else None
+        record.msg = "rate limits not applied (failing open): %s: %s; %d more since the last report"
+        record.args = (type(error).__name__, error, self.suppressed)
+        record.exc_info = record.exc_text = None
+        self.last, self.suppressed = now, 0
+        return True
+
+
 def init_app(app: Flask) -> None:
     limiter.init_app(app)
+    if not any(isinstance(f, QuietStorageErrors) for f in limiter.logger.filters):
+        limiter.logger.addFilter(QuietStorageErrors())
 
     @app.errorhandler(RateLimitExceeded)
     def _too_many_requests(error: RateLimitExceeded):

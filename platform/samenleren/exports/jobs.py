@@ -1,5 +1,6 @@
-"""The exports' background work, on the `reports` queue: building a file, and the hourly
-cleanup of expired files (registered in `exports.init_app`)."""
+"""The exports' background work, on the `reports` queue: building a file, and the periodic
+cleanup of expired files, which also enqueues again builds whose job was lost (registered in
+`exports.init_app`)."""
 
 from __future__ import annotations
 
@@ -20,7 +21,9 @@ def build(*, export_id: str) -> None:
 
 @job(queue="reports")
 def clean_up() -> None:
-    """Delete the files of this tenant's expired exports; give up exports stuck in the queue."""
+    """Delete the files of this tenant's expired exports; give up exports stuck in the queue;
+    enqueue again the builds of exports whose job was lost."""
     expired, given_up = services.clean_up()
-    if expired or given_up:
-        log.info("exports: %d expired, %d given up", expired, given_up)
+    requeued = services.requeue_lost()
+    if expired or given_up or requeued:
+        log.info("exports: %d expired, %d given up, %d enqueued again", expired, given_up, requeued)

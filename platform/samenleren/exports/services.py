@@ -36,6 +36,9 @@ log = logging.getLogger(__name__)
 LIFETIME = timedelta(hours=24)
 #: A queued or running export older than this is given up (its worker died and no retry came).
 STALE = timedelta(hours=2)
+#: A queued export whose build has not started this long after the request gets its job again
+#: (`requeue_lost`): the job was lost, e.g. Redis was unreachable when the request committed.
+REQUEUE_AFTER = timedelta(minutes=2)
 #: How many exports the list shows (newest first).
 LISTED = 50
 
@@ -208,6 +211,28 @@ def download(export: Export, actor: User) -> bytes:
         details={"format": export.format.value, "datasets": ",".join(export.datasets)},
     )
     return content or b""
+
+
+def requeue_lost(now: datetime | None = None) -> int:
+    """Enqueue the build again of the current tenant's exports still queued `REQUEUE_AFTER`
+    after their request (and not yet given up); returns how many.
+
+    An export whose job is only waiting behind others gets a second job: whichever runs second
+    finds the export done and does nothing (`build_export`)."""
+    now = now or utcnow()
+    lost = list(
+        db.session.scalars(
+            select(Export).where(
+                Export.state == ExportState.QUEUED,
+                Export.requested_at <= now - REQUEUE_AFTER,
+                Export.requested_at > now - STALE,
+            )
+        )
+    )
+    for export in lost:
+        enqueue_build(export)
+    db.session.commit()
+    return len(lost)
 
 
 def clean_up(now: datetime | None = None) -> tuple[int, int]:

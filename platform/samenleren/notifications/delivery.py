@@ -20,6 +20,7 @@ Delivery guarantees (nothing lost, nothing sent twice):
 from __future__ import annotations
 
 import logging
+import time
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -225,6 +226,10 @@ def _complete(out: Outgoing, mailer: Any, marker: _Marker) -> int:
     return 1
 
 
+class _ConnectionLost(RuntimeError):
+    """The database ended the marker's connection (a restart, a failover)."""
+
+
 class _Marker:
     """Records each outcome in its own commit, in one round trip, overlapped with the next mail.
 
@@ -245,6 +250,12 @@ class _Marker:
     transaction another server connection (docs/scaling.md). The connection is closed after
     use, never returned to the pool. Other databases (SQLite for `make run`): the same UPDATE,
     synchronously.
+
+    When the connection dies under a mark (the database restarted or failed over), the outcome
+    is known only here: it is applied in a transaction of its own on a new connection as soon as
+    the database answers again (`_reconnect_and_apply`), within half the lease, so that an
+    accepted mail is not sent again. Applying a mark twice changes nothing (only a `sending`
+    row is updated).
     """
 
     _SQL = (
@@ -266,10 +277,14 @@ class _Marker:
         tenant_id = current_tenant_id()
         assert tenant_id is not None
         self.tenant_id = tenant_id
+        self._in_flight: tuple[Outgoing, NotificationState, dict[str, Any]] | None = None
+        self._deferred: tuple[Outgoing, datetime] | None = None
+        self._open()
+        return self
+
+    def _open(self) -> None:
         self.connection = db.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
         self._libpq: Any = None
-        self._in_flight = False
-        self._deferred: tuple[Outgoing, datetime] | None = None
         if self.connection.dialect.name == "postgresql":
             # PostgreSQL URLs always name psycopg 3 (core.config), whose libpq this uses.
             self._libpq = self.connection.connection.driver_connection.pgconn  # type: ignore[union-attr]
@@ -278,7 +293,12 @@ class _Marker:
             # Outside any transaction, so that the Sync after each mark commits it.
             assert self._libpq.transaction_status == pq.TransactionStatus.IDLE
             self._libpq.enter_pipeline_mode()
-        return self
+
+    def _close(self) -> None:
+        if self.connection.closed:  # a reconnection attempt that failed closed it already
+            return
+        self.connection.invalidate()  # closed for good: it was left in pipeline mode
+        self.connection.close()
 
     def __exit__(self, *exc: object) -> None:
         try:
@@ -286,8 +306,7 @@ class _Marker:
         except Exception:
             log.exception("the outbox could not confirm the last mark")
         finally:
-            self.connection.invalidate()  # closed for good: it was left in pipeline mode
-            self.connection.close()
+            self._close()
 
     @staticmethod
     def _check(results: list[Any]) -> None:
@@ -296,6 +315,9 @@ class _Marker:
         for result in results:
             if result.status not in {pq.ExecStatus.COMMAND_OK, pq.ExecStatus.TUPLES_OK}:
                 message = result.error_message.decode(errors="replace") or result.status.name
+                severity = result.error_field(pq.DiagnosticField.SEVERITY_NONLOCALIZED) or b""
+                if severity in {b"FATAL", b"PANIC"}:  # the server ended the connection
+                    raise _ConnectionLost(f"outbox mark failed: {message}")
                 raise RuntimeError(f"outbox mark failed: {message}")
 
     def sent(self, out: Outgoing) -> None:
@@ -319,9 +341,25 @@ class _Marker:
         self._wait_in_flight()
 
     def _wait_in_flight(self) -> None:
-        if not self._in_flight:
+        if self._in_flight is None:
             return
-        self._in_flight = False
+        out, state, values = self._in_flight
+        self._in_flight = None
+        try:
+            self._collect()
+        except _ConnectionLost:
+            self._reconnect_and_apply(out, state, values)
+        except Exception:
+            if self._alive():
+                raise
+            self._reconnect_and_apply(out, state, values)
+
+    def _alive(self) -> bool:
+        from psycopg import pq
+
+        return self._libpq is None or self._libpq.status == pq.ConnStatus.OK
+
+    def _collect(self) -> None:
         results = []
         for _ in range(2):  # the settings, the UPDATE: each answer ends with None
             while (result := self._libpq.get_result()) is not None:
@@ -333,6 +371,49 @@ class _Marker:
         if sync is None or sync.status != pq.ExecStatus.PIPELINE_SYNC:
             self._check([sync] if sync is not None else [])
             raise RuntimeError("outbox mark failed: no answer to the commit")
+
+    def _reconnect_and_apply(
+        self, out: Outgoing, state: NotificationState, values: dict[str, Any]
+    ) -> None:
+        """The connection died under this outcome: apply it in a transaction of its own on a
+        new connection once the database answers, trying for half the lease (after that another
+        worker may take the row over); then give up as before (the row stays `sending` until the
+        lease ends). Later outcomes go through a new pipelined connection."""
+        from sqlalchemy.exc import DBAPIError
+
+        log.warning("notification %s: the database connection was lost; marking it again", out.id)
+        deadline = time.monotonic() + current_app.config["SAMENLEREN_MAIL_LEASE_SECONDS"] / 2
+        while True:
+            try:
+                self._close()
+            except DBAPIError:
+                pass
+            try:
+                with db.engine.begin() as connection:
+                    if connection.dialect.name == "postgresql":
+                        connection.execute(
+                            text("SELECT set_config('app.tenant_id', :t, true)"),
+                            {"t": str(self.tenant_id)},
+                        )
+                    connection.execute(self._statement(out, values))
+                self._open()
+                return
+            except DBAPIError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.5)
+
+    def _statement(self, out: Outgoing, values: dict[str, Any]) -> Any:
+        table = Notification.__table__
+        return (
+            update(table)
+            .where(
+                table.c.tenant_id == self.tenant_id,
+                table.c.id == out.id,
+                table.c.state == NotificationState.SENDING.value,
+            )
+            .values(**values)
+        )
 
     def _update(self, out: Outgoing, state: NotificationState, **values: Any) -> None:
         self.flush()
@@ -348,23 +429,6 @@ class _Marker:
         due_at: datetime | None = None,
     ) -> None:
         self._wait_in_flight()  # one outcome in flight at a time
-        if self._libpq is not None:
-            self._libpq.send_query_params(self._SETTINGS, [str(self.tenant_id).encode()])
-            self._libpq.send_query_params(
-                self._SQL,
-                [
-                    str(self.tenant_id).encode(),
-                    str(out.id).encode(),
-                    state.value.encode(),
-                    sent_at.isoformat().encode() if sent_at else None,
-                    error.encode() if error is not None else None,
-                    due_at.isoformat().encode() if due_at else None,
-                ],
-            )
-            self._libpq.pipeline_sync()
-            self._libpq.flush()
-            self._in_flight = True
-            return
         values: dict[str, Any] = {"state": state.value, "claimed_until": None}
         if sent_at is not None:
             values["sent_at"] = sent_at
@@ -372,16 +436,32 @@ class _Marker:
             values["last_error"] = error
         if due_at is not None:
             values["due_at"] = due_at
-        table = Notification.__table__
-        self.connection.execute(
-            update(table)
-            .where(
-                table.c.tenant_id == self.tenant_id,
-                table.c.id == out.id,
-                table.c.state == NotificationState.SENDING.value,
-            )
-            .values(**values)
-        )
+        if self._libpq is not None:
+            from psycopg import OperationalError
+
+            try:
+                self._libpq.send_query_params(self._SETTINGS, [str(self.tenant_id).encode()])
+                self._libpq.send_query_params(
+                    self._SQL,
+                    [
+                        str(self.tenant_id).encode(),
+                        str(out.id).encode(),
+                        state.value.encode(),
+                        sent_at.isoformat().encode() if sent_at else None,
+                        error.encode() if error is not None else None,
+                        due_at.isoformat().encode() if due_at else None,
+                    ],
+                )
+                self._libpq.pipeline_sync()
+                self._libpq.flush()
+            except OperationalError:
+                if self._alive():
+                    raise
+                self._reconnect_and_apply(out, state, values)
+                return
+            self._in_flight = (out, state, values)
+            return
+        self.connection.execute(self._statement(out, values))
 
     def finish(self, out: Outgoing, state: NotificationState, error: str = "") -> None:
         self._update(

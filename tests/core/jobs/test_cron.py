@@ -33,7 +33,7 @@ EXPECTED = {
         None,
         True,
     ),
-    "exports.clean_up": ("samenleren.exports.jobs.clean_up", "35 * * * *", None, True),
+    "exports.clean_up": ("samenleren.exports.jobs.clean_up", "*/5 * * * *", None, True),
 }
 
 

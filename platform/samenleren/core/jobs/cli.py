@@ -42,15 +42,38 @@ def worker_command(queues: tuple[str, ...], burst: bool) -> None:
 
     _require_redis()
     app = current_app._get_current_object()  # type: ignore[attr-defined]
+    wait_for_redis(app)  # RQ's worker needs Redis to start; once running it rides out outages
     runtime.set_worker_app(app)
     engine = db.engine
     # RQ forks a work horse per job: the child must not reuse the parent's pooled connections.
     os.register_at_fork(after_in_child=lambda: engine.dispose(close=False))
-    worker = build_worker(app, queues or WORKER_QUEUES)
     if app.config["SAMENLEREN_METRICS_PORT"]:
         metrics.prepare_job_series(runtime.registered_jobs())
         metrics.serve(app.config["SAMENLEREN_METRICS_PORT"], metrics.scrape_registry())
-    worker.work(burst=burst, with_scheduler=True, logging_level=logging.getLevelName(log.level))
+    run_worker(app, queues or WORKER_QUEUES, burst=burst)
+
+
+def run_worker(
+    app: Flask,
+    queues: Iterable[str] = (),
+    *,
+    burst: bool = False,
+    make_worker: Any = None,
+    sleep: Any = time.sleep,
+) -> None:
+    """Run an RQ worker until it is stopped. An idle RQ worker waits out a Redis outage by
+    itself, but one that is running a job ends with an exception when Redis goes away; then a
+    new worker starts once Redis answers (the job's own work is covered as after a crash: the
+    outbox's lease, a retry, or a periodic job)."""
+    make_worker = make_worker or (lambda app: build_worker(app, queues or WORKER_QUEUES))
+    _outliving_redis(
+        app,
+        lambda: make_worker(app).work(
+            burst=burst, with_scheduler=True, logging_level=logging.getLevelName(log.level)
+        ),
+        "worker",
+        sleep,
+    )
 
 
 #: The queues a worker takes by default, in this order (mail first).
@@ -148,15 +171,61 @@ def cron_command() -> None:
     os.environ["TZ"] = "UTC"
     time.tzset()
     app = current_app._get_current_object()  # type: ignore[attr-defined]
-    scheduler = cron_scheduler(app)
     if app.config["SAMENLEREN_METRICS_PORT"]:
         # The scheduler is the one process per installation: the queue and outbox gauges,
         # computed when scraped, come from here only (no duplicates across pods).
         metrics.scheduler_heartbeat()
         metrics.serve(app.config["SAMENLEREN_METRICS_PORT"], metrics.scrape_registry(app))
-    for item in scheduler.get_jobs():
+    for item in cron_scheduler(app).get_jobs():
         click.echo(f"cron: {item.name} ({item.cron or f'every {item.interval}s'})")
-    scheduler.start()
+    run_cron(app)
+
+
+#: Seconds between attempts to reach Redis while it is down (worker start, scheduler).
+REDIS_RETRY_SECONDS = 5.0
+
+
+def wait_for_redis(app: Flask, sleep: Any = time.sleep) -> None:
+    """Return once Redis answers; while it does not, say so once and try again."""
+    from redis.exceptions import ConnectionError, TimeoutError
+
+    told = False
+    while True:
+        try:
+            runtime.connection(app).ping()
+            if told:
+                log.warning("Redis answers again")
+            return
+        except (ConnectionError, TimeoutError) as exc:
+            if not told:
+                log.warning("Redis unreachable (%s); trying every %.0f s", exc, REDIS_RETRY_SECONDS)
+                told = True
+            sleep(REDIS_RETRY_SECONDS)
+
+
+def run_cron(app: Flask, make_scheduler: Any = None, sleep: Any = time.sleep) -> None:
+    """Run RQ's cron scheduler until it is stopped (SIGTERM, Ctrl-C).
+
+    RQ's scheduler ends with an exception when Redis goes away. Then nothing periodic would be
+    enqueued again until someone restarts it, so a Redis outage pauses it instead: once Redis
+    answers, a new scheduler starts (its interval entries run at once, so the outbox is swept
+    right after the outage; cron entries at their next time)."""
+    make_scheduler = make_scheduler or cron_scheduler
+    _outliving_redis(app, lambda: make_scheduler(app).start(), "cron", sleep)
+
+
+def _outliving_redis(app: Flask, run: Any, what: str, sleep: Any) -> None:
+    """`run()` until it returns (stopped); when it ends because Redis went away, wait for Redis
+    and run it again."""
+    from redis.exceptions import ConnectionError, TimeoutError
+
+    while True:
+        try:
+            run()
+            return
+        except (ConnectionError, TimeoutError) as exc:
+            log.warning("%s: Redis unreachable (%s); waiting for it", what, exc)
+        wait_for_redis(app, sleep=sleep)
 
 
 def cron_scheduler(app: Flask) -> Any:
