@@ -32,6 +32,9 @@ lint: install
 	$(BIN)/ruff format --check platform tests deploy/cluster-test
 	$(BIN)/lint-imports
 	$(BIN)/hadolint deploy/Dockerfile
+	# The deployment: every kustomize overlay rendered and validated against the Kubernetes
+	# schemas, its invariants (one scheduler, non-root, probes, no plain secrets), the alert rules.
+	PYTHONDONTWRITEBYTECODE= $(BIN)/pytest -q -p no:cacheprovider -n 0 tests/deploy/test_kubernetes.py tests/deploy/test_monitoring.py
 	$(BIN)/djlint platform/samenleren --lint
 	$(BIN)/mypy platform/samenleren
 
