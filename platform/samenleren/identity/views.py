@@ -54,7 +54,7 @@ def _refused(reason: str, status: int = 403, *, code: str = "refused", user=None
     log.warning("login refused at %s: %s", current_tenant().slug, reason)
     metrics.login_failed(current_tenant().slug, code)
     _audit_refusal(code, user, **facts)
-    return render_template("identity/login_refused.html"), status
+    return render_template("identity/login_refused.html", reason=code), status
 
 
 def _unaudited_refusal(reason: str, code: str):
@@ -148,7 +148,7 @@ def callback():
         db.session.rollback()
         # A user we know is the actor; someone unknown is named by the IdP's subject only.
         subject = None if exc.user is not None else claims.get("sub")
-        return _refused(str(exc), code=exc.reason, user=exc.user, subject=subject)
+        return _refused(str(exc), code=exc.reason, user=exc.user, subject=subject, **exc.facts)
     record(AuditAction.LOGIN_SUCCEEDED, actor=user, subject_type="user", subject_id=user.id)
     start_login_session(user)  # commits the login and its event together
     # The line's `user` field names the user by a pseudonym (samenleren.core.logs), not the id.
