@@ -211,3 +211,14 @@ def test_users_made_by_scim_are_bound_to_the_tenants_issuer(app, tenants):
         )
         db.session.commit()
         assert user.issuer == db.session.get(Tenant, flevoland.id).sso_issuer
+
+
+def test_external_trainers_are_bound_to_no_issuer(app, tenants):
+    from samenleren.core.extensions import db
+    from samenleren.identity.trainers import invite_external_trainer
+
+    flevoland = tenants["flevoland"]
+    with in_tenant(app, flevoland):
+        issued = invite_external_trainer("Ex Tern", "ex@bureau.example", actor=None)
+        db.session.commit()
+        assert issued.user.issuer is None
