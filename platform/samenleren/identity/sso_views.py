@@ -8,7 +8,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from werkzeug.datastructures import MultiDict
 
-from samenleren.core.tenancy import current_tenant
+from samenleren.core.tenancy import current_tenant, require_tenant
 from samenleren.core.terminology import role_term
 from samenleren.core.web import form_action, role_required, see_other
 from samenleren.identity.issuers import (
@@ -99,7 +99,7 @@ def _render(
     tenant = current_tenant()
     rows = list(values.rows) + [GroupRow() for _ in range(extra_rows)]
     pending = None
-    if tenant.sso_issuer_pending:
+    if tenant is not None and tenant.sso_issuer_pending:
         requester = requester_of(tenant)
         pending = {
             "issuer": tenant.sso_issuer_pending,
@@ -161,14 +161,14 @@ def _saved_message(changed: list[str]) -> str:
 
 
 def _issuer_refused(errors: dict[str, str]):
-    return _render(settings_of(current_tenant()), errors, status=422)
+    return _render(settings_of(require_tenant()), errors, status=422)
 
 
 @bp.post("/<tenant>/settings/sso/issuer/approve")
 @role_required(Role.PROGRAMME_ADMIN)
 def approve_issuer():
     """Another programme administrator approves the pending issuer (not its requester)."""
-    tenant = current_tenant()
+    tenant = require_tenant()
     return form_action(
         lambda: approve_issuer_change(
             tenant, Approver(user=current_user), expected=request.form.get("issuer", "")
@@ -186,7 +186,7 @@ def approve_issuer():
 @role_required(Role.PROGRAMME_ADMIN)
 def reject_issuer():
     """Turn the pending issuer down, or withdraw one's own request."""
-    tenant = current_tenant()
+    tenant = require_tenant()
     return form_action(
         lambda: reject_issuer_change(tenant, Approver(user=current_user)),
         invalid=_issuer_refused,

@@ -13,7 +13,7 @@ from samenleren.audit.services import record
 from samenleren.core import metrics
 from samenleren.core.extensions import db
 from samenleren.core.ratelimits import callback_rate_limit, login_rate_limit
-from samenleren.core.tenancy import current_tenant
+from samenleren.core.tenancy import current_tenant, require_tenant
 from samenleren.identity.oidc import (
     AUTHORIZATION_ERRORS,
     CallbackRefused,
@@ -61,8 +61,9 @@ def _unaudited_refusal(reason: str, code: str):
     """The refusal page for a callback that no login of this browser started (no valid state):
     anyone can send one, so it is logged and counted but never written to the tenant's audit
     log, and nothing of what it carries is kept."""
-    log.warning("login callback refused at %s: %s", current_tenant().slug, reason)
-    metrics.login_failed(current_tenant().slug, code)
+    slug = require_tenant().slug
+    log.warning("login callback refused at %s: %s", slug, reason)
+    metrics.login_failed(slug, code)
     return render_template("identity/login_refused.html"), 403
 
 
