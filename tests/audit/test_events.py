@@ -120,25 +120,38 @@ def _callback_query(app: Flask, client, tenant: TenantRef, sub: str) -> tuple[st
     return callback.path, query
 
 
+def test_a_tampered_callback_is_recorded_with_its_reason(app, tenants):
+    flevoland = tenants["flevoland"]
+    client = app.test_client()
+    path, query = _callback_query(app, client, flevoland, "t.mol")
+    assert client.get(f"{path}?{urlencode(query | {'code': 'not-a-code'})}").status_code == 403
+    (refused,) = events(app, flevoland)
+    assert refused.action == "login.refused"
+    assert refused.details == {"reason": "token"}
+    assert refused.actor_id is None
+
+
 @pytest.mark.parametrize(
-    ("tamper", "reason"),
+    "tamper",
     [
-        pytest.param(lambda q: q | {"state": "forged-" + "x" * 30}, "state", id="forged-state"),
-        pytest.param(
-            lambda q: {k: v for k, v in q.items() if k != "state"}, "state", id="no-state"
-        ),
-        pytest.param(lambda q: q | {"code": "not-a-code"}, "token", id="forged-code"),
+        pytest.param(lambda q: q | {"state": "forged-" + "x" * 30}, id="forged-state"),
+        pytest.param(lambda q: {k: v for k, v in q.items() if k != "state"}, id="no-state"),
+        pytest.param(lambda q: q | {"state": ""}, id="empty-state"),
+        pytest.param(lambda q: {"error": "access_denied", "state": "forged"}, id="error-forged"),
+        pytest.param(lambda q: {"error": "access_denied"}, id="error-no-state"),
+        pytest.param(lambda q: {"error": "<b>x</b>\r\nForged: line"}, id="error-text"),
     ],
 )
-def test_a_tampered_callback_is_recorded_with_its_reason(app, tenants, tamper, reason):
+def test_a_callback_without_a_valid_state_records_nothing(app, tenants, tamper):
+    """Anyone can send such a request: it is refused, but writes nothing in the audit log."""
     flevoland = tenants["flevoland"]
     client = app.test_client()
     path, query = _callback_query(app, client, flevoland, "t.mol")
     assert client.get(f"{path}?{urlencode(tamper(query))}").status_code == 403
-    (refused,) = events(app, flevoland)
-    assert refused.action == "login.refused"
-    assert refused.details == {"reason": reason}
-    assert refused.actor_id is None
+    assert events(app, flevoland) == []
+    # Without any login started, too.
+    assert app.test_client().get(f"{path}?{urlencode(tamper(query))}").status_code == 403
+    assert events(app, flevoland) == []
 
 
 def test_an_error_from_the_idp_is_recorded_with_the_error(app, tenants):
@@ -149,17 +162,44 @@ def test_an_error_from_the_idp_is_recorded_with_the_error(app, tenants):
     assert refused.status_code == 403
     (event,) = events(app, flevoland)
     assert event.details == {"reason": "idp_error", "error": "access_denied"}
+    # The state is used up: the same answer again is anyone's request.
+    again = client.get(f"{path}?{urlencode({'error': 'access_denied', 'state': query['state']})}")
+    assert again.status_code == 403
+    assert len(events(app, flevoland)) == 1
 
 
-def test_a_replayed_callback_is_recorded_as_refused(app, tenants):
+@pytest.mark.parametrize(
+    "error", ["Ignore all previous instructions", "access_denied\r\nx", "ACCESS_DENIED", ""]
+)
+def test_an_unknown_error_from_the_idp_is_recorded_without_its_text(app, tenants, error):
+    flevoland = tenants["flevoland"]
+    client = app.test_client()
+    path, query = _callback_query(app, client, flevoland, "t.mol")
+    refused = client.get(f"{path}?{urlencode({'error': error, 'state': query['state']})}")
+    assert refused.status_code == 403
+    (event,) = events(app, flevoland)
+    assert event.details == {"reason": "idp_error"}
+
+
+def test_every_standard_error_code_is_recorded():
+    from samenleren.identity.oidc import AUTHORIZATION_ERRORS
+
+    # RFC 6749, 4.1.2.1 and OpenID Connect Core 1.0, 3.1.2.6.
+    assert {"access_denied", "server_error", "login_required", "consent_required"} <= (
+        AUTHORIZATION_ERRORS
+    )
+    assert len(AUTHORIZATION_ERRORS) == 16
+
+
+def test_a_replayed_callback_from_another_browser_is_refused_and_not_recorded(app, tenants):
     flevoland = tenants["flevoland"]
     flevoland.idp.set_user("r.visser", name="Rik Visser")
     client = app.test_client()
     callback = path_of(authorize(start_login(client, flevoland), "r.visser"))
     assert client.get(callback).status_code == 302
     assert app.test_client().get(callback).status_code == 403
-    assert actions(app, flevoland)[-2:] == ["login.succeeded", "login.refused"]
-    assert events(app, flevoland, "login.refused")[0].details == {"reason": "state"}
+    assert actions(app, flevoland)[-1:] == ["login.succeeded"]
+    assert events(app, flevoland, "login.refused") == []
 
 
 def test_a_code_from_another_tenants_idp_is_recorded_at_the_tenant_it_was_tried_at(app, tenants):

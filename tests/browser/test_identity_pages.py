@@ -64,3 +64,41 @@ def test_identity_pages_have_no_accessibility_violations(app, tenants, page, liv
     findings.check(page, "used sign-in link", lang)
 
     findings.assert_clean()
+
+
+def _request_issuer(app, tenant_ref, requester_subject: str, issuer: str) -> None:
+    """A new issuer waiting for approval, asked for by `requester_subject`."""
+    from sqlalchemy import select
+
+    from samenleren.core.db import utcnow
+    from samenleren.core.extensions import db
+    from samenleren.core.tenant import Tenant
+    from samenleren.identity.models import User
+
+    with in_tenant(app, tenant_ref):
+        tenant = db.session.get(Tenant, tenant_ref.id)
+        requester = db.session.scalar(select(User).where(User.subject == requester_subject))
+        tenant.sso_issuer_pending = issuer
+        tenant.sso_issuer_requested_by_id = requester.id
+        tenant.sso_issuer_requested_at = utcnow()
+        db.session.commit()
+
+
+@pytest.mark.parametrize("lang", ["nl", "en"])
+def test_a_pending_issuer_has_no_accessibility_violations(app, tenants, page, live_server, lang):
+    flevoland = tenants["flevoland"]
+    with in_tenant(app, flevoland):
+        build_world(flevoland)
+    from tests.conftest import make_user
+
+    with app.app_context():
+        make_user(flevoland, "tweede.beheer", "programme_admin", name="Tom Tweede")
+    _request_issuer(app, flevoland, World.subjects["admin"], "https://login.nieuw.example.nl")
+    base = f"{live_server.url}/flevoland"
+    findings = AxeFindings()
+    choose_language(page, live_server, "flevoland", lang)
+    log_in(page, live_server, flevoland, "tweede.beheer")
+    visit(page, f"{base}/settings/sso", 200)
+    assert page.locator('form[action="/flevoland/settings/sso/issuer/approve"]').count() == 1
+    findings.check(page, "SSO settings, a new issuer to approve", lang)
+    findings.assert_clean()

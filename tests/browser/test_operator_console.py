@@ -104,3 +104,23 @@ def test_console_pages_have_no_accessibility_violations(
     findings.check(page, "operator login unavailable", lang)
 
     findings.assert_clean()
+
+
+@pytest.mark.parametrize("lang", ["nl", "en"])
+def test_a_pending_issuer_page_has_no_accessibility_violations(
+    app, tenants, operator_idp, page, live_server, lang
+):
+    from tests.browser.test_identity_pages import _request_issuer
+    from tests.factories import World
+
+    flevoland = tenants["flevoland"]
+    with in_tenant(app, flevoland):
+        build_world(flevoland)
+    _request_issuer(app, flevoland, World.subjects["admin"], "https://login.nieuw.example.nl")
+    findings = AxeFindings()
+    visit(page, f"{live_server.url}/operator/logged-out?lang={lang}", 200)
+    log_in_operator(page, live_server, operator_idp)
+    findings.check(page, "tenants with a pending issuer", lang)
+    visit(page, f"{live_server.url}/operator/tenants/flevoland/issuer", 200)
+    findings.check(page, "a pending issuer to approve", lang)
+    findings.assert_clean()

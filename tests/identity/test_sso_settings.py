@@ -55,6 +55,39 @@ def admin_client(app: Flask, tenant: TenantRef) -> FlaskClient:
     return client
 
 
+APPROVE = "/flevoland/settings/sso/issuer/approve"
+REJECT = "/flevoland/settings/sso/issuer/reject"
+
+
+def second_admin_client(app: Flask, tenant: TenantRef) -> FlaskClient:
+    """Another programme administrator: the one who may approve a new issuer."""
+    from sqlalchemy import select
+
+    from samenleren.core.extensions import db
+    from samenleren.identity.models import User
+    from tests.factories import in_tenant
+
+    with in_tenant(app, tenant):
+        known = db.session.scalar(select(User.id).where(User.subject == "tweede.beheer"))
+    if known is None:
+        with app.app_context():
+            make_user(tenant, "tweede.beheer", "programme_admin", name="Tom Tweede")
+    client = app.test_client()
+    client.get(f"/{tenant.slug}/?lang=en")
+    assert login(client, tenant, "tweede.beheer", name="Tom Tweede").status_code == 302
+    return client
+
+
+def approve_pending_issuer(app: Flask, tenant: TenantRef) -> FlaskClient:
+    """Approve the pending issuer as a second programme administrator, through the page."""
+    client = second_admin_client(app, tenant)
+    answer = client.post(
+        APPROVE, data=MultiDict(read_form(client.get(PAGE).get_data(as_text=True), APPROVE))
+    )
+    assert answer.status_code == 303, answer.status_code
+    return client
+
+
 def current_form(client: FlaskClient) -> list[tuple[str, str]]:
     answer = client.get(PAGE)
     assert answer.status_code == 200
@@ -214,6 +247,7 @@ def test_a_new_secret_is_stored_encrypted_and_the_login_uses_it(
     answer = submit(client, issuer=own_idp.issuer, client_id=client_id, client_secret=secret)
     assert answer.status_code == 303, error_texts(answer)
     assert flevoland.id not in oidc._clients  # the cached client is gone at once
+    approve_pending_issuer(app, flevoland)  # the new issuer needs a second administrator
 
     # Encrypted at rest: not in the tenants row, not in the audit log, not in the page.
     with psycopg.connect(database.owner_url) as owner:
@@ -297,6 +331,7 @@ def test_a_changed_issuer_takes_effect_at_the_next_login(app, tenants, own_idp):
     callback = urlsplit(back.headers["Location"])
 
     assert submit(client, issuer=own_idp.issuer).status_code == 303
+    approve_pending_issuer(app, flevoland)  # the new issuer needs a second administrator
     assert flevoland.id not in oidc._clients
     start = app.test_client().get("/flevoland/auth/login")
     assert start.headers["Location"].startswith(own_idp.issuer + "/")

@@ -471,3 +471,26 @@ def test_an_external_trainer_sees_only_the_editions_they_train(app, tenants):
     dashboard = client.get("/flevoland/").get_data(as_text=True)
     assert "Editie flevoland" in dashboard
     assert "Andere editie" not in dashboard
+
+
+def test_signing_in_with_a_link_has_the_login_rate_limit(app, tenants, monkeypatch):
+    """Nobody can try tokens at will: the link counts like the login, per tenant and client."""
+    import secrets
+
+    flevoland = tenants["flevoland"]
+    path, _token = invited(app, flevoland)
+    monkeypatch.setitem(app.config, "SAMENLEREN_RATELIMIT_LOGIN", "3 per minute")
+    client = app.test_client()
+    client.environ_base["REMOTE_ADDR"] = f"127.9.{secrets.randbelow(250)}.{secrets.randbelow(250)}"
+    guesses = [f"/flevoland/auth/link/{secrets.token_urlsafe(32)}" for _ in range(3)]
+    assert [client.get(guess).status_code for guess in guesses] == [404, 404, 404]
+    refused = client.get(path)  # even the right link, once the client has used up its limit
+    assert refused.status_code == 429
+    assert 0 < int(refused.headers["Retry-After"]) <= 60
+    assert post(client, "flevoland", path).status_code == 429
+    assert link_row(app, flevoland, _token).used_at is None
+    # Another client, and the same client at another tenant, have limits of their own.
+    other = app.test_client()
+    other.environ_base["REMOTE_ADDR"] = f"127.8.{secrets.randbelow(250)}.{secrets.randbelow(250)}"
+    assert press(other, path).status_code == 303
+    assert client.get(f"/gelderland/auth/link/{secrets.token_urlsafe(32)}").status_code == 404

@@ -33,6 +33,9 @@ CASES = {
     "/operator/tenants/<slug>/suspend": {},
     "/operator/tenants/<slug>/resume": {},
     "/operator/tenants/<slug>/test-sso": {},
+    # A tenant's new identity provider (tests/operator/test_issuer_approval.py).
+    "/operator/tenants/<slug>/issuer/approve": {"issuer": "https://idp.example.org"},
+    "/operator/tenants/<slug>/issuer/reject": {},
     # The background jobs page (tests/operator/test_jobs_page.py); CSRF is checked first.
     "/operator/jobs/<queue_name>/<job_id>/retry": {},
     "/operator/jobs/<queue_name>/<job_id>/delete": {},

@@ -32,6 +32,17 @@ class AuditAction(enum.StrEnum):
     # Recorded by the SSO settings, external trainers, SCIM and the operator console.
     SSO_CHANGED = "sso.changed"
     SSO_TESTED = "sso.tested"
+    #: A new issuer asked for on the SSO settings page; details: `issuer` (the new one),
+    #: `current` (the one in force). It applies only once approved.
+    SSO_ISSUER_REQUESTED = "sso.issuer_requested"
+    #: The pending issuer approved (by the operator or another programme administrator) and in
+    #: force; details: `issuer`, `previous`, `relinked` (how many users were moved to it).
+    SSO_ISSUER_APPROVED = "sso.issuer_approved"
+    #: The pending issuer turned down or withdrawn; details: `issuer`.
+    SSO_ISSUER_REJECTED = "sso.issuer_rejected"
+    #: A user moved to the tenant's new issuer with an approved change; subject: the user;
+    #: details: `issuer`, `previous`.
+    USER_RELINKED = "user.relinked"
     TRAINER_INVITED = "trainer.invited"
     TRAINER_LINK_SENT = "trainer.link_sent"
     TRAINER_ACCESS_WITHDRAWN = "trainer.access_withdrawn"
@@ -80,6 +91,10 @@ ACTION_LABELS = {
     AuditAction.AUDIT_EXPORTED: _l("Audit log downloaded"),
     AuditAction.SSO_CHANGED: _l("Login settings (SSO) changed"),
     AuditAction.SSO_TESTED: _l("Login settings (SSO) tested"),
+    AuditAction.SSO_ISSUER_REQUESTED: _l("New identity provider requested"),
+    AuditAction.SSO_ISSUER_APPROVED: _l("New identity provider approved"),
+    AuditAction.SSO_ISSUER_REJECTED: _l("New identity provider turned down"),
+    AuditAction.USER_RELINKED: _l("Account linked to the new identity provider"),
     AuditAction.TRAINER_INVITED: _l("External trainer invited"),
     AuditAction.TRAINER_LINK_SENT: _l("Sign-in link sent"),
     AuditAction.TRAINER_ACCESS_WITHDRAWN: _l("External trainer's access withdrawn"),
@@ -119,6 +134,8 @@ REFUSAL_REASONS = {
     "no_subject": _l("The ID token names nobody"),
     "deactivated": _l("The account is deactivated"),
     "reserved_subject": _l("The subject is reserved for external trainers"),
+    "other_issuer": _l("The account is linked to another identity provider"),
+    "other_identity": _l("The Entra ID directory or object id is not the account's"),
     "sso_unavailable": _l("The identity provider could not be used"),
     "refused": _l("Refused by the login rules"),
     "link_used": _l("The sign-in link was used before"),

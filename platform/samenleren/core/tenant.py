@@ -45,6 +45,14 @@ class Tenant(db.Model):
     programme_description: Mapped[dict] = mapped_column(JSONType, default=dict)
     #: The OpenID Connect issuer, compared exactly with the discovery document and ID tokens.
     sso_issuer: Mapped[str] = mapped_column(String(500))
+    #: A new issuer a programme administrator asked for on the SSO settings page; it applies
+    #: only once the platform operator or another programme administrator approves it
+    #: (samenleren.identity.issuers). None: no change waiting.
+    sso_issuer_pending: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    #: Who asked for the pending issuer (a user of this tenant; not a foreign key: the record
+    #: outlives the account) and when.
+    sso_issuer_requested_by_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, nullable=True)
+    sso_issuer_requested_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     sso_client_id: Mapped[str] = mapped_column(String(200))
     #: The *name* of the environment variable holding the client secret; never the secret.
     #: Used only while no secret is stored below (identity.oidc.client_secret).

@@ -50,17 +50,25 @@ def seed_command(slug: str, as_json: bool) -> None:
 def run_command(host: str, port: int, idp_port: int | None) -> None:
     """Migrate, onboard the shipped tenants, seed them, start the dev IdP and serve the app."""
     from flask_migrate import upgrade
-    from oidc_provider_mock import User as IdPUser
-    from oidc_provider_mock import run_server_in_thread
     from werkzeug.serving import run_simple
 
-    from samenleren.demo.devidp import with_issuer
+    from samenleren.demo.devidp import (
+        DevelopmentIdPRefused,
+        check_development_idp,
+        development_idp,
+        idp_user,
+        with_issuer,
+    )
     from samenleren.demo.seed import seed_tenant, showcase
 
     # The application itself, not the proxy (run_simple serves it); the proxy is typed as Flask.
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     if app.config["SAMENLEREN_ENV"] == "production":
         raise click.ClickException("demo run is for development; set SAMENLEREN_ENV=development")
+    try:
+        check_development_idp(app.config["SAMENLEREN_ENV"])
+    except DevelopmentIdPRefused as exc:
+        raise click.ClickException(str(exc)) from None
     database = app.config["SQLALCHEMY_DATABASE_URI"]
     if database.startswith("sqlite:///"):
         Path(database.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
@@ -84,13 +92,13 @@ def run_command(host: str, port: int, idp_port: int | None) -> None:
         showcased[tenant.slug] = list(showcase(tenant, people).items())
 
     idp_users = [
-        IdPUser(sub=p.subject, claims={"name": p.name, "email": p.email, "groups": p.groups})
+        idp_user(p.subject, {"name": p.name, "email": p.email, "groups": p.groups})
         for p in everyone
     ]
     operator = _configure_demo_operator(app, issuer)
     if operator is not None:
         idp_users.append(operator)
-    with run_server_in_thread(port=idp_port, user_claims=idp_users):
+    with development_idp(app.config["SAMENLEREN_ENV"], port=idp_port, users=idp_users):
         click.echo("")
         click.echo(f"Samen Leren runs at http://{host}:{port}/flevoland/")
         click.echo(f"Development identity provider (real OpenID Connect): {issuer}/")
@@ -119,7 +127,7 @@ DEMO_OPERATOR = ("platform.beheer", "Pim Platformbeheer", "beheer@samenleren.exa
 def _configure_demo_operator(app, issuer: str):
     """Let the development IdP serve the operator console too, unless the environment already
     names one (SAMENLEREN_OPERATOR_OIDC_ISSUER); returns the demo operator for the IdP."""
-    from oidc_provider_mock import User as IdPUser
+    from samenleren.demo.devidp import idp_user
 
     if app.config["SAMENLEREN_OPERATOR_OIDC_ISSUER"]:
         return None
@@ -133,4 +141,4 @@ def _configure_demo_operator(app, issuer: str):
             "SAMENLEREN_OPERATORS": (subject,),
         }
     )
-    return IdPUser(sub=subject, claims={"name": name, "email": email, "groups": []})
+    return idp_user(subject, {"name": name, "email": email, "groups": []})

@@ -7,12 +7,12 @@ import uuid
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import Enum, Index, String, UniqueConstraint, Uuid, and_
+from sqlalchemy import Enum, Index, String, UniqueConstraint, Uuid, and_, event
 from sqlalchemy.orm import Mapped, foreign, mapped_column, relationship, remote
 
 from samenleren.core.db import JSONType, UTCDateTime, utcnow
 from samenleren.core.extensions import db
-from samenleren.core.tenancy import TenantScoped, tenant_foreign_key
+from samenleren.core.tenancy import TenantScoped, current_tenant, tenant_foreign_key
 
 
 class Role(enum.StrEnum):
@@ -46,7 +46,15 @@ class Department(TenantScoped, db.Model):
 
 
 class User(TenantScoped, db.Model):
-    """An employee (or external trainer) of one tenant, keyed by the IdP subject, never e-mail."""
+    """An employee (or external trainer) of one tenant, keyed by the identity provider that
+    vouches for them (`issuer`) and its subject, never by e-mail.
+
+    The subject is unique within the tenant (SCIM's `userName` names one person), and a login
+    matches a user only when its issuer is the one the user is bound to
+    (`samenleren.identity.services.user_from_claims`): pointing the tenant at another identity
+    provider does not give that provider its people. Moving users to a new issuer is the
+    explicit, audited re-linking of an approved issuer change (`samenleren.identity.issuers`).
+    """
 
     __tablename__ = "users"
     __table_args__ = (
@@ -59,6 +67,13 @@ class User(TenantScoped, db.Model):
 
     #: The `sub` claim of the tenant's identity provider.
     subject: Mapped[str] = mapped_column(String(255))
+    #: The issuer of the identity provider the user is bound to (the tenant's issuer when the
+    #: user was created by a login or by SCIM); None for external trainers, who have no IdP.
+    issuer: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    #: Microsoft Entra ID: the directory (`tid`) and object id (`oid`) of the person, bound at
+    #: the first login that carries them; a later login with other values does not match.
+    idp_tenant_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    idp_object_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
     name: Mapped[str] = mapped_column(String(200))
     email: Mapped[str | None] = mapped_column(String(320), nullable=True)
     #: The HR system's number for the person (SCIM, or a claim of the IdP); shown to admins.
@@ -134,6 +149,15 @@ class User(TenantScoped, db.Model):
 
     def __repr__(self) -> str:
         return f"<User {self.subject}>"
+
+
+@event.listens_for(User, "init")
+def _bind_to_the_current_issuer(target: User, args: tuple, kwargs: dict) -> None:
+    """A user made without an issuer is bound to the issuer of the tenant in scope: whoever
+    creates people (a login, SCIM, the demo) creates them for the tenant's identity provider."""
+    if "issuer" not in kwargs:
+        tenant = current_tenant()
+        kwargs["issuer"] = tenant.sso_issuer if tenant is not None else None
 
 
 class RoleAssignment(TenantScoped, db.Model):

@@ -27,7 +27,7 @@ from typing import Any
 
 from authlib.common.errors import AuthlibBaseError
 from authlib.integrations.flask_client import FlaskIntegration, FlaskOAuth2App
-from flask import current_app
+from flask import current_app, request, session
 from joserfc.errors import BadSignatureError, JoseError
 
 from samenleren.core.tenant import Tenant
@@ -101,11 +101,56 @@ def client_secret(tenant: Tenant) -> str:
     return secret
 
 
+#: The error codes an authorization endpoint may answer with (RFC 6749, 4.1.2.1, and OpenID
+#: Connect Core 1.0, 3.1.2.6). Anything else in `?error=` is a stranger's text, never recorded.
+AUTHORIZATION_ERRORS = frozenset(
+    {
+        "invalid_request",
+        "unauthorized_client",
+        "access_denied",
+        "unsupported_response_type",
+        "invalid_scope",
+        "server_error",
+        "temporarily_unavailable",
+        "interaction_required",
+        "login_required",
+        "account_selection_required",
+        "consent_required",
+        "invalid_request_uri",
+        "invalid_request_object",
+        "request_not_supported",
+        "request_uri_not_supported",
+        "registration_not_supported",
+    }
+)
+
+
+def _client_name(tenant: Tenant) -> str:
+    """The tenant's client name, also the prefix of the OIDC state kept in the session."""
+    return f"tenant_{tenant.id.hex}"
+
+
+def take_callback_state(tenant: Tenant) -> bool:
+    """Whether the current callback's `state` is one this browser's session started a login to
+    the tenant with; the state is used up either way, so the answer counts once.
+
+    For callbacks that carry no code (`?error=`): only such a callback is the IdP answering a
+    login that was really started here; anything else is anyone's request.
+    """
+    state = request.args.get("state")
+    if not state:
+        return False
+    framework = FlaskIntegration(_client_name(tenant))
+    valid = framework.get_state_data(session, state) is not None
+    framework.clear_state_data(session, state)
+    return valid
+
+
 def client_for(tenant: Tenant) -> FlaskOAuth2App:
     """The tenant's OIDC client, with discovery loaded and its issuer pinned."""
     return cached_client(
         tenant.id,
-        f"tenant_{tenant.id.hex}",  # also the prefix of the OIDC state kept in the session
+        _client_name(tenant),
         issuer=tenant.sso_issuer,
         client_id=tenant.sso_client_id,
         secret=client_secret(tenant),

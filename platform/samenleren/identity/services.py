@@ -41,10 +41,19 @@ class LoginRefused(Exception):
     `user` the known user who was refused, if any.
     """
 
-    def __init__(self, message: str, reason: str = "refused", user: User | None = None) -> None:
+    def __init__(
+        self,
+        message: str,
+        reason: str = "refused",
+        user: User | None = None,
+        *,
+        facts: Mapping[str, str] | None = None,
+    ) -> None:
         super().__init__(message)
         self.reason = reason
         self.user = user
+        #: Details for the audit log (e.g. the issuer a login came from).
+        self.facts = dict(facts or {})
 
 
 def claim_names(tenant: Tenant) -> dict[str, str | None]:
@@ -74,25 +83,50 @@ def _claim_list(value: Any) -> list[str]:
     return []
 
 
-def user_from_claims(tenant: Tenant, claims: Mapping[str, Any]) -> User:
-    """Find or create the user the ID token describes; keyed by `sub`, never by e-mail.
+#: Microsoft Entra ID names the person's directory and object id in these claims.
+ENTRA_TENANT_CLAIM, ENTRA_OBJECT_CLAIM = "tid", "oid"
+_ENTRA_ID_MAX = 64
 
-    Name and e-mail follow the IdP at every login; roles that came from IdP groups are brought in
-    line with the mapping, roles given in the application are left alone. Does not commit.
+
+def user_from_claims(tenant: Tenant, claims: Mapping[str, Any]) -> User:
+    """Find or create the user the ID token describes; keyed by the tenant's issuer and `sub`
+    (with Entra ID's `tid` and `oid` where present), never by e-mail.
+
+    A known subject bound to another issuer is refused, not taken over: pointing the tenant at
+    another identity provider does not give it the tenant's people (an issuer change moves them
+    only when approved, `samenleren.identity.issuers`). Name and e-mail follow the IdP at every
+    login; roles that came from IdP groups are brought in line with the mapping, roles given in
+    the application are left alone. Does not commit.
     """
     subject = str(claims.get("sub") or "")
     if not subject:
         raise LoginRefused("the ID token has no subject", "no_subject")
     if subject.startswith(EXTERNAL_SUBJECT_PREFIX):
         raise LoginRefused("the subject is reserved for external trainers", "reserved_subject")
+    issuer = tenant.sso_issuer
+    if claims.get("iss") not in (None, issuer):  # finish_authorization checked it already
+        raise LoginRefused("the ID token comes from another issuer", "wrong_issuer")
     names = claim_names(tenant)
     name = str(_claim(claims, names["name"]) or "").strip()
     email = str(_claim(claims, names["email"]) or "").strip() or None
     groups = _claim_list(_claim(claims, names["groups"]))
+    entra = _entra_ids(claims)
 
     user = db.session.scalar(select(User).where(User.subject == subject))
+    if user is not None and user.issuer != issuer:
+        raise LoginRefused(
+            "the subject belongs to a user of another identity provider",
+            "other_issuer",
+            facts={"issuer": issuer, "bound_issuer": user.issuer or ""},
+        )
+    if user is not None and entra is not None and _entra_bound(user) not in (None, entra):
+        raise LoginRefused(
+            "the Entra ID directory or object id differs from the user's",
+            "other_identity",
+            facts={"issuer": issuer},
+        )
     if user is None:
-        user = User(subject=subject, name=name or email or subject, email=email)
+        user = User(subject=subject, issuer=issuer, name=name or email or subject, email=email)
         db.session.add(user)
     elif not user.active:
         raise LoginRefused("the account is deactivated", "deactivated", user)
@@ -100,6 +134,8 @@ def user_from_claims(tenant: Tenant, claims: Mapping[str, Any]) -> User:
         user.name = name or user.name
         user.email = email or user.email
         groups.extend(group for source in GROUP_SOURCES for group in source(user))
+    if entra is not None and _entra_bound(user) is None:
+        user.idp_tenant_id, user.idp_object_id = entra
     sync_idp_roles(user, roles_for_groups(tenant, groups))
     _apply_profile_claims(user, claims, names)
     return user
@@ -108,6 +144,22 @@ def user_from_claims(tenant: Tenant, claims: Mapping[str, Any]) -> User:
 def _claim(claims: Mapping[str, Any], name: str | None) -> Any:
     """The claim's value; None when the claim is not configured or absent."""
     return claims.get(name) if name else None
+
+
+def _entra_ids(claims: Mapping[str, Any]) -> tuple[str, str] | None:
+    """(tid, oid) when the token carries both (Microsoft Entra ID), else None."""
+    tid, oid = claims.get(ENTRA_TENANT_CLAIM), claims.get(ENTRA_OBJECT_CLAIM)
+    if not isinstance(tid, str) or not isinstance(oid, str) or not tid or not oid:
+        return None
+    if len(tid) > _ENTRA_ID_MAX or len(oid) > _ENTRA_ID_MAX:
+        raise LoginRefused("the Entra ID directory or object id is too long", "token")
+    return tid, oid
+
+
+def _entra_bound(user: User) -> tuple[str, str] | None:
+    if user.idp_tenant_id is None or user.idp_object_id is None:
+        return None
+    return user.idp_tenant_id, user.idp_object_id
 
 
 def _claim_text(claims: Mapping[str, Any], name: str | None) -> str | None:
@@ -148,7 +200,9 @@ def _apply_profile_claims(
             user.employee_number = employee_number
     manager_subject = _claim_text(claims, names.get("manager"))
     if manager_subject is not None and manager_subject != user.subject:
-        manager_id = db.session.scalar(select(User.id).where(User.subject == manager_subject))
+        manager_id = db.session.scalar(
+            select(User.id).where(User.subject == manager_subject, User.issuer == user.issuer)
+        )
         if manager_id is not None:
             user.manager_id = manager_id
 

@@ -1,9 +1,10 @@
 """The tenant's SSO settings as the programme administrator changes them.
 
-Issuer, client id, client secret (write-only, stored encrypted: `identity.encryption`), scopes,
-claim names, the mapping from IdP groups to roles and the default roles. Every change takes effect
-at the next login: the cached OIDC client with its metadata and keys is dropped
-(`identity.oidc.forget_client`). Changes are audited by field name, never with the secret.
+Issuer (a new one waits for approval: `identity.issuers`), client id, client secret (write-only,
+stored encrypted: `identity.encryption`), scopes, claim names, the mapping from IdP groups to
+roles and the default roles. Every change takes effect at the next login: the cached OIDC client
+with its metadata and keys is dropped (`identity.oidc.forget_client`). Changes are audited by
+field name, never with the secret.
 
 Where the client secret comes from (`identity.oidc.client_secret`): a secret stored here wins;
 while none is stored, the environment variable named by the manifest (`sso_client_secret_env`).
@@ -26,6 +27,7 @@ from samenleren.core.db import utcnow
 from samenleren.core.errors_input import InvalidInput
 from samenleren.core.tenant import Tenant
 from samenleren.identity.encryption import encrypt_secret
+from samenleren.identity.issuers import request_issuer_change
 from samenleren.identity.models import Role, User
 from samenleren.identity.oidc import REQUIRED_ENDPOINTS, forget_client
 from samenleren.identity.services import DEFAULT_CLAIM_NAMES, OPTIONAL_CLAIMS, claim_names
@@ -170,7 +172,7 @@ def _check(tenant: Tenant, data: SSOSettingsInput) -> _Clean:
 
     issuer = (data.issuer or "").strip()
     problem = _check_issuer(issuer)
-    if problem is None and issuer != tenant.sso_issuer:
+    if problem is None and issuer not in (tenant.sso_issuer, tenant.sso_issuer_pending):
         problem = _check_discovery(issuer)
     if problem:
         errors["issuer"] = problem
@@ -284,7 +286,8 @@ def _as_sets(mapping: dict[str, list[str]]) -> dict[str, frozenset[str]]:
 
 
 def update_sso_settings(tenant: Tenant, data: SSOSettingsInput, actor: User) -> list[str]:
-    """Check and apply the settings; returns the names of the fields that changed.
+    """Check and apply the settings; returns the names of the fields that changed, and
+    `issuer_requested` when a new issuer now waits for approval (it is not applied here).
 
     Refused input raises `InvalidInput` before anything is written. Does not commit.
     """
@@ -295,9 +298,11 @@ def update_sso_settings(tenant: Tenant, data: SSOSettingsInput, actor: User) -> 
     clean = _check(tenant, data)
     before = settings_of(tenant)
     changed: list[str] = []
-    if clean.issuer != tenant.sso_issuer:
-        tenant.sso_issuer = clean.issuer
-        changed.append("issuer")
+    # A new issuer only waits for approval (samenleren.identity.issuers): whoever controls the
+    # issuer can log in as anyone, so one administrator cannot change it alone.
+    issuer_requested = clean.issuer not in (tenant.sso_issuer, tenant.sso_issuer_pending)
+    if issuer_requested:
+        request_issuer_change(tenant, clean.issuer, actor)
     if clean.client_id != tenant.sso_client_id:
         tenant.sso_client_id = clean.client_id
         changed.append("client_id")
@@ -326,13 +331,15 @@ def update_sso_settings(tenant: Tenant, data: SSOSettingsInput, actor: User) -> 
     if set(clean.default_roles) != set(tenant.default_roles or []):
         tenant.default_roles = clean.default_roles
         changed.append("default_roles")
-    if changed:
+    if issuer_requested:
+        changed.append("issuer_requested")
+    if changed != ["issuer_requested"] and changed:
         record(
             "sso.changed",
             actor=actor,
             subject_type="tenant",
             subject_id=tenant.id,
-            details={"fields": changed},
+            details={"fields": [name for name in changed if name != "issuer_requested"]},
         )
         # The next login builds a new client: fresh metadata, keys and credentials.
         forget_client(tenant.id)

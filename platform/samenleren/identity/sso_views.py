@@ -11,6 +11,13 @@ from werkzeug.datastructures import MultiDict
 from samenleren.core.tenancy import require_tenant
 from samenleren.core.terminology import role_term
 from samenleren.core.web import form_action, role_required, see_other
+from samenleren.identity.issuers import (
+    Approver,
+    approve_issuer_change,
+    reject_issuer_change,
+    requester_of,
+    users_to_relink,
+)
 from samenleren.identity.models import Role
 from samenleren.identity.sso_settings import (
     CLAIM_KEYS,
@@ -91,6 +98,17 @@ def _render(
 ):
     tenant = require_tenant()
     rows = list(values.rows) + [GroupRow() for _ in range(extra_rows)]
+    pending = None
+    if tenant is not None and tenant.sso_issuer_pending:
+        requester = requester_of(tenant)
+        pending = {
+            "issuer": tenant.sso_issuer_pending,
+            "requested_at": tenant.sso_issuer_requested_at,
+            "requester": requester.name if requester is not None else "?",
+            "mine": requester is not None and requester.id == current_user.id,
+            # Listed before approval: approving moves exactly these people to the new issuer.
+            "users": users_to_relink(tenant),
+        }
     return (
         render_template(
             "identity/sso_settings.html",
@@ -101,6 +119,7 @@ def _render(
             roles=[(role.value, role_term(role)) for role in Role],
             claims=[(key, *CLAIM_LABELS[key]) for key in CLAIM_KEYS],
             secret_dropped=secret_dropped,
+            pending=pending,
         ),
         status,
     )
@@ -126,9 +145,51 @@ def edit_sso_settings():
         # The submitted rows come back as they were (empty ones too), so messages keep their row.
         invalid=lambda errors: _render(values, errors, status=422, extra_rows=0),
         done=see_other("sso.edit_sso_settings"),
-        message=lambda changed: (
-            gettext("The SSO settings are saved. They apply from the next login.")
-            if changed
-            else gettext("Nothing changed.")
+        message=_saved_message,
+    )
+
+
+def _saved_message(changed: list[str]) -> str:
+    if "issuer_requested" in changed:
+        return gettext(
+            "The SSO settings are saved. The new issuer applies once the platform operator or "
+            "another programme administrator approves it."
+        )
+    if changed:
+        return gettext("The SSO settings are saved. They apply from the next login.")
+    return gettext("Nothing changed.")
+
+
+def _issuer_refused(errors: dict[str, str]):
+    return _render(settings_of(require_tenant()), errors, status=422)
+
+
+@bp.post("/<tenant>/settings/sso/issuer/approve")
+@role_required(Role.PROGRAMME_ADMIN)
+def approve_issuer():
+    """Another programme administrator approves the pending issuer (not its requester)."""
+    tenant = require_tenant()
+    return form_action(
+        lambda: approve_issuer_change(
+            tenant, Approver(user=current_user), expected=request.form.get("issuer", "")
         ),
+        invalid=_issuer_refused,
+        done=see_other("sso.edit_sso_settings"),
+        message=lambda relinked: gettext(
+            "The new identity provider is in force; %(count)d accounts are linked to it.",
+            count=relinked,
+        ),
+    )
+
+
+@bp.post("/<tenant>/settings/sso/issuer/reject")
+@role_required(Role.PROGRAMME_ADMIN)
+def reject_issuer():
+    """Turn the pending issuer down, or withdraw one's own request."""
+    tenant = require_tenant()
+    return form_action(
+        lambda: reject_issuer_change(tenant, Approver(user=current_user)),
+        invalid=_issuer_refused,
+        done=see_other("sso.edit_sso_settings"),
+        message=gettext("The requested identity provider is dropped; nothing changed."),
     )

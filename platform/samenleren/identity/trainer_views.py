@@ -20,6 +20,7 @@ from flask_babel import gettext
 from flask_login import current_user
 
 from samenleren.core.extensions import db
+from samenleren.core.ratelimits import login_rate_limit
 from samenleren.core.tenancy import require_tenant
 from samenleren.core.web import form_action, get_or_404, role_required, see_other
 from samenleren.identity.models import Role, User
@@ -148,8 +149,13 @@ def _unusable(state: str | None) -> Response:
 
 
 @bp.route("/<tenant>/auth/link/<token>", methods=["GET", "POST"])
+@login_rate_limit
 def sign_in_with_link(token: str):
-    """GET shows a button, POST signs in: a mail scanner that fetches the link spends nothing."""
+    """GET shows a button, POST signs in: a mail scanner that fetches the link spends nothing.
+
+    A way in like the login itself, so it has the login's rate limit (per tenant and client):
+    nobody can try tokens, or fill the audit log with refused links, at will.
+    """
     if request.method == "GET":
         state = state_of_link(token)
         if state != LinkState.VALID:

@@ -162,7 +162,10 @@ def invite_external_trainer(name: str, email: str, actor: User | None) -> Issued
     """A new external trainer with their first sign-in link. Does not commit."""
     _require_admin(actor)
     name, email = _check_invitation(name, email)
-    user = User(subject=f"{EXTERNAL_SUBJECT_PREFIX}{uuid.uuid4()}", name=name, email=email)
+    # No identity provider vouches for an external trainer: bound to no issuer.
+    user = User(
+        subject=f"{EXTERNAL_SUBJECT_PREFIX}{uuid.uuid4()}", issuer=None, name=name, email=email
+    )
     user.role_assignments = [RoleAssignment(role=Role.TRAINER, source=RoleSource.APP)]
     db.session.add(user)
     db.session.flush()

@@ -15,10 +15,12 @@ from samenleren.core.extensions import db
 from samenleren.core.ratelimits import callback_rate_limit, login_rate_limit
 from samenleren.core.tenancy import current_tenant, require_tenant
 from samenleren.identity.oidc import (
+    AUTHORIZATION_ERRORS,
     CallbackRefused,
     SSOConfigurationError,
     client_for,
     finish_authorization,
+    take_callback_state,
 )
 from samenleren.identity.services import LoginRefused, user_from_claims
 from samenleren.identity.sessions import end_login_session, start_login_session
@@ -52,7 +54,17 @@ def _refused(reason: str, status: int = 403, *, code: str = "refused", user=None
     log.warning("login refused at %s: %s", require_tenant().slug, reason)
     metrics.login_failed(require_tenant().slug, code)
     _audit_refusal(code, user, **facts)
-    return render_template("identity/login_refused.html"), status
+    return render_template("identity/login_refused.html", reason=code), status
+
+
+def _unaudited_refusal(reason: str, code: str):
+    """The refusal page for a callback that no login of this browser started (no valid state):
+    anyone can send one, so it is logged and counted but never written to the tenant's audit
+    log, and nothing of what it carries is kept."""
+    slug = require_tenant().slug
+    log.warning("login callback refused at %s: %s", slug, reason)
+    metrics.login_failed(slug, code)
+    return render_template("identity/login_refused.html"), 403
 
 
 def _audit_refusal(code: str, user=None, **facts) -> None:
@@ -101,11 +113,19 @@ def login():
 @callback_rate_limit
 def callback():
     tenant = require_tenant()
-    if request.args.get("error"):
+    if "error" in request.args:
+        # The IdP's answer to a login started here names one of the standard codes; the text
+        # is a stranger's as long as the state does not show that this browser started it.
+        error = request.args.get("error", "")
+        known = error if error in AUTHORIZATION_ERRORS else None
+        if not take_callback_state(tenant):
+            return _unaudited_refusal(
+                f"error {known or 'not a known code'} without a valid state", "state"
+            )
         return _refused(
-            f"identity provider answered {request.args.get('error')!r}",
+            f"identity provider answered {known or 'an unknown error'}",
             code="idp_error",
-            error=request.args.get("error"),
+            error=known,
         )
     try:
         claims = finish_authorization(client_for(tenant), tenant.sso_issuer)
@@ -117,7 +137,10 @@ def callback():
     except CallbackRefused as exc:
         # Missing or forged state, a replayed callback (the state was used up), a token from
         # another issuer or for another audience, a bad signature or nonce: all end here.
-        return _refused(str(exc), code=_callback_refusal_code(exc))
+        code = _callback_refusal_code(exc)
+        if code == "state":  # no login of this browser: anyone's request, not audited
+            return _unaudited_refusal(str(exc), code)
+        return _refused(str(exc), code=code)
     next_url = session.get(NEXT_KEY)
     try:
         user = user_from_claims(tenant, claims)
@@ -126,7 +149,7 @@ def callback():
         db.session.rollback()
         # A user we know is the actor; someone unknown is named by the IdP's subject only.
         subject = None if exc.user is not None else claims.get("sub")
-        return _refused(str(exc), code=exc.reason, user=exc.user, subject=subject)
+        return _refused(str(exc), code=exc.reason, user=exc.user, subject=subject, **exc.facts)
     record(AuditAction.LOGIN_SUCCEEDED, actor=user, subject_type="user", subject_id=user.id)
     start_login_session(user)  # commits the login and its event together
     # The line's `user` field names the user by a pseudonym (samenleren.core.logs), not the id.

@@ -1,5 +1,6 @@
-"""What an operator does to a tenant after onboarding: suspend it, resume it, test its SSO.
-Every action is recorded in that tenant's own audit log, inside the tenant's scope."""
+"""What an operator does to a tenant after onboarding: suspend it, resume it, test its SSO,
+approve or turn down a new identity provider its programme administrator asked for. Every action
+is recorded in that tenant's own audit log, inside the tenant's scope."""
 
 from __future__ import annotations
 
@@ -12,6 +13,12 @@ from samenleren.audit.services import record
 from samenleren.core.extensions import db
 from samenleren.core.tenancy import tenant_scope
 from samenleren.core.tenant import Tenant, TenantStatus
+from samenleren.identity.issuers import (
+    Approver,
+    approve_issuer_change,
+    reject_issuer_change,
+    users_to_relink,
+)
 from samenleren.identity.models import PlatformOperator
 from samenleren.operator.login import actor_label
 from samenleren.operator.sso_check import SSOReport, check_identity_provider
@@ -55,3 +62,27 @@ def check_sso(tenant: Tenant, operator: PlatformOperator) -> SSOReport:
         )
         db.session.flush()
     return report
+
+
+def accounts_to_relink(tenant: Tenant) -> int:
+    """How many accounts an approval of the tenant's pending issuer re-links (a count only:
+    the console shows no person of any tenant)."""
+    with tenant_scope(tenant):
+        return len(users_to_relink(tenant))
+
+
+def approve_issuer(tenant: Tenant, operator: PlatformOperator, expected: str) -> int:
+    """Approve the tenant's pending issuer; the number of accounts re-linked. Does not commit;
+    refusals raise `InvalidInput` before anything changes."""
+    with tenant_scope(tenant):
+        relinked = approve_issuer_change(
+            tenant, Approver(label=actor_label(operator)), expected=expected
+        )
+    log.info("operator %s: approved a new issuer for %s", operator.subject, tenant.slug)
+    return relinked
+
+
+def reject_issuer(tenant: Tenant, operator: PlatformOperator) -> None:
+    """Turn the tenant's pending issuer down. Does not commit."""
+    with tenant_scope(tenant):
+        reject_issuer_change(tenant, Approver(label=actor_label(operator)))

@@ -51,7 +51,13 @@ from samenleren.operator.sessions import (
     end_operator_session,
     start_operator_session,
 )
-from samenleren.operator.tenant_actions import change_status, check_sso
+from samenleren.operator.tenant_actions import (
+    accounts_to_relink,
+    approve_issuer,
+    change_status,
+    check_sso,
+    reject_issuer,
+)
 from samenleren.operator.usage import tenants_with_usage
 
 log = logging.getLogger(__name__)
@@ -249,3 +255,51 @@ def test_sso(slug: str):
     report = check_sso(tenant, g.operator)
     db.session.commit()  # the audit event: who tested when, and the outcome
     return render_template("operator/sso_test.html", province=tenant, report=report)
+
+
+def _issuer_page(tenant: Tenant, errors: dict[str, str], status: int = 200):
+    return (
+        render_template(
+            "operator/approve_issuer.html",
+            province=tenant,
+            relink=accounts_to_relink(tenant) if tenant.sso_issuer_pending else 0,
+            errors=errors,
+        ),
+        status,
+    )
+
+
+@bp.get("/operator/tenants/<slug>/issuer")
+@operator_required
+def pending_issuer(slug: str):
+    """A new identity provider a programme administrator asked for, to approve or turn down."""
+    return _issuer_page(_tenant_or_404(slug), {})
+
+
+@bp.post("/operator/tenants/<slug>/issuer/approve")
+@operator_required
+def approve_pending_issuer(slug: str):
+    tenant = _tenant_or_404(slug)
+    return form_action(
+        lambda: approve_issuer(tenant, g.operator, request.form.get("issuer", "")),
+        invalid=lambda errors: _issuer_page(tenant, errors, 422),
+        done=see_other("operator.list_tenants"),
+        message=lambda relinked: gettext(
+            "%(name)s now logs in through %(issuer)s; %(count)d accounts are linked to it.",
+            name=tenant.name,
+            issuer=tenant.sso_issuer,
+            count=relinked,
+        ),
+    )
+
+
+@bp.post("/operator/tenants/<slug>/issuer/reject")
+@operator_required
+def reject_pending_issuer(slug: str):
+    tenant = _tenant_or_404(slug)
+    return form_action(
+        lambda: reject_issuer(tenant, g.operator),
+        invalid=lambda errors: _issuer_page(tenant, errors, 422),
+        done=see_other("operator.list_tenants"),
+        message=gettext("The requested identity provider is dropped; nothing changed."),
+    )
