@@ -25,6 +25,7 @@ from pydantic import (
 )
 
 from samenleren.core.config import LANGUAGES
+from samenleren.core.outbound import current_policy
 from samenleren.identity.models import Role
 
 #: Path segments the platform itself uses at the top level; no tenant may take them.
@@ -97,8 +98,14 @@ class SSO(_Strict):
     def _issuer(cls, value: str) -> str:
         parts = urlsplit(value)
         local = parts.hostname in {"localhost", "127.0.0.1"}
-        if parts.scheme != "https" and not (parts.scheme == "http" and local):
-            raise ValueError("must be an https:// URL (http:// only for localhost)")
+        # The development IdP runs on http://localhost; a production platform never fetches it
+        # (nor any loopback address: samenleren.core.outbound).
+        if parts.scheme != "https" and not (
+            parts.scheme == "http" and local and current_policy().relaxed
+        ):
+            raise ValueError(
+                "must be an https:// URL (http:// only for localhost, outside production)"
+            )
         if not parts.hostname or parts.query or parts.fragment:
             raise ValueError("must be the issuer URL exactly as the identity provider states it")
         return value
