@@ -31,7 +31,7 @@ from samenleren.core.errors_input import InvalidInput
 from samenleren.core.extensions import db
 from samenleren.identity.models import Role, RoleAssignment, RoleSource, SignInLink, User
 from samenleren.identity.services import EXTERNAL_SUBJECT_PREFIX
-from samenleren.identity.sessions import end_all_sessions_of
+from samenleren.identity.sessions import revoke_access, revoke_sign_in_links
 
 log = logging.getLogger(__name__)
 
@@ -210,8 +210,7 @@ def set_access(user: User, active: bool, actor: User) -> bool:
         return False
     user.active = active
     if not active:
-        _revoke_open_links(user)
-        end_all_sessions_of(user)
+        revoke_access(user)  # sessions, sign-in links and calendar feeds
     record(
         "trainer.access_restored" if active else "trainer.access_withdrawn",
         actor=actor,
@@ -221,20 +220,8 @@ def set_access(user: User, active: bool, actor: User) -> bool:
     return True
 
 
-def _revoke_open_links(user: User) -> None:
-    now = utcnow()
-    for link in db.session.scalars(
-        select(SignInLink).where(
-            SignInLink.user_id == user.id,
-            SignInLink.used_at.is_(None),
-            SignInLink.revoked_at.is_(None),
-        )
-    ):
-        link.revoked_at = now
-
-
 def _issue_link(user: User, actor: User | None) -> IssuedLink:
-    _revoke_open_links(user)
+    revoke_sign_in_links(user)
     token = secrets.token_urlsafe(32)
     hours = current_app.config["SAMENLEREN_SIGN_IN_LINK_HOURS"]
     now = utcnow()

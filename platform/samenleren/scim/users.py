@@ -8,6 +8,7 @@ the protocol answers with (400 `invalidValue`, 409 `uniqueness`).
 Deprovisioning (`active` false, or a SCIM DELETE) never deletes a person: their trajectories,
 conversations and evaluations belong to the programme. The user is deactivated (the OIDC login
 refuses an inactive user and the session loader ignores one), every open login session is ended,
+sign-in links and calendar feeds are revoked (`identity.sessions.revoke_access`),
 and a DELETE also hides the user from SCIM (RFC 7644 §3.6 lets a service keep the data as long
 as the resource answers 404). A later POST of the same `userName` brings the same person back,
 history included, because users are keyed by the IdP subject.
@@ -28,7 +29,7 @@ from samenleren.core.db import utcnow
 from samenleren.core.extensions import db
 from samenleren.identity.models import User
 from samenleren.identity.services import EXTERNAL_SUBJECT_PREFIX, department_named
-from samenleren.identity.sessions import end_all_sessions_of
+from samenleren.identity.sessions import revoke_access
 from samenleren.scim.models import ScimGroupMember
 from samenleren.scim.roles import sync_roles
 
@@ -310,7 +311,7 @@ def update_user(user: User, data: UserData, *, actor_label: str) -> User:
 
 
 def _deactivate(user: User, *, actor_label: str, removed: bool = False) -> None:
-    ended = end_all_sessions_of(user)
+    ended = revoke_access(user)  # sessions, sign-in links and calendar feeds
     details: dict[str, Any] = {"sessions_ended": ended}
     if removed:
         details["removed"] = True
