@@ -24,6 +24,7 @@ from pydantic import (
     field_validator,
 )
 
+from samenleren.core import tomlfiles
 from samenleren.core.config import LANGUAGES
 from samenleren.core.outbound import current_policy
 from samenleren.identity.models import Role
@@ -278,7 +279,7 @@ def load_manifest(path: str | Path) -> LoadedManifest:
 def manifest_from_bytes(raw: bytes, source: str) -> Manifest:
     """Validate a manifest's text (a file's or an upload's); `source` names it in errors."""
     try:
-        data = tomllib.loads(raw.decode("utf-8"))
+        data = tomlfiles.loads(raw.decode("utf-8"))
     except UnicodeDecodeError:
         raise ManifestError(source, "", "is not UTF-8 text") from None
     except tomllib.TOMLDecodeError as exc:

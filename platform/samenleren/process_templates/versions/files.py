@@ -46,6 +46,7 @@ from sqlalchemy import select
 
 from samenleren.audit.events import AuditAction
 from samenleren.audit.services import record
+from samenleren.core import tomlfiles
 from samenleren.core.db import utcnow
 from samenleren.core.extensions import db
 from samenleren.core.i18n import LANGUAGE_NAMES
@@ -280,7 +281,7 @@ def _read(raw: bytes) -> dict:
     except UnicodeDecodeError:
         raise TemplateFileError("", gettext("The file is not UTF-8 text.")) from None
     try:
-        return tomllib.loads(text)
+        return tomlfiles.loads(text)
     except tomllib.TOMLDecodeError as error:
         raise TemplateFileError(
             "", gettext("The file is not valid TOML (%(error)s).", error=str(error))
