@@ -29,6 +29,7 @@ from samenleren.audit.services import record
 from samenleren.core.db import as_utc, utcnow
 from samenleren.core.errors_input import InvalidInput
 from samenleren.core.extensions import db
+from samenleren.core.text import control_characters_message, has_control_characters
 from samenleren.identity.models import Role, RoleAssignment, RoleSource, SignInLink, User
 from samenleren.identity.services import EXTERNAL_SUBJECT_PREFIX
 from samenleren.identity.sessions import revoke_access, revoke_sign_in_links
@@ -131,10 +132,14 @@ def _check_invitation(name: str, email: str) -> tuple[str, str]:
     errors: dict[str, str] = {}
     if not name:
         errors["name"] = gettext("Give the trainer's name.")
+    elif has_control_characters(name):
+        errors["name"] = control_characters_message()
     elif len(name) > NAME_MAX:
         errors["name"] = gettext("At most %(count)d characters.", count=NAME_MAX)
     if not email:
         errors["email"] = gettext("Give the trainer's e-mail address.")
+    elif has_control_characters(email):
+        errors["email"] = control_characters_message()
     elif len(email) > EMAIL_MAX or not EMAIL_PATTERN.match(email):
         errors["email"] = gettext("Give an e-mail address such as name@example.nl.")
     else:

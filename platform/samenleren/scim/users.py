@@ -27,6 +27,7 @@ from samenleren.audit.events import AuditAction
 from samenleren.audit.services import record
 from samenleren.core.db import utcnow
 from samenleren.core.extensions import db
+from samenleren.core.text import has_control_characters
 from samenleren.identity.models import User
 from samenleren.identity.services import EXTERNAL_SUBJECT_PREFIX, department_named
 from samenleren.identity.sessions import revoke_access
@@ -125,6 +126,18 @@ def _validate_user(data: UserData) -> None:
     refuse_too_long("name.familyName", data.family_name, NAME_PART_LIMIT)
     refuse_too_long("employeeNumber", data.employee_number, EMPLOYEE_NUMBER_LIMIT)
     refuse_too_long("department", data.department, DEPARTMENT_LIMIT)
+    for label, text in (
+        ("userName", data.user_name),
+        ("externalId", data.external_id),
+        ("displayName", data.display_name),
+        ("name.givenName", data.given_name),
+        ("name.familyName", data.family_name),
+        ("employeeNumber", data.employee_number),
+        ("department", data.department),
+        *(("emails.value", str(entry.get("value") or "")) for entry in data.emails or []),
+    ):
+        if has_control_characters(text):
+            raise InvalidValueException(detail=f"{label} contains a control character")
     for entry in data.emails or []:
         value = str(entry.get("value") or "")
         refuse_too_long("emails.value", value, EMAIL_LIMIT)

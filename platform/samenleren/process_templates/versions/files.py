@@ -50,6 +50,7 @@ from samenleren.core import tomlfiles
 from samenleren.core.db import utcnow
 from samenleren.core.extensions import db
 from samenleren.core.i18n import LANGUAGE_NAMES
+from samenleren.core.text import has_control_characters
 from samenleren.process_templates.definition import (
     MAX_STEPS,
     SCHEMA_VERSION,
@@ -234,6 +235,11 @@ def _check_markup(node: Any, document: dict, path: tuple = ()) -> None:
     elif isinstance(node, list):
         for index, value in enumerate(node):
             _check_markup(value, document, (*path, index))
+    elif isinstance(node, str) and has_control_characters(node, multiline=True):
+        raise TemplateFileError(
+            place_of(document, path),
+            gettext("contains a control character; only plain text is allowed."),
+        )
     elif isinstance(node, str) and MARKUP & set(node):
         raise TemplateFileError(
             place_of(document, path),
