@@ -316,3 +316,31 @@ def test_another_tenants_events_never_appear(app, tenants, world, admin):
     assert admin.get("/gelderland/audit/").status_code == 302
     assert admin.get("/gelderland/audit/export.csv").status_code == 302
     assert [e.action for e in events(app, tenants["gelderland"])] == ["logout"] * 3
+
+
+def test_the_export_streams_for_an_admin_who_never_chose_a_language(app, world):
+    """No `lang` in the session: the language comes from the user row while the file streams
+    (after the export event's commit); the file must still be complete."""
+    start = datetime(2026, 4, 1, 8, 0, tzinfo=UTC)
+    add_events(app, world.tenant, 600, start=start, action="logout")
+    admin = client_for(app, world, "admin")
+    with admin.session_transaction() as session:
+        assert "lang" not in session
+    cookie = admin.get_cookie("samenleren")
+    assert cookie is not None
+    # Over a real HTTP server, as in production: the body is produced after the view returned.
+    import requests
+
+    from tests.conftest import serve_wsgi
+
+    with serve_wsgi(app) as base:
+        answer = requests.get(
+            f"{base}{EXPORT}?action=logout",
+            cookies={"samenleren": cookie.value},
+            headers={"Host": "localhost"},
+            timeout=30,
+        )
+    assert answer.status_code == 200, answer.text[:500]
+    rows = list(csv.reader(io.StringIO(answer.content.decode("utf-8-sig"))))
+    assert rows[0][:3] == ["Tijdstip", "Actie", "Actiecode"]  # the tenant's default: Dutch
+    assert len(rows) == 601

@@ -309,3 +309,79 @@ def test_dates_are_whole_days_for_coach_days(app, worlds):
     (day,) = [e for e in calendar.walk("VEVENT") if str(e["SUMMARY"]).startswith("Leercoachdag")]
     assert isinstance(day.decoded("DTSTART"), date)
     assert not isinstance(day.decoded("DTSTART"), datetime)
+
+
+def _feed_rows(app: Flask, world: World, user_id) -> list:
+    from samenleren.calendars.models import CalendarFeed
+    from samenleren.core.extensions import db
+
+    with in_tenant(app, world.tenant):
+        return db.session.scalars(select(CalendarFeed).where(CalendarFeed.user_id == user_id)).all()
+
+
+@pytest.mark.parametrize("how", ["inactive", "delete"])
+def test_scim_deprovisioning_revokes_the_feed_in_the_same_transaction(app, worlds, how):
+    """A deprovisioned person's feed no longer lists colleagues' names, times and places."""
+    from tests.scim.conftest import Scim, make_token
+
+    world = worlds["flevoland"]
+    _schedule_all(app, world)
+    url = _make_link(app, client_for(app, world, "coach"))
+    anonymous = app.test_client()
+    assert anonymous.get(_path(url)).status_code == 200
+    scim = Scim(app.test_client(), "flevoland", make_token(app, world.tenant))
+    if how == "inactive":
+        answer = scim.patch(
+            f"/Users/{world.coach}", {"op": "replace", "path": "active", "value": False}
+        )
+    else:
+        answer = scim.delete(f"/Users/{world.coach}")
+    assert answer.status_code == 204, answer.get_data(as_text=True)
+    assert anonymous.get(_path(url)).status_code == 404
+    assert all(row.revoked_at is not None for row in _feed_rows(app, world, world.coach))
+    if how == "inactive":  # back in: the old link stays revoked, a new one must be made
+        scim.patch(f"/Users/{world.coach}", {"op": "replace", "path": "active", "value": True})
+        assert anonymous.get(_path(url)).status_code == 404
+
+
+def test_a_feed_answers_only_while_its_user_is_active(app, worlds):
+    """Even a feed that was not revoked (a path that forgot to) answers nothing for an
+    inactive user: the feed itself checks."""
+    from samenleren.core.extensions import db
+    from samenleren.identity.models import User
+
+    world = worlds["flevoland"]
+    url = _make_link(app, client_for(app, world, "learner"))
+    anonymous = app.test_client()
+    assert anonymous.get(_path(url)).status_code == 200
+    with in_tenant(app, world.tenant):
+        get(User, world.learner).active = False
+        db.session.commit()
+    assert anonymous.get(_path(url)).status_code == 404
+    assert all(row.revoked_at is None for row in _feed_rows(app, world, world.learner))
+    with in_tenant(app, world.tenant):
+        get(User, world.learner).active = True
+        db.session.commit()
+    assert anonymous.get(_path(url)).status_code == 200
+
+
+def test_withdrawing_an_external_trainer_revokes_the_feed(app, worlds, tenants):
+    from tests.identity.test_trainer_links import csrf_for, externals, invited, press
+
+    world = worlds["flevoland"]
+    flevoland = tenants["flevoland"]
+    path, _ = invited(app, flevoland)
+    trainer_browser = app.test_client()
+    assert press(trainer_browser, path).status_code == 303
+    url = _make_link(app, trainer_browser)
+    anonymous = app.test_client()
+    assert anonymous.get(_path(url)).status_code == 200
+    (trainer,) = externals(app, flevoland)
+    admin = client_for(app, world, "admin")
+    answer = admin.post(
+        f"/flevoland/trainers/{trainer['id']}/access",
+        data={"csrf_token": csrf_for(admin, "flevoland"), "active": "no"},
+    )
+    assert answer.status_code == 303
+    assert anonymous.get(_path(url)).status_code == 404
+    assert all(row.revoked_at is not None for row in _feed_rows(app, world, trainer["id"]))

@@ -326,3 +326,14 @@ def test_a_learner_joining_a_scheduled_group_gets_its_invitation(app, world, smt
     assert recipient(invitation) == "laat.komer@example.nl"
     event = only_event(parse(meeting_part(invitation).get_content()))
     assert attendee_emails(event) == {"laat.komer@example.nl"}
+
+
+@pytest.mark.parametrize("field", ["video_url", "location"])
+def test_a_line_break_in_place_or_video_link_is_refused_not_a_500(app, world, field):
+    coach = client_for(app, world, "coach")
+    intake = step_ids(app, world)["intake"]
+    before = _notifications(app, world)
+    value = "https://meet.example/a\r\nBcc: eve@example.nl"
+    answer = _schedule(app, coach, world, intake, **{field: value})
+    assert answer.status_code == 422
+    assert _notifications(app, world) == before

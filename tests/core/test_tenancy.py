@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import pytest
 from flask import Flask
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import Uuid, delete, func, insert, literal, select, update
 from sqlalchemy.orm import aliased
 from werkzeug.exceptions import NotFound
 
@@ -277,6 +277,30 @@ def test_bulk_insert_into_another_tenant_is_refused(world: World, statement) -> 
     db.session.rollback()
     with as_tenant(world.b):
         assert db.session.scalar(select(func.count(Department.id))) == 1
+
+
+def test_insert_from_select_is_refused(world: World) -> None:
+    """`INSERT … FROM SELECT` would copy rows of every tenant on SQLite (its SELECT is not
+    scoped; PostgreSQL's row-level security would stop it): wall 2 refuses it on both."""
+    copy = insert(Department).from_select(
+        ["tenant_id", "id", "name"],
+        select(
+            literal(world.a, Uuid),
+            func.lower(func.hex(func.randomblob(16)))
+            if world.backend == "sqlite"
+            else func.gen_random_uuid(),
+            Department.name,
+        ),
+    )
+    with as_tenant(world.a):
+        before = db.session.scalar(select(func.count(Department.id)))
+        with pytest.raises(CrossTenantWrite):
+            db.session.execute(copy)
+        db.session.rollback()
+        assert db.session.scalar(select(func.count(Department.id))) == before
+    with pytest.raises(TenantNotSet):
+        db.session.execute(copy)
+    db.session.rollback()
 
 
 def test_bulk_insert_into_the_current_tenant_works(world: World) -> None:

@@ -594,3 +594,36 @@ def people_of(app: Flask, tenant: TenantRef) -> set[str]:
 
     with in_tenant(app, tenant):
         return set(db.session.scalars(select(User.subject)))
+
+
+def test_production_never_fetches_a_private_or_loopback_issuer(app, tenants, monkeypatch, own_idp):
+    """An https issuer on loopback (or any private address) is refused before anything is
+    fetched from it: the check resolves the host, it does not look at the scheme alone."""
+    flevoland = tenants["flevoland"]
+    client = admin_client(app, flevoland)
+    monkeypatch.setitem(app.config, "SAMENLEREN_ENV", "production")
+    for issuer in ("https://127.0.0.1:9", "https://localhost:9/realm", "https://169.254.169.254"):
+        answer = submit(client, issuer=issuer)
+        assert answer.status_code == 422
+        assert "public https://" in error_of(answer.get_data(as_text=True), "issuer")
+    assert settings(app, flevoland)["issuer"] == flevoland.idp.issuer
+
+
+def test_a_discovery_document_may_not_send_the_secret_to_another_host(app, tenants, monkeypatch):
+    """The token endpoint named by discovery receives the client secret: a document naming an
+    endpoint on another host than the issuer's makes login unavailable instead."""
+    from samenleren.identity import oidc
+
+    flevoland = tenants["flevoland"]
+    original = oidc.TenantOAuth2App.load_server_metadata
+
+    def elsewhere(self):
+        metadata = original(self)
+        return dict(metadata, token_endpoint="http://127.0.0.2:9/token")
+
+    monkeypatch.setattr(oidc.TenantOAuth2App, "load_server_metadata", elsewhere)
+    with app.test_request_context():
+        tenant = app.extensions["sqlalchemy"].session.get(oidc.Tenant, flevoland.id)
+        oidc.forget_client(tenant.id)
+        with pytest.raises(oidc.SSOConfigurationError, match="token_endpoint"):
+            oidc.client_for(tenant)

@@ -208,6 +208,8 @@ def test_inviting_creates_an_external_trainer_and_shows_the_link_once(app, tenan
         ("Ann", "a@b", "email", "such as name@example.nl"),
         ("Ann", "TOM@bureau.example", "email", "already invited"),
         ("Ann", "Bea.Beheer@example.nl", "email", "organisation's own account"),
+        ("Ann\r\nBcc: eve@example.nl", "a@b.nl", "name", "control character"),
+        ("Ann", "a@b.nl\r\nBcc: eve@example.nl", "email", "control character"),
     ],
 )
 def test_refused_invitations_write_nothing(app, tenants, name, email, field, message):

@@ -261,6 +261,17 @@ def test_an_upload_without_a_file_is_refused(app, console, tenants):
     assert tenant_state(app) == before
 
 
+@pytest.mark.parametrize("depth", [100, 5000])
+def test_a_deeply_nested_manifest_is_refused_clearly(app, console, tenants, depth):
+    """Deep nesting made tomllib raise RecursionError (a 500); now a clear refusal."""
+    before = tenant_state(app)
+    nested = "x = " + "[" * depth + "]" * depth + "\n"
+    answer = upload(console, (nested + BASE).encode())
+    assert answer.status_code == 422
+    assert "nested more than 32 levels deep" in field_error(text_of(answer), "manifest")
+    assert tenant_state(app) == before
+
+
 def test_a_too_large_manifest_is_refused_before_it_is_read(app, console, tenants):
     before = tenant_state(app)
     padding = "# " + "x" * 100 + "\n"

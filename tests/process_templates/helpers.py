@@ -113,5 +113,13 @@ HOSTILE_FILES: dict[str, tuple[Callable[[], bytes], str]] = {
     "readers above the ceiling": (_wide_readers, "may not read this field"),
     "not UTF-8": (lambda: b"schema_version = 1\n\xff\xfe", "The file is not UTF-8 text."),
     "not TOML": (lambda: b"schema_version = = 1", "The file is not valid TOML"),
+    "nested too deep for the parser": (
+        lambda: b"schema_version = 1\nx = " + b"[" * 5000 + b"]" * 5000,
+        "The file is not valid TOML (nested more than 32 levels deep)",
+    ),
+    "nested too deep": (
+        lambda: b"schema_version = 1\nx = " + b"{a = " * 60 + b"1" + b"}" * 60,
+        "The file is not valid TOML (nested more than 32 levels deep)",
+    ),
     "too large": (lambda: b"#" * (256 * 1024 + 1), "The file is larger than 256 kB."),
 }

@@ -134,7 +134,14 @@ def test_importing_a_file_makes_a_draft_and_goes_to_it(app, world):
 
 
 @pytest.mark.parametrize(
-    "name", ["unknown step kind", "10,000 steps", "script in a label", "wrong schema version"]
+    "name",
+    [
+        "unknown step kind",
+        "10,000 steps",
+        "script in a label",
+        "wrong schema version",
+        "nested too deep for the parser",
+    ],
 )
 def test_a_hostile_upload_is_refused_at_the_field_and_writes_nothing(app, world, name):
     import html as html_lib

@@ -296,3 +296,32 @@ def test_external_trainers_are_not_seen_or_managed_through_scim(app, tenants, sc
     assert scim.get(f"/Users/{trainer}").status_code == 404
     assert scim.delete(f"/Users/{trainer}").status_code == 404
     assert person(app, flevoland, "external:7f1e").active is True
+
+
+def test_control_characters_are_refused(app, tenants, scim):
+    """A CR/LF in a name or an address would reach mail headers and invitations: 400."""
+    for body in (
+        {"displayName": "Vera\r\nBcc: eve@example.nl"},
+        {"emails": [{"value": "vera@example.nl\r\nBcc: eve@example.nl", "primary": True}]},
+        {"name": {"givenName": "Ve\x00ra"}},
+    ):
+        answer = scim.post("/Users", {"schemas": [CORE_USER], "userName": "vera", **body})
+        assert answer.status_code == 400, body
+        assert answer.get_json()["scimType"] == "invalidValue"
+        assert "control character" in answer.get_json()["detail"]
+    assert person(app, tenants["flevoland"], "vera") is None
+
+
+def test_idp_claims_with_control_characters_are_normalised(app, tenants):
+    flevoland = tenants["flevoland"]
+    answer = login(
+        app.test_client(),
+        flevoland,
+        "regelbreker",
+        name="Rita\r\nBcc: eve@example.nl",
+        email="rita@example.nl\r\n",
+    )
+    assert answer.status_code == 302
+    rita = person(app, flevoland, "regelbreker")
+    assert rita.name == "Rita Bcc: eve@example.nl"
+    assert rita.email == "rita@example.nl"

@@ -230,6 +230,16 @@ def test_http_issuers_are_allowed_on_localhost_only(tmp_path: Path, issuer: str)
     assert load_manifest(write_manifest(tmp_path, text)).manifest.sso.issuer == issuer
 
 
+@pytest.mark.parametrize("issuer", ["http://localhost:8080", "http://127.0.0.1:9000/realms/z"])
+def test_production_manifests_may_not_name_a_plain_http_localhost_issuer(
+    tmp_path: Path, issuer: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SAMENLEREN_ENV", "production")
+    text = BASE.replace("https://login.zeeland.example.nl/adfs", issuer)
+    with pytest.raises(ManifestError, match="https://"):
+        load_manifest(write_manifest(tmp_path, text))
+
+
 def test_the_contrast_limit_is_wcag_aa() -> None:
     """White text needs 4.5:1: #767676 just passes, #777777 just fails, the extremes are exact."""
     assert contrast_with_white("#ffffff") == pytest.approx(1.0)

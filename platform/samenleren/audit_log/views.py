@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 from flask import Blueprint, Response, render_template, request, stream_with_context
+from flask_babel import force_locale, get_locale
 from flask_login import current_user
 
 from samenleren.audit.events import ACTION_LABELS, AuditAction
@@ -56,10 +59,18 @@ def export_events():
         actor=current_user,
         details=event_filter.as_details(),
     )
+    # The language is settled before the commit and the stream: the selector reads the user's
+    # row, which must not be loaded again while the body streams (after the view returned).
+    locale = str(get_locale())
     db.session.commit()
     filename = f"audit-{require_tenant().slug}-{local_today().isoformat()}.csv"
+
+    def lines() -> Iterator[str]:
+        with force_locale(locale):
+            yield from services.export_lines(event_filter)
+
     return Response(
-        stream_with_context(services.export_lines(event_filter)),
+        stream_with_context(lines()),
         mimetype="text/csv",
         headers={
             "Content-Disposition": f'attachment; filename="{filename}"',

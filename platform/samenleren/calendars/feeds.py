@@ -114,14 +114,22 @@ def revoke_feed(user: User, *, audit: bool = True, when: datetime | None = None)
 
 
 def feed_by_token(token: str) -> CalendarFeed | None:
-    """The live feed of the current tenant with this token (another tenant's: None)."""
+    """The live feed of the current tenant with this token (another tenant's: None), only while
+    its user has access: a deprovisioned user's feed (or a withdrawn external trainer's) answers
+    nothing, even if revoking it was missed."""
     if not token or len(token) > 100:
         return None
     # All rows (one per role of the user), so the joined collection of roles is complete.
     found = (
         db.session.scalars(
             select(CalendarFeed)
-            .where(CalendarFeed.token_hash == hash_token(token), CalendarFeed.revoked_at.is_(None))
+            .join(CalendarFeed.user)
+            .where(
+                CalendarFeed.token_hash == hash_token(token),
+                CalendarFeed.revoked_at.is_(None),
+                User.active.is_(True),
+                User.scim_removed_at.is_(None),
+            )
             .options(joinedload(CalendarFeed.user).joinedload(User.role_assignments))
         )
         .unique()

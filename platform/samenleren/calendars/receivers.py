@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from samenleren.calendars import invitations
+from samenleren.calendars import feeds, invitations
 from samenleren.core import signals
 
 
@@ -37,6 +37,10 @@ def _return_day(meeting: Any, *, trainer: Any, **_: Any) -> None:
     invitations.return_day_planned(meeting, trainer)
 
 
+def _access_revoked(user: Any, **_: Any) -> None:
+    feeds.revoke_feed(user, audit=False)  # the deprovisioning itself is audited by its sender
+
+
 def connect() -> None:
     # Strong references: these are module functions, connected once per process (blinker
     # ignores a second connect of the same receiver).
@@ -51,3 +55,4 @@ def connect() -> None:
     signals.trajectory_withdrawn.connect(_withdrawn, weak=False)
     signals.coach_changed.connect(_coach, weak=False)
     signals.return_day_planned.connect(_return_day, weak=False)
+    signals.access_revoked.connect(_access_revoked, weak=False)

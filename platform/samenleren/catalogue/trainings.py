@@ -31,6 +31,7 @@ from samenleren.catalogue.models import (
 )
 from samenleren.core.errors_input import InvalidInput
 from samenleren.core.extensions import db
+from samenleren.core.text import control_characters_message, has_control_characters
 from samenleren.identity.models import Department, User
 
 
@@ -51,6 +52,8 @@ def _check_training(data: TrainingInput) -> list[uuid.UUID]:
     title = data.title.strip()
     if not title:
         errors["title"] = gettext("Give the training a title.")
+    elif has_control_characters(title):
+        errors["title"] = control_characters_message()
     elif message := too_long(title, TITLE_MAX):
         errors["title"] = message
     if message := too_long(data.provider.strip(), PROVIDER_MAX):

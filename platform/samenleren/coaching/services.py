@@ -22,6 +22,7 @@ from samenleren.coaching.matching import CoachLoad, coach_loads
 from samenleren.coaching.models import CoachDay, CoachDayAttendance, CoachProfile
 from samenleren.core.errors_input import InvalidInput
 from samenleren.core.extensions import db
+from samenleren.core.text import control_characters_message, has_control_characters
 from samenleren.identity.models import Department, Role, RoleAssignment, RoleSource, User
 from samenleren.trajectories.models import Trajectory, TrajectoryStatus
 
@@ -279,6 +280,8 @@ def _check_coach_day(data: CoachDayInput) -> CoachDayInput:
     errors: dict[str, str] = {}
     if not title:
         errors["title"] = gettext("Give the coach day a title.")
+    elif has_control_characters(title):
+        errors["title"] = control_characters_message()
     elif len(title) > TITLE_LIMIT:
         errors["title"] = gettext("At most %(count)d characters.", count=TITLE_LIMIT)
     if data.held_on is None:

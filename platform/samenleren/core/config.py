@@ -11,6 +11,8 @@ import secrets
 import tempfile
 from pathlib import Path
 
+from samenleren.core.outbound import parse_allowed_hosts
+
 #: The repository root: `platform/samenleren/core/config.py` -> four levels up. Translations, tenant
 #: manifests and migrations live there, not inside the package.
 REPO_ROOT = Path(__file__).resolve().parents[3]
@@ -82,6 +84,11 @@ def load_config() -> dict:
             or ""
         ).strip(),
         "SAMENLEREN_OIDC_TIMEOUT": float(os.environ.get("SAMENLEREN_OIDC_TIMEOUT", "10")),
+        # Hosts of identity providers on premises, which may resolve to private addresses and
+        # may be named by a discovery document besides the issuer's own host (core/outbound.py).
+        "SAMENLEREN_OIDC_ALLOWED_HOSTS": tuple(
+            sorted(parse_allowed_hosts(os.environ.get("SAMENLEREN_OIDC_ALLOWED_HOSTS", "")))
+        ),
         # The operator console: the platform's own identity provider and who may use it.
         **_operator_config(env),
         # Fernet keys for secrets kept in the database (the first encrypts, all decrypt).

@@ -32,6 +32,16 @@ tenant_onboarded = _signals.signal(
     sender: the `Tenant`; `created: bool` (first onboarding).""",
 )
 
+access_revoked = _signals.signal(
+    "access-revoked",
+    doc="""A user lost access to the tenant, before the commit: deprovisioned by SCIM (`active`
+    false or a DELETE) or an external trainer's access withdrawn. The sender already ended the
+    user's login sessions and sign-in links; receivers revoke whatever else opens data without
+    a login (calendar feeds), in the same transaction.
+
+    sender: the `User`.""",
+)
+
 # --- catalogue ---------------------------------------------------------------------------------
 
 enrolment_changed = _signals.signal(

@@ -8,6 +8,10 @@ Wall 2 (application scoping) lives here as session events:
   every tenant. The single, greppable way out is `.execution_options(all_tenants=True)`.
 * `before_flush` stamps new rows with the current tenant and refuses to write a row of another
   tenant (or any tenant row with no tenant set).
+* a bulk `insert()` is checked row by row; `INSERT … FROM SELECT` into a tenant table is refused
+  outright: its SELECT would run unscoped (loader criteria do not reach into an INSERT), so it
+  could copy any tenant's rows. PostgreSQL's row-level security blocks that too, SQLite has
+  nothing of the kind. Select the rows, then insert them.
 
 Wall 3 (the database) is the PostgreSQL row-level security policy on `app.tenant_id`, which the
 `after_begin` event below sets inside every transaction (see `samenleren.core.rls`).
@@ -187,6 +191,11 @@ def _scope_to_tenant(state: ORMExecuteState) -> None:
 
 
 def _check_inserted_tenant(state: ORMExecuteState, tenant_id: uuid.UUID) -> None:
+    if getattr(state.statement, "select", None) is not None:
+        raise CrossTenantWrite(
+            "INSERT … FROM SELECT into tenant data is refused: its SELECT is not scoped to the "
+            "tenant; select the rows, then insert them"
+        )
     rows = state.parameters
     if rows:  # session.execute(insert(Model), [{...}, ...])
         batch: list[Any] = [rows] if isinstance(rows, dict) else list(rows)

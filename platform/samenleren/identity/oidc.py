@@ -27,9 +27,11 @@ from typing import Any
 
 from authlib.common.errors import AuthlibBaseError
 from authlib.integrations.flask_client import FlaskIntegration, FlaskOAuth2App
+from authlib.integrations.requests_client import OAuth2Session
 from flask import current_app, request, session
 from joserfc.errors import BadSignatureError, JoseError
 
+from samenleren.core.outbound import current_policy, guard, same_host_or_allowed
 from samenleren.core.tenant import Tenant
 from samenleren.identity.encryption import SecretUnreadable, decrypt_secret
 
@@ -47,6 +49,34 @@ class CallbackRefused(Exception):
 #: What a discovery document must name for a login to work.
 REQUIRED_ENDPOINTS = ("authorization_endpoint", "token_endpoint", "jwks_uri")
 
+#: Endpoints of a discovery document that the server fetches or sends the browser to; each must
+#: be on the issuer's own host or on a host in SAMENLEREN_OIDC_ALLOWED_HOSTS.
+CHECKED_ENDPOINTS = (*REQUIRED_ENDPOINTS, "userinfo_endpoint", "end_session_endpoint")
+
+
+def endpoints_elsewhere(issuer: str, document: dict[str, Any]) -> list[str]:
+    """The names of the endpoints in `document` that are not on the issuer's host (nor on an
+    allowed host) or that the outbound guard would not fetch (such as http:// in production)."""
+    policy = current_policy()
+    return [
+        name
+        for name in CHECKED_ENDPOINTS
+        if document.get(name) is not None
+        and not (
+            isinstance(document[name], str) and same_host_or_allowed(document[name], issuer, policy)
+        )
+    ]
+
+
+class GuardedOAuth2Session(OAuth2Session):
+    """Authlib's HTTP session, through the outbound guard (`samenleren.core.outbound`): every
+    fetch of discovery, keys, token and userinfo resolves and checks its host, follows no
+    redirect and uses no proxy."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        guard(self)
+
 
 @dataclass
 class _Entry:
@@ -60,7 +90,8 @@ _lock = threading.Lock()
 
 
 class TenantOAuth2App(FlaskOAuth2App):
-    """Authlib's Flask client, with one more way to notice that the IdP rotated its keys.
+    """Authlib's Flask client, through the outbound guard, with one more way to notice that the
+    IdP rotated its keys.
 
     Authlib (1.9, `OpenIDMixin.parse_id_token`) fetches the JWKS again when the ID token names a
     `kid` that is not in the cached set. A token without a `kid` is checked against the only
@@ -70,6 +101,8 @@ class TenantOAuth2App(FlaskOAuth2App):
     keys is refused. The ID token comes from the token endpoint (server to server over TLS, with
     our client credentials), never from the browser, so nobody can make us fetch at will.
     """
+
+    client_cls = GuardedOAuth2Session
 
     def parse_id_token(self, token, nonce, claims_options=None, claims_cls=None, leeway=120):
         keys_before = (self.server_metadata or {}).get("jwks")
@@ -218,6 +251,13 @@ def _check_metadata(key: Hashable, issuer: str, client: FlaskOAuth2App) -> None:
         if not metadata.get(endpoint):
             forget_client(key)
             raise SSOConfigurationError(f"discovery document has no {endpoint}")
+    elsewhere = endpoints_elsewhere(issuer, metadata)
+    if elsewhere:
+        forget_client(key)
+        raise SSOConfigurationError(
+            f"discovery document names {', '.join(elsewhere)} off the issuer's host "
+            "(allowed hosts: SAMENLEREN_OIDC_ALLOWED_HOSTS)"
+        )
 
 
 def finish_authorization(client: FlaskOAuth2App, issuer: str) -> dict[str, Any]:

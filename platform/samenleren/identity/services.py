@@ -12,6 +12,7 @@ from sqlalchemy.exc import IntegrityError
 
 from samenleren.core.extensions import db
 from samenleren.core.tenant import Tenant
+from samenleren.core.text import single_line
 from samenleren.identity.models import Department, Role, RoleAssignment, RoleSource, User
 
 log = logging.getLogger(__name__)
@@ -107,8 +108,11 @@ def user_from_claims(tenant: Tenant, claims: Mapping[str, Any]) -> User:
     if claims.get("iss") not in (None, issuer):  # finish_authorization checked it already
         raise LoginRefused("the ID token comes from another issuer", "wrong_issuer")
     names = claim_names(tenant)
-    name = str(_claim(claims, names["name"]) or "").strip()
-    email = str(_claim(claims, names["email"]) or "").strip() or None
+    # Claims are normalised, not refused: a control character never reaches a mail header.
+    name = single_line(str(_claim(claims, names["name"]) or "")) or ""
+    email = single_line(str(_claim(claims, names["email"]) or "")) or None
+    if email is not None and " " in email:
+        email = None  # not an address once its control characters are gone
     groups = _claim_list(_claim(claims, names["groups"]))
     entra = _entra_ids(claims)
 
@@ -171,8 +175,7 @@ def _claim_text(claims: Mapping[str, Any], name: str | None) -> str | None:
         value = value[0] if len(value) == 1 else None
     if value is None or isinstance(value, (dict, bool)):
         return None
-    text = str(value).strip()
-    return text or None
+    return single_line(str(value)) or None
 
 
 def _apply_profile_claims(

@@ -19,10 +19,11 @@ from flask_login import login_user, logout_user
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
+from samenleren.core import signals
 from samenleren.core.db import as_utc, utcnow
 from samenleren.core.extensions import db, login_manager
 from samenleren.core.tenancy import current_tenant
-from samenleren.identity.models import LoginSession, User
+from samenleren.identity.models import LoginSession, SignInLink, User
 
 
 def start_login_session(user: User) -> LoginSession:
@@ -54,6 +55,30 @@ def end_login_session(user: User) -> None:
     session.clear()
     if language:
         session["lang"] = language  # a language choice is not part of the login
+
+
+def revoke_access(user: User) -> int:
+    """Everything that lets `user` in without a new login stops working, in the caller's
+    transaction: open login sessions end, unused sign-in links are revoked, and the
+    `access_revoked` signal lets calendars revoke the user's feeds. Every deprovisioning path
+    (SCIM, withdrawing an external trainer) goes through here. Returns the sessions ended."""
+    ended = end_all_sessions_of(user)
+    revoke_sign_in_links(user)
+    signals.access_revoked.send(user)
+    return ended
+
+
+def revoke_sign_in_links(user: User) -> None:
+    """Every unused sign-in link of `user` stops working."""
+    now = utcnow()
+    for link in db.session.scalars(
+        select(SignInLink).where(
+            SignInLink.user_id == user.id,
+            SignInLink.used_at.is_(None),
+            SignInLink.revoked_at.is_(None),
+        )
+    ):
+        link.revoked_at = now
 
 
 def end_all_sessions_of(user: User) -> int:

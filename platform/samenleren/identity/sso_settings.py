@@ -25,11 +25,13 @@ from flask_babel import gettext
 from samenleren.audit.services import record
 from samenleren.core.db import utcnow
 from samenleren.core.errors_input import InvalidInput
+from samenleren.core.outbound import OutboundRefused
+from samenleren.core.outbound import get as outbound_get
 from samenleren.core.tenant import Tenant
 from samenleren.identity.encryption import encrypt_secret
 from samenleren.identity.issuers import request_issuer_change
 from samenleren.identity.models import Role, User
-from samenleren.identity.oidc import REQUIRED_ENDPOINTS, forget_client
+from samenleren.identity.oidc import REQUIRED_ENDPOINTS, endpoints_elsewhere, forget_client
 from samenleren.identity.services import DEFAULT_CLAIM_NAMES, OPTIONAL_CLAIMS, claim_names
 
 ISSUER_MAX = 500
@@ -143,11 +145,11 @@ def _check_discovery(issuer: str) -> str | None:
     or nobody (the administrator included) could log in to put it right."""
     url = issuer.rstrip("/") + "/.well-known/openid-configuration"
     try:
-        answer = requests.get(
-            url, timeout=current_app.config["SAMENLEREN_OIDC_TIMEOUT"], allow_redirects=False
-        )
+        answer = outbound_get(url, timeout=current_app.config["SAMENLEREN_OIDC_TIMEOUT"])
         answer.raise_for_status()
         document = answer.json()
+    except OutboundRefused:
+        return _refused_message()
     except (requests.RequestException, ValueError):
         return gettext(
             "No identity provider answers at this address (%(url)s could not be read).", url=url
@@ -163,7 +165,21 @@ def _check_discovery(issuer: str) -> str | None:
         return gettext(
             "The identity provider's discovery document lacks %(names)s.", names=", ".join(missing)
         )
+    elsewhere = endpoints_elsewhere(issuer, document)
+    if elsewhere:
+        return gettext(
+            "The identity provider's discovery document names %(names)s on another host than "
+            "the issuer's. Ask the platform operator to allow that host.",
+            names=", ".join(elsewhere),
+        )
     return None
+
+
+def _refused_message() -> str:
+    return gettext(
+        "The platform does not contact this address: identity providers are reached only at "
+        "public https:// addresses (or at hosts the platform operator allowed)."
+    )
 
 
 def _check(tenant: Tenant, data: SSOSettingsInput) -> _Clean:

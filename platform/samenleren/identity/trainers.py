@@ -29,9 +29,10 @@ from samenleren.audit.services import record
 from samenleren.core.db import as_utc, utcnow
 from samenleren.core.errors_input import InvalidInput
 from samenleren.core.extensions import db
+from samenleren.core.text import control_characters_message, has_control_characters
 from samenleren.identity.models import Role, RoleAssignment, RoleSource, SignInLink, User
 from samenleren.identity.services import EXTERNAL_SUBJECT_PREFIX
-from samenleren.identity.sessions import end_all_sessions_of
+from samenleren.identity.sessions import revoke_access, revoke_sign_in_links
 
 log = logging.getLogger(__name__)
 
@@ -131,10 +132,14 @@ def _check_invitation(name: str, email: str) -> tuple[str, str]:
     errors: dict[str, str] = {}
     if not name:
         errors["name"] = gettext("Give the trainer's name.")
+    elif has_control_characters(name):
+        errors["name"] = control_characters_message()
     elif len(name) > NAME_MAX:
         errors["name"] = gettext("At most %(count)d characters.", count=NAME_MAX)
     if not email:
         errors["email"] = gettext("Give the trainer's e-mail address.")
+    elif has_control_characters(email):
+        errors["email"] = control_characters_message()
     elif len(email) > EMAIL_MAX or not EMAIL_PATTERN.match(email):
         errors["email"] = gettext("Give an e-mail address such as name@example.nl.")
     else:
@@ -213,8 +218,7 @@ def set_access(user: User, active: bool, actor: User) -> bool:
         return False
     user.active = active
     if not active:
-        _revoke_open_links(user)
-        end_all_sessions_of(user)
+        revoke_access(user)  # sessions, sign-in links and calendar feeds
     record(
         "trainer.access_restored" if active else "trainer.access_withdrawn",
         actor=actor,
@@ -224,20 +228,8 @@ def set_access(user: User, active: bool, actor: User) -> bool:
     return True
 
 
-def _revoke_open_links(user: User) -> None:
-    now = utcnow()
-    for link in db.session.scalars(
-        select(SignInLink).where(
-            SignInLink.user_id == user.id,
-            SignInLink.used_at.is_(None),
-            SignInLink.revoked_at.is_(None),
-        )
-    ):
-        link.revoked_at = now
-
-
 def _issue_link(user: User, actor: User | None) -> IssuedLink:
-    _revoke_open_links(user)
+    revoke_sign_in_links(user)
     token = secrets.token_urlsafe(32)
     hours = current_app.config["SAMENLEREN_SIGN_IN_LINK_HOURS"]
     now = utcnow()

@@ -31,6 +31,7 @@ from markupsafe import Markup
 from samenleren.core.config import LANGUAGES
 from samenleren.core.db import utcnow
 from samenleren.core.tenancy import current_tenant
+from samenleren.core.text import header_safe
 from samenleren.notifications import kinds
 
 
@@ -105,11 +106,12 @@ _UTF8_QP.body_encoding = QP
 
 
 def _header(value: str) -> str | Header:
+    value = header_safe(value)
     return value if value.isascii() else Header(value, "utf-8")
 
 
 def _address(name: str, address: str) -> str:
-    return formataddr((name, address), charset="utf-8")
+    return formataddr((header_safe(name), header_safe(address)), charset="utf-8")
 
 
 def render(out: Outgoing, sender: Sender) -> Message:
@@ -293,7 +295,9 @@ _WIRE = compat32.clone(linesep="\r\n")
 
 def _fold(name: str, value: str) -> str:
     """One header field, CRLF-terminated: as is when short and ASCII; else folded and
-    RFC 2047-encoded exactly as the email package does it for a `Header`."""
+    RFC 2047-encoded exactly as the email package does it for a `Header`. Control characters
+    are stripped first: a name never adds a header line."""
+    value = header_safe(value)
     if value.isascii() and value.isprintable() and len(name) + len(value) < 76:
         return f"{name}: {value}\r\n"
     header = Header(value, None if value.isascii() else "utf-8", header_name=name)

@@ -3,9 +3,10 @@
 The same conditions as a real login (`samenleren.identity.oidc`): the discovery document is
 reachable, names exactly the configured issuer and the endpoints a login needs, supports the
 scopes the platform asks for (at least `openid`), and the signing keys (JWKS) can be fetched.
-Every request waits at most `SAMENLEREN_SSO_TEST_TIMEOUT` seconds and follows no redirect (a
-discovery document is served where the issuer says; the operator cannot use this to make the
-server wander elsewhere). Messages are in plain words, translated, for the operator.
+Every request goes through the outbound guard (`samenleren.core.outbound`: public https
+addresses only in production), waits at most `SAMENLEREN_SSO_TEST_TIMEOUT` seconds and follows
+no redirect (a discovery document is served where the issuer says; the operator cannot use this
+to make the server wander elsewhere). Messages are in plain words, translated, for the operator.
 """
 
 from __future__ import annotations
@@ -18,7 +19,9 @@ from typing import Any
 import requests
 from flask_babel import gettext, ngettext
 
-from samenleren.identity.oidc import REQUIRED_ENDPOINTS
+from samenleren.core.outbound import OutboundRefused
+from samenleren.core.outbound import get as outbound_get
+from samenleren.identity.oidc import REQUIRED_ENDPOINTS, endpoints_elsewhere
 
 
 class Outcome(enum.StrEnum):
@@ -27,6 +30,7 @@ class Outcome(enum.StrEnum):
     NOT_A_DISCOVERY_DOCUMENT = "not_a_discovery_document"
     ISSUER_MISMATCH = "issuer_mismatch"
     MISSING_ENDPOINTS = "missing_endpoints"
+    ENDPOINTS_ELSEWHERE = "endpoints_elsewhere"
     SCOPES_UNSUPPORTED = "scopes_unsupported"
     JWKS_UNREACHABLE = "jwks_unreachable"
 
@@ -110,6 +114,17 @@ def _check(report: SSOReport, issuer: str, scopes: list[str], timeout: float) ->
                 names=", ".join(missing),
             ),
         )
+    elsewhere = endpoints_elsewhere(issuer, document)
+    if elsewhere:
+        raise _Failed(
+            Outcome.ENDPOINTS_ELSEWHERE,
+            gettext(
+                "The discovery document names %(names)s on another host than the issuer's; "
+                "the platform refuses those unless the host is in "
+                "SAMENLEREN_OIDC_ALLOWED_HOSTS.",
+                names=", ".join(elsewhere),
+            ),
+        )
     report.passed.append(
         gettext("It names the authorization, token and key (JWKS) endpoints a login needs.")
     )
@@ -178,9 +193,14 @@ class _Unfetchable(Exception):
 
 def _fetch_json(url: str, timeout: float) -> Any:
     try:
-        answer = requests.get(
-            url, timeout=timeout, allow_redirects=False, headers={"Accept": "application/json"}
-        )
+        answer = outbound_get(url, timeout=timeout, headers={"Accept": "application/json"})
+    except OutboundRefused:
+        raise _Unfetchable(
+            gettext(
+                "the platform does not contact this address: only public https:// addresses, "
+                "or hosts in SAMENLEREN_OIDC_ALLOWED_HOSTS"
+            )
+        ) from None
     except requests.Timeout:
         raise _Unfetchable(
             gettext("no answer within %(seconds)s seconds", seconds=f"{timeout:g}")

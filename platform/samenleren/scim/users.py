@@ -8,6 +8,7 @@ the protocol answers with (400 `invalidValue`, 409 `uniqueness`).
 Deprovisioning (`active` false, or a SCIM DELETE) never deletes a person: their trajectories,
 conversations and evaluations belong to the programme. The user is deactivated (the OIDC login
 refuses an inactive user and the session loader ignores one), every open login session is ended,
+sign-in links and calendar feeds are revoked (`identity.sessions.revoke_access`),
 and a DELETE also hides the user from SCIM (RFC 7644 §3.6 lets a service keep the data as long
 as the resource answers 404). A later POST of the same `userName` brings the same person back,
 history included, because users are keyed by the IdP subject.
@@ -26,9 +27,10 @@ from samenleren.audit.events import AuditAction
 from samenleren.audit.services import record
 from samenleren.core.db import utcnow
 from samenleren.core.extensions import db
+from samenleren.core.text import has_control_characters
 from samenleren.identity.models import User
 from samenleren.identity.services import EXTERNAL_SUBJECT_PREFIX, department_named
-from samenleren.identity.sessions import end_all_sessions_of
+from samenleren.identity.sessions import revoke_access
 from samenleren.scim.models import ScimGroupMember
 from samenleren.scim.roles import sync_roles
 
@@ -124,6 +126,18 @@ def _validate_user(data: UserData) -> None:
     refuse_too_long("name.familyName", data.family_name, NAME_PART_LIMIT)
     refuse_too_long("employeeNumber", data.employee_number, EMPLOYEE_NUMBER_LIMIT)
     refuse_too_long("department", data.department, DEPARTMENT_LIMIT)
+    for label, text in (
+        ("userName", data.user_name),
+        ("externalId", data.external_id),
+        ("displayName", data.display_name),
+        ("name.givenName", data.given_name),
+        ("name.familyName", data.family_name),
+        ("employeeNumber", data.employee_number),
+        ("department", data.department),
+        *(("emails.value", str(entry.get("value") or "")) for entry in data.emails or []),
+    ):
+        if has_control_characters(text):
+            raise InvalidValueException(detail=f"{label} contains a control character")
     for entry in data.emails or []:
         value = str(entry.get("value") or "")
         refuse_too_long("emails.value", value, EMAIL_LIMIT)
@@ -310,7 +324,7 @@ def update_user(user: User, data: UserData, *, actor_label: str) -> User:
 
 
 def _deactivate(user: User, *, actor_label: str, removed: bool = False) -> None:
-    ended = end_all_sessions_of(user)
+    ended = revoke_access(user)  # sessions, sign-in links and calendar feeds
     details: dict[str, Any] = {"sessions_ended": ended}
     if removed:
         details["removed"] = True

@@ -26,7 +26,9 @@ from pydantic import (
 )
 from pydantic_core import ErrorDetails
 
+from samenleren.core import tomlfiles
 from samenleren.core.config import LANGUAGES
+from samenleren.core.outbound import current_policy
 from samenleren.identity.models import Role
 
 #: Path segments the platform itself uses at the top level; no tenant may take them.
@@ -102,8 +104,14 @@ class SSO(_Strict):
     def _issuer(cls, value: str) -> str:
         parts = urlsplit(value)
         local = parts.hostname in {"localhost", "127.0.0.1"}
-        if parts.scheme != "https" and not (parts.scheme == "http" and local):
-            raise ValueError("must be an https:// URL (http:// only for localhost)")
+        # The development IdP runs on http://localhost; a production platform never fetches it
+        # (nor any loopback address: samenleren.core.outbound).
+        if parts.scheme != "https" and not (
+            parts.scheme == "http" and local and current_policy().relaxed
+        ):
+            raise ValueError(
+                "must be an https:// URL (http:// only for localhost, outside production)"
+            )
         if not parts.hostname or parts.query or parts.fragment:
             raise ValueError("must be the issuer URL exactly as the identity provider states it")
         return value
@@ -276,7 +284,7 @@ def load_manifest(path: str | Path) -> LoadedManifest:
 def manifest_from_bytes(raw: bytes, source: str) -> Manifest:
     """Validate a manifest's text (a file's or an upload's); `source` names it in errors."""
     try:
-        data = tomllib.loads(raw.decode("utf-8"))
+        data = tomlfiles.loads(raw.decode("utf-8"))
     except UnicodeDecodeError:
         raise ManifestError(source, "", "is not UTF-8 text") from None
     except tomllib.TOMLDecodeError as exc:

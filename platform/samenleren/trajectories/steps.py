@@ -18,6 +18,7 @@ from samenleren.core.db import utcnow
 from samenleren.core.errors_input import InvalidInput
 from samenleren.core.extensions import db
 from samenleren.core.formatting import local_day, local_today
+from samenleren.core.text import control_characters_message, has_control_characters
 from samenleren.identity.models import User
 from samenleren.process_templates.definition import FieldType, StepKind
 from samenleren.process_templates.timing import due_dates
@@ -54,6 +55,9 @@ def check_appointment(appointment: Appointment) -> None:
         errors["location"] = gettext("At most %(count)d characters.", count=300)
     if len(appointment.video_url) > 500:
         errors["video_url"] = gettext("At most %(count)d characters.", count=500)
+    for field in ("location", "video_url"):
+        if has_control_characters(getattr(appointment, field)):
+            errors[field] = control_characters_message()
     if errors:
         raise InvalidInput(errors)
 

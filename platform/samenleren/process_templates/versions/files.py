@@ -46,9 +46,11 @@ from sqlalchemy import select
 
 from samenleren.audit.events import AuditAction
 from samenleren.audit.services import record
+from samenleren.core import tomlfiles
 from samenleren.core.db import utcnow
 from samenleren.core.extensions import db
 from samenleren.core.i18n import LANGUAGE_NAMES
+from samenleren.core.text import has_control_characters
 from samenleren.process_templates.definition import (
     MAX_STEPS,
     SCHEMA_VERSION,
@@ -233,6 +235,11 @@ def _check_markup(node: Any, document: dict, path: tuple = ()) -> None:
     elif isinstance(node, list):
         for index, value in enumerate(node):
             _check_markup(value, document, (*path, index))
+    elif isinstance(node, str) and has_control_characters(node, multiline=True):
+        raise TemplateFileError(
+            place_of(document, path),
+            gettext("contains a control character; only plain text is allowed."),
+        )
     elif isinstance(node, str) and MARKUP & set(node):
         raise TemplateFileError(
             place_of(document, path),
@@ -280,7 +287,7 @@ def _read(raw: bytes) -> dict:
     except UnicodeDecodeError:
         raise TemplateFileError("", gettext("The file is not UTF-8 text.")) from None
     try:
-        return tomllib.loads(text)
+        return tomlfiles.loads(text)
     except tomllib.TOMLDecodeError as error:
         raise TemplateFileError(
             "", gettext("The file is not valid TOML (%(error)s).", error=str(error))
