@@ -181,3 +181,35 @@ def test_a_refused_write_does_not_echo_what_the_writer_may_not_read(app, tenants
     answer = manager.post(f"{path}/values", data={"f.notes": "x", "csrf_token": token})
     assert answer.status_code == 422
     assert "MARK-progress-notes" not in answer.get_data(as_text=True)
+
+
+def test_every_read_of_a_confidential_step_is_audited_without_its_text(app, tenants):
+    """Learner and coach reading the progress notes are recorded too; the manager, who sees
+    nothing of them, leaves no such event; no event holds the note."""
+    from samenleren.core.extensions import db
+    from samenleren.trajectories.models import StepInstance
+    from tests.audit.helpers import events
+
+    tenant = tenants["flevoland"]
+    with in_tenant(app, tenant):
+        world = build_world(tenant)
+    _fill_everything(app, world)
+    with in_tenant(app, world.tenant):
+        progress = db.session.scalar(
+            select(StepInstance.id).where(
+                StepInstance.trajectory_id == world.trajectory,
+                StepInstance.step_key == "progress",
+            )
+        )
+    path = f"/flevoland/trajectories/{world.trajectory}/steps/{progress}"
+    for person in ("learner", "coach", "manager", "admin"):
+        page = client_for(app, world, person).get(path)
+        assert page.status_code == 200
+    viewed = events(app, tenant, "trajectory.values_viewed")
+    readers = {event.actor_id for event in viewed if event.details.get("step") == "progress"}
+    assert readers == {world.learner, world.coach}
+    for event in viewed:
+        assert event.subject_id == str(world.trajectory)
+        assert "MARK" not in repr(event.details)
+    coach_read = next(e for e in viewed if e.actor_id == world.coach)
+    assert coach_read.details == {"step": "progress", "occurrence": 1}

@@ -24,7 +24,8 @@ class AuditAction(enum.StrEnum):
     ROLE_REMOVED = "role.removed"
     #: details: `coach` (the new coach's id), `previous_coach` when one was replaced.
     COACH_ASSIGNED = "coach.assigned"
-    #: Recorded values of a step seen by someone who is neither its learner nor its coach;
+    #: Recorded values of a step seen by someone who is neither its learner nor its coach, or
+    #: anything recorded in a confidential step seen by anyone (its learner and coach too);
     #: details: `step` (the step key) and `occurrence` — never the values.
     VALUES_VIEWED = "trajectory.values_viewed"
     #: The audit log itself downloaded; details: the filters used.

@@ -19,9 +19,10 @@ from flask import current_app
 
 from samenleren.calendars.ics import CalendarEvent, Method, Person, build_calendar, uid_for
 from samenleren.core.tenancy import require_tenant
-from samenleren.identity.models import User
+from samenleren.identity.models import Role, User
 from samenleren.notifications.rendering import sender_of_current_tenant
 from samenleren.process_templates.definition import StepSpec
+from samenleren.trajectories.confidentiality import step_texts
 from samenleren.trajectories.models import (
     GroupMeeting,
     StepInstance,
@@ -130,13 +131,32 @@ def meeting_event(
     )
 
 
-def step_download(trajectory: Trajectory, step: StepInstance, viewer: User) -> str:
-    """A scheduled conversation as a file to open in one's calendar (METHOD:PUBLISH)."""
+def step_download(
+    trajectory: Trajectory, step: StepInstance, viewer: User, relations: frozenset[Role]
+) -> str:
+    """A scheduled conversation as a file to open in one's calendar (METHOD:PUBLISH).
+
+    Its place and video link as far as `relations` may read them (`confidentiality.step_texts`):
+    the manager may put a progress conversation in a calendar, not learn where it is held."""
+    spec = step_spec(trajectory, step)
     if step.group_meeting_id is not None and step.group_meeting is not None:
         event = meeting_event(step.group_meeting, viewer)
     else:
-        spec = step_spec(trajectory, step)
-        event = step_event(trajectory, step, spec, viewer, attendees=step_people(trajectory, spec))
+        texts = step_texts(spec, step, relations)
+        appointment = {
+            "starts_at": step.starts_at,
+            "ends_at": step.ends_at,
+            "location": texts.location,
+            "video_url": texts.video_url,
+        }
+        event = step_event(
+            trajectory,
+            step,
+            spec,
+            viewer,
+            attendees=step_people(trajectory, spec),
+            appointment=appointment,
+        )
     return build_calendar(Method.PUBLISH, [event], organizer=organizer())
 
 

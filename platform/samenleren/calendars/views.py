@@ -60,11 +60,11 @@ def download_step(scheduled_step_id: uuid.UUID):
     )
     if trajectory_id is None:
         abort(404)
-    trajectory, _relations = load_trajectory(str(trajectory_id))
+    trajectory, relations = load_trajectory(str(trajectory_id))
     step = load_step(trajectory, str(scheduled_step_id))
     if step.state is not StepState.SCHEDULED or step.starts_at is None:
         abort(404)
-    return _ics(step_download(trajectory, step, current_user), "appointment.ics")
+    return _ics(step_download(trajectory, step, current_user, relations), "appointment.ics")
 
 
 @bp.get("/<tenant>/calendar/meetings/<uuid:scheduled_meeting_id>.ics")

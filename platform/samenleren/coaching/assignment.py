@@ -1,6 +1,12 @@
 """Giving a trajectory its coach: the admin assigns, or the learner picks when the tenant lets
 learners choose. The peer-coaching rules (`matching.check_coach`) decide who may coach whom;
 every assignment is kept in the trajectory's coach history and audited.
+
+Nobody makes themselves a trajectory's coach: the coach reads the confidential progress notes,
+so an admin who could assign themselves could read any learner's notes. Every path that gives a
+trajectory a coach (the admin's page, the learner's choice, the demo) goes through
+`assign_coach`, and the learner is told of every assignment (`coach_changed`, received by the
+notifications), with how to ask for another coach.
 """
 
 from __future__ import annotations
@@ -37,6 +43,15 @@ def assign_coach(trajectory: Trajectory, coach: User, actor: User, reason: str =
     if Role.PROGRAMME_ADMIN not in relations and not learner_picks:
         raise InvalidInput.form(gettext("Only the programme administrator assigns coaches."))
     require_active(trajectory)
+    if coach.id == actor.id:
+        raise InvalidInput(
+            {
+                "coach": gettext(
+                    "Nobody can make themselves the coach of a trajectory: the coach reads the "
+                    "confidential conversations. Ask another programme administrator."
+                )
+            }
+        )
     if trajectory.coach_id == coach.id:
         raise InvalidInput({"coach": gettext("%(name)s is the coach already.", name=coach.name)})
     reason = reason.strip()

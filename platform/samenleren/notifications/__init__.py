@@ -8,7 +8,10 @@ from flask import Flask
 def init_app(app: Flask) -> None:
     from samenleren.core.jobs.schedule import Periodic, periodic
     from samenleren.core.metrics import register_collector
+    from samenleren.notifications import receivers
     from samenleren.notifications.metrics import outbox_metrics
+
+    receivers.connect()
 
     # The outbox's backlog and the age of its oldest due mail, when the scheduler is scraped.
     register_collector("outbox", outbox_metrics)

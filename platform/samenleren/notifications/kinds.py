@@ -36,6 +36,7 @@ KINDS: dict[NotificationKind, KindSpec] = {
     NotificationKind.INVITATION: KindSpec(_l("Invitation: %(step)s")),
     NotificationKind.CANCELLATION: KindSpec(_l("Cancelled: %(step)s")),
     NotificationKind.RETURN_DAY_PLANNED: KindSpec(_l("Planned: %(step)s of %(edition)s")),
+    NotificationKind.COACH_ASSIGNED: KindSpec(_l("Your learning coach: %(coach)s")),
 }
 
 

@@ -29,6 +29,8 @@ class NotificationKind(enum.StrEnum):
     INVITATION = "invitation"
     CANCELLATION = "cancellation"
     RETURN_DAY_PLANNED = "return_day_planned"
+    # Sent on `coach_changed`: the learner is told who coaches them now.
+    COACH_ASSIGNED = "coach_assigned"
 
 
 class NotificationState(enum.StrEnum):

@@ -6,6 +6,13 @@ conversation marked confidential stays between learner and coach, whatever a tem
 Pages, exports and search all take values from here, so a progress note between learner and
 coach cannot reach the manager, the trainer or the programme admin by any of them: a value the
 viewer may not read is dropped here, before any template, export or error message sees it.
+
+A confidential step says more than its fields: where and how it takes place (place, video link)
+and why it was skipped are the learner's and the coach's business too. `step_texts` gives a
+step's own texts to whoever may read them, `read_step` is how a page reads one step (values
+and texts), and records every read of a confidential step in the audit log (which step, by
+whom, in what part; never what it says), by the learner and the coach too. Who the coach is
+is decided at the moment of reading (`relations_to`): a former coach reads nothing.
 """
 
 from __future__ import annotations
@@ -16,10 +23,15 @@ from dataclasses import dataclass
 
 from sqlalchemy import JSON, Select, String, and_, null, or_, select
 
+from samenleren.audit.events import AuditAction
+from samenleren.audit.services import record
 from samenleren.core.extensions import db
-from samenleren.identity.models import Role
+from samenleren.identity.models import Role, User
 from samenleren.process_templates.definition import FieldSpec, StepSpec, TemplateDefinition
 from samenleren.trajectories.models import FieldValue, StepInstance, Trajectory
+
+#: Who reads a confidential step's values and texts: its learner and its coach, nobody else.
+CONFIDANTS = frozenset({Role.LEARNER, Role.COACH})
 
 
 def may_read(step: StepSpec, spec: FieldSpec, relations: Iterable[Role]) -> bool:
@@ -197,3 +209,69 @@ def join_readable_values(
         )
     )
     return joined, readable
+
+
+@dataclass(frozen=True)
+class StepTexts:
+    """What a step instance itself says besides its fields, as far as the viewer may read it."""
+
+    location: str
+    video_url: str
+    skip_reason: str
+    #: The step's texts were held back from the viewer (a confidential step).
+    withheld: bool
+
+
+def may_read_step_texts(spec: StepSpec, relations: frozenset[Role]) -> bool:
+    """Anyone with a relation reads an ordinary step's place and skip reason; a confidential
+    step's only its learner and coach."""
+    return not spec.confidential or bool(relations & CONFIDANTS)
+
+
+def step_texts(spec: StepSpec, step: StepInstance, relations: frozenset[Role]) -> StepTexts:
+    """The free texts of `step` (place, video link, skip reason) for a viewer with `relations`."""
+    if not may_read_step_texts(spec, relations):
+        return StepTexts(location="", video_url="", skip_reason="", withheld=True)
+    return StepTexts(
+        location=step.location,
+        video_url=step.video_url,
+        skip_reason=step.skip_reason,
+        withheld=False,
+    )
+
+
+@dataclass(frozen=True)
+class StepRead:
+    values: dict[str, object]
+    texts: StepTexts
+
+
+def read_step(
+    trajectory: Trajectory,
+    spec: StepSpec,
+    step: StepInstance,
+    relations: frozenset[Role],
+    viewer: User,
+) -> StepRead:
+    """One step's values and texts as `viewer` may read them, the read recorded in the audit log.
+
+    Recorded: every read of a confidential step that shows something recorded in it (by anyone,
+    learner and coach included), and every read of values by someone who is neither learner nor
+    coach. The event names the viewer and the step, never the values. It is written in the
+    caller's transaction: the caller commits it.
+    """
+    definition = trajectory.template_version.content
+    values = readable_values(definition, [step], relations).get(step.id, {})
+    texts = step_texts(spec, step, relations)
+    shown = bool(values) or bool(texts.location or texts.video_url or texts.skip_reason)
+    confidential_read = spec.confidential and shown
+    outsider_read = bool(values) and not relations & CONFIDANTS
+    if confidential_read or outsider_read:
+        record(
+            AuditAction.VALUES_VIEWED,
+            actor=viewer,
+            subject_type="trajectory",
+            subject_id=trajectory.id,
+            details={"step": step.step_key, "occurrence": step.occurrence},
+        )
+    return StepRead(values=values, texts=texts)

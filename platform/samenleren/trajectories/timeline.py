@@ -13,6 +13,7 @@ from datetime import date
 
 from samenleren.identity.models import Role
 from samenleren.process_templates.definition import StepSpec, TemplateDefinition
+from samenleren.trajectories.confidentiality import StepTexts, step_texts
 from samenleren.trajectories.models import StepInstance, StepState, Trajectory, TrajectoryStatus
 
 
@@ -23,6 +24,8 @@ class TimelineEntry:
     overdue: bool
     #: The viewer has something to do here: plan or close it, or fill in a field.
     mine: bool
+    #: The step's place, video link and skip reason, as far as the viewer may read them.
+    texts: StepTexts
 
     @property
     def is_open(self) -> bool:
@@ -80,6 +83,7 @@ def timeline_of(
                 spec=spec,
                 overdue=active and step.is_overdue(today),
                 mine=active and step.state.is_open and has_work(spec, relations),
+                texts=step_texts(spec, step, relations),
             )
         )
     done = sum(1 for e in entries if e.step.state in {StepState.DONE, StepState.SKIPPED})

@@ -16,13 +16,11 @@ from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from samenleren.audit.events import AuditAction
-from samenleren.audit.services import record
 from samenleren.core.errors_input import InvalidInput
 from samenleren.core.extensions import db
 from samenleren.core.formatting import local_today, parse_local_moment
 from samenleren.core.web import form_action, login_required, see_other
-from samenleren.identity.models import Role, User
+from samenleren.identity.models import User
 from samenleren.process_templates.definition import StepKind
 from samenleren.tenants.models import OrganisationGoal
 from samenleren.trajectories import meetings, steps, values
@@ -32,7 +30,7 @@ from samenleren.trajectories.access import (
     load_trajectory,
     may_choose_coach,
 )
-from samenleren.trajectories.confidentiality import field_views, may_read_goals, readable_values
+from samenleren.trajectories.confidentiality import field_views, may_read_goals, read_step
 from samenleren.trajectories.goals import MAX_GOALS, GoalInput, may_edit_goals, set_learning_goals
 from samenleren.trajectories.models import (
     GroupMeetingAttendance,
@@ -116,22 +114,13 @@ def add_occurrence(trajectory_id: str):
 # --- a step -------------------------------------------------------------------------------------
 
 
-def _render_step(
-    trajectory, relations, step, *, errors=None, submitted=None, status=200, audit_view=False
-):
+def _render_step(trajectory, relations, step, *, errors=None, submitted=None, status=200):
+    """The step page. What it shows of the step comes from `confidentiality.read_step`, which
+    also records the read in the audit log (the caller commits)."""
     definition = trajectory.template_version.content
     spec = step_spec(trajectory, step)
-    readable = readable_values(definition, [step], relations).get(step.id, {})
-    if audit_view and readable and not relations & {Role.LEARNER, Role.COACH}:
-        # Confidential data seen by someone other than the learner and the coach goes into the
-        # audit log: which step, never what it says.
-        record(
-            AuditAction.VALUES_VIEWED,
-            actor=current_user,
-            subject_type="trajectory",
-            subject_id=trajectory.id,
-            details={"step": step.step_key, "occurrence": step.occurrence},
-        )
+    read = read_step(trajectory, spec, step, relations, current_user)
+    readable = read.values
     goals = _goals(trajectory, with_links=False)
     fields = field_views(spec, readable, relations)
     active = trajectory.status.value == "active"
@@ -142,6 +131,7 @@ def _render_step(
             trajectory=trajectory,
             relations=relations,
             step=step,
+            texts=read.texts,
             spec=spec,
             fields=fields,
             goals=goals,
@@ -166,8 +156,8 @@ def _render_step(
 def show_step(trajectory_id: str, step_id: str):
     trajectory, relations = load_trajectory(trajectory_id)
     step = load_step(trajectory, step_id)
-    page = _render_step(trajectory, relations, step, audit_view=True)
-    db.session.commit()  # the audit event, if the page showed values to a manager or admin
+    page = _render_step(trajectory, relations, step)
+    db.session.commit()  # the audit event, if the page showed confidential or others' values
     return page
 
 
@@ -178,7 +168,7 @@ def _step_action(trajectory_id: str, step_id: str, action, done_message: str):
     def refused(errors: dict[str, str]):
         # Rolled back: load the step again as it was before this post.
         again, relations = load_trajectory(trajectory_id)
-        return _render_step(
+        page = _render_step(
             again,
             relations,
             load_step(again, step_id),
@@ -186,6 +176,8 @@ def _step_action(trajectory_id: str, step_id: str, action, done_message: str):
             submitted=request.form,
             status=422,
         )
+        db.session.commit()  # only the audit event of this read: the refused change is gone
+        return page
 
     return form_action(
         lambda: action(trajectory, step),
