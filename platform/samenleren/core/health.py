@@ -1,4 +1,9 @@
-"""`/healthz` (the process answers) and `/readyz` (database and Redis reachable)."""
+"""`/healthz` (the process answers) and `/readyz` (ready to serve pages).
+
+Readiness depends on the database only. Without Redis the pages still answer (rate limits fall
+back to memory, mail waits in the outbox, jobs are enqueued again when it returns), so a Redis
+outage must not take every web pod out of its Service: `/readyz` then answers 200 with
+`"status": "degraded"` and names Redis under `degraded`, for dashboards and people."""
 
 from __future__ import annotations
 
@@ -21,11 +26,22 @@ def healthz():
 @bp.get("/readyz")
 def readyz() -> tuple[Response, int]:
     checks = {"database": _database(), "redis": _redis()}
-    down = sorted(name for name, state in checks.items() if state not in {"ok", "not configured"})
-    body: dict[str, object] = {"status": "ok" if not down else "unavailable", "checks": checks}
+    failing = sorted(
+        name for name, state in checks.items() if state not in {"ok", "not configured"}
+    )
+    down = [name for name in failing if name in _NEEDED_TO_SERVE]
+    degraded = [name for name in failing if name not in _NEEDED_TO_SERVE]
+    status = "unavailable" if down else "degraded" if degraded else "ok"
+    body: dict[str, object] = {"status": status, "checks": checks}
     if down:
         body["down"] = down
+    if degraded:
+        body["degraded"] = degraded
     return jsonify(body), (503 if down else 200)
+
+
+#: What a page cannot be served without (Redis is not: see the module docstring).
+_NEEDED_TO_SERVE = frozenset({"database"})
 
 
 def _database() -> str:

@@ -233,9 +233,9 @@ def test_redis_stopped_in_the_middle_of_a_reminder_run(
     client = client_for(fault_app, world, "learner")  # login: rate limiter without its Redis
     for path in ("/flevoland/", "/flevoland/me/notifications", "/healthz"):
         assert client.get(path).status_code == 200, path
-    ready = client.get("/readyz")
-    assert ready.status_code == 503
-    assert ready.get_json()["down"] == ["redis"]
+    ready = client.get("/readyz")  # still ready: pages answer without Redis
+    assert ready.status_code == 200
+    assert ready.get_json()["degraded"] == ["redis"]
     _outbox_more = 5  # committed while Redis is down: rows kept, enqueue gives up quietly
     from samenleren.core.extensions import db
     from samenleren.notifications.models import NotificationKind
