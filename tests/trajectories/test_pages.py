@@ -443,3 +443,20 @@ def test_due_dates_follow_the_edition(app, world):
         )
     assert due["learning_goals"] == local_today() + timedelta(days=14)
     assert due["return_day"] > due["consolidation"] > due["evaluation"] > due["training"]
+
+
+def test_your_turn_marks_only_the_step_that_is_yours_now(app, world):
+    """The learner of a new trajectory has several steps to do (goals, then later conversations
+    to prepare); "your turn" stands on the first of them only. The admin, who runs the
+    training, the consolidation and the return day, has one turn too: the training."""
+    page = client_for(app, world, "learner").get(f"/flevoland/trajectories/{world.trajectory}")
+    assert page.status_code == 200
+    timeline = page.get_data(as_text=True).split('id="timeline-heading"', 1)[1]
+    assert timeline.count("jij bent aan de beurt") == 1
+    first_item = timeline.split("</li>", 1)[0]
+    assert "jij bent aan de beurt" in first_item
+
+    admin_page = client_for(app, world, "admin").get(f"/flevoland/trajectories/{world.trajectory}")
+    items = admin_page.get_data(as_text=True).split('id="timeline-heading"', 1)[1].split("</li>")
+    turns = [item for item in items if "jij bent aan de beurt" in item]
+    assert len(turns) == 1 and ">Training<" in turns[0]

@@ -10,7 +10,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import date
 
-from flask_babel import format_date, gettext
+from flask_babel import gettext
 from sqlalchemy import exists, select
 
 from samenleren.catalogue.access import require_admin
@@ -26,6 +26,7 @@ from samenleren.catalogue.models import Edition, Enrolment, Training
 from samenleren.core import signals
 from samenleren.core.errors_input import InvalidInput
 from samenleren.core.extensions import db
+from samenleren.core.formatting import format_date
 from samenleren.identity.models import Role, RoleAssignment, User
 
 

@@ -123,6 +123,7 @@ def apply_for(edition: Edition, learner: User, motivation: str) -> Enrolment:
     enrolment.applied_at = utcnow()
     enrolment.enrolled_at = None
     db.session.flush()
+    signals.application_received.send(enrolment)
     return enrolment
 
 
@@ -179,6 +180,7 @@ def enrol(edition: Edition, learner: User, actor: User) -> Enrolment:
     else:
         enrolment.status = EnrolmentStatus.WAITLISTED
         db.session.flush()
+        signals.application_answered.send(enrolment)
     return enrolment
 
 
@@ -246,3 +248,4 @@ def decline(enrolment: Enrolment, actor: User, reason: str) -> None:
     enrolment.reason = _check_reason(reason, required=True)
     enrolment.status = EnrolmentStatus.DECLINED
     db.session.flush()
+    signals.application_answered.send(enrolment)

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
-from flask_babel import format_date, gettext
+from flask_babel import gettext
 from sqlalchemy import and_, select
 from sqlalchemy.orm import lazyload
 
@@ -23,7 +23,7 @@ from samenleren.catalogue.models import (
 from samenleren.core.db import as_utc, utcnow
 from samenleren.core.errors_input import InvalidInput
 from samenleren.core.extensions import db
-from samenleren.core.formatting import LOCAL_ZONE
+from samenleren.core.formatting import LOCAL_ZONE, format_date
 from samenleren.identity.models import User
 
 

@@ -5,10 +5,28 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
+from babel.dates import get_month_names
 from flask import Flask
-from flask_babel import format_date, format_time, gettext
+from flask_babel import format_date as babel_format_date
+from flask_babel import format_time, get_locale, gettext
 
 from samenleren.core.db import as_utc
+
+#: Languages that write month names in lower case where the CLDR data capitalises them:
+#: Frisian writes "12 mrt 2027" and "12 maart 2027", as Dutch does (CLDR has "Mrt", "Maart").
+_LOWER_CASE_MONTHS = frozenset({"fy"})
+
+
+def format_date(value: date | datetime, style: str = "medium") -> str:
+    """Flask-Babel's `format_date`, with month names written as the language writes them."""
+    text = babel_format_date(value, style)
+    locale = get_locale()
+    if locale is not None and locale.language in _LOWER_CASE_MONTHS:
+        for width in ("wide", "abbreviated"):
+            name = get_month_names(width, locale=locale)[value.month]
+            if name in text:
+                return text.replace(name, name.lower(), 1)
+    return text
 
 
 def show_date(value: date | None, style: str = "medium") -> str:

@@ -52,6 +52,22 @@ enrolment_changed = _signals.signal(
     now holds a place, False when it was withdrawn).""",
 )
 
+application_received = _signals.signal(
+    "application-received",
+    doc="""An employee applied for an edition (flushed): they and their manager are told.
+
+    sender: the `Enrolment`, status APPLIED.""",
+)
+
+application_answered = _signals.signal(
+    "application-answered",
+    doc="""An application was answered without a place: the edition was full and the employee
+    joined the waiting list, or the application was declined (flushed). A place is
+    `enrolment_changed` with `admitted=True`.
+
+    sender: the `Enrolment`, status WAITLISTED or DECLINED.""",
+)
+
 edition_rescheduled = _signals.signal(
     "edition-rescheduled",
     doc="""An edition's start or end date changed (flushed).

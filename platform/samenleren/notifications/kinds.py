@@ -37,6 +37,11 @@ KINDS: dict[NotificationKind, KindSpec] = {
     NotificationKind.CANCELLATION: KindSpec(_l("Cancelled: %(step)s")),
     NotificationKind.RETURN_DAY_PLANNED: KindSpec(_l("Planned: %(step)s of %(edition)s")),
     NotificationKind.COACH_ASSIGNED: KindSpec(_l("Your learning coach: %(coach)s")),
+    NotificationKind.APPLICATION_RECEIVED: KindSpec(_l("Application received: %(training)s")),
+    NotificationKind.TEAM_APPLICATION: KindSpec(_l("%(learner)s applied for %(training)s")),
+    NotificationKind.ENROLMENT_PLACED: KindSpec(_l("You have a place: %(training)s")),
+    NotificationKind.ENROLMENT_WAITLISTED: KindSpec(_l("Waiting list: %(training)s")),
+    NotificationKind.APPLICATION_DECLINED: KindSpec(_l("Your application for %(training)s")),
 }
 
 

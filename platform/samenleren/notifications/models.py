@@ -31,6 +31,12 @@ class NotificationKind(enum.StrEnum):
     RETURN_DAY_PLANNED = "return_day_planned"
     # Sent on `coach_changed`: the learner is told who coaches them now.
     COACH_ASSIGNED = "coach_assigned"
+    # An application and its answer (catalogue signals): the employee, and their manager.
+    APPLICATION_RECEIVED = "application_received"
+    TEAM_APPLICATION = "team_application"
+    ENROLMENT_PLACED = "enrolment_placed"
+    ENROLMENT_WAITLISTED = "enrolment_waitlisted"
+    APPLICATION_DECLINED = "application_declined"
 
 
 class NotificationState(enum.StrEnum):

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 
 from samenleren.identity.models import Role
@@ -26,6 +26,10 @@ class TimelineEntry:
     mine: bool
     #: The step's place, video link and skip reason, as far as the viewer may read them.
     texts: StepTexts
+    #: It is the viewer's turn now: their first open step, or one of theirs that is overdue.
+    #: Later steps of theirs are `mine` but wait for their turn ("your turn" once, not on
+    #: every future step).
+    turn: bool = False
 
     @property
     def is_open(self) -> bool:
@@ -90,7 +94,13 @@ def timeline_of(
     open_entries = sorted((e for e in entries if e.is_open), key=_when)
     next_entry = None
     if active:
-        next_entry = next((e for e in open_entries if e.mine), None) or next(
+        first_mine = next((e for e in open_entries if e.mine), None)
+        entries = [
+            replace(e, turn=True) if e.mine and (e is first_mine or e.overdue) else e
+            for e in entries
+        ]
+        turns = {e.step.id: e for e in entries if e.turn}
+        next_entry = (turns[first_mine.step.id] if first_mine else None) or next(
             iter(open_entries), None
         )
     counts = Counter(step.step_key for step in steps)
