@@ -75,3 +75,35 @@ def test_placeholders_survive_translation(extracted) -> None:
             assert set(placeholder.findall(translation.string)) == set(
                 placeholder.findall(message.id)
             ), f"{language}: placeholders differ in {message.id!r}"
+
+
+def test_one_word_for_one_thing() -> None:
+    """The glossary (translations/glossary.toml): no translation uses a second word for a term,
+    so a page never says "editie" in one place and "uitvoering" in the next."""
+    import re
+    import tomllib
+
+    glossary = tomllib.loads((REPO_ROOT / "translations" / "glossary.toml").read_text())
+    assert set(glossary) <= set(LANGUAGES)
+    for language, terms in glossary.items():
+        catalog = _catalog(language)
+        for term, others in terms.items():
+            for other in others:
+                pattern = re.compile(rf"\b{re.escape(other)}\b", re.IGNORECASE)
+                found = [
+                    message.id
+                    for message in catalog
+                    if message.id
+                    and any(
+                        pattern.search(text)
+                        for text in (
+                            message.string
+                            if isinstance(message.string, tuple)
+                            else (message.string,)
+                        )
+                        if text
+                    )
+                ]
+                assert not found, (
+                    f"{language}: '{other}' where the glossary says '{term}', in {found[:5]}"
+                )

@@ -171,6 +171,9 @@ def test_an_admin_builds_publishes_and_uses_a_variant_of_the_flevoland_model(
 
         visit(admin, draft_url, 200)
         press(walk.button(admin, "Publish version %(number)s", number=2))
+        assert "/confirm-publish" in admin.url
+        walk.check(admin, "confirm publishing")
+        press(walk.button(admin, "Yes, publish version %(number)s", number=2))
         published = t(
             "Version %(number)s is published. Trajectories that start from now on follow it; "
             "running trajectories keep their version.",

@@ -269,11 +269,19 @@ def test_downloads_for_those_who_may_see_the_step(app, worlds):
         step = get(StepInstance, steps["intake"])
         assert str(event["UID"]) == f"step-{step.id}-{step.tenant_id}@samenleren"
         assert int(event["SEQUENCE"]) == step.calendar_sequence
-    # the manager takes no part in the progress conversation, but may see the step exists
+    # the manager takes no part in the progress conversation: he sees the step exists, but
+    # gets no calendar file for it (nor a link to one), as his calendar feed leaves it out
     manager = client_for(app, world, "manager")
     progress = manager.get(f"/flevoland/calendar/steps/{steps['progress']}.ics")
-    assert progress.status_code == 200
+    assert progress.status_code == 404
     assert SECRET not in progress.get_data(as_text=True)
+    progress_page = manager.get(
+        f"/flevoland/trajectories/{world.trajectory}/steps/{steps['progress']}"
+    )
+    assert progress_page.status_code == 200
+    assert f"/flevoland/calendar/steps/{steps['progress']}.ics" not in progress_page.get_data(
+        as_text=True
+    )
     # a colleague without a relation: 404, like a missing step
     colleague = client_for(app, world, "colleague")
     assert colleague.get(f"/flevoland/calendar/steps/{steps['intake']}.ics").status_code == 404
@@ -385,3 +393,28 @@ def test_withdrawing_an_external_trainer_revokes_the_feed(app, worlds, tenants):
     assert answer.status_code == 303
     assert anonymous.get(_path(url)).status_code == 404
     assert all(row.revoked_at is not None for row in _feed_rows(app, world, trainer["id"]))
+
+
+def test_the_manager_gets_the_evaluation_he_attends_in_his_calendar(app, worlds):
+    from samenleren.core.extensions import db
+    from samenleren.identity.models import User
+    from samenleren.trajectories.models import StepInstance, Trajectory
+    from samenleren.trajectories.steps import Appointment, schedule_step
+
+    world = worlds["flevoland"]
+    steps = step_ids(app, world)
+    with in_tenant(app, world.tenant):
+        moment = datetime.now(UTC).replace(microsecond=0, second=0) + timedelta(days=30)
+        schedule_step(
+            get(Trajectory, world.trajectory),
+            get(StepInstance, steps["evaluation"]),
+            get(User, world.coach),
+            Appointment(moment, moment + timedelta(hours=1), "Kamer 2"),
+        )
+        db.session.commit()
+    manager = client_for(app, world, "manager")
+    answer = manager.get(f"/flevoland/calendar/steps/{steps['evaluation']}.ics")
+    assert answer.status_code == 200
+    assert "Kamer 2" in answer.get_data(as_text=True)
+    page = manager.get(f"/flevoland/trajectories/{world.trajectory}/steps/{steps['evaluation']}")
+    assert f"/flevoland/calendar/steps/{steps['evaluation']}.ics" in page.get_data(as_text=True)

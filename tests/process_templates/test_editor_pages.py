@@ -302,3 +302,31 @@ def test_editor_pages_need_few_queries(app, world):
             answer = client.get(page)
         assert answer.status_code == 200, page
         assert len(statements) <= 8, (page, statements)
+
+
+def test_publishing_is_confirmed_with_the_running_trajectories_that_keep_their_version(app, world):
+    """The draft's publish button asks first: the world's trajectory runs on version 1 and stays
+    there; nothing is published until the admin says yes. Nobody else sees the question."""
+    from samenleren.core.extensions import db
+    from samenleren.process_templates.models import TemplateVersion, VersionStatus
+
+    admin = client_for(app, world, "admin")
+    draft = start(app, world, admin)
+    draft_page = admin.get(f"/flevoland/templates/drafts/{draft}/").get_data(as_text=True)
+    confirm_url = f"/flevoland/templates/drafts/{draft}/confirm-publish"
+    assert f'action="{confirm_url}"' in draft_page
+
+    page = admin.get(confirm_url)
+    assert page.status_code == 200
+    text = page.get_data(as_text=True)
+    assert "1 running trajectory stays on the version it started on" in text
+    assert "version 1: 1 trajectory" in text
+    assert "every trajectory that starts from now on follows version 2" in text
+    with in_tenant(app, world.tenant):
+        assert get(TemplateVersion, draft).status is VersionStatus.DRAFT  # asking wrote nothing
+        db.session.rollback()
+
+    for who in ("learner", "coach", "manager"):
+        assert client_for(app, world, who).get(confirm_url).status_code == 404
+    assert post(app, admin, f"/flevoland/templates/drafts/{draft}/publish").status_code == 303
+    assert admin.get(confirm_url).status_code == 404  # published: no longer a draft to confirm

@@ -460,3 +460,46 @@ def test_your_turn_marks_only_the_step_that_is_yours_now(app, world):
     items = admin_page.get_data(as_text=True).split('id="timeline-heading"', 1)[1].split("</li>")
     turns = [item for item in items if "jij bent aan de beurt" in item]
     assert len(turns) == 1 and ">Training<" in turns[0]
+
+
+def test_a_milestone_offers_no_appointment_and_refuses_one(app, world):
+    """A milestone is a moment to mark done ("certificate received"): its page has no
+    appointment form, and a posted appointment is refused with a message, changing nothing."""
+    from samenleren.catalogue.enrolment import enrol
+    from samenleren.catalogue.models import Edition
+    from samenleren.core.extensions import db
+    from samenleren.identity.models import User
+    from samenleren.trajectories.models import StepInstance, Trajectory
+    from tests.process_templates.helpers import publish_version
+
+    publish_version(app, world)  # version 2: a "kickoff" milestone in front
+    with in_tenant(app, world.tenant):
+        enrolment = enrol(
+            get(Edition, world.edition), get(User, world.colleague), get(User, world.admin)
+        )
+        db.session.flush()
+        trajectory = db.session.scalar(
+            select(Trajectory).where(Trajectory.enrolment_id == enrolment.id)
+        )
+        kickoff = db.session.scalar(
+            select(StepInstance).where(
+                StepInstance.trajectory_id == trajectory.id, StepInstance.step_key == "kickoff"
+            )
+        )
+        db.session.commit()
+        base = f"/flevoland/trajectories/{trajectory.id}/steps/{kickoff.id}"
+    colleague = client_for(app, world, "colleague")
+    page = colleague.get(base)
+    assert page.status_code == 200
+    assert 'id="schedule-heading"' not in page.get_data(as_text=True)
+    answer = post(
+        app,
+        colleague,
+        f"{base}/schedule",
+        {"starts_at": "2027-03-01T10:00", "ends_at": "2027-03-01T11:00", "location": "Kamer"},
+    )
+    assert answer.status_code == 422
+    assert "mijlpaal" in answer.get_data(as_text=True)
+    with in_tenant(app, world.tenant):
+        step = get(StepInstance, kickoff.id)
+        assert step.starts_at is None and step.state.value != "scheduled"

@@ -26,6 +26,8 @@ from samenleren.core.ratelimits import client_key, limiter
 from samenleren.core.web import login_required, see_other
 from samenleren.trajectories.access import load_meeting, load_step, load_trajectory
 from samenleren.trajectories.models import StepInstance, StepState
+from samenleren.trajectories.participants import attends
+from samenleren.trajectories.permissions import step_spec
 
 bp = Blueprint("calendars", __name__, template_folder="templates")
 
@@ -64,6 +66,8 @@ def download_step(scheduled_step_id: uuid.UUID):
     step = load_step(trajectory, str(scheduled_step_id))
     if step.state is not StepState.SCHEDULED or step.starts_at is None:
         abort(404)
+    if not attends(step_spec(trajectory, step), relations):
+        abort(404)  # who does not take part gets no calendar file (the feed agrees)
     return _ics(step_download(trajectory, step, current_user, relations), "appointment.ics")
 
 

@@ -61,7 +61,7 @@ TERMS: dict[str, Term] = {
             "programme_admin",
             _l("Programme administrator"),
             _l("Programme administrators"),
-            _l("Who runs the programme in the application (the programme admin role)."),
+            _l("Who runs the programme in the application (the programme administrator role)."),
         ),
         Term(
             "coach_day",

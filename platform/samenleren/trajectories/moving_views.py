@@ -1,6 +1,11 @@
-"""Moving trajectories in which nothing has happened yet to a newer version of their template:
-the page listing them per version, with the changes and the new due dates. Programme
-administrators only; to anyone else the page looks missing (404)."""
+"""Template versions and the trajectories that run on them.
+
+* Publishing a draft asks for confirmation, saying how many running trajectories stay on their
+  version (the editor in process_templates cannot count trajectories: they are a layer above).
+* Moving trajectories in which nothing has happened yet to a newer version of their template:
+  the page listing them per version, with the changes and the new due dates.
+
+Programme administrators only; to anyone else the pages look missing (404)."""
 
 from __future__ import annotations
 
@@ -10,12 +15,16 @@ from collections import defaultdict
 from flask import Blueprint, abort, render_template, request
 from flask_babel import gettext, ngettext
 from flask_login import current_user
+from sqlalchemy import func, select
+from sqlalchemy.orm import joinedload
 
+from samenleren.core.extensions import db
 from samenleren.core.web import form_action, get_or_404, role_required, see_other
 from samenleren.identity.models import Role
 from samenleren.process_templates.models import ProcessTemplate, TemplateVersion, VersionStatus
 from samenleren.process_templates.versions.diff import compare_definitions
 from samenleren.process_templates.versions.views import overview_url, page_languages, versions_of
+from samenleren.trajectories.models import Trajectory, TrajectoryStatus
 from samenleren.trajectories.moving import movable_trajectories, move_trajectories, new_due_dates
 
 bp = Blueprint(
@@ -61,6 +70,43 @@ def _render_move(
         chosen=chosen,
         overview=overview_url(template),
     ), status
+
+
+def running_per_version(template: ProcessTemplate) -> list[tuple[int, int]]:
+    """(version number, running trajectories) of a template's versions that have any."""
+    return [
+        (number, count)
+        for number, count in db.session.execute(
+            select(TemplateVersion.number, func.count(Trajectory.id))
+            .join(Trajectory, Trajectory.template_version_id == TemplateVersion.id)
+            .where(
+                TemplateVersion.template_id == template.id,
+                Trajectory.status == TrajectoryStatus.ACTIVE,
+            )
+            .group_by(TemplateVersion.number)
+            .order_by(TemplateVersion.number)
+        )
+    ]
+
+
+@bp.get("/drafts/<uuid:draft_id>/confirm-publish")
+@role_required(Role.PROGRAMME_ADMIN)
+def confirm_publish(draft_id: uuid.UUID):
+    """Before a draft is published: what changes for whom. Running trajectories keep their
+    version (so many, on these versions); those that start from now on follow the new one
+    when the template is the default."""
+    draft = get_or_404(TemplateVersion, draft_id, joinedload(TemplateVersion.template))
+    if draft.status is not VersionStatus.DRAFT:
+        abort(404)
+    running = running_per_version(draft.template)
+    return render_template(
+        "versions/confirm_publish.html",
+        draft=draft,
+        template=draft.template,
+        running=running,
+        total=sum(count for _, count in running),
+        overview=overview_url(draft.template),
+    )
 
 
 @bp.route("/<uuid:template_id>/versions/<uuid:version_id>/move", methods=["GET", "POST"])

@@ -73,3 +73,9 @@ def meeting_people(meeting: GroupMeeting) -> list[User]:
     if trainer is not None:
         people.setdefault(trainer.id, trainer)
     return list(people.values())
+
+
+def attends(spec: StepSpec, relations: frozenset[Role]) -> bool:
+    """Whether someone with `relations` to the learner takes part in the step's appointment
+    (the template's `participants`): only they get it in their calendar."""
+    return bool(relations & set(spec.participants))

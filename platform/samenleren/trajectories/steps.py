@@ -73,6 +73,10 @@ def schedule_step(
         raise InvalidInput.form(
             gettext("A group meeting is scheduled once for the whole group, on its own page.")
         )
+    if spec.kind is StepKind.TRAINING_SESSION:
+        raise InvalidInput.form(gettext("The training's sessions are planned on its edition."))
+    if spec.kind is StepKind.MILESTONE:
+        raise InvalidInput.form(gettext("A milestone has no appointment: mark it done."))
     require_responsible(spec, relations, gettext("schedule"))
     if not step.state.is_open:
         raise InvalidInput.form(gettext("This step is closed."))

@@ -38,6 +38,7 @@ from samenleren.trajectories.models import (
     StepInstance,
     Trajectory,
 )
+from samenleren.trajectories.participants import attends
 from samenleren.trajectories.permissions import may_plan, step_spec
 from samenleren.trajectories.steps import Appointment
 from samenleren.trajectories.timeline import timeline_of
@@ -142,6 +143,12 @@ def _render_step(trajectory, relations, step, *, errors=None, submitted=None, st
             writable=trajectory.status.value != "withdrawn" and step.state.value != "skipped",
             today=local_today(),
             is_group=spec.kind is StepKind.GROUP_MEETING,
+            # A calendar file only for who takes part: a manager does not put a confidential
+            # conversation between learner and coach in his calendar (nor learns its place).
+            attends=attends(spec, relations),
+            # A conversation (or a group meeting) is agreed for a date; a milestone is a moment
+            # to mark done, with nothing to plan.
+            plannable=spec.kind is StepKind.CONVERSATION,
             may_fill=any(f.editable for f in fields),
             field_name=field_name,
             errors=errors or {},
