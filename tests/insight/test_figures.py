@@ -59,6 +59,13 @@ def test_groups_of_fewer_than_five_learners_are_hidden(app, tenants, programme):
     goals = {row.goal.id: row for row in f.goals}
     assert _share(goals[programme.ids["G1"]].transfer.by_learner) == (3, 5)
     assert goals[programme.ids["G2"]].expected_results.hidden
+    # A goal no trajectory worked on: 0 is about nobody, so it is shown, and listed.
+    (empty, *_) = [
+        row for row in f.goals if row.goal.id not in {programme.ids["G1"], programme.ids["G2"]}
+    ]
+    assert empty.trajectories.value == 0 and not empty.trajectories.hidden
+    assert empty.goal in f.goals_without_training
+    assert f.transfer.by_learner.percent == 63  # 5 of 8: halves round up
 
 
 def test_a_template_changed_mid_year_counts_the_same_moment(app, tenants, programme):

@@ -78,8 +78,10 @@ class Share:
 
     @property
     def percent(self) -> int | None:
-        ratio = self.ratio
-        return None if ratio is None else round(ratio * 100)
+        """Whole per cent, halves rounded up (5 of 8 is 63 %)."""
+        if self.hidden or not self.whole:
+            return None
+        return (self.part * 200 + self.whole) // (self.whole * 2)
 
 
 @dataclass(frozen=True)
@@ -183,7 +185,8 @@ class _Group:
         self.below_tenant = below_tenant
 
     def hidden(self, learners: set) -> bool:
-        return self.below_tenant and len(learners) < MIN_GROUP
+        """Below the tenant, a figure about 1 to 4 learners is not shown (about none: 0)."""
+        return self.below_tenant and 0 < len(learners) < MIN_GROUP
 
     def share(self, parts: Iterable[tuple[bool, uuid.UUID]]) -> Share:
         """A share from (counts-as-part, learner) pairs."""
@@ -471,10 +474,12 @@ def _funnel(group, trajectories, sets, moments) -> list[Stage]:
         "completed": lambda t: t.status is TrajectoryStatus.COMPLETED,
         "withdrawn": lambda t: t.status is TrajectoryStatus.WITHDRAWN,
     }
+    # Every stage is about the same learners (whoever reached it or not): one threshold.
+    population = {t.learner for t in trajectories}
     funnel = []
     for key, reached in stages.items():
         members = [t for t in trajectories if reached(t)]
-        funnel.append(Stage(key, group.count((t.learner for t in members), value=len(members))))
+        funnel.append(Stage(key, group.count(population, value=len(members))))
     return funnel
 
 
@@ -560,7 +565,7 @@ def _trend(scope: Scope, below_tenant: bool) -> list[TrendRow]:
             part=int(row.transferred or 0),
             whole=int(row.rated),
             learners=learners,
-            hidden=below_tenant and learners < MIN_GROUP,
+            hidden=below_tenant and 0 < learners < MIN_GROUP,
         )
     return [
         TrendRow(y, found.get((y, LEARNER), Share()), found.get((y, MANAGER), Share()))
