@@ -30,6 +30,8 @@ def test_the_flevoland_model_matches_the_table_in_domain_md():
         ("evaluation", "conversation", ["coach", "learner", "manager"]),
         ("consolidation", "group_meeting", ["coach", "learner", "trainer"]),
         ("return_day", "group_meeting", ["learner", "trainer"]),
+        # Not in the seed's table: the mail-only look back at the expected results.
+        ("follow_up", "milestone", ["learner", "manager"]),
     ]
     for step in definition.steps:
         assert step.name["nl"] and step.name["en"], step.key
@@ -38,6 +40,20 @@ def test_the_flevoland_model_matches_the_table_in_domain_md():
     progress = definition.step("progress")
     assert progress.confidential and progress.repeat.min == 1 and progress.repeat.max > 1
     assert definition.step("return_day").timing.offset_months == 3
+    assert definition.step("follow_up").timing.offset_months == 6
+    moments = {
+        f.moment.value: (s.key, sorted(e.value for e in f.editors))
+        for s in definition.steps
+        for f in s.fields
+        if f.moment is not None
+    }
+    assert moments == {
+        "evaluation": ("evaluation", ["learner", "manager"]),
+        "three_months": ("return_day", ["learner", "manager"]),
+        "six_months": ("follow_up", ["learner", "manager"]),
+    }
+    (expected,) = [f for f in definition.step("intake").fields if f.type.value == "expected_results"]
+    assert sorted(e.value for e in expected.editors) == ["coach", "manager"]
 
 
 @pytest.mark.parametrize(

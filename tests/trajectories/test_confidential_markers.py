@@ -30,7 +30,7 @@ from tests.trajectories.test_pages import client_for
 #: Columns of a step instance that are no free text: the template's key of the step.
 STRUCTURAL = {"step_key"}
 #: Tables whose rows hold something of one step, each planted below.
-PLANTED_TABLES = {"field_values"}
+PLANTED_TABLES = {"field_values", "result_ratings"}
 #: GET routes that are no page about the programme: they start or end a login.
 NOT_PAGES = {
     "identity.login",
@@ -71,8 +71,11 @@ def _plant(world: World) -> tuple[list, set[str]]:
     from samenleren.core.extensions import db
     from samenleren.process_templates.definition import FieldType
     from samenleren.trajectories.models import (
+        ExpectedResult,
         FieldValue,
         LearningGoal,
+        ResultLevel,
+        ResultRating,
         StepInstance,
         StepState,
         Trajectory,
@@ -124,6 +127,28 @@ def _plant(world: World) -> tuple[list, set[str]]:
                     value={goal_id: text} if spec.per_goal else text,
                 )
             )
+    # A rating kept against a confidential step (the template may ask for one there): its
+    # example is the rater's own words, readable in that step only.
+    result = ExpectedResult(
+        trajectory_id=trajectory.id, learning_goal_id=goal.id, observable="Zichtbaar op het werk"
+    )
+    db.session.add(result)
+    db.session.flush()
+    for n, step in enumerate(steps):
+        for column in _text_columns(ResultRating):
+            if column in {"moment", "rater_role"}:
+                continue
+            planted.add(marker(f"rating-{column}"))
+        db.session.add(
+            ResultRating(
+                expected_result_id=result.id,
+                step_instance_id=step.id,
+                moment=f"confidential_{n}",
+                rater_role="learner",
+                level=ResultLevel.APPLIED,
+                example=marker("rating-example"),
+            )
+        )
     first.state = StepState.SKIPPED
     second.state = StepState.SCHEDULED
     db.session.commit()

@@ -128,6 +128,7 @@ def _register_blueprints(app: Flask) -> None:
     from samenleren.identity.sso_views import bp as sso_bp
     from samenleren.identity.trainer_views import bp as trainers_bp
     from samenleren.identity.views import bp as identity_bp
+    from samenleren.insight.views import bp as insight_bp
     from samenleren.notifications.views import bp as notifications_bp
     from samenleren.operator.queue_views import bp as operator_jobs_bp
     from samenleren.operator.views import bp as operator_bp
@@ -153,6 +154,7 @@ def _register_blueprints(app: Flask) -> None:
         trajectories_bp,
         calendars_bp,
         dashboards_bp,
+        insight_bp,
         exports_bp,
         audit_bp,
         operator_bp,

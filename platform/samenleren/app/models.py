@@ -28,11 +28,13 @@ from samenleren.scim.models import ScimGroup, ScimGroupMember, ScimToken
 from samenleren.tenants.models import OrganisationGoal
 from samenleren.trajectories.models import (
     CoachAssignment,
+    ExpectedResult,
     FieldValue,
     GroupMeeting,
     GroupMeetingAttendance,
     LearningGoal,
     LearningGoalLink,
+    ResultRating,
     StepInstance,
     Trajectory,
 )
@@ -48,6 +50,7 @@ __all__ = [
     "Edition",
     "EditionSession",
     "Enrolment",
+    "ExpectedResult",
     "Export",
     "FieldValue",
     "GroupMeeting",
@@ -61,6 +64,7 @@ __all__ = [
     "OrganisationGoal",
     "PlatformOperator",
     "ProcessTemplate",
+    "ResultRating",
     "RoleAssignment",
     "ScimGroup",
     "ScimGroupMember",

@@ -60,6 +60,27 @@ class FieldType(enum.StrEnum):
     YES_NO = "yes_no"
     DATE = "date"
     CHOICE = "choice"
+    #: The manager's expected results (1-5), each tied to a learning goal, with what will be
+    #: seen at work and the manager's own contribution: set where this field is.
+    EXPECTED_RESULTS = "expected_results"
+    #: Each editor (learner, manager) rates every expected result at the field's `moment`:
+    #: not yet, partly, applied in the work, exceeded; with an optional example.
+    RESULT_RATING = "result_rating"
+
+
+class RatingMoment(enum.StrEnum):
+    """When an expected result is rated again; the figures compare the same moment across
+    template versions, whatever step of a template asks for it."""
+
+    EVALUATION = "evaluation"
+    #: About three months after the training (the return day): the transfer rate's moment.
+    THREE_MONTHS = "three_months"
+    #: About six months after the training, by a mail-only follow-up.
+    SIX_MONTHS = "six_months"
+
+
+#: Who may rate expected results (each rates for themselves).
+RESULT_RATERS = frozenset({Role.LEARNER, Role.MANAGER})
 
 
 class Anchor(enum.StrEnum):
@@ -85,6 +106,12 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, use_enum_values=False)
 
 
+#: Field types whose values are people's own words: never read by the programme admin. Expected
+#: results are (what will be seen at work, the manager's contribution); their ratings are not,
+#: but the example given with a rating is, and the pages show the admin only counts of them.
+FREE_TEXT = frozenset({FieldType.TEXT, FieldType.LONG_TEXT, FieldType.EXPECTED_RESULTS})
+
+
 def reader_ceiling(step_kind: StepKind, confidential: bool, field_type: FieldType) -> set[Role]:
     """Who may ever read a field, whatever the template says (domain.md, "who may see what").
 
@@ -99,7 +126,7 @@ def reader_ceiling(step_kind: StepKind, confidential: bool, field_type: FieldTyp
     allowed.add(Role.MANAGER)
     if step_kind is StepKind.GROUP_MEETING:
         allowed.add(Role.TRAINER)
-    if field_type not in {FieldType.TEXT, FieldType.LONG_TEXT}:
+    if field_type not in FREE_TEXT:
         allowed.add(Role.PROGRAMME_ADMIN)
     return allowed
 
@@ -130,6 +157,8 @@ class FieldSpec(_Strict):
     choices: list[Choice] = Field(default_factory=list)
     #: One value per learning goal (progress per goal, attainment per goal).
     per_goal: bool = False
+    #: For a result rating: the moment it stands for.
+    moment: RatingMoment | None = None
 
     def label_in(self, locale: str, fallback: str = "nl") -> str:
         return in_language(self.label, locale, fallback, self.key)
@@ -149,6 +178,10 @@ class FieldSpec(_Strict):
             FieldType.RATING,
         }:
             raise ValueError(f"field {self.key}: only text and ratings can be kept per goal")
+        if (self.type is FieldType.RESULT_RATING) != (self.moment is not None):
+            raise ValueError(f"field {self.key}: a result rating, and only that, names its moment")
+        if self.type is FieldType.RESULT_RATING and not set(self.editors) <= RESULT_RATERS:
+            raise ValueError(f"field {self.key}: only the learner and the manager rate results")
         return self
 
 
@@ -261,6 +294,12 @@ class TemplateDefinition(_Strict):
                     f"step {step.key}: timed from {step.timing.step}, which does not come before it"
                 )
             seen.add(step.key)
+        found = [f for s in self.steps for f in s.fields if f.type is FieldType.EXPECTED_RESULTS]
+        if len(found) > 1:
+            raise ValueError("a template asks for the expected results in one place only")
+        moments = [f.moment for s in self.steps for f in s.fields if f.moment is not None]
+        if len(moments) != len(set(moments)):
+            raise ValueError("a template asks for each rating moment in one place only")
         return self
 
     def step(self, key: str) -> StepSpec | None:

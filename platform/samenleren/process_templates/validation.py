@@ -23,8 +23,10 @@ from samenleren.identity.models import Role
 from samenleren.process_templates.definition import (
     MAX_FIELDS,
     MAX_STEPS,
+    RESULT_RATERS,
     SCHEMA_VERSION,
     FieldType,
+    RatingMoment,
     StepKind,
     TemplateDefinition,
     is_valid_key,
@@ -163,6 +165,23 @@ def _check_field(c: _Collector, i: int, j: int, step: dict, spec: dict, keys: se
     editors = [e for e in _list(spec.get("editors")) if e in set(Role)]
     if not editors:
         c.add(gettext("nobody fills this field in."), i, j, (*base, "editors"))
+    moment = spec.get("moment")
+    if kind is FieldType.RESULT_RATING and member_of(RatingMoment, moment) is None:
+        c.add(
+            gettext("say at which moment the expected results are rated."),
+            i,
+            j,
+            (*base, "moment"),
+        )
+    elif kind is not FieldType.RESULT_RATING and moment is not None:
+        c.add(gettext("only a result rating has a moment."), i, j, (*base, "moment"))
+    if kind is FieldType.RESULT_RATING and not set(editors) <= {r.value for r in RESULT_RATERS}:
+        c.add(
+            gettext("only the learner and the manager rate expected results."),
+            i,
+            j,
+            (*base, "editors"),
+        )
     if kind is FieldType.CHOICE:
         choices = _dicts(spec.get("choices"))
         if not choices:

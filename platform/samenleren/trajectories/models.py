@@ -304,3 +304,78 @@ class LearningGoalLink(TenantScoped, db.Model):
 
     learning_goal_id: Mapped[uuid.UUID] = mapped_column(Uuid)
     organisation_goal_id: Mapped[uuid.UUID] = mapped_column(Uuid)
+
+
+class ResultLevel(enum.StrEnum):
+    """How far an expected result shows at work, as the learner or the manager sees it."""
+
+    NOT_YET = "not_yet"
+    PARTLY = "partly"
+    APPLIED = "applied"  #: applied in the work
+    EXCEEDED = "exceeded"
+
+    @property
+    def transferred(self) -> bool:
+        """Counts as transfer: the result shows in the work."""
+        return self in {ResultLevel.APPLIED, ResultLevel.EXCEEDED}
+
+
+class ExpectedResult(TenantScoped, db.Model):
+    """What the manager expects a trajectory to deliver at work, set at the intake: tied to one
+    of the learner's learning goals (and through it to organisation goals), rated again later
+    by learner and manager (`ResultRating`)."""
+
+    __tablename__ = "expected_results"
+    __table_args__ = (
+        tenant_foreign_key("trajectory_id", "trajectories", ondelete="CASCADE"),
+        tenant_foreign_key("learning_goal_id", "learning_goals", ondelete="CASCADE"),
+        tenant_foreign_key("created_by_id", "users"),
+        Index("ix_expected_results_tenant_id_trajectory_id", "tenant_id", "trajectory_id"),
+    )
+
+    trajectory_id: Mapped[uuid.UUID] = mapped_column(Uuid)
+    learning_goal_id: Mapped[uuid.UUID] = mapped_column(Uuid)
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    #: "What will we see at work when this worked?"
+    observable: Mapped[str] = mapped_column(Text)
+    #: What the manager will contribute to it.
+    contribution: Mapped[str] = mapped_column(Text, default="")
+    created_by_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    learning_goal: Mapped[LearningGoal] = relationship(
+        primaryjoin=lambda: and_(
+            ExpectedResult.tenant_id == LearningGoal.tenant_id,
+            foreign(ExpectedResult.learning_goal_id) == LearningGoal.id,
+        ),
+    )
+
+
+class ResultRating(TenantScoped, db.Model):
+    """One rater's rating of one expected result at one moment (the template's result-rating
+    field of that moment). The learner and the manager each give their own."""
+
+    __tablename__ = "result_ratings"
+    __table_args__ = (
+        UniqueConstraint("tenant_id", "expected_result_id", "moment", "rater_role"),
+        tenant_foreign_key("expected_result_id", "expected_results", ondelete="CASCADE"),
+        tenant_foreign_key("step_instance_id", "step_instances", ondelete="CASCADE"),
+        tenant_foreign_key("rater_id", "users"),
+        Index("ix_result_ratings_tenant_id_step_instance_id", "tenant_id", "step_instance_id"),
+    )
+
+    expected_result_id: Mapped[uuid.UUID] = mapped_column(Uuid)
+    #: The step whose result-rating field asked for it.
+    step_instance_id: Mapped[uuid.UUID] = mapped_column(Uuid)
+    #: A `process_templates.definition.RatingMoment` value.
+    moment: Mapped[str] = mapped_column(String(20))
+    #: "learner" or "manager": in which capacity it was given.
+    rater_role: Mapped[str] = mapped_column(String(20))
+    rater_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, nullable=True)
+    level: Mapped[ResultLevel] = mapped_column(_enum(ResultLevel, 10))
+    #: An optional example from the work (the rater's own words).
+    example: Mapped[str] = mapped_column(Text, default="")
+    #: The manager's own report: did they give the contribution they promised? (None: not said,
+    #: and always None for the learner's rating.)
+    contribution_done: Mapped[bool | None] = mapped_column(nullable=True)
+    rated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)

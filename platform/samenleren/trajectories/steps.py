@@ -32,7 +32,8 @@ from samenleren.trajectories.permissions import (
     require_responsible,
     step_spec,
 )
-from samenleren.trajectories.values import field_name, label, values_of
+from samenleren.trajectories.results import missing_for_completion
+from samenleren.trajectories.values import RESULT_TYPES, field_name, label, values_of
 
 
 @dataclass
@@ -110,6 +111,8 @@ def complete_step(trajectory: Trajectory, step: StepInstance, actor: User) -> No
             if not goal_ids:
                 errors[field_name(field_spec)] = gettext("Add at least one learning goal first.")
             continue
+        if field_spec.type in RESULT_TYPES:
+            continue  # checked below, from their own tables
         value = values.get(field_spec.key)
         if field_spec.per_goal:
             missing = [g for g in goal_ids if not isinstance(value, dict) or str(g) not in value]
@@ -121,6 +124,7 @@ def complete_step(trajectory: Trajectory, step: StepInstance, actor: User) -> No
                 label=label(field_spec),
                 parties=parties(field_spec.editors),
             )
+    errors.update(missing_for_completion(trajectory, spec, step))
     if errors:
         raise InvalidInput(errors)
     step.state = StepState.DONE

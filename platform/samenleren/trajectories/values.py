@@ -33,6 +33,8 @@ from samenleren.trajectories.permissions import (
     step_spec,
 )
 
+#: Field types whose values live in their own tables (`samenleren.trajectories.results`).
+RESULT_TYPES = frozenset({FieldType.EXPECTED_RESULTS, FieldType.RESULT_RATING})
 TEXT_LIMITS = {FieldType.TEXT: 500, FieldType.LONG_TEXT: 10_000}
 
 
@@ -110,8 +112,8 @@ def record_values(
     new_values: dict[str, object] = {}
     known: set[str] = set()
     for field_spec in spec.fields:
-        if field_spec.type is FieldType.GOALS:
-            continue
+        if field_spec.type in {FieldType.GOALS, *RESULT_TYPES}:
+            continue  # kept in their own tables (`goals`, `results`)
         names = (
             {field_name(field_spec, g): g for g in goal_ids}
             if field_spec.per_goal

@@ -23,7 +23,7 @@ from samenleren.core.web import form_action, login_required, see_other
 from samenleren.identity.models import User
 from samenleren.process_templates.definition import StepKind
 from samenleren.tenants.models import OrganisationGoal
-from samenleren.trajectories import meetings, steps, values
+from samenleren.trajectories import meetings, results, steps, values
 from samenleren.trajectories.access import (
     load_meeting,
     load_step,
@@ -35,6 +35,7 @@ from samenleren.trajectories.goals import MAX_GOALS, GoalInput, may_edit_goals, 
 from samenleren.trajectories.models import (
     GroupMeetingAttendance,
     LearningGoal,
+    ResultLevel,
     StepInstance,
     Trajectory,
 )
@@ -123,12 +124,18 @@ def _render_step(trajectory, relations, step, *, errors=None, submitted=None, st
     read = read_step(trajectory, spec, step, relations, current_user)
     readable = read.values
     goals = _goals(trajectory, with_links=False)
-    fields = field_views(spec, readable, relations)
+    # Expected results and their ratings have a section of their own.
+    fields = [
+        view
+        for view in field_views(spec, readable, relations)
+        if view.spec.type not in values.RESULT_TYPES
+    ]
     active = trajectory.status.value == "active"
     is_open = step.state.is_open and active
     return (
         render_template(
             "trajectories/show_step.html",
+            expected=_expected_results_view(trajectory, definition, spec, step, relations),
             trajectory=trajectory,
             relations=relations,
             step=step,
@@ -156,6 +163,31 @@ def _render_step(trajectory, relations, step, *, errors=None, submitted=None, st
         ),
         status,
     )
+
+
+def _expected_results_view(trajectory, definition, spec, step, relations) -> dict | None:
+    """What the step page shows of the expected results: set here (the template's
+    expected-results step) or rated here (a step with a result-rating field). Only the readers
+    of the expected results see their words; the programme admin sees none of it here."""
+    found = results.results_field(definition)
+    rating = results.rating_field(spec)
+    sets_here = found is not None and found[0].key == spec.key
+    if not (sets_here or rating is not None) or found is None:
+        return None
+    if not results.may_read_results(definition, relations):
+        return None
+    rows = results.results_of(trajectory)
+    return {
+        "spec": found[1],
+        "sets_here": sets_here,
+        "may_set": sets_here and bool(relations & set(found[1].editors)),
+        "results": rows,
+        "rating": rating,
+        "rater": results.rater_role(rating, relations) if rating else None,
+        "ratings": results.ratings_of(step) if rating and rows else {},
+        "rows": results.MAX_RESULTS,
+        "levels": [level.value for level in ResultLevel],
+    }
 
 
 @bp.get("/<tenant>/trajectories/<uuid:trajectory_id>/steps/<uuid:step_id>")
@@ -232,6 +264,46 @@ def record_values(trajectory_id: str, step_id: str):
         step_id,
         lambda t, s: values.record_values(t, s, current_user, submitted),
         gettext("Saved."),
+    )
+
+
+@bp.post("/<tenant>/trajectories/<uuid:trajectory_id>/steps/<uuid:step_id>/expected-results")
+@login_required
+def set_expected_results(trajectory_id: str, step_id: str):
+    rows = [
+        results.ResultInput(
+            learning_goal_id=request.form.get(f"result-{i}-goal", ""),
+            observable=request.form.get(f"result-{i}-observable", ""),
+            contribution=request.form.get(f"result-{i}-contribution", ""),
+        )
+        for i in range(results.MAX_RESULTS + 1)
+        if any(f"result-{i}-{part}" in request.form for part in ("goal", "observable"))
+    ]
+    return _step_action(
+        trajectory_id,
+        step_id,
+        lambda t, s: results.set_expected_results(t, s, current_user, rows),
+        gettext("The expected results were saved."),
+    )
+
+
+@bp.post("/<tenant>/trajectories/<uuid:trajectory_id>/steps/<uuid:step_id>/result-ratings")
+@login_required
+def rate_results(trajectory_id: str, step_id: str):
+    given = {}
+    for name in request.form:
+        result_id, _, part = name.removeprefix("rating-").rpartition("-")
+        if name.startswith("rating-") and part in {"level", "example", "contribution"}:
+            given[result_id] = results.RatingInput(
+                level=request.form.get(f"rating-{result_id}-level", ""),
+                example=request.form.get(f"rating-{result_id}-example", ""),
+                contribution_done=request.form.get(f"rating-{result_id}-contribution", ""),
+            )
+    return _step_action(
+        trajectory_id,
+        step_id,
+        lambda t, s: results.rate_results(t, s, current_user, given),
+        gettext("Your ratings were saved."),
     )
 
 

@@ -16,6 +16,7 @@ from samenleren.identity.models import Role
 from samenleren.process_templates.definition import (
     MAX_FIELDS,
     FieldType,
+    RatingMoment,
     StepKind,
     member_of,
     reader_ceiling,
@@ -64,6 +65,7 @@ def field_values(spec: dict) -> dict:
         "type": spec.get("type", FieldType.TEXT.value),
         "required": bool(spec.get("required")),
         "per_goal": bool(spec.get("per_goal")),
+        "moment": spec.get("moment") or "",
         "editors": list(spec.get("editors") or []),
         "readers": list(spec.get("readers") or []),
         "choices": choices_text(spec.get("choices")),
@@ -103,9 +105,13 @@ def _parse_field(form: MultiDict, step: dict, index: int | None, language: str) 
     per_goal = form.get("per_goal") == "1"
     if per_goal and field_type not in {None, FieldType.TEXT, FieldType.LONG_TEXT, FieldType.RATING}:
         errors["per_goal"] = gettext("Only text and ratings can be kept per learning goal.")
+    moment = member_of(RatingMoment, form.get("moment"))
+    if field_type is FieldType.RESULT_RATING and moment is None:
+        errors["moment"] = gettext("Choose when the expected results are rated.")
     help_texts = texts_per_language(form, "help", errors)
     if errors:
         raise InvalidInput(errors)
+    extra = {"moment": moment.value} if field_type is FieldType.RESULT_RATING and moment else {}
     return {
         "key": key,
         "type": field_type.value if field_type else FieldType.TEXT.value,
@@ -116,6 +122,7 @@ def _parse_field(form: MultiDict, step: dict, index: int | None, language: str) 
         "editors": chosen_roles(form, "editors"),
         "choices": choices,
         "per_goal": per_goal,
+        **extra,
     }
 
 

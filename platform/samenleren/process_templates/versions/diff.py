@@ -42,6 +42,8 @@ FIELD_TYPE_LABELS = {
     FieldType.YES_NO: _l("yes or no"),
     FieldType.DATE: _l("date"),
     FieldType.CHOICE: _l("choice"),
+    FieldType.EXPECTED_RESULTS: _l("expected results"),
+    FieldType.RESULT_RATING: _l("rating of the expected results"),
 }
 
 ANCHOR_LABELS = {

@@ -1,0 +1,628 @@
+"""The programme's figures for a scope (`insight.scope`): did the training pay off?
+
+Read-only, in a fixed number of queries whatever the size of the programme (one per source:
+trajectories, template versions, expected results with their ratings, learning-goal links,
+steps, group-meeting attendance, coach days, coaches, organisation goals, the trend), then
+counted here. Nothing a person wrote is ever selected: not what an expected result says, not
+a rating's example, no field value at all. Coaching notes are not read by this module.
+
+Definitions used throughout:
+
+* a trajectory is in the scope when its edition ended in the period (`insight.scope`);
+  withdrawn trajectories count only in the funnel (as drop-out);
+* **transfer rate**: of the expected results a rater (learner, manager) rated at the moment
+  "three months" (whichever step of whichever template version asked), the share rated
+  *applied in the work* or *exceeded*; **disagreement**: of the results both rated then, the
+  share where one says transfer and the other does not;
+* **small groups**: a figure about fewer than 5 learners is `hidden` ("fewer than 5") in
+  every group below the whole tenant: rows per goal, training or trainer, a filtered report
+  and a manager's team.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date
+
+from sqlalchemy import case, distinct, extract, func, select
+from sqlalchemy.orm import aliased
+
+from samenleren.catalogue.models import Edition, Training
+from samenleren.coaching.models import CoachDay, CoachDayAttendance
+from samenleren.core.extensions import db
+from samenleren.identity.models import User
+from samenleren.insight.scope import Scope
+from samenleren.process_templates.definition import (
+    FieldType,
+    RatingMoment,
+    TemplateDefinition,
+)
+from samenleren.process_templates.models import TemplateVersion
+from samenleren.tenants.models import OrganisationGoal
+from samenleren.trajectories.models import (
+    ExpectedResult,
+    GroupMeeting,
+    GroupMeetingAttendance,
+    LearningGoal,
+    LearningGoalLink,
+    ResultLevel,
+    ResultRating,
+    StepInstance,
+    StepState,
+    Trajectory,
+    TrajectoryStatus,
+)
+
+#: Fewer learners than this behind a figure below the whole tenant: shown as "fewer than 5".
+MIN_GROUP = 5
+TRANSFER_MOMENT = RatingMoment.THREE_MONTHS
+TREND_YEARS = 5
+LEARNER, MANAGER = "learner", "manager"
+
+
+@dataclass(frozen=True)
+class Share:
+    """`part` of `whole`, about `learners` distinct learners; `hidden` in a small group."""
+
+    part: int = 0
+    whole: int = 0
+    learners: int = 0
+    hidden: bool = False
+
+    @property
+    def ratio(self) -> float | None:
+        return None if self.hidden or not self.whole else self.part / self.whole
+
+    @property
+    def percent(self) -> int | None:
+        """Whole per cent, halves rounded up (5 of 8 is 63 %)."""
+        if self.hidden or not self.whole:
+            return None
+        return (self.part * 200 + self.whole) // (self.whole * 2)
+
+
+@dataclass(frozen=True)
+class Count:
+    value: int = 0
+    learners: int = 0
+    hidden: bool = False
+
+    @property
+    def shown(self) -> int | None:
+        return None if self.hidden else self.value
+
+
+@dataclass(frozen=True)
+class Transfer:
+    by_learner: Share
+    by_manager: Share
+    disagreement: Share
+
+
+@dataclass(frozen=True)
+class TransferRow:
+    """Transfer within one group (a training, a trainer)."""
+
+    key: str
+    label: str
+    trajectories: Count
+    transfer: Transfer
+
+
+@dataclass(frozen=True)
+class GoalRow:
+    goal: OrganisationGoal
+    trajectories: Count
+    expected_results: Count
+    transfer: Transfer
+
+
+@dataclass(frozen=True)
+class Involvement:
+    #: Intakes held (the expected-results step done) where the manager set the results.
+    intakes_by_manager: Share
+    #: Evaluations held where the manager rated the expected results.
+    evaluations_rated_by_manager: Share
+    #: Expected results with a contribution the manager promised, and those the manager
+    #: reported done (at any later moment).
+    contributions_done: Share
+
+
+@dataclass(frozen=True)
+class Together:
+    return_day_attendance: Share
+    coaches: int
+    #: Trajectories per coach in the scope: the average (rounded to one decimal) and the most.
+    average_load: float | None
+    highest_load: int | None
+    coach_day_attendance: Share
+    hidden: bool = False
+
+
+@dataclass(frozen=True)
+class Stage:
+    key: str
+    count: Count
+
+
+@dataclass(frozen=True)
+class TrendRow:
+    year: int
+    by_learner: Share
+    by_manager: Share
+
+
+@dataclass(frozen=True)
+class Figures:
+    scope: Scope
+    trajectories: Count
+    learners: Count
+    completed: Share
+    withdrawn: Share
+    transfer: Transfer
+    goals: list[GoalRow]
+    goals_without_training: list[OrganisationGoal]
+    trainings: list[TransferRow]
+    trainers: list[TransferRow]
+    involvement: Involvement
+    together: Together
+    funnel: list[Stage]
+    trend: list[TrendRow]
+    #: The tenant's templates ask for no expected results at all (nothing to measure yet).
+    unmeasured: bool = field(default=False)
+
+
+# --- the numbers ------------------------------------------------------------------------------
+
+
+class _Group:
+    """Counts for one group of trajectories, with the learners behind each."""
+
+    def __init__(self, below_tenant: bool):
+        self.below_tenant = below_tenant
+
+    def hidden(self, learners: set) -> bool:
+        """Below the tenant, a figure about 1 to 4 learners is not shown (about none: 0)."""
+        return self.below_tenant and 0 < len(learners) < MIN_GROUP
+
+    def share(self, parts: Iterable[tuple[bool, uuid.UUID]]) -> Share:
+        """A share from (counts-as-part, learner) pairs."""
+        items = list(parts)
+        learners = {learner for _, learner in items}
+        return Share(
+            part=sum(1 for hit, _ in items if hit),
+            whole=len(items),
+            learners=len(learners),
+            hidden=self.hidden(learners),
+        )
+
+    def count(self, learners: Iterable[uuid.UUID], value: int | None = None) -> Count:
+        people = set(learners)
+        return Count(
+            value=len(people) if value is None else value,
+            learners=len(people),
+            hidden=self.hidden(people),
+        )
+
+
+@dataclass
+class _Trajectory:
+    id: uuid.UUID
+    status: TrajectoryStatus
+    learner: uuid.UUID
+    manager: uuid.UUID | None
+    coach: uuid.UUID | None
+    version: uuid.UUID
+    edition: uuid.UUID
+    training: uuid.UUID
+    training_title: str
+    trainer: uuid.UUID | None
+    trainer_name: str
+    steps: dict[str, StepState] = field(default_factory=dict)
+    goals: set[uuid.UUID] = field(default_factory=set)
+    has_learning_goals: bool = False
+    results: dict[uuid.UUID, _Result] = field(default_factory=dict)
+
+    @property
+    def counts(self) -> bool:
+        return self.status is not TrajectoryStatus.WITHDRAWN
+
+
+@dataclass
+class _Result:
+    learning_goal: uuid.UUID
+    promised: bool
+    by_manager: bool
+    #: {(moment, rater role): level}
+    levels: dict[tuple[str, str], ResultLevel] = field(default_factory=dict)
+    contribution_done: bool = False
+    goals: set[uuid.UUID] = field(default_factory=set)
+
+
+def _in_scope(scope: Scope):
+    """The ids of the trajectories in the scope, as a subquery."""
+    query = (
+        select(Trajectory.id)
+        .join(Edition, Edition.id == Trajectory.edition_id)
+        .join(Training, Training.id == Edition.training_id)
+        .join(User, User.id == Trajectory.learner_id)
+        .where(Edition.ends_on.between(scope.period.starts_on, scope.period.ends_on))
+    )
+    return _filtered(query, scope)
+
+
+def _filtered(query, scope: Scope):
+    if scope.training is not None:
+        query = query.where(Edition.training_id == scope.training)
+    if scope.edition is not None:
+        query = query.where(Edition.id == scope.edition)
+    if scope.trainer is not None:
+        query = query.where(Edition.trainer_id == scope.trainer)
+    if scope.provider is not None:
+        query = query.where(Training.provider == scope.provider)
+    if scope.department is not None:
+        query = query.where(User.department_id == scope.department)
+    if scope.manager is not None:
+        query = query.where(User.manager_id == scope.manager)
+    if scope.goal is not None:
+        linked = (
+            select(LearningGoal.trajectory_id)
+            .join(LearningGoalLink, LearningGoalLink.learning_goal_id == LearningGoal.id)
+            .where(LearningGoalLink.organisation_goal_id == scope.goal)
+        )
+        query = query.where(Trajectory.id.in_(linked))
+    return query
+
+
+def _load(scope: Scope) -> tuple[dict[uuid.UUID, _Trajectory], dict[uuid.UUID, TemplateDefinition]]:
+    ids = _in_scope(scope).scalar_subquery()
+    trainer = aliased(User)
+    learner = aliased(User)
+    trajectories: dict[uuid.UUID, _Trajectory] = {}
+    for row in db.session.execute(
+        select(
+            Trajectory.id,
+            Trajectory.status,
+            Trajectory.learner_id,
+            learner.manager_id,
+            Trajectory.coach_id,
+            Trajectory.template_version_id,
+            Edition.id.label("edition_id"),
+            Training.id.label("training_id"),
+            Training.title,
+            Edition.trainer_id,
+            trainer.name.label("trainer_name"),
+        )
+        .join(Edition, Edition.id == Trajectory.edition_id)
+        .join(Training, Training.id == Edition.training_id)
+        .join(learner, learner.id == Trajectory.learner_id)
+        .outerjoin(trainer, trainer.id == Edition.trainer_id)
+        .where(Trajectory.id.in_(ids))
+    ):
+        trajectories[row.id] = _Trajectory(
+            id=row.id,
+            status=row.status,
+            learner=row.learner_id,
+            manager=row.manager_id,
+            coach=row.coach_id,
+            version=row.template_version_id,
+            edition=row.edition_id,
+            training=row.training_id,
+            training_title=row.title,
+            trainer=row.trainer_id,
+            trainer_name=row.trainer_name or "",
+        )
+    versions = {t.version for t in trajectories.values()}
+    definitions = {
+        version.id: version.content
+        for version in db.session.scalars(
+            select(TemplateVersion).where(TemplateVersion.id.in_(versions))
+        )
+    }
+    for row in db.session.execute(
+        select(StepInstance.trajectory_id, StepInstance.step_key, StepInstance.state).where(
+            StepInstance.trajectory_id.in_(ids)
+        )
+    ):
+        steps = trajectories[row.trajectory_id].steps
+        # A repeating step counts as done once one occurrence is.
+        if steps.get(row.step_key) is not StepState.DONE:
+            steps[row.step_key] = row.state
+    goal_links: dict[uuid.UUID, set[uuid.UUID]] = defaultdict(set)
+    for row in db.session.execute(
+        select(LearningGoal.trajectory_id, LearningGoal.id, LearningGoalLink.organisation_goal_id)
+        .outerjoin(LearningGoalLink, LearningGoalLink.learning_goal_id == LearningGoal.id)
+        .where(LearningGoal.trajectory_id.in_(ids))
+    ):
+        trajectory = trajectories[row.trajectory_id]
+        trajectory.has_learning_goals = True
+        if row.organisation_goal_id is not None:
+            trajectory.goals.add(row.organisation_goal_id)
+            goal_links[row.id].add(row.organisation_goal_id)
+    for row in db.session.execute(
+        select(
+            ExpectedResult.id,
+            ExpectedResult.trajectory_id,
+            ExpectedResult.learning_goal_id,
+            (func.length(ExpectedResult.contribution) > 0).label("promised"),
+            ExpectedResult.created_by_id,
+            ResultRating.moment,
+            ResultRating.rater_role,
+            ResultRating.level,
+            ResultRating.contribution_done,
+        )
+        .outerjoin(ResultRating, ResultRating.expected_result_id == ExpectedResult.id)
+        .where(ExpectedResult.trajectory_id.in_(ids))
+    ):
+        trajectory = trajectories[row.trajectory_id]
+        result = trajectory.results.get(row.id)
+        if result is None:
+            result = trajectory.results[row.id] = _Result(
+                learning_goal=row.learning_goal_id,
+                promised=bool(row.promised),
+                by_manager=row.created_by_id is not None
+                and row.created_by_id == trajectory.manager,
+                goals=goal_links.get(row.learning_goal_id, set()),
+            )
+        if row.moment is not None:
+            result.levels[(row.moment, row.rater_role)] = row.level
+            if row.rater_role == MANAGER and row.contribution_done:
+                result.contribution_done = True
+    return trajectories, definitions
+
+
+def _transfer(group: _Group, trajectories: Iterable[_Trajectory]) -> Transfer:
+    by: dict[str, list[tuple[bool, uuid.UUID]]] = {LEARNER: [], MANAGER: []}
+    both: list[tuple[bool, uuid.UUID]] = []
+    moment = TRANSFER_MOMENT.value
+    for trajectory in trajectories:
+        if not trajectory.counts:
+            continue
+        for result in trajectory.results.values():
+            levels = {role: result.levels.get((moment, role)) for role in (LEARNER, MANAGER)}
+            for role, level in levels.items():
+                if level is not None:
+                    by[role].append((level.transferred, trajectory.learner))
+            if levels[LEARNER] is not None and levels[MANAGER] is not None:
+                differ = levels[LEARNER].transferred != levels[MANAGER].transferred
+                both.append((differ, trajectory.learner))
+    return Transfer(group.share(by[LEARNER]), group.share(by[MANAGER]), group.share(both))
+
+
+def _steps_asking(definitions: dict[uuid.UUID, TemplateDefinition]):
+    """Per version: the step that sets the expected results, and the step of each moment."""
+    sets: dict[uuid.UUID, str] = {}
+    moments: dict[tuple[uuid.UUID, str], str] = {}
+    for version_id, definition in definitions.items():
+        for step in definition.steps:
+            for spec in step.fields:
+                if spec.type is FieldType.EXPECTED_RESULTS:
+                    sets[version_id] = step.key
+                elif spec.type is FieldType.RESULT_RATING and spec.moment is not None:
+                    moments[(version_id, spec.moment.value)] = step.key
+    return sets, moments
+
+
+def _breakdown(group: _Group, trajectories: list[_Trajectory], key, label) -> list[TransferRow]:
+    groups: dict[object, list[_Trajectory]] = defaultdict(list)
+    for trajectory in trajectories:
+        if key(trajectory) is not None:
+            groups[key(trajectory)].append(trajectory)
+    rows = [
+        TransferRow(
+            key=str(group_key),
+            label=label(members[0]),
+            trajectories=group.count(
+                (t.learner for t in members if t.counts),
+                value=sum(1 for t in members if t.counts),
+            ),
+            transfer=_transfer(group, members),
+        )
+        for group_key, members in groups.items()
+    ]
+    return sorted(rows, key=lambda row: row.label.lower())
+
+
+def _involvement(group, trajectories, sets, moments) -> Involvement:
+    intakes: list[tuple[bool, uuid.UUID]] = []
+    evaluations: list[tuple[bool, uuid.UUID]] = []
+    contributions: list[tuple[bool, uuid.UUID]] = []
+    for t in trajectories:
+        if not t.counts:
+            continue
+        intake = sets.get(t.version)
+        if intake is not None and t.steps.get(intake) is StepState.DONE:
+            intakes.append((any(r.by_manager for r in t.results.values()), t.learner))
+        evaluation = moments.get((t.version, RatingMoment.EVALUATION.value))
+        if evaluation is not None and t.steps.get(evaluation) is StepState.DONE:
+            rated = any(
+                (RatingMoment.EVALUATION.value, MANAGER) in r.levels for r in t.results.values()
+            )
+            evaluations.append((rated, t.learner))
+        for result in t.results.values():
+            if result.promised:
+                contributions.append((result.contribution_done, t.learner))
+    return Involvement(group.share(intakes), group.share(evaluations), group.share(contributions))
+
+
+def _funnel(group, trajectories, sets, moments) -> list[Stage]:
+    """Enrolled, then each stage reached: learning goals set, intake held, expected results
+    set, evaluation held, return day (three months) held, six months rated; completed and
+    withdrawn."""
+
+    def held(t: _Trajectory, moment: RatingMoment) -> bool:
+        key = moments.get((t.version, moment.value))
+        return key is not None and t.steps.get(key) is StepState.DONE
+
+    stages = {
+        "enrolled": lambda t: True,
+        "learning_goals": lambda t: t.has_learning_goals,
+        "intake": lambda t: (
+            sets.get(t.version) is not None and t.steps.get(sets[t.version]) is StepState.DONE
+        ),
+        "expected_results": lambda t: bool(t.results),
+        "evaluation": lambda t: held(t, RatingMoment.EVALUATION),
+        "return_day": lambda t: held(t, RatingMoment.THREE_MONTHS),
+        "six_months": lambda t: any(
+            moment == RatingMoment.SIX_MONTHS.value
+            for r in t.results.values()
+            for moment, _ in r.levels
+        ),
+        "completed": lambda t: t.status is TrajectoryStatus.COMPLETED,
+        "withdrawn": lambda t: t.status is TrajectoryStatus.WITHDRAWN,
+    }
+    # Every stage is about the same learners (whoever reached it or not): one threshold.
+    population = {t.learner for t in trajectories}
+    funnel = []
+    for key, reached in stages.items():
+        members = [t for t in trajectories if reached(t)]
+        funnel.append(Stage(key, group.count(population, value=len(members))))
+    return funnel
+
+
+def _together(scope, group, trajectories, moments) -> Together:
+    counted = [t for t in trajectories if t.counts]
+    editions = {t.edition for t in counted}
+    learners = {t.learner for t in counted}
+    return_steps = {key for (_, moment), key in moments.items() if moment == TRANSFER_MOMENT.value}
+    attendance = [
+        (row.present, row.user_id)
+        for row in db.session.execute(
+            select(GroupMeetingAttendance.user_id, GroupMeetingAttendance.present)
+            .join(GroupMeeting, GroupMeeting.id == GroupMeetingAttendance.meeting_id)
+            .where(
+                GroupMeeting.edition_id.in_(editions),
+                GroupMeeting.step_key.in_(return_steps),
+                GroupMeetingAttendance.user_id.in_(learners),
+            )
+        )
+    ]
+    loads: dict[uuid.UUID, int] = defaultdict(int)
+    for t in counted:
+        if t.coach is not None:
+            loads[t.coach] += 1
+    days = db.session.execute(
+        select(CoachDayAttendance.coach_id, CoachDayAttendance.present)
+        .join(CoachDay, CoachDay.id == CoachDayAttendance.coach_day_id)
+        .where(CoachDay.held_on.between(scope.period.starts_on, scope.period.ends_on))
+    ).all()
+    # Coach days concern the whole pool: a team or filtered report shows its coaches only.
+    if not scope.is_whole_tenant:
+        days = [row for row in days if row.coach_id in loads]
+    hidden = group.hidden(learners)
+    day_share = Share(
+        part=sum(1 for row in days if row.present),
+        whole=len(days),
+        learners=len(learners),
+        hidden=hidden,
+    )
+    return Together(
+        return_day_attendance=group.share(attendance),
+        coaches=len(loads),
+        average_load=None if hidden or not loads else round(sum(loads.values()) / len(loads), 1),
+        highest_load=None if hidden or not loads else max(loads.values()),
+        coach_day_attendance=day_share,
+        hidden=hidden,
+    )
+
+
+def _trend(scope: Scope, below_tenant: bool) -> list[TrendRow]:
+    """Transfer per year (the edition's last day) over the last TREND_YEARS years up to the
+    period's end, with the same filters: one aggregate query."""
+    last = scope.period.ends_on.year
+    first = last - TREND_YEARS + 1
+    year = extract("year", Edition.ends_on)
+    transferred = case(
+        (ResultRating.level.in_([ResultLevel.APPLIED, ResultLevel.EXCEEDED]), 1), else_=0
+    )
+    query = (
+        select(
+            year.label("year"),
+            ResultRating.rater_role,
+            func.count().label("rated"),
+            func.sum(transferred).label("transferred"),
+            func.count(distinct(Trajectory.learner_id)).label("learners"),
+        )
+        .join(ExpectedResult, ExpectedResult.id == ResultRating.expected_result_id)
+        .join(Trajectory, Trajectory.id == ExpectedResult.trajectory_id)
+        .join(Edition, Edition.id == Trajectory.edition_id)
+        .join(Training, Training.id == Edition.training_id)
+        .join(User, User.id == Trajectory.learner_id)
+        .where(
+            ResultRating.moment == TRANSFER_MOMENT.value,
+            Trajectory.status != TrajectoryStatus.WITHDRAWN,
+            Edition.ends_on.between(date(first, 1, 1), date(last, 12, 31)),
+        )
+        .group_by(year, ResultRating.rater_role)
+    )
+    found: dict[tuple[int, str], Share] = {}
+    for row in db.session.execute(_filtered(query, scope)):
+        learners = int(row.learners)
+        found[(int(row.year), row.rater_role)] = Share(
+            part=int(row.transferred or 0),
+            whole=int(row.rated),
+            learners=learners,
+            hidden=below_tenant and 0 < learners < MIN_GROUP,
+        )
+    return [
+        TrendRow(y, found.get((y, LEARNER), Share()), found.get((y, MANAGER), Share()))
+        for y in range(first, last + 1)
+    ]
+
+
+def figures(scope: Scope) -> Figures:
+    """Every figure of the report for `scope` (10 queries, whatever the size)."""
+    trajectories, definitions = _load(scope)
+    below_tenant = not scope.is_whole_tenant
+    group = _Group(below_tenant)
+    rows = list(trajectories.values())
+    counted = [t for t in rows if t.counts]
+    sets, moments = _steps_asking(definitions)
+    all_learners = {t.learner for t in rows}
+
+    goals = list(
+        db.session.scalars(
+            select(OrganisationGoal).order_by(OrganisationGoal.position, OrganisationGoal.code)
+        )
+    )
+    rows_group = _Group(True)  # every row per goal, training or trainer is below the tenant
+    goal_rows = []
+    for goal in goals:
+        members = [t for t in counted if goal.id in t.goals]
+        if not goal.active and not members:
+            continue
+        results = [
+            (r, t.learner) for t in members for r in t.results.values() if goal.id in r.goals
+        ]
+        goal_rows.append(
+            GoalRow(
+                goal=goal,
+                trajectories=rows_group.count((t.learner for t in members), value=len(members)),
+                expected_results=rows_group.count(
+                    (learner for _, learner in results), value=len(results)
+                ),
+                transfer=_transfer(rows_group, members),
+            )
+        )
+    return Figures(
+        scope=scope,
+        trajectories=group.count(all_learners, value=len(rows)),
+        learners=group.count(all_learners),
+        completed=group.share((t.status is TrajectoryStatus.COMPLETED, t.learner) for t in rows),
+        withdrawn=group.share((t.status is TrajectoryStatus.WITHDRAWN, t.learner) for t in rows),
+        transfer=_transfer(group, rows),
+        goals=goal_rows,
+        goals_without_training=[
+            row.goal for row in goal_rows if row.goal.active and row.trajectories.value == 0
+        ],
+        trainings=_breakdown(rows_group, rows, lambda t: t.training, lambda t: t.training_title),
+        trainers=_breakdown(rows_group, rows, lambda t: t.trainer, lambda t: t.trainer_name),
+        involvement=_involvement(group, rows, sets, moments),
+        together=_together(scope, group, rows, moments),
+        funnel=_funnel(group, rows, sets, moments),
+        trend=_trend(scope, below_tenant),
+        unmeasured=bool(definitions) and not sets,
+    )

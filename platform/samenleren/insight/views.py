@@ -1,0 +1,198 @@
+"""The report pages: `/<slug>/insight/` for programme admins, `/<slug>/insight/team` for a
+manager (their own team only, the same figures and the same small-group rule), and the
+figures per organisation goal as CSV at `/<slug>/insight/report.csv` (columns in README).
+
+The period and filters are a GET form; a refused value shows the form again with the message
+(422) and no figures.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+
+from flask import Blueprint, Response, render_template, request
+from flask_babel import gettext
+from flask_login import current_user
+from sqlalchemy import select
+from sqlalchemy.orm import aliased
+
+from samenleren.catalogue.models import Edition, Training
+from samenleren.core.errors_input import InvalidInput
+from samenleren.core.extensions import db
+from samenleren.core.formatting import local_today
+from samenleren.core.spreadsheets import neutralise
+from samenleren.core.tenancy import require_tenant
+from samenleren.core.web import role_required
+from samenleren.identity.models import Department, Role, User
+from samenleren.insight import report
+from samenleren.insight.figures import Share, figures
+from samenleren.insight.scope import Scope, parse_scope
+
+bp = Blueprint("insight", __name__, template_folder="templates")
+
+#: The CSV's columns, in order (README, "Programme insight").
+CSV_COLUMNS = (
+    "period",
+    "period_start",
+    "period_end",
+    "goal_code",
+    "goal_title",
+    "trajectories",
+    "expected_results",
+    "rated_by_learner",
+    "transfer_by_learner_pct",
+    "rated_by_manager",
+    "transfer_by_manager_pct",
+    "rated_by_both",
+    "disagreement_pct",
+)
+
+
+def _options() -> dict:
+    """What the filter form offers: editions with their training and trainer (1 query), and
+    departments (1 query)."""
+    trainer = aliased(User)
+    rows = db.session.execute(
+        select(
+            Edition.id,
+            Edition.name,
+            Training.id.label("training_id"),
+            Training.title,
+            Training.provider,
+            trainer.id.label("trainer_id"),
+            trainer.name.label("trainer_name"),
+        )
+        .join(Training, Training.id == Edition.training_id)
+        .outerjoin(trainer, trainer.id == Edition.trainer_id)
+        .order_by(Training.title, Edition.starts_on)
+    ).all()
+    trainings = dict((str(r.training_id), r.title) for r in rows)
+    trainers = dict(
+        sorted(
+            {(str(r.trainer_id), r.trainer_name) for r in rows if r.trainer_id},
+            key=lambda item: item[1].lower(),
+        )
+    )
+    return {
+        "trainings": list(trainings.items()),
+        "editions": [(str(r.id), f"{r.title} · {r.name}") for r in rows],
+        "trainers": list(trainers.items()),
+        "providers": sorted({r.provider for r in rows if r.provider}),
+        "departments": [
+            (str(d.id), d.name)
+            for d in db.session.scalars(select(Department).order_by(Department.name))
+        ],
+    }
+
+
+def _page(team: bool):
+    manager = current_user.id if team else None
+    try:
+        scope = parse_scope(request.args, local_today(), manager=manager)
+    except InvalidInput as refused:
+        return (
+            render_template(
+                "insight/report.html",
+                team=team,
+                figures=None,
+                sections=[],
+                options=_options(),
+                values=request.args,
+                errors=refused.errors,
+            ),
+            422,
+        )
+    found = figures(scope)
+    return render_template(
+        "insight/report.html",
+        team=team,
+        figures=found,
+        headline=_headline(found),
+        sections=report.sections(found),
+        options=_options(),
+        values=request.args,
+        errors={},
+    )
+
+
+def _headline(found) -> list[tuple[str, str]]:
+    return [
+        (gettext("Trajectories"), report.show_count(found.trajectories)),
+        (
+            gettext("Transfer after three months, according to the managers"),
+            report.show_share(found.transfer.by_manager),
+        ),
+        (
+            gettext("Transfer after three months, according to the learners"),
+            report.show_share(found.transfer.by_learner),
+        ),
+        (gettext("Completed"), report.show_share(found.completed)),
+        (gettext("Withdrawn"), report.show_share(found.withdrawn)),
+    ]
+
+
+@bp.get("/<tenant>/insight/")
+@role_required(Role.PROGRAMME_ADMIN)
+def show_report():
+    return _page(team=False)
+
+
+@bp.get("/<tenant>/insight/team")
+@role_required(Role.MANAGER)
+def show_team_report():
+    return _page(team=True)
+
+
+def _pct(share: Share) -> str:
+    if share.hidden:
+        return "<5"
+    return "" if share.percent is None else str(share.percent)
+
+
+def _n(value: int, hidden: bool) -> str:
+    return "<5" if hidden else str(value)
+
+
+@bp.get("/<tenant>/insight/report.csv")
+@role_required(Role.PROGRAMME_ADMIN)
+def report_csv():
+    """One row per organisation goal for the chosen period and filters."""
+    try:
+        scope: Scope = parse_scope(request.args, local_today())
+    except InvalidInput as refused:
+        message = "; ".join(refused.errors.values())
+        return Response(message, status=422, mimetype="text/plain")
+    found = figures(scope)
+    buffer = io.StringIO(newline="")
+    writer = csv.writer(buffer, delimiter=";", lineterminator="\r\n")
+    writer.writerow(CSV_COLUMNS)
+    period = scope.period
+    for row in found.goals:
+        t = row.transfer
+        writer.writerow(
+            [
+                period.key,
+                period.starts_on.isoformat(),
+                period.ends_on.isoformat(),
+                neutralise(row.goal.code),
+                neutralise(report.goal_title(row.goal)),
+                _n(row.trajectories.value, row.trajectories.hidden),
+                _n(row.expected_results.value, row.expected_results.hidden),
+                _n(t.by_learner.whole, t.by_learner.hidden),
+                _pct(t.by_learner),
+                _n(t.by_manager.whole, t.by_manager.hidden),
+                _pct(t.by_manager),
+                _n(t.disagreement.whole, t.disagreement.hidden),
+                _pct(t.disagreement),
+            ]
+        )
+    filename = f"insight-{require_tenant().slug}-{period.key.replace('..', '_')}.csv"
+    return Response(
+        "\ufeff" + buffer.getvalue(),
+        mimetype="text/csv",
+        headers={
+            "Content-Disposition": f'attachment; filename="{filename}"',
+            "Cache-Control": "no-store",
+        },
+    )

@@ -1,0 +1,149 @@
+"""The report pages and the CSV over HTTP: who may open them, what they show (and never show),
+refused input, and queries per page."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+import pytest
+
+from tests.conftest import login
+from tests.factories import add_user, in_tenant
+from tests.insight.helpers import build_programme
+from tests.test_isolation import QueryCounter
+
+pytestmark = pytest.mark.usefixtures("english")
+
+YEAR = "?year=2025"
+
+
+@pytest.fixture
+def programme(app, tenants):
+    from samenleren.core.extensions import db
+
+    with in_tenant(app, tenants["flevoland"]):
+        add_user("pim.admin", "programme_admin", name="Pim Admin")
+        add_user("lena.learner", "learner", name="Lena Learner")
+        db.session.commit()
+        return build_programme()
+
+
+def _client(app, tenants, subject: str):
+    client = app.test_client()
+    assert login(client, tenants["flevoland"], subject).status_code == 302
+    return client
+
+
+def test_the_admin_reads_the_report_with_charts_and_tables(app, tenants, programme):
+    admin = _client(app, tenants, "pim.admin")
+    page = admin.get(f"/flevoland/insight/{YEAR}")
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    assert "Transfer to the work after three months" in html
+    assert "63% (5 of 8)" in html  # by the learners, whole tenant
+    assert "50% (3 of 6)" in html  # by the managers
+    assert html.count("<svg") == 8 and html.count("<table") >= 8
+    assert 'role="img"' in html and "<desc" in html
+    assert "fewer than 5" in html  # training B, and A's managers
+    assert "Training A" in html and "Tessa" in html
+    assert "zqinsight" not in html  # no word anyone wrote: results, examples, contributions
+    assert "<script" not in html.split("</head>")[1]
+
+
+def test_the_manager_sees_their_team_only(app, tenants, programme):
+    mila = _client(app, tenants, "mila.manager")
+    html = mila.get(f"/flevoland/insight/team{YEAR}").get_data(as_text=True)
+    assert "Insight into my team" in html
+    assert "60% (3 of 5)" in html  # a1..a5 as the learners rate them
+    row = '<th class="utrecht-table__header-cell" scope="row">{}</th>'
+    assert row.format("Tessa") in html and row.format("Bram") not in html
+    assert "zqinsight" not in html
+    mees = _client(app, tenants, "mees.manager")
+    team = mees.get(f"/flevoland/insight/team{YEAR}").get_data(as_text=True)
+    assert "fewer than 5" in team and "(2 of 3)" not in team
+    assert mila.get("/flevoland/insight/").status_code == 404
+    assert mila.get("/flevoland/insight/report.csv").status_code == 404
+
+
+def test_others_do_not_get_the_report(app, tenants, programme):
+    learner = _client(app, tenants, "lena.learner")
+    for path in ("/flevoland/insight/", "/flevoland/insight/team", "/flevoland/insight/report.csv"):
+        assert learner.get(path).status_code == 404
+    admin = _client(app, tenants, "pim.admin")
+    assert admin.get("/flevoland/insight/team").status_code == 404
+    assert app.test_client().get("/flevoland/insight/").status_code in {302, 303}
+
+
+def test_the_csv_has_one_row_per_organisation_goal(app, tenants, programme):
+    admin = _client(app, tenants, "pim.admin")
+    answer = admin.get(f"/flevoland/insight/report.csv{YEAR}")
+    assert answer.status_code == 200
+    assert answer.mimetype == "text/csv"
+    text = answer.get_data(as_text=True).lstrip("\ufeff")
+    assert "zqinsight" not in text
+    rows = list(csv.DictReader(io.StringIO(text), delimiter=";"))
+    with in_tenant(app, tenants["flevoland"]):
+        from sqlalchemy import select
+
+        from samenleren.core.extensions import db
+        from samenleren.tenants.models import OrganisationGoal
+
+        codes = {
+            goal.id: goal.code
+            for goal in db.session.scalars(select(OrganisationGoal).where(OrganisationGoal.active))
+        }
+    assert len(rows) == len(codes)
+    by_code = {row["goal_code"]: row for row in rows}
+    g1 = by_code[codes[programme.ids["G1"]]]
+    assert (g1["period"], g1["period_start"], g1["period_end"]) == (
+        "2025",
+        "2025-01-01",
+        "2025-12-31",
+    )
+    assert g1["trajectories"] == "6" and g1["expected_results"] == "6"
+    assert (g1["rated_by_learner"], g1["transfer_by_learner_pct"]) == ("5", "60")
+    assert (g1["rated_by_manager"], g1["transfer_by_manager_pct"]) == ("<5", "<5")
+    g2 = by_code[codes[programme.ids["G2"]]]
+    assert g2["trajectories"] == "<5"
+    quarter = admin.get("/flevoland/insight/report.csv?period=quarter&year=2025&quarter=3")
+    assert "2025-Q3;2025-07-01;2025-09-30" in quarter.get_data(as_text=True)
+
+
+@pytest.mark.parametrize(
+    ("query", "message"),
+    [
+        ("?year=20x5", "Give a year between 2000 and 2100."),
+        ("?period=quarter&year=2025", "Choose a quarter."),
+        ("?period=custom&from=2025-05-01&to=2025-01-01", "The end comes before the start."),
+        ("?period=custom&from=gisteren&to=2025-01-01", "Give a date as YYYY-MM-DD."),
+        ("?training=not-an-id", "Choose one of the options."),
+        ("?period=decade", "Choose one of the options."),
+    ],
+)
+def test_bad_filters_are_refused_with_a_message(app, tenants, programme, query, message):
+    admin = _client(app, tenants, "pim.admin")
+    page = admin.get(f"/flevoland/insight/{query}")
+    assert page.status_code == 422
+    html = page.get_data(as_text=True)
+    assert message in html and "<svg" not in html
+    assert admin.get(f"/flevoland/insight/report.csv{query}").status_code == 422
+
+
+def test_queries_per_report_page_do_not_grow_with_the_data(app, tenants):
+    from samenleren.core.extensions import db
+
+    with in_tenant(app, tenants["flevoland"]):
+        add_user("pim.admin", "programme_admin", name="Pim Admin")
+        db.session.commit()
+    admin = _client(app, tenants, "pim.admin")
+    counter = QueryCounter(app)
+    counts = []
+    for prefix, extra in (("small.", 0), ("large.", 15)):
+        with in_tenant(app, tenants["flevoland"]):
+            build_programme(prefix, extra_a=extra)
+        admin.get(f"/flevoland/insight/{YEAR}")  # warm
+        with counter.counting() as statements:
+            assert admin.get(f"/flevoland/insight/{YEAR}").status_code == 200
+        counts.append(len(statements))
+    assert counts[0] == counts[1] <= 16, counts
