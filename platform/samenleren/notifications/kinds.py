@@ -37,6 +37,9 @@ KINDS: dict[NotificationKind, KindSpec] = {
     NotificationKind.CANCELLATION: KindSpec(_l("Cancelled: %(step)s")),
     NotificationKind.RETURN_DAY_PLANNED: KindSpec(_l("Planned: %(step)s of %(edition)s")),
     NotificationKind.COACH_ASSIGNED: KindSpec(_l("Your learning coach: %(coach)s")),
+    NotificationKind.BUDGET_THRESHOLD: KindSpec(
+        _l("Budget %(year)s: %(percent)s committed and spent")
+    ),
 }
 
 

@@ -31,6 +31,9 @@ class NotificationKind(enum.StrEnum):
     RETURN_DAY_PLANNED = "return_day_planned"
     # Sent on `coach_changed`: the learner is told who coaches them now.
     COACH_ASSIGNED = "coach_assigned"
+    # Sent on `budget_threshold_reached`: the programme admins hear that the year's budget is
+    # 80 % or 100 % committed and spent.
+    BUDGET_THRESHOLD = "budget_threshold"
 
 
 class NotificationState(enum.StrEnum):
