@@ -231,7 +231,7 @@ def _edition_lookup() -> tuple[dict[str, list[uuid.UUID]], set[uuid.UUID]]:
             Training,
             and_(Training.tenant_id == Edition.tenant_id, Training.id == Edition.training_id),
         )
-    ).tuples()
+    )
     lookup: dict[str, list[uuid.UUID]] = {}
     ids = set()
     for edition_id, name, title in rows:

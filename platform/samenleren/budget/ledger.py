@@ -14,8 +14,10 @@ from __future__ import annotations
 
 import uuid
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from typing import Any
 
 from sqlalchemy import and_, func, select
 from sqlalchemy.exc import IntegrityError
@@ -47,7 +49,9 @@ def year_bounds(year: int) -> tuple[date, date]:
 
 def category_names() -> dict[str, str]:
     """Category key -> the name to show: the tenant's own, else the usual one (translated)."""
-    own = dict(db.session.execute(select(CategoryName.category, CategoryName.name)).tuples())
+    own: dict[str, str] = dict(
+        db.session.execute(select(CategoryName.category, CategoryName.name)).all()
+    )
     return {str(key): own.get(key) or str(label) for key, label in DEFAULT_NAMES.items()}
 
 
@@ -133,7 +137,8 @@ def edition_costs(year: int) -> list[EditionCost]:
         .correlate(Edition)
         .scalar_subquery()
     )
-    rows = db.session.execute(
+    # Ten columns: beyond SQLAlchemy's typed rows, so typed here.
+    rows: Sequence[Any] = db.session.execute(
         select(
             Edition.id,
             Edition.name,
@@ -156,7 +161,7 @@ def edition_costs(year: int) -> list[EditionCost]:
             Edition.starts_on <= last,
         )
         .order_by(Edition.starts_on, Training.title, Edition.name)
-    ).tuples()
+    ).all()
     return [
         EditionCost(
             edition_id=edition_id,
@@ -190,7 +195,7 @@ def spent_by_category(year: int) -> dict[str, int]:
         select(Actual.category, func.sum(Actual.amount_cents))
         .where(Actual.spent_on >= first, Actual.spent_on <= last)
         .group_by(Actual.category)
-    ).tuples()
+    )
     return {category: int(total or 0) for category, total in rows}
 
 
@@ -411,7 +416,7 @@ def _learner_counts(first_year: int, last_year: int) -> dict[int, tuple[int, int
             Edition.starts_on <= date(last_year, 12, 31),
         )
         .group_by(year)
-    ).tuples()
+    )
     return {int(y): (int(learners), int(done)) for y, learners, done in rows}
 
 

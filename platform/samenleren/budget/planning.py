@@ -73,7 +73,8 @@ def set_year_budget(
 
 
 def rename_categories(names: dict[str, str], actor: User) -> None:
-    """The tenant's own name per category; an empty name gives the category its usual name."""
+    """The tenant's own name per category in `names`; an empty name gives the category its usual
+    name back; a category not in `names` keeps its name."""
     require_admin(actor)
     errors: dict[str, str] = {}
     keys = {str(c) for c in Category}
@@ -85,12 +86,18 @@ def rename_categories(names: dict[str, str], actor: User) -> None:
             errors[f"name-{key}"] = gettext(
                 "Keep this to %(count)d characters at most.", count=NAME_MAX
             )
-    shown = [cleaned.get(str(key)) or str(label) for key, label in DEFAULT_NAMES.items()]
+    existing = {row.category: row for row in db.session.scalars(select(CategoryName))}
+    shown = []
+    for key, label in DEFAULT_NAMES.items():
+        if str(key) in cleaned:
+            shown.append(cleaned[str(key)] or str(label))
+        else:
+            own = existing.get(str(key))
+            shown.append(own.name if own is not None else str(label))
     if not errors and len({name.casefold() for name in shown}) < len(shown):
         errors["__form__"] = gettext("Give every category a name of its own.")
     if errors:
         raise InvalidInput(errors)
-    existing = {row.category: row for row in db.session.scalars(select(CategoryName))}
     changed: dict[str, dict[str, str | None]] = {}
     for key, name in cleaned.items():
         row = existing.get(key)

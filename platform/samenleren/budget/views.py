@@ -70,7 +70,7 @@ def _edition_choices() -> list[tuple[uuid.UUID, str]]:
             and_(Training.tenant_id == Edition.tenant_id, Training.id == Edition.training_id),
         )
         .order_by(Edition.starts_on.desc(), Training.title)
-    ).tuples()
+    )
     return [
         (edition_id, f"{title} · {name} ({starts_on.isoformat()})")
         for edition_id, title, name, starts_on in rows
@@ -229,7 +229,9 @@ def plan_year() -> ResponseReturnValue:
 def edit_categories() -> ResponseReturnValue:
     from samenleren.budget.models import DEFAULT_NAMES, CategoryName
 
-    own = dict(db.session.execute(select(CategoryName.category, CategoryName.name)).tuples())
+    own: dict[str, str] = dict(
+        db.session.execute(select(CategoryName.category, CategoryName.name)).all()
+    )
 
     def render(values: dict[str, str], errors: dict[str, str]) -> ResponseReturnValue:
         return render_template(

@@ -16,7 +16,7 @@ from flask import Flask
 from flask_babel import format_decimal, gettext
 
 _CURRENCY = re.compile(r"(?i)^(€|eur(o)?)\s*|\s*(€|eur(o)?)$")
-_THOUSANDS_POINTS = re.compile(r"^\d{1,3}(\.\d{3})+$")
+_THOUSANDS_POINTS = re.compile(r"^[1-9]\d{0,2}(\.\d{3})+$")
 #: 10 million euro: more is a typing error, and it keeps every sum well inside 64 bits.
 MAX_CENTS = 1_000_000_000
 
