@@ -110,17 +110,17 @@ def test_an_xlsx_file_is_imported_from_typed_cells_without_float_sums(app, tenan
 
 def test_bad_lines_are_refused_one_by_one_and_nothing_is_imported(app, tenants):
     content = (
-        "date;amount;category;edition;invoice reference\n"
-        "2027-03-01;100,00;venues;;OK-1\n"
-        "31-02-2027;100,00;venues;;bad date\n"
-        "2027-03-02;twaalf;venues;;bad amount\n"
-        "2027-03-03;12,345;venues;;too many decimals\n"
-        "2027-03-04;10,00;travel;;unknown category\n"
-        "2027-03-05;10,00;venues;Najaar 1999;unknown edition\n"
-        "2027-03-06;0;venues;;zero\n"
-        "morgen;nul;reizen;;three at once\n"
-        "2027-03-07;10,00;venues;;OK-2\n"
-    ).encode()
+        b"date;amount;category;edition;invoice reference\n"
+        b"2027-03-01;100,00;venues;;OK-1\n"
+        b"31-02-2027;100,00;venues;;bad date\n"
+        b"2027-03-02;twaalf;venues;;bad amount\n"
+        b"2027-03-03;12,345;venues;;too many decimals\n"
+        b"2027-03-04;10,00;travel;;unknown category\n"
+        b"2027-03-05;10,00;venues;Najaar 1999;unknown edition\n"
+        b"2027-03-06;0;venues;;zero\n"
+        b"morgen;nul;reizen;;three at once\n"
+        b"2027-03-07;10,00;venues;;OK-2\n"
+    )
     outcome, actuals, _ = _run(app, tenants["flevoland"], "kosten.csv", content)
     assert actuals == []  # not even the good lines
     problems = {p.line: p.message for p in outcome.problems}
