@@ -208,7 +208,12 @@ def actuals_of(year: int) -> list[Actual]:
         db.session.scalars(
             select(Actual)
             .where(Actual.spent_on >= first, Actual.spent_on <= last)
-            .options(joinedload(Actual.edition).joinedload(Edition.training))
+            .options(
+                # The training's departments are not shown: not loaded (no extra query).
+                joinedload(Actual.edition)
+                .joinedload(Edition.training)
+                .lazyload(Training.departments)
+            )
             .order_by(Actual.spent_on.desc(), Actual.created_at.desc())
         )
     )
