@@ -227,6 +227,29 @@ def _scheduled_meeting(world: World) -> object:
     return meeting.id
 
 
+def _budget_actual(world: World) -> object:
+    """An expense booked on the world's edition by its programme admin."""
+    from samenleren.budget.actuals import ActualInput, add_actual
+    from samenleren.core.extensions import db
+    from samenleren.core.formatting import local_today
+    from samenleren.identity.models import User
+    from tests.factories import get
+
+    actual = add_actual(
+        ActualInput(
+            spent_on=local_today(),
+            amount_cents=12500,
+            category="trainers",
+            edition_id=world.edition,
+            invoice_reference=f"F-{world.tenant.slug}",
+        ),
+        get(User, world.admin),
+    )
+    actual_id = actual.id
+    db.session.commit()
+    return actual_id
+
+
 def _feed_token(world: World) -> str:
     """A live personal calendar feed token of the world's learner."""
     from sqlalchemy import select
@@ -269,6 +292,7 @@ OBJECT_FACTORIES: dict[str, Callable[[World], object]] = {
     "scheduled_meeting_id": _scheduled_meeting,
     "feed_token": _feed_token,
     "export_id": _export,
+    "actual_id": _budget_actual,
     "version_id": _published_version,
     "template_id": _default_template,
     "entry_id": _library_entry,

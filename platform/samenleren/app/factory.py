@@ -48,7 +48,7 @@ def _init_extensions(app: Flask) -> None:
 
     # Importing the models registers them (and the tenancy events) before anything runs.
     from samenleren.app import models  # noqa: F401
-    from samenleren.core import formatting, i18n, ratelimits
+    from samenleren.core import formatting, i18n, money, ratelimits
     from samenleren.core.config import REPO_ROOT
     from samenleren.core.errors import init_error_pages
     from samenleren.core.extensions import babel, csrf, db, login_manager, migrate
@@ -88,6 +88,7 @@ def _init_extensions(app: Flask) -> None:
     init_error_pages(app)
     ratelimits.init_app(app)
     formatting.init_app(app)
+    money.init_app(app)
     app.before_request(i18n.remember_language_choice)
     from samenleren.core.terminology import term
 
@@ -111,14 +112,22 @@ def _init_extensions(app: Flask) -> None:
 
 def _init_domains(app: Flask) -> None:
     """Each domain connects its signal receivers and registers its periodic jobs."""
-    from samenleren import calendars, exports, notifications, process_templates, trajectories
+    from samenleren import (
+        budget,
+        calendars,
+        exports,
+        notifications,
+        process_templates,
+        trajectories,
+    )
 
-    for domain in (process_templates, trajectories, notifications, calendars, exports):
+    for domain in (process_templates, trajectories, budget, notifications, calendars, exports):
         domain.init_app(app)
 
 
 def _register_blueprints(app: Flask) -> None:
     from samenleren.audit_log.views import bp as audit_bp
+    from samenleren.budget.views import bp as budget_bp
     from samenleren.calendars.views import bp as calendars_bp
     from samenleren.catalogue.views import bp as catalogue_bp
     from samenleren.coaching.views import bp as coaching_bp
@@ -151,6 +160,7 @@ def _register_blueprints(app: Flask) -> None:
         trainers_bp,
         catalogue_bp,
         coaching_bp,
+        budget_bp,
         trajectories_bp,
         calendars_bp,
         dashboards_bp,

@@ -1,6 +1,7 @@
 """Imports every model so that the metadata (and Alembic) sees all tables."""
 
 from samenleren.audit.models import AuditEvent
+from samenleren.budget.models import Actual, BudgetYear, CategoryName
 from samenleren.calendars.models import CalendarFeed
 from samenleren.catalogue.models import (
     Edition,
@@ -40,8 +41,11 @@ from samenleren.trajectories.models import (
 )
 
 __all__ = [
+    "Actual",
     "AuditEvent",
+    "BudgetYear",
     "CalendarFeed",
+    "CategoryName",
     "CoachAssignment",
     "CoachDay",
     "CoachDayAttendance",

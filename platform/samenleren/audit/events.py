@@ -79,6 +79,16 @@ class AuditAction(enum.StrEnum):
     # Personal calendar feeds; subject: the user whose feed it is.
     CALENDAR_FEED_CREATED = "calendar_feed.created"
     CALENDAR_FEED_REVOKED = "calendar_feed.revoked"
+    # The budget ledger; amounts in euro cents. details: `before` and `after` (the changed
+    # values, None for a row that did not exist or no longer does); subject: the actual.
+    EDITION_COSTS_CHANGED = "edition.costs_changed"
+    BUDGET_SET = "budget.set"
+    BUDGET_ACTUAL_ADDED = "budget.actual_added"
+    BUDGET_ACTUAL_CHANGED = "budget.actual_changed"
+    BUDGET_ACTUAL_DELETED = "budget.actual_deleted"
+    #: details: `filename`, `rows`, `total` (cents); each imported actual is recorded as added.
+    BUDGET_IMPORTED = "budget.imported"
+    BUDGET_CATEGORIES_RENAMED = "budget.categories_renamed"
 
 
 ACTION_LABELS = {
@@ -123,6 +133,13 @@ ACTION_LABELS = {
     AuditAction.TRAJECTORY_MOVED: _l("Trajectory moved to a newer template version"),
     AuditAction.CALENDAR_FEED_CREATED: _l("Personal calendar link created"),
     AuditAction.CALENDAR_FEED_REVOKED: _l("Personal calendar link revoked"),
+    AuditAction.EDITION_COSTS_CHANGED: _l("Costs of an edition changed"),
+    AuditAction.BUDGET_SET: _l("Budget of a year set"),
+    AuditAction.BUDGET_ACTUAL_ADDED: _l("Expense added to the budget"),
+    AuditAction.BUDGET_ACTUAL_CHANGED: _l("Expense in the budget changed"),
+    AuditAction.BUDGET_ACTUAL_DELETED: _l("Expense removed from the budget"),
+    AuditAction.BUDGET_IMPORTED: _l("Expenses imported into the budget"),
+    AuditAction.BUDGET_CATEGORIES_RENAMED: _l("Budget categories renamed"),
 }
 
 #: Why a login was refused (`details["reason"]` of `login.refused`).

@@ -13,6 +13,8 @@ from datetime import date
 from flask_babel import gettext
 from sqlalchemy import exists, select
 
+from samenleren.audit.events import AuditAction
+from samenleren.audit.services import record
 from samenleren.catalogue.access import require_admin
 from samenleren.catalogue.enrolment import (
     ACTIVE_STATUSES,
@@ -40,6 +42,9 @@ class EditionInput:
     #: None: the training's capacity applies.
     capacity: int | None = None
     cancelled: bool = False
+    #: Euro cents (the budget ledger commits them once the edition is planned).
+    cost_fixed_cents: int = 0
+    cost_per_participant_cents: int = 0
 
 
 def trainer_choices() -> list[tuple[uuid.UUID, str]]:
@@ -77,6 +82,12 @@ def _check_edition(data: EditionInput, edition: Edition | None) -> None:
     if message := too_long(data.location.strip(), LOCATION_MAX):
         errors["location"] = message
     check_capacity(data.capacity, errors)
+    for field, cents in (
+        ("cost_fixed", data.cost_fixed_cents),
+        ("cost_per_participant", data.cost_per_participant_cents),
+    ):
+        if cents < 0:
+            errors[field] = gettext("Give an amount of at least 0.")
     unchanged = edition is not None and data.trainer_id == edition.trainer_id
     if data.trainer_id is not None and not unchanged:
         if data.trainer_id not in {user_id for user_id, _ in trainer_choices()}:
@@ -93,6 +104,32 @@ def _apply_edition(edition: Edition, data: EditionInput) -> None:
     edition.trainer_id = data.trainer_id
     edition.capacity = data.capacity
     edition.cancelled = data.cancelled
+    edition.cost_fixed_cents = data.cost_fixed_cents
+    edition.cost_per_participant_cents = data.cost_per_participant_cents
+
+
+def _costs(edition: Edition) -> dict[str, int]:
+    return {
+        "fixed": edition.cost_fixed_cents or 0,
+        "per_participant": edition.cost_per_participant_cents or 0,
+    }
+
+
+def _record_costs(edition: Edition, actor: User, before: dict[str, int]) -> bool:
+    """Audit a change of what the edition costs, and tell the budget (its commitments); False
+    when the costs stayed the same."""
+    after = _costs(edition)
+    if after == before:
+        return False
+    record(
+        AuditAction.EDITION_COSTS_CHANGED,
+        actor=actor,
+        subject_type="edition",
+        subject_id=edition.id,
+        details={"before": before, "after": after},
+    )
+    signals.edition_costs_changed.send(edition)
+    return True
 
 
 def create_edition(training: Training, actor: User, data: EditionInput) -> Edition:
@@ -107,6 +144,7 @@ def create_edition(training: Training, actor: User, data: EditionInput) -> Editi
     _apply_edition(edition, data)
     db.session.add(edition)
     db.session.flush()
+    _record_costs(edition, actor, {"fixed": 0, "per_participant": 0})
     return edition
 
 
@@ -132,6 +170,7 @@ def update_edition(edition: Edition, actor: User, data: EditionInput) -> Edition
         )
     cancelling = data.cancelled and not edition.cancelled
     moved = (data.starts_on, data.ends_on) != (edition.starts_on, edition.ends_on)
+    costs_before = _costs(edition)
     _apply_edition(edition, data)
     db.session.flush()
     if moved:
@@ -145,4 +184,7 @@ def update_edition(edition: Edition, actor: User, data: EditionInput) -> Edition
             mark_withdrawn(enrolment, gettext("This edition was cancelled."))
     elif not edition.cancelled:
         fill_free_places(edition)
+    if not _record_costs(edition, actor, costs_before) and cancelling:
+        # A cancelled edition commits nothing (new dates: `edition_rescheduled`).
+        signals.edition_costs_changed.send(edition)
     return edition

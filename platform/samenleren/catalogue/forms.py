@@ -19,6 +19,7 @@ from samenleren.catalogue.sessions import SessionInput
 from samenleren.catalogue.trainings import TrainingInput
 from samenleren.core.errors_input import InvalidInput
 from samenleren.core.formatting import LOCAL_ZONE
+from samenleren.core.money import AmountError, amount_message, parse_cents
 
 
 def _text(form: MultiDict, name: str) -> str:
@@ -38,6 +39,18 @@ def _capacity(form: MultiDict, errors: dict[str, str]) -> int | None:
     except ValueError:
         errors["capacity"] = gettext("Give the number of places as a whole number.")
         return None
+
+
+def _cents(form: MultiDict, name: str, errors: dict[str, str]) -> int:
+    """An amount in euros ("1.234,56" or "1234.56"; empty is 0) as cents."""
+    raw = _text(form, name).strip()
+    if not raw:
+        return 0
+    try:
+        return parse_cents(raw)
+    except AmountError as refused:
+        errors[name] = amount_message(refused)
+        return 0
 
 
 def _uuid(raw: str) -> uuid.UUID | None:
@@ -103,6 +116,8 @@ def edition_input(form: MultiDict) -> EditionInput:
     starts_on = _date(form, "starts_on", errors, gettext("Give the date of the first day."))
     ends_on = _date(form, "ends_on", errors, gettext("Give the date of the last day."))
     capacity = _capacity(form, errors)
+    cost_fixed = _cents(form, "cost_fixed", errors)
+    cost_per_participant = _cents(form, "cost_per_participant", errors)
     raw_trainer = _text(form, "trainer_id").strip()
     trainer_id = _uuid(raw_trainer) if raw_trainer else None
     if raw_trainer and trainer_id is None:
@@ -117,6 +132,8 @@ def edition_input(form: MultiDict) -> EditionInput:
         trainer_id=trainer_id,
         capacity=capacity,
         cancelled=_checked(form, "cancelled"),
+        cost_fixed_cents=cost_fixed,
+        cost_per_participant_cents=cost_per_participant,
     )
 
 

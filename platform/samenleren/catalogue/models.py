@@ -78,6 +78,11 @@ class Edition(TenantScoped, db.Model):
     #: None: the training's capacity applies.
     capacity: Mapped[int | None] = mapped_column(Integer, nullable=True)
     cancelled: Mapped[bool] = mapped_column(default=False)
+    #: What the edition costs, in euro cents, whatever the number of learners (trainer's fee,
+    #: venue); committed in the budget once the edition is planned.
+    cost_fixed_cents: Mapped[int] = mapped_column(Integer, default=0)
+    #: What each enrolled learner adds, in euro cents (materials, a place at a provider).
+    cost_per_participant_cents: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     training: Mapped[Training] = relationship(

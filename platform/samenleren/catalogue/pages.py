@@ -25,6 +25,7 @@ from samenleren.catalogue.summaries import (
 )
 from samenleren.core.extensions import db
 from samenleren.core.formatting import local_today
+from samenleren.core.money import input_value
 from samenleren.identity.models import Department, User
 
 
@@ -112,6 +113,12 @@ def edition_values(edition: Edition | None) -> MultiDict:
             "location": edition.location,
             "trainer_id": str(edition.trainer_id) if edition.trainer_id else "",
             "capacity": "" if edition.capacity is None else str(edition.capacity),
+            "cost_fixed": input_value(edition.cost_fixed_cents) if edition.cost_fixed_cents else "",
+            "cost_per_participant": (
+                input_value(edition.cost_per_participant_cents)
+                if edition.cost_per_participant_cents
+                else ""
+            ),
         }
     )
     if edition.cancelled:

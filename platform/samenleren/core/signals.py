@@ -147,3 +147,22 @@ return_day_planned = _signals.signal(
 
     sender: the `GroupMeeting`; `trainer`: the edition's trainer (`User`) or None.""",
 )
+
+# --- budget ------------------------------------------------------------------------------------
+
+edition_costs_changed = _signals.signal(
+    "edition-costs-changed",
+    doc="""What an edition commits in the budget changed (flushed): its costs were set or
+    changed, or it was cancelled.
+
+    sender: the `Edition`.""",
+)
+
+budget_threshold_reached = _signals.signal(
+    "budget-threshold-reached",
+    doc="""Committed plus spent reached a share of the year's budget for the first time that
+    year (flushed; sent once per threshold per year).
+
+    sender: the `BudgetYear`; `percent: int` (80 or 100); `used_cents: int` (committed plus
+    spent, in euro cents).""",
+)

@@ -11,7 +11,7 @@ import enum
 import uuid
 from datetime import datetime
 
-from sqlalchemy import Enum, LargeBinary, String, Text, Uuid, select
+from sqlalchemy import Enum, Integer, LargeBinary, String, Text, Uuid, select
 from sqlalchemy.orm import Mapped, mapped_column
 
 from samenleren.core.db import JSONType, UTCDateTime, utcnow
@@ -81,6 +81,9 @@ class Tenant(db.Model):
     #: The tenant's own words for the main nouns (tenants.terminology), per language:
     #: {"nl": {"coach": {"one": "Maatje", "other": "Maatjes"}}}; missing means the default word.
     terminology: Mapped[dict] = mapped_column(JSONType, default=dict)
+    #: The programme's budget per calendar year in euro cents (manifest `[budget] yearly`);
+    #: a year's own amount set on the budget page takes precedence. None: no budget kept.
+    budget_yearly_cents: Mapped[int | None] = mapped_column(Integer, nullable=True)
     theme_primary_color: Mapped[str] = mapped_column(String(7))
     #: The sender of the tenant's mails (manifest `mail_from`); None: SAMENLEREN_MAIL_FROM.
     mail_from: Mapped[str | None] = mapped_column(String(320), nullable=True)

@@ -42,6 +42,9 @@ KINDS: dict[NotificationKind, KindSpec] = {
     NotificationKind.ENROLMENT_PLACED: KindSpec(_l("You have a place: %(training)s")),
     NotificationKind.ENROLMENT_WAITLISTED: KindSpec(_l("Waiting list: %(training)s")),
     NotificationKind.APPLICATION_DECLINED: KindSpec(_l("Your application for %(training)s")),
+    NotificationKind.BUDGET_THRESHOLD: KindSpec(
+        _l("Budget %(year)s: %(percent)s committed and spent")
+    ),
 }
 
 

@@ -37,6 +37,9 @@ class NotificationKind(enum.StrEnum):
     ENROLMENT_PLACED = "enrolment_placed"
     ENROLMENT_WAITLISTED = "enrolment_waitlisted"
     APPLICATION_DECLINED = "application_declined"
+    # Sent on `budget_threshold_reached`: the programme admins hear that the year's budget is
+    # 80 % or 100 % committed and spent.
+    BUDGET_THRESHOLD = "budget_threshold"
 
 
 class NotificationState(enum.StrEnum):

@@ -8,6 +8,9 @@
 Connected by `samenleren.notifications.init_app`. Receivers run inside the sender's transaction
 (core.signals) and only write outbox rows, sent after the commit.
 
+The programme admins hear when the year's budget is 80 % and 100 % committed and spent (once
+each per year: the budget ledger decides when, this only writes the mails).
+
 Whoever is made a trajectory's coach reads its confidential progress notes, so the learner is
 told of every assignment and change, by whom it was made, and how to ask for another coach: an
 assignment the learner did not expect is noticed by the one person it is about.
@@ -17,15 +20,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select
+from flask_babel import force_locale, format_percent
+from sqlalchemy import and_, select
 
 from samenleren.catalogue.enrolment import waiting_list
 from samenleren.catalogue.models import Enrolment, EnrolmentStatus
 from samenleren.coaching.models import CoachProfile
 from samenleren.core import signals
+from samenleren.core.config import LANGUAGES
 from samenleren.core.extensions import db
+from samenleren.core.money import show_euros
 from samenleren.core.tenancy import current_tenant
-from samenleren.identity.models import User
+from samenleren.identity.models import Role, RoleAssignment, User
 from samenleren.notifications.models import NotificationKind
 from samenleren.notifications.outbox import notify
 from samenleren.trajectories.models import CoachAssignment, Trajectory
@@ -160,9 +166,48 @@ def _enrolment(enrolment: Any, *, admitted: bool, **_: Any) -> None:
         place_given(enrolment)
 
 
+def budget_threshold(budget_year: Any, percent: int, used_cents: int) -> None:
+    """Mail every active programme admin that committed plus spent reached `percent` of the
+    year's budget (the key makes it once per admin, year and threshold)."""
+    tenant = current_tenant()
+    assert tenant is not None
+    amounts: dict[str, dict[str, str]] = {"used": {}, "budget": {}, "percent": {}}
+    for language in LANGUAGES:
+        with force_locale(language):
+            amounts["used"][language] = show_euros(used_cents)
+            amounts["budget"][language] = show_euros(budget_year.amount_cents)
+            amounts["percent"][language] = format_percent(percent / 100)
+    admins = db.session.scalars(
+        select(User)
+        .join(
+            RoleAssignment,
+            and_(RoleAssignment.tenant_id == User.tenant_id, RoleAssignment.user_id == User.id),
+        )
+        .where(RoleAssignment.role == Role.PROGRAMME_ADMIN, User.active.is_(True))
+        .distinct()
+    )
+    for admin in admins:
+        notify(
+            admin,
+            NotificationKind.BUDGET_THRESHOLD,
+            key=f"budget_threshold:{budget_year.year}:{percent}:{admin.id}",
+            context={
+                "year": str(budget_year.year),
+                "threshold": percent,
+                **amounts,
+                "path": f"/{tenant.slug}/budget/?year={budget_year.year}",
+            },
+        )
+
+
+def _budget(budget_year: Any, *, percent: int, used_cents: int, **_: Any) -> None:
+    budget_threshold(budget_year, percent, used_cents)
+
+
 def connect() -> None:
     # Strong references: module functions, connected once per process.
     signals.coach_changed.connect(_coach, weak=False)
     signals.application_received.connect(_received, weak=False)
     signals.application_answered.connect(_answered, weak=False)
     signals.enrolment_changed.connect(_enrolment, weak=False)
+    signals.budget_threshold_reached.connect(_budget, weak=False)

@@ -194,6 +194,40 @@ def _check_terminology(value: dict[str, dict[str, TermWords]] | None) -> object:
     return value
 
 
+class Budget(_Strict):
+    """`[budget] yearly = 5000`: the programme's budget per calendar year, in euros."""
+
+    #: Whole euros as a number (`5000`) or euros and cents as a string (`"5000.50"`, `"5.000,50"`);
+    #: stored in cents. A TOML float (`5000.5`) is refused: amounts are never floats.
+    yearly: int | str
+
+    @field_validator("yearly", mode="before")
+    @classmethod
+    def _no_float(cls, value: object) -> object:
+        if isinstance(value, float):
+            raise ValueError('write whole euros as a number (5000) or a string ("5000.50")')
+        return value
+
+    @property
+    def yearly_cents(self) -> int:
+        from samenleren.core.money import parse_cents
+
+        return parse_cents(self.yearly)
+
+    @field_validator("yearly")
+    @classmethod
+    def _amount(cls, value: int | str) -> int | str:
+        from samenleren.core.money import AmountError, parse_cents
+
+        try:
+            parse_cents(value)
+        except AmountError:
+            raise ValueError(
+                "must be an amount of euros of at least 0, with at most two decimals, e.g. 5000"
+            ) from None
+        return value
+
+
 class Manifest(_Strict):
     slug: str
     name: Text200
@@ -208,6 +242,8 @@ class Manifest(_Strict):
         None
     )
     organisation_goals: list[OrganisationGoalSpec] = Field(default_factory=list)
+    #: The programme's yearly budget (the budget ledger); absent: no budget kept.
+    budget: Budget | None = None
     #: The tenant's own words for the main nouns, per language (tenants.terminology); when the
     #: table is present it replaces the words set on the terminology settings page.
     terminology: dict[str, dict[str, TermWords]] | None = None

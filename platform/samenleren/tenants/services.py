@@ -81,6 +81,7 @@ def onboard_tenant(loaded: LoadedManifest, *, audit: AuditHook | None = None) ->
         }
     elif tenant.terminology is None:
         tenant.terminology = {}
+    tenant.budget_yearly_cents = manifest.budget.yearly_cents if manifest.budget else None
     tenant.theme_primary_color = manifest.theme.primary_color
     tenant.mail_from = manifest.mail_from
     tenant.theme_logo = loaded.logo
