@@ -40,6 +40,17 @@ def _capacity(form: MultiDict, errors: dict[str, str]) -> int | None:
         return None
 
 
+def _minimum(form: MultiDict, errors: dict[str, str]) -> int | None:
+    raw = _text(form, "minimum").strip()
+    if not raw:
+        return None
+    try:
+        return int(raw)
+    except ValueError:
+        errors["minimum"] = gettext("Give the minimum as a whole number.")
+        return None
+
+
 def _uuid(raw: str) -> uuid.UUID | None:
     try:
         return uuid.UUID(raw)
@@ -103,6 +114,7 @@ def edition_input(form: MultiDict) -> EditionInput:
     starts_on = _date(form, "starts_on", errors, gettext("Give the date of the first day."))
     ends_on = _date(form, "ends_on", errors, gettext("Give the date of the last day."))
     capacity = _capacity(form, errors)
+    minimum = _minimum(form, errors)
     raw_trainer = _text(form, "trainer_id").strip()
     trainer_id = _uuid(raw_trainer) if raw_trainer else None
     if raw_trainer and trainer_id is None:
@@ -116,6 +128,7 @@ def edition_input(form: MultiDict) -> EditionInput:
         location=_text(form, "location"),
         trainer_id=trainer_id,
         capacity=capacity,
+        minimum=minimum,
         cancelled=_checked(form, "cancelled"),
     )
 

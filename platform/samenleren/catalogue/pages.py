@@ -112,6 +112,7 @@ def edition_values(edition: Edition | None) -> MultiDict:
             "location": edition.location,
             "trainer_id": str(edition.trainer_id) if edition.trainer_id else "",
             "capacity": "" if edition.capacity is None else str(edition.capacity),
+            "minimum": "" if edition.minimum is None else str(edition.minimum),
         }
     )
     if edition.cancelled:
