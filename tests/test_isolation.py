@@ -54,6 +54,11 @@ NON_TENANT_ROUTES = {
     "/operator/tenants/<slug>/issuer": "operator console: a tenant's pending issuer, a count only",
     "/operator/tenants/<slug>/issuer/approve": "operator console: approve a tenant's new issuer",
     "/operator/tenants/<slug>/issuer/reject": "operator console: turn a tenant's new issuer down",
+    "/operator/tenants/<slug>/setup": "operator console: what a tenant's login lacks; refused "
+    "logins with their cause, never a person",
+    "/operator/tenants/<slug>/setup/secret": "operator console: store a tenant's client secret",
+    "/operator/tenants/<slug>/setup/admins": "operator console: name a tenant's first admins",
+    "/operator/tenants/<slug>/setup/link": "operator console: a set-up link for a tenant's IT",
     "/operator/jobs": "operator console: queue counts, failed jobs (no person), outbox counts",
     "/operator/jobs/<queue_name>/<job_id>/retry": "operator console: requeue a failed job",
     "/operator/jobs/<queue_name>/<job_id>/delete": "operator console: delete a failed job",
@@ -92,6 +97,17 @@ def _sign_in_token(world: World) -> str:
     issued = invite_external_trainer("Isolatie Link", "link@isolatie.example", actor=None)
     db.session.commit()
     return issued.token
+
+
+def _setup_token(world: World) -> str:
+    """A valid set-up link token (the client secret, for the IT contact) of the world's tenant."""
+    from samenleren.core.extensions import db
+    from samenleren.core.tenancy import require_tenant
+    from samenleren.identity.sso_setup import issue_setup_link
+
+    token = issue_setup_link(require_tenant(), actor_label="test")
+    db.session.commit()
+    return token
 
 
 def _external_trainer(world: World) -> object:
@@ -287,6 +303,7 @@ OBJECT_FACTORIES: dict[str, Callable[[World], object]] = {
     "meeting_id": lambda world: world.meeting,
     "token_id": _scim_token,
     "token": _sign_in_token,
+    "setup_token": _setup_token,
     "external_trainer_id": _external_trainer,
     "scheduled_step_id": _scheduled_step,
     "scheduled_meeting_id": _scheduled_meeting,

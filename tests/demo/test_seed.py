@@ -563,3 +563,34 @@ def test_the_programme_seeds_on_sqlite_too(
             on_postgresql = _fingerprint()
     assert on_sqlite == on_postgresql
     assert all(on_sqlite)
+
+
+def test_demo_seed_of_a_tenant_without_groups_or_goals_refuses_in_one_line(
+    app: Flask, tenants: dict[str, TenantRef], tmp_path
+) -> None:
+    """A tenant whose manifest maps no group to a role and has no organisation goals: one clear
+    line, no traceback, nothing seeded."""
+    from samenleren.core.extensions import db
+    from samenleren.core.tenancy import tenant_scope
+    from samenleren.core.tenant import get_tenant_by_slug
+    from samenleren.identity.models import User
+    from tests.tenants.test_manifest import BASE
+
+    bare = BASE.replace('[roles.groups]\n"ZL-Leercoaches" = ["coach"]\n', "")
+    bare = bare.split("[[organisation_goals]]")[0]
+    assert "[theme]" in bare and "ZL-Leercoaches" not in bare
+    manifest = tmp_path / "zeeland.toml"
+    manifest.write_text(bare)
+    runner = app.test_cli_runner()
+    onboarded = runner.invoke(args=["tenants", "onboard", str(manifest)])
+    assert onboarded.exit_code == 0, onboarded.output
+    result = runner.invoke(args=["demo", "seed", "zeeland"])
+    assert result.exit_code == 1
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1, result.output
+    assert "cannot seed the demo" in lines[0]
+    assert "programme_admin, trainer, manager, coach" in lines[0]
+    assert "no organisation goals" in lines[0]
+    with app.app_context(), tenant_scope(get_tenant_by_slug("zeeland")):
+        assert db.session.scalar(select(func.count()).select_from(User)) == 0

@@ -96,6 +96,7 @@ def test_a_login_from_another_issuer_does_not_match_an_existing_user(app, tenant
     assert refused["actor_id"] is None
     assert refused["details"] == {
         "reason": "other_issuer",
+        "cause": "the subject belongs to a user of another identity provider",
         "subject": "dina.directeur",
         "issuer": other_idp.issuer,
         "bound_issuer": flevoland.idp.issuer,

@@ -40,6 +40,10 @@ CASES = {
     "/operator/jobs/<queue_name>/<job_id>/retry": {},
     "/operator/jobs/<queue_name>/<job_id>/delete": {},
     "/operator/outbox/<slug>/retry": {},
+    # Finishing a tenant's login set-up (tests/operator/test_tenant_setup.py).
+    "/operator/tenants/<slug>/setup/secret": {"client_secret": "s3cret-value"},
+    "/operator/tenants/<slug>/setup/admins": {"first_admins": "anna@flevoland.nl"},
+    "/operator/tenants/<slug>/setup/link": {},
 }
 
 

@@ -91,10 +91,12 @@ def _init_extensions(app: Flask) -> None:
     money.init_app(app)
     app.before_request(i18n.remember_language_choice)
     from samenleren.core.terminology import term
+    from samenleren.identity.sso_settings import example_issuer
 
     # The tenant's own words for the main nouns (`{{ term("coach", plural=true) }}`); a global,
     # so macros imported without context have it too.
     app.jinja_env.globals["term"] = term
+    app.jinja_env.globals["example_issuer"] = example_issuer
 
     @app.context_processor
     def _template_globals() -> dict[str, Any]:

@@ -44,6 +44,12 @@ class AuditAction(enum.StrEnum):
     #: A user moved to the tenant's new issuer with an approved change; subject: the user;
     #: details: `issuer`, `previous`.
     USER_RELINKED = "user.relinked"
+    #: The operator made a one-time link for the province's IT contact to enter the client
+    #: secret; details: `expires_at`.
+    SSO_SETUP_LINK_ISSUED = "sso.setup_link_issued"
+    #: The operator named the first programme administrators (before their first login);
+    #: details: `count` (never the names).
+    FIRST_ADMINS_NAMED = "sso.first_admins_named"
     TRAINER_INVITED = "trainer.invited"
     TRAINER_LINK_SENT = "trainer.link_sent"
     TRAINER_ACCESS_WITHDRAWN = "trainer.access_withdrawn"
@@ -106,6 +112,8 @@ ACTION_LABELS = {
     AuditAction.SSO_ISSUER_APPROVED: _l("New identity provider approved"),
     AuditAction.SSO_ISSUER_REJECTED: _l("New identity provider turned down"),
     AuditAction.USER_RELINKED: _l("Account linked to the new identity provider"),
+    AuditAction.SSO_SETUP_LINK_ISSUED: _l("Set-up link for the client secret made"),
+    AuditAction.FIRST_ADMINS_NAMED: _l("First programme administrators named"),
     AuditAction.TRAINER_INVITED: _l("External trainer invited"),
     AuditAction.TRAINER_LINK_SENT: _l("Sign-in link sent"),
     AuditAction.TRAINER_ACCESS_WITHDRAWN: _l("External trainer's access withdrawn"),

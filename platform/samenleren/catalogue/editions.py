@@ -23,7 +23,13 @@ from samenleren.catalogue.enrolment import (
     lock,
     mark_withdrawn,
 )
-from samenleren.catalogue.limits import LOCATION_MAX, NAME_MAX, check_capacity, too_long
+from samenleren.catalogue.limits import (
+    CAPACITY_MAX,
+    LOCATION_MAX,
+    NAME_MAX,
+    check_capacity,
+    too_long,
+)
 from samenleren.catalogue.models import Edition, Enrolment, Training
 from samenleren.core import signals
 from samenleren.core.errors_input import InvalidInput
@@ -41,6 +47,10 @@ class EditionInput:
     trainer_id: uuid.UUID | None = None
     #: None: the training's capacity applies.
     capacity: int | None = None
+    #: The fewest learners it goes ahead with; None: no minimum.
+    minimum: int | None = None
+    #: The training's places (set by `create_edition`), for checking the minimum.
+    training_capacity: int | None = None
     cancelled: bool = False
     #: Euro cents (the budget ledger commits them once the edition is planned).
     cost_fixed_cents: int = 0
@@ -63,6 +73,13 @@ def trainer_choices() -> list[tuple[uuid.UUID, str]]:
             .order_by(User.name)
         )
     )
+
+
+def training_places(edition: Edition | None, data: EditionInput) -> int | None:
+    """The training's places, which apply when the edition names none."""
+    if edition is not None:
+        return edition.training.capacity
+    return data.training_capacity
 
 
 def _check_edition(data: EditionInput, edition: Edition | None) -> None:
@@ -88,6 +105,18 @@ def _check_edition(data: EditionInput, edition: Edition | None) -> None:
     ):
         if cents < 0:
             errors[field] = gettext("Give an amount of at least 0.")
+    if data.minimum is not None:
+        places = data.capacity if data.capacity is not None else training_places(edition, data)
+        if not 1 <= data.minimum <= CAPACITY_MAX:
+            errors["minimum"] = gettext(
+                "Give a minimum from 1 to %(max)d, or leave it empty.", max=CAPACITY_MAX
+            )
+        elif places is not None and data.minimum > places:
+            errors["minimum"] = gettext(
+                "The minimum (%(minimum)d) is more than the places (%(places)d).",
+                minimum=data.minimum,
+                places=places,
+            )
     unchanged = edition is not None and data.trainer_id == edition.trainer_id
     if data.trainer_id is not None and not unchanged:
         if data.trainer_id not in {user_id for user_id, _ in trainer_choices()}:
@@ -103,6 +132,7 @@ def _apply_edition(edition: Edition, data: EditionInput) -> None:
     edition.location = data.location.strip()
     edition.trainer_id = data.trainer_id
     edition.capacity = data.capacity
+    edition.minimum = data.minimum
     edition.cancelled = data.cancelled
     edition.cost_fixed_cents = data.cost_fixed_cents
     edition.cost_per_participant_cents = data.cost_per_participant_cents
@@ -135,6 +165,7 @@ def _record_costs(edition: Edition, actor: User, before: dict[str, int]) -> bool
 def create_edition(training: Training, actor: User, data: EditionInput) -> Edition:
     """A new edition (run) of an active training."""
     require_admin(actor)
+    data.training_capacity = training.capacity
     _check_edition(data, None)
     if not training.active:
         raise InvalidInput.form(

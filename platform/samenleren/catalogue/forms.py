@@ -53,6 +53,17 @@ def _cents(form: MultiDict, name: str, errors: dict[str, str]) -> int:
         return 0
 
 
+def _minimum(form: MultiDict, errors: dict[str, str]) -> int | None:
+    raw = _text(form, "minimum").strip()
+    if not raw:
+        return None
+    try:
+        return int(raw)
+    except ValueError:
+        errors["minimum"] = gettext("Give the minimum as a whole number.")
+        return None
+
+
 def _uuid(raw: str) -> uuid.UUID | None:
     try:
         return uuid.UUID(raw)
@@ -118,6 +129,7 @@ def edition_input(form: MultiDict) -> EditionInput:
     capacity = _capacity(form, errors)
     cost_fixed = _cents(form, "cost_fixed", errors)
     cost_per_participant = _cents(form, "cost_per_participant", errors)
+    minimum = _minimum(form, errors)
     raw_trainer = _text(form, "trainer_id").strip()
     trainer_id = _uuid(raw_trainer) if raw_trainer else None
     if raw_trainer and trainer_id is None:
@@ -131,6 +143,7 @@ def edition_input(form: MultiDict) -> EditionInput:
         location=_text(form, "location"),
         trainer_id=trainer_id,
         capacity=capacity,
+        minimum=minimum,
         cancelled=_checked(form, "cancelled"),
         cost_fixed_cents=cost_fixed,
         cost_per_participant_cents=cost_per_participant,

@@ -77,6 +77,9 @@ class Edition(TenantScoped, db.Model):
     trainer_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, nullable=True)
     #: None: the training's capacity applies.
     capacity: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    #: The fewest learners the edition goes ahead with; None: no minimum. An edition that starts
+    #: soon with fewer is on the programme administrator's worklist.
+    minimum: Mapped[int | None] = mapped_column(Integer, nullable=True)
     cancelled: Mapped[bool] = mapped_column(default=False)
     #: What the edition costs, in euro cents, whatever the number of learners (trainer's fee,
     #: venue); committed in the budget once the edition is planned.

@@ -119,6 +119,7 @@ def edition_values(edition: Edition | None) -> MultiDict:
                 if edition.cost_per_participant_cents
                 else ""
             ),
+            "minimum": "" if edition.minimum is None else str(edition.minimum),
         }
     )
     if edition.cancelled:

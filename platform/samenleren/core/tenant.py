@@ -61,6 +61,14 @@ class Tenant(db.Model):
     #: environment (identity.encryption); takes precedence over `sso_client_secret_env`.
     sso_client_secret_encrypted: Mapped[str | None] = mapped_column(Text, nullable=True)
     sso_client_secret_set_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    #: The one-time link the province's IT contact enters the client secret with
+    #: (identity.sso_setup): the SHA-256 of its token and when it stops working; None: no link.
+    sso_setup_token_hash: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    sso_setup_token_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    #: The first programme administrators, named by the platform operator before anyone could
+    #: log in: e-mail addresses or IdP subjects. Each becomes programme administrator at their
+    #: first login and is then taken off this list (identity.sso_setup).
+    first_admins: Mapped[list] = mapped_column(JSONType, default=list)
     sso_scopes: Mapped[list] = mapped_column(JSONType, default=list)
     #: Claim names: {"name": "name", "email": "email", "groups": "groups"}.
     sso_claims: Mapped[dict] = mapped_column(JSONType, default=dict)

@@ -30,6 +30,8 @@ from samenleren.catalogue.models import (
 from samenleren.coaching.matching import coach_loads
 from samenleren.core.extensions import db
 from samenleren.core.formatting import local_today
+from samenleren.core.tenancy import require_tenant
+from samenleren.dashboards.first_steps import FirstStep, first_steps
 from samenleren.identity.models import Role, User
 from samenleren.process_templates.definition import (
     StepSpec,
@@ -120,6 +122,8 @@ class ProgrammeDashboard:
     goals: list[GoalRow]
     #: The templates ask for goal-attainment ratings but do not let the admin read them.
     ratings_hidden: bool
+    #: A new tenant's checklist (dashboards.first_steps); empty once everything is done.
+    first_steps: list[FirstStep]
 
 
 def programme_dashboard(user: User, today: date | None = None) -> ProgrammeDashboard:
@@ -140,6 +144,7 @@ def programme_dashboard(user: User, today: date | None = None) -> ProgrammeDashb
         coach_loads=_coach_loads(),
         goals=goals,
         ratings_hidden=ratings_hidden,
+        first_steps=first_steps(require_tenant()),
     )
 
 

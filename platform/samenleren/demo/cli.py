@@ -27,11 +27,14 @@ def seed_command(slug: str, as_json: bool) -> None:
     With --json: every demo user (for an identity provider) and, under "showcase", one user per
     role to log in as: a learner in the middle of a trajectory, their coach and their manager.
     """
-    from samenleren.demo.seed import seed_tenant, showcase
+    from samenleren.demo.seed import seed_refusal, seed_tenant, showcase
 
     tenant = get_tenant_by_slug(slug)
     if tenant is None:
         raise click.ClickException(f"no tenant with slug {slug!r}; onboard it first")
+    refusal = seed_refusal(tenant)
+    if refusal is not None:
+        raise click.ClickException(refusal)
     people = seed_tenant(tenant)
     if as_json:
         document = {

@@ -123,6 +123,37 @@ def _ascii_slug(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", ".", plain.lower()).strip(".")
 
 
+#: The roles the demo gives through the tenant's IdP groups, as a real login would.
+DEMO_ROLES = ("programme_admin", "trainer", "manager", "coach")
+
+
+def seed_refusal(tenant: Tenant) -> str | None:
+    """Why the demo cannot be seeded into `tenant` (one line), or None. The demo gives its people
+    their roles through the tenant's own IdP groups and links learning goals to its organisation
+    goals; a tenant without them gets this line instead of a half-seeded programme."""
+    from samenleren.tenants.models import OrganisationGoal
+
+    missing = [role for role in DEMO_ROLES if not _groups_for(tenant, role)]
+    with tenant_scope(tenant):
+        goals = db.session.scalar(
+            select(OrganisationGoal.id).where(OrganisationGoal.active.is_(True)).limit(1)
+        )
+    problems = []
+    if missing:
+        problems.append(
+            "no IdP group gives the role(s) " + ", ".join(missing) + " ([roles.groups] in the "
+            "manifest, or the SSO settings page)"
+        )
+    if goals is None:
+        problems.append(
+            "no organisation goals ([[organisation_goals]] in the manifest, or the "
+            "organisation goals page)"
+        )
+    if not problems:
+        return None
+    return f"{tenant.slug}: cannot seed the demo: " + "; ".join(problems)
+
+
 def _groups_for(tenant: Tenant, role: str) -> list[str]:
     """The IdP groups that give `role` in this tenant's mapping (the first one suffices)."""
     return [group for group, roles in tenant.group_roles.items() if role in roles][:1]

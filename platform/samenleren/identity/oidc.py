@@ -39,7 +39,16 @@ METADATA_TTL = 3600.0
 
 
 class SSOConfigurationError(RuntimeError):
-    """The tenant's identity provider cannot be used; the message is safe to show an admin."""
+    """The tenant's identity provider cannot be used; the message is safe to show an admin.
+
+    `cause` tells the login page what the person can do about it: `not_set_up` (the platform
+    lacks something only the operator or the province's IT contact can enter, such as the client
+    secret) or `unreachable` (the identity provider did not answer as it should: try later).
+    """
+
+    def __init__(self, message: str, cause: str = "unreachable") -> None:
+        super().__init__(message)
+        self.cause = cause
 
 
 class CallbackRefused(Exception):
@@ -124,12 +133,15 @@ def client_secret(tenant: Tenant) -> str:
         except SecretUnreadable as exc:
             raise SSOConfigurationError(
                 "the stored client secret cannot be decrypted with "
-                "SAMENLEREN_SECRET_ENCRYPTION_KEY (was the key changed?)"
+                "SAMENLEREN_SECRET_ENCRYPTION_KEY (was the key changed?)",
+                cause="not_set_up",
             ) from exc
     secret = os.environ.get(tenant.sso_client_secret_env, "")
     if not secret:
         raise SSOConfigurationError(
-            f"environment variable {tenant.sso_client_secret_env} (the client secret) is not set"
+            "no client secret: none is stored (console or SSO settings page) and the "
+            f"environment variable {tenant.sso_client_secret_env} is not set",
+            cause="not_set_up",
         )
     return secret
 

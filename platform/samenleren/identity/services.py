@@ -14,6 +14,7 @@ from samenleren.core.extensions import db
 from samenleren.core.tenant import Tenant
 from samenleren.core.text import single_line
 from samenleren.identity.models import Department, Role, RoleAssignment, RoleSource, User
+from samenleren.identity.sso_setup import grant_first_admin
 
 log = logging.getLogger(__name__)
 
@@ -141,6 +142,7 @@ def user_from_claims(tenant: Tenant, claims: Mapping[str, Any]) -> User:
     if entra is not None and _entra_bound(user) is None:
         user.idp_tenant_id, user.idp_object_id = entra
     sync_idp_roles(user, roles_for_groups(tenant, groups))
+    grant_first_admin(tenant, user, claims)
     _apply_profile_claims(user, claims, names)
     return user
 

@@ -79,6 +79,12 @@ class SSOSettingsInput:
     default_roles: Sequence[str] = ()
 
 
+def example_issuer() -> str:
+    """An issuer as Microsoft Entra ID states it, for hints: the placeholder is a value, so
+    pages escape it (inside a translated text it would be taken for an HTML tag and vanish)."""
+    return "https://login.microsoftonline.com/" + gettext("<tenant id>") + "/v2.0"
+
+
 def settings_of(tenant: Tenant) -> SSOSettingsInput:
     """The current settings in the shape of the form (the secret is never part of it)."""
     names = claim_names(tenant)
@@ -129,8 +135,8 @@ def _check_issuer(issuer: str) -> str | None:
         host = None
     if not host or parts.query or parts.fragment or parts.username or parts.password:
         return gettext(
-            "Give the issuer exactly as your identity provider states it, such as "
-            "https://login.microsoftonline.com/<tenant id>/v2.0."
+            "Give the issuer exactly as your identity provider states it, such as %(example)s.",
+            example=example_issuer(),
         )
     production = current_app.config["SAMENLEREN_ENV"] == "production"
     if parts.scheme == "https":

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, render_template, request
+from flask import Blueprint, Response, make_response, render_template, request
 from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from werkzeug.datastructures import MultiDict
 
+from samenleren.core.ratelimits import login_rate_limit
 from samenleren.core.tenancy import require_tenant
 from samenleren.core.terminology import role_term
 from samenleren.core.web import form_action, role_required, see_other
@@ -27,6 +28,7 @@ from samenleren.identity.sso_settings import (
     settings_of,
     update_sso_settings,
 )
+from samenleren.identity.sso_setup import redeem_setup_link, setup_link_valid
 
 bp = Blueprint("sso", __name__, template_folder="templates")
 
@@ -192,4 +194,41 @@ def reject_issuer():
         invalid=_issuer_refused,
         done=see_other("sso.edit_sso_settings"),
         message=gettext("The requested identity provider is dropped; nothing changed."),
+    )
+
+
+# --- the IT contact's set-up link ---------------------------------------------------------------
+
+
+def _no_store(body: str, status: int = 200) -> Response:
+    """A page with a set-up token in its address stays out of every cache."""
+    response = make_response(body, status)
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def _setup_page(setup_token: str, errors: dict[str, str], status: int = 200) -> Response:
+    return _no_store(
+        render_template("identity/sso_setup_link.html", setup_token=setup_token, errors=errors),
+        status,
+    )
+
+
+@bp.route("/<tenant>/auth/setup/<setup_token>", methods=["GET", "POST"])
+@login_rate_limit
+def enter_client_secret(setup_token: str):
+    """The province's IT contact enters the client secret through the one-time link the
+    platform operator made: before anyone of the province can log in, with no account. A link
+    of another tenant, a used or an expired one: 404, like a link that never existed. Rate
+    limited like the login, so nobody can try tokens at will."""
+    tenant = require_tenant()
+    if not setup_link_valid(tenant, setup_token):
+        return _no_store(render_template("identity/sso_setup_link_unusable.html"), 404)
+    if request.method == "GET":
+        return _setup_page(setup_token, {})
+    return form_action(
+        lambda: redeem_setup_link(tenant, setup_token, request.form.get("client_secret", "")),
+        invalid=lambda errors: _setup_page(setup_token, errors, 422),
+        done=lambda _: _no_store(render_template("identity/sso_setup_done.html")),
+        message=None,
     )

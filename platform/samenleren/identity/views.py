@@ -50,10 +50,11 @@ def _safe_next(target: str | None) -> str | None:
 
 def _refused(reason: str, status: int = 403, *, code: str = "refused", user=None, **facts):
     """The refusal page; the refusal is logged and audited (`code`: the reason's code in the
-    audit log; `user`: the known user refused; `facts`: details, e.g. the IdP's `subject`)."""
+    audit log; `user`: the known user refused; `facts`: details, e.g. the IdP's `subject`).
+    `reason`, the technical cause, is kept as `cause` for the operator console."""
     log.warning("login refused at %s: %s", require_tenant().slug, reason)
     metrics.login_failed(require_tenant().slug, code)
-    _audit_refusal(code, user, **facts)
+    _audit_refusal(code, user, cause=reason, **facts)
     return render_template("identity/login_refused.html", reason=code), status
 
 
@@ -77,6 +78,17 @@ def _audit_refusal(code: str, user=None, **facts) -> None:
         details=details,
     )
     db.session.commit()
+
+
+def _sso_unavailable(exc: SSOConfigurationError):
+    """The page saying that login cannot work now, naming what the person can do about it; the
+    technical cause goes to the log and to the tenant's audit log, where the operator console
+    shows it (`operator.views.tenant_setup`)."""
+    tenant = require_tenant()
+    log.error("SSO of %s unusable: %s", tenant.slug, exc)
+    metrics.login_failed(tenant.slug, "sso_unavailable")
+    _audit_refusal("sso_unavailable", cause=str(exc))
+    return render_template("identity/sso_unavailable.html", cause=exc.cause), 503
 
 
 def _callback_refusal_code(exc: Exception) -> str:
@@ -103,8 +115,7 @@ def login():
     try:
         client = client_for(tenant)
     except SSOConfigurationError as exc:
-        log.error("SSO of %s unusable: %s", tenant.slug, exc)
-        return render_template("identity/sso_unavailable.html"), 503
+        return _sso_unavailable(exc)
     session[NEXT_KEY] = _safe_next(request.args.get("next"))
     return client.authorize_redirect(url_for("identity.callback", _external=True))
 
@@ -130,10 +141,7 @@ def callback():
     try:
         claims = finish_authorization(client_for(tenant), tenant.sso_issuer)
     except SSOConfigurationError as exc:  # discovery or the token endpoint unusable
-        log.error("SSO of %s unusable: %s", tenant.slug, exc)
-        metrics.login_failed(tenant.slug, "sso_unavailable")
-        _audit_refusal("sso_unavailable")
-        return render_template("identity/sso_unavailable.html"), 503
+        return _sso_unavailable(exc)
     except CallbackRefused as exc:
         # Missing or forged state, a replayed callback (the state was used up), a token from
         # another issuer or for another audience, a bad signature or nonce: all end here.

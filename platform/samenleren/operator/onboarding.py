@@ -8,7 +8,7 @@ import logging
 import re
 from collections.abc import Mapping
 
-from flask_babel import gettext
+from flask_babel import format_decimal, gettext
 from pydantic import ValidationError
 from sqlalchemy.exc import IntegrityError
 from werkzeug.datastructures import FileStorage
@@ -19,7 +19,14 @@ from samenleren.audit.services import record
 from samenleren.core.errors_input import FORM, InvalidInput
 from samenleren.core.extensions import db
 from samenleren.core.tenant import Tenant, get_tenant_by_slug
+from samenleren.core.terminology import in_sentence, role_term
 from samenleren.identity.models import PlatformOperator, Role
+from samenleren.identity.sso_setup import (
+    check_client_secret,
+    parse_first_admins,
+    set_first_admins,
+    store_client_secret,
+)
 from samenleren.operator.login import actor_label
 from samenleren.tenants.manifest import (
     COLOR_PATTERN,
@@ -48,8 +55,10 @@ FORM_FIELDS = (
     "default_locale",
     "issuer",
     "client_id",
+    "client_secret",
     "client_secret_env",
     "group_roles",
+    "first_admins",
     "primary_color",
 )
 
@@ -75,9 +84,28 @@ def form_defaults() -> dict[str, str]:
     }
 
 
+def role_words() -> dict[str, Role]:
+    """What the operator may type for each role: its word in the current language ("leercoach")
+    and its internal key ("coach"), both case-insensitive."""
+    words: dict[str, Role] = {}
+    for role in Role:
+        words[role.value.casefold()] = role
+        words[role_term(role).casefold()] = role
+    return words
+
+
+def role_list() -> str:
+    """The roles as the form names them, in the operator's language."""
+    return ", ".join(in_sentence(role_term(role)) for role in Role)
+
+
 def parse_group_roles(text: str) -> dict[str, list[str]]:
-    """`SL-Leercoaches = coach` per line (several roles separated by commas) -> a mapping."""
-    roles_offered = [role.value for role in Role]
+    """`SL-Leercoaches = leercoach` per line (several roles separated by commas) -> a mapping of
+    groups to role keys. A role is named by its word in the operator's language or its key."""
+    words = role_words()
+    example = gettext(
+        "for example: SL-Leercoaches = %(role)s", role=in_sentence(role_term(Role.COACH))
+    )
     mapping: dict[str, list[str]] = {}
     for number, line in enumerate(text.splitlines(), start=1):
         if not line.strip():
@@ -87,22 +115,22 @@ def parse_group_roles(text: str) -> dict[str, list[str]]:
             raise InvalidInput(
                 {
                     "group_roles": gettext(
-                        "Line %(line)d: write the group, an equals sign and the roles, for "
-                        "example: SL-Leercoaches = coach",
+                        "Line %(line)d: write the group, an equals sign and the roles, %(example)s",
                         line=number,
+                        example=example,
                     )
                 }
             )
         group = match["group"].strip()
-        roles = [role.strip() for role in match["roles"].split(",") if role.strip()]
-        unknown = [role for role in roles if role not in roles_offered]
-        if not roles or unknown:
+        named = [role.strip().casefold() for role in match["roles"].split(",") if role.strip()]
+        unknown = [role for role in named if role not in words]
+        if not named or unknown:
             raise InvalidInput(
                 {
                     "group_roles": gettext(
                         "Line %(line)d: give one or more of the roles %(roles)s.",
                         line=number,
-                        roles=", ".join(roles_offered),
+                        roles=role_list(),
                     )
                 }
             )
@@ -116,7 +144,7 @@ def parse_group_roles(text: str) -> dict[str, list[str]]:
                     )
                 }
             )
-        mapping[group] = roles
+        mapping[group] = list(dict.fromkeys(words[role].value for role in named))
     return mapping
 
 
@@ -158,11 +186,18 @@ def _form_message(field: str, values: Mapping[str, str]) -> str:
             return gettext(
                 "White text on this colour has a contrast of %(ratio)s:1; at least %(needed)s:1 "
                 "is needed (WCAG AA). Choose a darker colour.",
-                ratio=f"{contrast_with_white(value):.1f}",
-                needed=f"{MIN_CONTRAST_WITH_WHITE:g}",
+                # In the operator's language: "1,3:1" in Dutch.
+                ratio=format_decimal(round(contrast_with_white(value), 1), format="0.0"),
+                needed=format_decimal(MIN_CONTRAST_WITH_WHITE, format="0.0"),
             )
         return gettext("Give a colour as # and six hexadecimal digits, for example #154273.")
     return gettext("Check the group names: each at most 2000 characters.")
+
+
+def default_secret_env(slug: str) -> str:
+    """The environment variable a secret would be read from when none is stored and the form
+    names none: SAMENLEREN_<SLUG>_OIDC_SECRET."""
+    return f"SAMENLEREN_{re.sub(r'[^A-Z0-9]', '_', slug.upper())}_OIDC_SECRET"[:100]
 
 
 def _manifest_from_form(values: Mapping[str, str]) -> Manifest:
@@ -181,7 +216,8 @@ def _manifest_from_form(values: Mapping[str, str]) -> Manifest:
         "sso": {
             "issuer": (values.get("issuer") or "").strip(),
             "client_id": values.get("client_id") or "",
-            "client_secret_env": (values.get("client_secret_env") or "").strip(),
+            "client_secret_env": (values.get("client_secret_env") or "").strip()
+            or default_secret_env((values.get("slug") or "").strip()),
         },
         "roles": {"groups": groups},
         "theme": {"primary_color": (values.get("primary_color") or "").strip()},
@@ -204,7 +240,13 @@ def _manifest_from_form(values: Mapping[str, str]) -> Manifest:
 
 
 def _create(
-    loaded: LoadedManifest, operator: PlatformOperator, how: str, error_field: str
+    loaded: LoadedManifest,
+    operator: PlatformOperator,
+    how: str,
+    error_field: str,
+    *,
+    secret: str = "",
+    first_admins: str = "",
 ) -> Tenant:
     slug = loaded.manifest.slug
     if get_tenant_by_slug(slug) is not None:
@@ -227,6 +269,11 @@ def _create(
             subject_id=tenant.id,
             details={"slug": tenant.slug, "name": tenant.name, "from": how},
         )
+        # In the same transaction: the province can log in as soon as it is onboarded.
+        if secret:
+            store_client_secret(tenant, secret, actor_label=actor_label(operator))
+        if first_admins:
+            set_first_admins(tenant, first_admins, actor_label=actor_label(operator))
 
     try:
         result = onboard_tenant(loaded, audit=audit)
@@ -246,8 +293,30 @@ def _create(
 def onboard_from_form(values: Mapping[str, str], operator: PlatformOperator) -> Tenant:
     """A new province from the console's form; raises `InvalidInput` before writing anything.
     Commits (onboarding is one transaction, audit event included)."""
-    manifest = _manifest_from_form(values)
-    return _create(LoadedManifest(manifest, None, None), operator, "form", "slug")
+    errors: dict[str, str] = {}
+    try:
+        manifest = _manifest_from_form(values)
+    except InvalidInput as refused:
+        errors.update(refused.errors)
+    secret, admins = values.get("client_secret") or "", values.get("first_admins") or ""
+    for check in (
+        lambda: check_client_secret(secret, required=False),
+        lambda: parse_first_admins(admins),
+    ):
+        try:
+            check()
+        except InvalidInput as refused:
+            errors.update(refused.errors)
+    if errors:
+        raise InvalidInput(errors)
+    return _create(
+        LoadedManifest(manifest, None, None),
+        operator,
+        "form",
+        "slug",
+        secret=secret.strip(),
+        first_admins=admins,
+    )
 
 
 def _read_upload(upload: FileStorage | None, limit: int) -> tuple[str, bytes] | None:

@@ -33,6 +33,9 @@ class Outcome(enum.StrEnum):
     ENDPOINTS_ELSEWHERE = "endpoints_elsewhere"
     SCOPES_UNSUPPORTED = "scopes_unsupported"
     JWKS_UNREACHABLE = "jwks_unreachable"
+    #: The identity provider is fine, but the platform lacks what a login needs of its own
+    #: settings (the client secret, the client id).
+    SETTINGS_MISSING = "settings_missing"
 
 
 @dataclass
@@ -59,11 +62,22 @@ def discovery_url(issuer: str) -> str:
     return issuer.rstrip("/") + "/.well-known/openid-configuration"
 
 
-def check_identity_provider(issuer: str, scopes: Iterable[str], timeout: float) -> SSOReport:
-    """Check the provider at `issuer` the way a login would use it; never raises."""
+def check_identity_provider(
+    issuer: str, scopes: Iterable[str], timeout: float, settings_problems: Iterable[str] = ()
+) -> SSOReport:
+    """Check the provider at `issuer` the way a login would use it; never raises.
+
+    `settings_problems`: what the tenant's own settings lack for a login, in words
+    (`identity.sso_setup.login_problems`); any of them fails the test once the provider passed,
+    so a test never passes while every login would fail.
+    """
     report = SSOReport(issuer)
     try:
         _check(report, issuer, list(scopes), timeout)
+        problems = list(settings_problems)
+        if problems:
+            raise _Failed(Outcome.SETTINGS_MISSING, " ".join(problems))
+        report.passed.append(gettext("The client id and the client secret are set."))
     except _Failed as failed:
         report.outcome, report.problem = failed.outcome, failed.message
     return report

@@ -18,6 +18,7 @@ from flask import (
     abort,
     flash,
     g,
+    make_response,
     redirect,
     render_template,
     request,
@@ -30,9 +31,11 @@ from samenleren.core.extensions import db
 from samenleren.core.i18n import LANGUAGE_NAMES
 from samenleren.core.ratelimits import callback_rate_limit, login_rate_limit
 from samenleren.core.tenant import Tenant, TenantStatus, get_tenant_by_slug
+from samenleren.core.terminology import in_sentence, role_term
 from samenleren.core.web import form_action, see_other
 from samenleren.identity.models import Role
 from samenleren.identity.oidc import CallbackRefused, SSOConfigurationError, finish_authorization
+from samenleren.identity.sso_setup import admin_foreseen, login_problems
 from samenleren.operator.login import (
     ConsoleNotConfigured,
     OperatorRefused,
@@ -45,6 +48,7 @@ from samenleren.operator.onboarding import (
     form_defaults,
     onboard_from_form,
     onboard_from_upload,
+    role_list,
 )
 from samenleren.operator.sessions import (
     current_operator,
@@ -56,7 +60,11 @@ from samenleren.operator.tenant_actions import (
     approve_issuer,
     change_status,
     check_sso,
+    make_setup_link,
+    name_first_admins,
+    recent_login_failures,
     reject_issuer,
+    set_client_secret,
 )
 from samenleren.operator.usage import tenants_with_usage
 
@@ -171,7 +179,8 @@ def _render_new(values: dict, errors: dict, upload_errors: dict, status: int = 2
             errors=errors,
             upload_errors=upload_errors,
             languages=[(code, LANGUAGE_NAMES[code]) for code in LANGUAGES],
-            roles=[role.value for role in Role],
+            roles=role_list(),
+            coach_word=in_sentence(role_term(Role.COACH)),
         ),
         status,
     )
@@ -303,3 +312,83 @@ def reject_pending_issuer(slug: str):
         done=see_other("operator.list_tenants"),
         message=gettext("The requested identity provider is dropped; nothing changed."),
     )
+
+
+# --- finishing a tenant's login set-up ---------------------------------------------------------
+
+
+def _setup_page(
+    tenant: Tenant,
+    errors: dict[str, str],
+    status: int = 200,
+    *,
+    admins_text: str | None = None,
+    link: str | None = None,
+):
+    body = render_template(
+        "operator/tenant_setup.html",
+        province=tenant,
+        errors=errors,
+        problems=login_problems(tenant),
+        admin_foreseen=admin_foreseen(tenant),
+        admins_text="\n".join(tenant.first_admins or []) if admins_text is None else admins_text,
+        failures=recent_login_failures(tenant),
+        link=link,
+    )
+    response = make_response(body, status)
+    if link is not None:
+        response.headers["Cache-Control"] = "no-store"  # the link is shown once
+    return response
+
+
+@bp.get("/operator/tenants/<slug>/setup")
+@operator_required
+def tenant_setup(slug: str):
+    """What a tenant's login still needs, with the forms to give it, and its refused logins
+    with their technical cause."""
+    return _setup_page(_tenant_or_404(slug), {})
+
+
+@bp.post("/operator/tenants/<slug>/setup/secret")
+@operator_required
+def set_tenant_secret(slug: str):
+    tenant = _tenant_or_404(slug)
+    return form_action(
+        lambda: set_client_secret(tenant, request.form.get("client_secret", ""), g.operator),
+        invalid=lambda errors: _setup_page(tenant, errors, 422),
+        done=see_other("operator.tenant_setup", slug=slug),
+        message=gettext(
+            "The client secret of %(name)s is stored encrypted; it applies from the next login.",
+            name=tenant.name,
+        ),
+    )
+
+
+@bp.post("/operator/tenants/<slug>/setup/admins")
+@operator_required
+def set_first_admins(slug: str):
+    tenant = _tenant_or_404(slug)
+    text = request.form.get("first_admins", "")
+    return form_action(
+        lambda: name_first_admins(tenant, text, g.operator),
+        invalid=lambda errors: _setup_page(tenant, errors, 422, admins_text=text),
+        done=see_other("operator.tenant_setup", slug=slug),
+        message=lambda changed: (
+            gettext(
+                "The first programme administrators are saved; each gets the role at their first "
+                "login."
+            )
+            if changed
+            else gettext("Nothing changed.")
+        ),
+    )
+
+
+@bp.post("/operator/tenants/<slug>/setup/link")
+@operator_required
+def make_tenant_setup_link(slug: str):
+    """A new set-up link for the tenant's IT contact, shown once on the page (not flashed)."""
+    tenant = _tenant_or_404(slug)
+    link = make_setup_link(tenant, g.operator)
+    db.session.commit()
+    return _setup_page(tenant, {}, link=link)
