@@ -223,3 +223,64 @@ def test_external_trainers_are_bound_to_no_issuer(app, tenants):
         issued = invite_external_trainer("Ex Tern", "ex@bureau.example", actor=None)
         db.session.commit()
         assert issued.user.issuer is None
+
+
+def test_a_manifest_onboarded_again_with_another_issuer_only_requests_it(app, tenants, other_idp):
+    """The manifest is another way to the tenant's issuer: onboarding it again with a new one
+    does not switch (which locked users out, or let the new IdP log in as them); it asks for the
+    change, which a programme administrator (or the operator console) approves, re-linking."""
+    from samenleren.demo.devidp import with_issuer
+    from samenleren.tenants.manifest import load_manifest
+    from samenleren.tenants.services import MANIFEST_ACTOR, OnboardOutcome, onboard_tenant
+    from tests.conftest import REPO_ROOT
+    from tests.conftest import TenantRef as Ref
+
+    flevoland = tenants["flevoland"]
+    previous = flevoland.idp.issuer
+    assert login(app.test_client(), flevoland, "piet.blijft", name="Piet Blijft").status_code == 302
+
+    def onboard_with(issuer: str):
+        with app.app_context():
+            loaded = with_issuer(load_manifest(REPO_ROOT / "tenants" / "flevoland.toml"), issuer)
+            return onboard_tenant(loaded).outcome
+
+    assert onboard_with(other_idp.issuer) is OnboardOutcome.UPDATED
+    assert settings(app, flevoland)["issuer"] == previous  # not in force
+    assert user_row(app, flevoland, "piet.blijft")["issuer"] == previous
+    start = app.test_client().get("/flevoland/auth/login")
+    assert start.headers["Location"].startswith(previous + "/")
+    assert login(app.test_client(), flevoland, "piet.blijft").status_code == 302  # not locked out
+    (requested,) = audit_events(app, flevoland, "sso.issuer_requested")
+    assert requested["actor_id"] is None
+    assert requested["details"] == {"issuer": other_idp.issuer, "current": previous}
+    with in_tenant(app, flevoland):
+        from samenleren.audit.models import AuditEvent
+        from samenleren.core.extensions import db
+
+        label = db.session.scalar(
+            select(AuditEvent.actor_label).where(AuditEvent.action == "sso.issuer_requested")
+        )
+    assert label == MANIFEST_ACTOR
+    # The same manifest again asks nothing more (it is waiting already).
+    onboard_with(other_idp.issuer)
+    assert len(audit_events(app, flevoland, "sso.issuer_requested")) == 1
+
+    # A programme administrator sees who asked, and approves it: the users are re-linked,
+    # each one audited.
+    admin = admin_client(app, flevoland)
+    page = html.unescape(admin.get(PAGE).get_data(as_text=True))
+    assert "The platform operator, through the manifest, asked on" in page
+    assert f'action="{APPROVE}"' in page
+    answer = admin.post(APPROVE, data=MultiDict(read_form(page, APPROVE)))
+    assert answer.status_code == 303
+    assert settings(app, flevoland)["issuer"] == other_idp.issuer
+    assert user_row(app, flevoland, "piet.blijft")["issuer"] == other_idp.issuer
+    assert len(audit_events(app, flevoland, "user.relinked")) >= 1
+    moved = Ref(flevoland.id, "flevoland", other_idp)
+    assert login(app.test_client(), moved, "piet.blijft", name="Piet Blijft").status_code == 302
+
+
+def test_a_new_tenant_takes_its_manifests_issuer(app, tenants):
+    """Nobody is bound to a tenant before it exists: onboarding a new one sets its issuer."""
+    assert settings(app, tenants["gelderland"])["issuer"] == tenants["gelderland"].idp.issuer
+    assert audit_events(app, tenants["gelderland"], "sso.issuer_requested") == []

@@ -68,3 +68,24 @@ def test_the_platform_operator_may_turn_it_down(app, tenants, other_idp, console
     assert "No change of the identity provider is waiting." in html.unescape(
         refused.get_data(as_text=True)
     )
+
+
+def test_a_new_issuer_from_the_manifest_is_approved_in_the_console_too(
+    app, tenants, other_idp, console
+):
+    from samenleren.demo.devidp import with_issuer
+    from samenleren.tenants.manifest import load_manifest
+    from samenleren.tenants.services import onboard_tenant
+    from tests.conftest import REPO_ROOT
+
+    flevoland = tenants["flevoland"]
+    before = settings(app, flevoland)["issuer"]
+    with app.app_context():
+        manifest = load_manifest(REPO_ROOT / "tenants" / "flevoland.toml")
+        onboard_tenant(with_issuer(manifest, other_idp.issuer))
+    assert settings(app, flevoland)["issuer"] == before
+    page = html.unescape(console.get("/operator/tenants/flevoland/issuer").get_data(as_text=True))
+    assert "onboarded again on" in page and other_idp.issuer in page
+    action = "/operator/tenants/flevoland/issuer/approve"
+    assert console.post(action, data=MultiDict(read_form(page, action))).status_code == 303
+    assert settings(app, flevoland)["issuer"] == other_idp.issuer

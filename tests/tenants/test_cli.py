@@ -152,6 +152,22 @@ def test_onboarding_creates_then_changes_nothing_then_updates(app: Flask, tmp_pa
     assert goals(app, "zeeland") == {"Z1": (True, 0), "Z2": (True, 1), "Z3": (False, 0)}
 
 
+def test_a_manifest_naming_another_issuer_asks_for_it_and_says_so(app: Flask, tmp_path: Path):
+    """The issuer is not switched by onboarding again (users are bound to it): it waits for
+    approval (identity.issuers), and the command says so."""
+    path = write_manifest(tmp_path, BASE)
+    assert run(app, "onboard", str(path)).exit_code == 0
+    other = "https://login.nieuw.zeeland.example.nl/adfs"
+    write_manifest(tmp_path, BASE.replace("https://login.zeeland.example.nl/adfs", other))
+    result = run(app, "onboard", str(path))
+    assert result.exit_code == 0, result.output
+    assert f"the new issuer {other} waits for approval" in result.output
+    with app.app_context():
+        tenant = db.session.scalar(select(Tenant).where(Tenant.slug == "zeeland"))
+        assert tenant.sso_issuer == "https://login.zeeland.example.nl/adfs"
+        assert tenant.sso_issuer_pending == other
+
+
 def test_the_shipped_manifests_onboard(app: Flask) -> None:
     """Both shipped manifests onboard through the CLI as they are."""
     from tests.conftest import REPO_ROOT

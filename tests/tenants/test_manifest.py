@@ -156,6 +156,41 @@ BAD_MANIFESTS: list[tuple[str, Callable[[str], str | bytes], str, str]] = [
         "programme.description",
         "'de'",
     ),
+    # Control characters: names, titles, addresses and URLs are one line; a description may
+    # span lines but holds no other control character.
+    (
+        "line-break-in-name",
+        _replace('"Provincie Zeeland"', '"Provincie\\r\\nBcc: eve@example.nl"'),
+        "name",
+        "one line",
+    ),
+    (
+        "line-break-in-goal-title",
+        _replace('"Een veilige kust"', '"Een veilige\\nkust"'),
+        "organisation_goals[0].title.nl",
+        "one line",
+    ),
+    (
+        "line-break-in-mail-from",
+        _replace(
+            'default_locale = "nl"\n',
+            'default_locale = "nl"\nmail_from = "Zeeland <a@zeeland.nl>\\r\\nBcc: e@x.nl"\n',
+        ),
+        "mail_from",
+        "one line",
+    ),
+    (
+        "line-break-in-group-name",
+        _replace('"ZL-Leercoaches"', '"ZL-\\nLeercoaches"'),
+        "roles.groups.ZL-\\nLeercoaches.[key]",
+        "one line",
+    ),
+    (
+        "escape-in-description",
+        _replace('"Samen leren in Zeeland."', '"Samen leren\\u001b[31m in Zeeland."'),
+        "programme.description.nl",
+        "control characters",
+    ),
     (
         "missing-logo-file",
         _replace('primary_color = "#154273"', 'primary_color = "#154273"\nlogo = "nergens.svg"'),
@@ -209,6 +244,12 @@ def test_an_unreadable_manifest_is_one_line(tmp_path: Path) -> None:
     with pytest.raises(ManifestError, match=r"cannot be read") as caught:
         load_manifest(path)
     assert str(caught.value).startswith(f"{path}: ")
+
+
+def test_a_description_keeps_its_line_breaks(tmp_path: Path) -> None:
+    text = BASE.replace('"Samen leren in Zeeland."', '"Samen leren\\nin Zeeland.\\tEcht."')
+    manifest = load_manifest(write_manifest(tmp_path, text)).manifest
+    assert manifest.programme.description["nl"] == "Samen leren\nin Zeeland.\tEcht."
 
 
 def test_the_base_manifest_is_valid(tmp_path: Path) -> None:

@@ -88,6 +88,7 @@ def new_training():
         message=lambda training: gettext(
             "The training %(title)s was added to the catalogue.", title=training.title
         ),
+        multiline=("description",),
     )
 
 
@@ -102,6 +103,7 @@ def edit_training(training_id: uuid.UUID):
         invalid=lambda errors: pages.render_training_form(training, request.form, errors),
         done=lambda saved: see_other("catalogue.show_training", training_id=saved.id),
         message=lambda saved: gettext("The training %(title)s was saved.", title=saved.title),
+        multiline=("description",),
     )
 
 
@@ -177,6 +179,7 @@ def apply_edition(edition_id: uuid.UUID):
             "will let you know.",
             edition=edition.name,
         ),
+        multiline=("motivation",),
     )
 
 

@@ -100,6 +100,7 @@ def new_coach() -> ResponseReturnValue:
         invalid=lambda errors: _render_new_coach(form.values, errors, 422),
         done=see_other("coaching.list_coaches"),
         message=lambda name: gettext("%(name)s is now a learning coach.", name=name),
+        multiline=("introduction",),
     )
 
 
@@ -159,6 +160,7 @@ def edit_coach(coach_profile_id: uuid.UUID) -> ResponseReturnValue:
         invalid=lambda errors: _render_edit_coach(profile, values, errors, 422),
         done=saved,
         message=gettext("The coach profile of %(name)s is saved.", name=name),
+        multiline=("introduction",),
     )
 
 
@@ -212,6 +214,7 @@ def new_coach_day() -> ResponseReturnValue:
         ),
         done=lambda day_id: see_other("coaching.show_coach_day", coach_day_id=day_id),
         message=gettext("The coach day is planned."),
+        multiline=("programme",),
     )
 
 
@@ -276,6 +279,7 @@ def edit_coach_day(coach_day_id: uuid.UUID) -> ResponseReturnValue:
         ),
         done=see_other("coaching.show_coach_day", coach_day_id=coach_day_id),
         message=gettext("The coach day is saved."),
+        multiline=("programme",),
     )
 
 
@@ -310,6 +314,7 @@ def edit_coach_day_record(coach_day_id: uuid.UUID) -> ResponseReturnValue:
         ),
         done=see_other("coaching.show_coach_day", coach_day_id=coach_day_id),
         message=gettext("The record of the coach day is saved."),
+        multiline=("record",),
     )
 
 
@@ -357,6 +362,7 @@ def choose_coach(trajectory_id: str) -> ResponseReturnValue:
         invalid=lambda errors: _render_choose_coach(*load_trajectory(trajectory_id), errors),
         done=see_other("trajectories.show_trajectory", trajectory_id=trajectory_id),
         message=lambda chosen: gettext("%(name)s is now the learning coach.", name=chosen.name),
+        multiline=("reason",),
     )
 
 

@@ -16,11 +16,22 @@ A view's lifecycle (docs/architecture.md, "Requests"):
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from fnmatch import fnmatchcase
 from functools import wraps
 from typing import Any, TypeVar, cast
 
-from flask import Blueprint, Flask, abort, flash, g, redirect, request, url_for
+from flask import (
+    Blueprint,
+    Flask,
+    abort,
+    flash,
+    g,
+    has_request_context,
+    redirect,
+    request,
+    url_for,
+)
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
 from sqlalchemy import select
@@ -30,6 +41,7 @@ from werkzeug.wrappers import Response as BaseResponse
 from samenleren.core.errors_input import InvalidInput
 from samenleren.core.extensions import db
 from samenleren.core.tenancy import TenantScoped, activate_tenant, current_tenant
+from samenleren.core.text import control_characters_message, has_control_characters
 
 F = TypeVar("F", bound=Callable[..., Any])
 T = TypeVar("T")
@@ -133,21 +145,47 @@ def see_other(endpoint: str, **values: Any) -> BaseResponse:
     return redirect(url_for(endpoint, **values), 303)
 
 
+def control_character_errors(multiline: Iterable[str] = ()) -> dict[str, str]:
+    """The posted form's fields that hold a control character, each with its message.
+
+    Every field is single-line (no line break, no tab) unless its name matches one of the
+    `multiline` patterns (`fnmatch`, e.g. `"description_*"`): those may hold line breaks and
+    tabs, nothing else. A browser puts no line break in an `<input>`, so one there came from
+    a crafted request; it would end up in a mail header or a calendar line.
+    """
+    if not has_request_context() or request.method != "POST":
+        return {}
+    patterns = tuple(multiline)
+    errors: dict[str, str] = {}
+    for name, value in request.form.items(multi=True):
+        allowed = any(fnmatchcase(name, pattern) for pattern in patterns)
+        if has_control_characters(value, multiline=allowed):
+            errors.setdefault(name, control_characters_message())
+    return errors
+
+
 def form_action(
     action: Callable[[], T],
     *,
     invalid: Callable[[dict[str, str]], ResponseReturnValue],
     done: Callable[[T], ResponseReturnValue] | ResponseReturnValue,
     message: Callable[[T], str] | str | None = None,
+    multiline: Iterable[str] = (),
 ) -> ResponseReturnValue:
     """Run `action` (the service call) for a form post, and own its transaction.
 
+    First the posted fields are checked for control characters (`control_character_errors`;
+    `multiline` names the fields rendered as a text area): one is refused like any invalid
+    input, before the service runs, so no form can forget it.
     Refused (`InvalidInput`): roll back, answer `invalid(errors)` - the form again, with the
     values as entered and the errors next to their fields; a page body alone gets status 422.
     Accepted: commit, flash `message` (a string, or made from the result), answer `done` (a
     response, or made from the result; usually `see_other(...)`).
     """
     try:
+        errors = control_character_errors(multiline)
+        if errors:
+            raise InvalidInput(errors)
         result = action()
     except InvalidInput as refused:
         db.session.rollback()

@@ -90,6 +90,8 @@ def run_command(host: str, port: int, idp_port: int | None) -> None:
         # The demo IdP accepts any secret; a real deployment sets the variable the manifest names.
         os.environ.setdefault(loaded.manifest.sso.client_secret_env, secrets.token_urlsafe(24))
         tenant = onboard_tenant(loaded).tenant
+        if tenant.sso_issuer_pending == issuer:
+            _approve_demo_issuer(tenant, issuer)
         people = seed_tenant(tenant)
         everyone.extend(people)
         showcased[tenant.slug] = list(showcase(tenant, people).items())
@@ -145,3 +147,16 @@ def _configure_demo_operator(app, issuer: str):
         }
     )
     return idp_user(subject, {"name": name, "email": email, "groups": []})
+
+
+def _approve_demo_issuer(tenant, issuer: str) -> None:
+    """The demo started its development IdP on another port than last time: the manifest asked
+    for that issuer (`onboard_tenant` never switches it by itself); the demo approves its own
+    IdP, through the same audited approval that re-links its users."""
+    from samenleren.core.extensions import db
+    from samenleren.core.tenancy import tenant_scope
+    from samenleren.identity.issuers import Approver, approve_issuer_change
+
+    with tenant_scope(tenant):
+        approve_issuer_change(tenant, Approver(label="demo run (development)"), expected=issuer)
+        db.session.commit()

@@ -4,7 +4,9 @@ Users are bound to the issuer that vouched for them (`User.issuer`); a login fro
 issuer does not match them. Whoever controls the issuer could otherwise log in as anyone, so a
 programme administrator cannot simply point the tenant elsewhere: the SSO settings page only
 *requests* the new issuer (`request_issuer_change`), and it applies when the platform operator
-or another programme administrator approves it (`approve_issuer_change`). Approval re-links the
+or another programme administrator approves it (`approve_issuer_change`). A manifest onboarded
+again with another issuer requests it the same way (by the operator, who has no account in the
+tenant: any programme administrator or the console approves it). Approval re-links the
 tenant's existing users to the new issuer, each one listed in the audit log; nothing moves
 silently. The requester may withdraw the request, and either approver may turn it down
 (`reject_issuer_change`). Every step is audited in the tenant's log.
@@ -40,14 +42,18 @@ class Approver:
     label: str = ""
 
 
-def request_issuer_change(tenant: Tenant, issuer: str, actor: User) -> None:
-    """Keep `issuer` as the tenant's pending issuer, asked for by `actor`; audited."""
+def request_issuer_change(
+    tenant: Tenant, issuer: str, actor: User | None, *, actor_label: str = ""
+) -> None:
+    """Keep `issuer` as the tenant's pending issuer, asked for by `actor` (None: the platform,
+    named by `actor_label`, e.g. a manifest onboarded again); audited."""
     tenant.sso_issuer_pending = issuer
-    tenant.sso_issuer_requested_by_id = actor.id
+    tenant.sso_issuer_requested_by_id = actor.id if actor is not None else None
     tenant.sso_issuer_requested_at = utcnow()
     record(
         AuditAction.SSO_ISSUER_REQUESTED,
         actor=actor,
+        actor_label=actor_label,
         subject_type="tenant",
         subject_id=tenant.id,
         details={"issuer": issuer, "current": tenant.sso_issuer},

@@ -103,10 +103,17 @@ def _render(
     pending = None
     if tenant is not None and tenant.sso_issuer_pending:
         requester = requester_of(tenant)
+        if requester is not None:
+            asked_by = requester.name
+        elif tenant.sso_issuer_requested_by_id is None:
+            # Asked for by a manifest onboarded again (identity.issuers).
+            asked_by = gettext("The platform operator, through the manifest,")
+        else:
+            asked_by = "?"
         pending = {
             "issuer": tenant.sso_issuer_pending,
             "requested_at": tenant.sso_issuer_requested_at,
-            "requester": requester.name if requester is not None else "?",
+            "requester": asked_by,
             "mine": requester is not None and requester.id == current_user.id,
             # Listed before approval: approving moves exactly these people to the new issuer.
             "users": users_to_relink(tenant),

@@ -203,6 +203,7 @@ def new_tenant():
         invalid=lambda errors: _render_new(values, errors, {}, 422),
         done=see_other("operator.list_tenants"),
         message=_onboarded,
+        multiline=("group_roles",),
     )
 
 

@@ -37,6 +37,13 @@ def onboard_command(manifest: str) -> None:
         click.echo(f"{slug}: onboarded; its home is /{slug}/")
     else:
         click.echo(f"{slug}: updated from {manifest}")
+    issuer = loaded.manifest.sso.issuer
+    if result.tenant.sso_issuer != issuer and result.tenant.sso_issuer_pending == issuer:
+        click.echo(
+            f"{slug}: the new issuer {issuer} waits for approval by the platform operator "
+            "(console) or a programme administrator; logins keep using "
+            f"{result.tenant.sso_issuer} until then"
+        )
 
 
 @tenants_cli.command("list")

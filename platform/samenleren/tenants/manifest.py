@@ -17,6 +17,7 @@ from typing import Annotated, Any, TypeVar
 from urllib.parse import urlsplit
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
@@ -29,6 +30,7 @@ from pydantic_core import ErrorDetails
 from samenleren.core import tomlfiles
 from samenleren.core.config import LANGUAGES
 from samenleren.core.outbound import current_policy
+from samenleren.core.text import has_control_characters
 from samenleren.identity.models import Role
 
 #: Path segments the platform itself uses at the top level; no tenant may take them.
@@ -43,12 +45,41 @@ MAX_LOGO_BYTES = 200_000
 #: WCAG 2.1 AA for normal text: the theme colour carries white text on buttons and the header.
 MIN_CONTRAST_WITH_WHITE = 4.5
 
-Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
+
+def _one_line(value: str) -> str:
+    """Names, addresses and URLs end up in mail headers and calendar lines: one line each."""
+    if has_control_characters(value):
+        raise ValueError("must be one line, without line breaks or other control characters")
+    return value
+
+
+def _text_only(value: str) -> str:
+    """A description may span lines; no other control character belongs in it."""
+    if has_control_characters(value, multiline=True):
+        raise ValueError("must not contain control characters (line breaks and tabs are fine)")
+    return value
+
+
+_OneLine = AfterValidator(_one_line)
+#: A description: several lines allowed.
+Text = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=2000),
+    AfterValidator(_text_only),
+]
+#: A name or title: one line.
+Line = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000), _OneLine
+]
 
 
 #: Text that fits its database column (`Tenant`): longer is refused here, not by the DB.
-Text200 = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
-Text500 = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
+Text200 = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200), _OneLine
+]
+Text500 = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500), _OneLine
+]
 
 
 class ManifestError(ValueError):
@@ -74,6 +105,8 @@ def _check_translations(value: _ByLanguage) -> _ByLanguage:
 
 
 Translations = Annotated[dict[str, Text], Field(min_length=1)]
+#: Names and titles per language: one line each.
+LineTranslations = Annotated[dict[str, Line], Field(min_length=1)]
 
 
 class Programme(_Strict):
@@ -136,7 +169,7 @@ class SSO(_Strict):
 class Roles(_Strict):
     default: list[Role] = Field(default_factory=lambda: [Role.LEARNER])
     #: IdP group -> roles for its members.
-    groups: dict[Text, list[Role]] = Field(default_factory=dict)
+    groups: dict[Line, list[Role]] = Field(default_factory=dict)
 
 
 class Theme(_Strict):
@@ -159,7 +192,7 @@ class Theme(_Strict):
 
 class OrganisationGoalSpec(_Strict):
     code: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9._-]{1,40}$")]
-    title: Translations
+    title: LineTranslations
     description: Translations = Field(default_factory=dict)
 
     _langs = field_validator("title", "description")(_check_translations)
@@ -238,9 +271,9 @@ class Manifest(_Strict):
     theme: Theme = Field(default_factory=Theme)
     #: The sender of the tenant's mails, e.g. "Samen Leren Flevoland <leren@flevoland.nl>";
     #: absent: the platform's SAMENLEREN_MAIL_FROM under the tenant's name.
-    mail_from: Annotated[str, StringConstraints(strip_whitespace=True, max_length=320)] | None = (
-        None
-    )
+    mail_from: (
+        Annotated[str, StringConstraints(strip_whitespace=True, max_length=320), _OneLine] | None
+    ) = None
     organisation_goals: list[OrganisationGoalSpec] = Field(default_factory=list)
     #: The programme's yearly budget (the budget ledger); absent: no budget kept.
     budget: Budget | None = None
@@ -342,7 +375,11 @@ def parse_manifest(data: dict[str, Any], source: str) -> Manifest:
 def _key(loc: tuple[Any, ...]) -> str:
     key = ""
     for part in loc:
-        key += f"[{part}]" if isinstance(part, int) else ("." if key else "") + str(part)
+        text = str(part)
+        if has_control_characters(text):
+            # A refused key (a group name with a line break) is named, not reproduced.
+            text = text.encode("unicode_escape").decode("ascii")
+        key += f"[{part}]" if isinstance(part, int) else ("." if key else "") + text
     return key
 
 

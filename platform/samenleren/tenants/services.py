@@ -17,6 +17,7 @@ from samenleren.core.errors_input import InvalidInput
 from samenleren.core.extensions import db
 from samenleren.core.tenancy import tenant_scope
 from samenleren.core.tenant import Tenant, TenantStatus, get_tenant_by_slug
+from samenleren.identity.issuers import request_issuer_change
 from samenleren.identity.models import LoginSession, Role, User
 from samenleren.tenants.manifest import LoadedManifest
 from samenleren.tenants.models import OrganisationGoal
@@ -38,6 +39,9 @@ class UnknownTenant(LookupError):
     pass
 
 
+#: Who asks for a new issuer when a manifest names one (the audit log's actor).
+MANIFEST_ACTOR = "manifest (platform operator)"
+
 #: Called with the tenant and the outcome inside the onboarding transaction.
 AuditHook = Callable[[Tenant, OnboardOutcome], object]
 
@@ -48,6 +52,10 @@ def onboard_tenant(loaded: LoadedManifest, *, audit: AuditHook | None = None) ->
     A tenant whose stored digest equals the manifest's is left untouched, so a second run of the
     same manifest writes nothing. Organisation goals are matched on their code; a goal no longer
     in the manifest is deactivated, not deleted, because learning goals may refer to it.
+    A manifest that names another issuer for an existing tenant does not switch it: users are
+    bound to their issuer, so that would lock them out, or let whoever runs the new issuer log
+    in as them. It requests the change (`identity.issuers`), which applies only when the
+    platform operator or a programme administrator approves it, re-linking users explicitly.
     `audit(tenant, outcome)` runs inside the tenant's scope just before the commit, so what it
     records lands in the same transaction (the operator console logs who onboarded).
     """
@@ -65,7 +73,11 @@ def onboard_tenant(loaded: LoadedManifest, *, audit: AuditHook | None = None) ->
     tenant.programme_description = dict(manifest.programme.description)
     tenant.learners_choose_coach = manifest.programme.learners_choose_coach
     tenant.goals_require_organisation_goal = manifest.programme.goals_require_organisation_goal
-    tenant.sso_issuer = manifest.sso.issuer
+    issuer_change = None
+    if outcome is OnboardOutcome.CREATED:
+        tenant.sso_issuer = manifest.sso.issuer
+    elif manifest.sso.issuer not in (tenant.sso_issuer, tenant.sso_issuer_pending):
+        issuer_change = manifest.sso.issuer
     tenant.sso_client_id = manifest.sso.client_id
     tenant.sso_client_secret_env = manifest.sso.client_secret_env
     tenant.sso_scopes = list(manifest.sso.scopes)
@@ -89,6 +101,8 @@ def onboard_tenant(loaded: LoadedManifest, *, audit: AuditHook | None = None) ->
     tenant.manifest_digest = loaded.digest
     db.session.flush()
     with tenant_scope(tenant):
+        if issuer_change is not None:
+            request_issuer_change(tenant, issuer_change, None, actor_label=MANIFEST_ACTOR)
         _sync_organisation_goals(loaded)
         # The programme gives a new tenant its first process template (and whatever else
         # a tenant starts with), in this transaction.

@@ -100,6 +100,7 @@ def new_organisation_goal():
         invalid=lambda errors: _render_goal_form(None, form.values, errors, 422),
         done=see_other("tenants.list_organisation_goals"),
         message=gettext("The organisation goal is added."),
+        multiline=("description_*",),
     )
 
 
@@ -115,6 +116,7 @@ def edit_organisation_goal(organisation_goal_id: uuid.UUID):
         invalid=lambda errors: _render_goal_form(goal, form.values, errors, 422),
         done=see_other("tenants.list_organisation_goals"),
         message=gettext("The organisation goal is saved."),
+        multiline=("description_*",),
     )
 
 

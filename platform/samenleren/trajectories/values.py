@@ -16,6 +16,7 @@ from sqlalchemy import select
 from samenleren.core.errors_input import InvalidInput
 from samenleren.core.extensions import db
 from samenleren.core.tenancy import current_tenant
+from samenleren.core.text import control_characters_message, has_control_characters
 from samenleren.identity.models import User
 from samenleren.process_templates.definition import FieldSpec, FieldType
 from samenleren.trajectories.models import (
@@ -70,6 +71,9 @@ def parse_value(spec: FieldSpec, raw: str) -> object:
         limit = TEXT_LIMITS[spec.type]
         if len(raw) > limit:
             raise ValueError(gettext("At most %(count)d characters.", count=limit))
+        # A short text is one line (an input); a long one (a text area) may hold line breaks.
+        if has_control_characters(raw, multiline=spec.type is FieldType.LONG_TEXT):
+            raise ValueError(control_characters_message())
         return raw
     if spec.type is FieldType.RATING:
         if raw not in {"1", "2", "3", "4", "5"}:

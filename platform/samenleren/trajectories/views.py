@@ -223,6 +223,9 @@ def _step_action(trajectory_id: str, step_id: str, action, done_message: str):
         invalid=refused,
         done=see_other(".show_step", trajectory_id=trajectory.id, step_id=step.id),
         message=done_message,
+        # A step's long texts (`f.<field>`; a short one refuses line breaks when it is
+        # parsed) and the reason for skipping it.
+        multiline=("f.*", "reason"),
     )
 
 
@@ -429,6 +432,7 @@ def edit_goals(trajectory_id: str):
         invalid=refused,
         done=see_other(".show_trajectory", trajectory_id=trajectory.id),
         message=gettext("The learning goals were saved."),
+        multiline=("goal-*-description",),
     )
 
 
@@ -481,6 +485,7 @@ def _meeting_action(meeting_id: str, action, done_message: str):
         ),
         done=see_other(".show_meeting", meeting_id=meeting.id),
         message=done_message,
+        multiline=("outcome",),
     )
 
 

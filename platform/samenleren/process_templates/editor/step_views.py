@@ -110,6 +110,7 @@ def new_step(draft_id: uuid.UUID) -> ResponseReturnValue:
             "process_templates.edit_step", draft_id=draft.id, step_key=step["key"]
         ),
         message=gettext("The step is added. Add its fields below."),
+        multiline=("description_*",),
     )
 
 
@@ -129,6 +130,7 @@ def edit_step(draft_id: uuid.UUID, step_key: str) -> ResponseReturnValue:
             "process_templates.show_draft", draft_id=draft.id, _anchor=f"step-{step['key']}"
         ),
         message=gettext("The step is saved."),
+        multiline=("description_*",),
     )
 
 
@@ -227,6 +229,7 @@ def new_field(draft_id: uuid.UUID, step_key: str) -> ResponseReturnValue:
             _anchor=f"field-{spec['key']}",
         ),
         message=gettext("The field is added."),
+        multiline=("choices",),
     )
 
 
@@ -248,6 +251,7 @@ def edit_field(draft_id: uuid.UUID, step_key: str, field_key: str) -> ResponseRe
             _anchor=f"field-{saved['key']}",
         ),
         message=gettext("The field is saved."),
+        multiline=("choices",),
     )
 
 

@@ -192,4 +192,5 @@ def share_version(version_id: uuid.UUID) -> ResponseReturnValue:
         message=gettext(
             "The version is in the library: every organisation's administrators see it."
         ),
+        multiline=("description_*",),
     )
