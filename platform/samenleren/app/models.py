@@ -1,6 +1,6 @@
 """Imports every model so that the metadata (and Alembic) sees all tables."""
 
-from samenleren.audit.models import AuditEvent
+from samenleren.audit.models import AuditEvent, AuditVerification
 from samenleren.calendars.models import CalendarFeed
 from samenleren.catalogue.models import (
     Edition,
@@ -39,6 +39,7 @@ from samenleren.trajectories.models import (
 
 __all__ = [
     "AuditEvent",
+    "AuditVerification",
     "CalendarFeed",
     "CoachAssignment",
     "CoachDay",
