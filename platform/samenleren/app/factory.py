@@ -182,6 +182,7 @@ def _register_blueprints(app: Flask) -> None:
 
 
 def _register_cli(app: Flask) -> None:
+    from samenleren.audit.cli import audit_cli
     from samenleren.core.jobs.cli import cron_command, jobs_cli, worker_command
     from samenleren.demo.cli import demo_cli
     from samenleren.identity.cli import sso_cli
@@ -197,3 +198,4 @@ def _register_cli(app: Flask) -> None:
     app.cli.add_command(worker_command)
     app.cli.add_command(cron_command)
     app.cli.add_command(templates_cli)
+    app.cli.add_command(audit_cli)

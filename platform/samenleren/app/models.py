@@ -1,6 +1,6 @@
 """Imports every model so that the metadata (and Alembic) sees all tables."""
 
-from samenleren.audit.models import AuditEvent
+from samenleren.audit.models import AuditEvent, AuditVerification
 from samenleren.budget.models import Actual, BudgetYear, CategoryName
 from samenleren.calendars.models import CalendarFeed
 from samenleren.catalogue.models import (
@@ -43,6 +43,7 @@ from samenleren.trajectories.models import (
 __all__ = [
     "Actual",
     "AuditEvent",
+    "AuditVerification",
     "BudgetYear",
     "CalendarFeed",
     "CategoryName",
