@@ -174,12 +174,20 @@ def _textarea_names() -> dict[str, str]:
     """Each `forms.textarea(...)` of the templates: a sample field name -> the template."""
     found = {}
     call = re.compile(r"forms\.textarea\(\s*([^,]+),")
+    # `{% set prefix = "result-" ~ i ~ "-" %}` ... `forms.textarea(prefix ~ "observable", ...)`
+    prefix_set = re.compile(r"""set prefix = ["']([^"']*)["'] ~ [\w.]+ ~ ["']([^"']*)["']""")
     for template in PACKAGE.rglob("*.html"):
         if "macros" in template.parts:
             continue
-        for argument in call.findall(template.read_text()):
-            argument = argument.strip()
+        text = template.read_text()
+        for match in call.finditer(text):
+            argument = match.group(1).strip()
             literal = re.match(r"""^["']([^"']*)["']""", argument)
+            prefixed = re.match(r"""^prefix ~ ["']([^"']*)["']$""", argument)
+            if prefixed is not None:
+                (before, after), *_ = reversed(prefix_set.findall(text, 0, match.start()))
+                found[f"{before}0{after}{prefixed.group(1)}"] = str(template.relative_to(PACKAGE))
+                continue
             if literal is None:
                 # `name`: a step's field, named by `trajectories.values.field_name` (`f.<key>`).
                 assert argument == "name", (template, argument)

@@ -31,6 +31,7 @@ from samenleren.catalogue.limits import (
     too_long,
 )
 from samenleren.catalogue.models import Edition, Enrolment, Training
+from samenleren.catalogue.process_choice import check_template_choice
 from samenleren.core import signals
 from samenleren.core.errors_input import InvalidInput
 from samenleren.core.extensions import db
@@ -55,6 +56,8 @@ class EditionInput:
     #: Euro cents (the budget ledger commits them once the edition is planned).
     cost_fixed_cents: int = 0
     cost_per_participant_cents: int = 0
+    #: None: the training's template (or the tenant's default).
+    process_template_id: uuid.UUID | None = None
 
 
 def trainer_choices() -> list[tuple[uuid.UUID, str]]:
@@ -117,6 +120,7 @@ def _check_edition(data: EditionInput, edition: Edition | None) -> None:
                 minimum=data.minimum,
                 places=places,
             )
+    check_template_choice(data.process_template_id, errors)
     unchanged = edition is not None and data.trainer_id == edition.trainer_id
     if data.trainer_id is not None and not unchanged:
         if data.trainer_id not in {user_id for user_id, _ in trainer_choices()}:
@@ -136,6 +140,7 @@ def _apply_edition(edition: Edition, data: EditionInput) -> None:
     edition.cancelled = data.cancelled
     edition.cost_fixed_cents = data.cost_fixed_cents
     edition.cost_per_participant_cents = data.cost_per_participant_cents
+    edition.process_template_id = data.process_template_id
 
 
 def _costs(edition: Edition) -> dict[str, int]:

@@ -99,9 +99,23 @@ def _moment(form: MultiDict, name: str, errors: dict[str, str], missing: str) ->
     return local.astimezone(UTC)
 
 
+def _template_choice(form: MultiDict, errors: dict[str, str]) -> uuid.UUID | None:
+    """The chosen process template; empty: the default (or the training's, for an edition)."""
+    raw = _text(form, "process_template_id").strip()
+    if not raw:
+        return None
+    template_id = _uuid(raw)
+    if template_id is None:
+        errors["process_template_id"] = gettext(
+            "Choose a process template from the list (one with a published version)."
+        )
+    return template_id
+
+
 def training_input(form: MultiDict) -> TrainingInput:
     errors: dict[str, str] = {}
     capacity = _capacity(form, errors)
+    process_template_id = _template_choice(form, errors)
     department_ids = []
     for raw in form.getlist("department_ids"):
         department_id = _uuid(raw)
@@ -119,6 +133,7 @@ def training_input(form: MultiDict) -> TrainingInput:
         department_ids=department_ids,
         capacity=capacity,
         active=_checked(form, "active"),
+        process_template_id=process_template_id,
     )
 
 
@@ -130,6 +145,7 @@ def edition_input(form: MultiDict) -> EditionInput:
     cost_fixed = _cents(form, "cost_fixed", errors)
     cost_per_participant = _cents(form, "cost_per_participant", errors)
     minimum = _minimum(form, errors)
+    process_template_id = _template_choice(form, errors)
     raw_trainer = _text(form, "trainer_id").strip()
     trainer_id = _uuid(raw_trainer) if raw_trainer else None
     if raw_trainer and trainer_id is None:
@@ -147,6 +163,7 @@ def edition_input(form: MultiDict) -> EditionInput:
         cancelled=_checked(form, "cancelled"),
         cost_fixed_cents=cost_fixed,
         cost_per_participant_cents=cost_per_participant,
+        process_template_id=process_template_id,
     )
 
 

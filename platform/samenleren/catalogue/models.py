@@ -19,6 +19,7 @@ class Training(TenantScoped, db.Model):
     """An internal course of the tenant, run in editions."""
 
     __tablename__ = "trainings"
+    __table_args__ = (tenant_foreign_key("process_template_id", "process_templates"),)
 
     title: Mapped[str] = mapped_column(String(200))
     description: Mapped[str] = mapped_column(Text, default="")
@@ -30,6 +31,8 @@ class Training(TenantScoped, db.Model):
     capacity: Mapped[int | None] = mapped_column(Integer, nullable=True)
     #: Withdrawn from the catalogue: kept for history, not offered.
     active: Mapped[bool] = mapped_column(default=True)
+    #: The process template its trajectories follow; None: the tenant's default template.
+    process_template_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     departments: Mapped[list[Department]] = relationship(
@@ -64,6 +67,7 @@ class Edition(TenantScoped, db.Model):
     __table_args__ = (
         tenant_foreign_key("training_id", "trainings", ondelete="CASCADE"),
         tenant_foreign_key("trainer_id", "users"),
+        tenant_foreign_key("process_template_id", "process_templates"),
         Index("ix_editions_tenant_id_training_id", "tenant_id", "training_id"),
         Index("ix_editions_tenant_id_trainer_id", "tenant_id", "trainer_id"),
     )
@@ -77,6 +81,8 @@ class Edition(TenantScoped, db.Model):
     trainer_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, nullable=True)
     #: None: the training's capacity applies.
     capacity: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    #: The process template of this edition's trajectories; None: the training's (or default).
+    process_template_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, nullable=True)
     #: The fewest learners the edition goes ahead with; None: no minimum. An edition that starts
     #: soon with fewer is on the programme administrator's worklist.
     minimum: Mapped[int | None] = mapped_column(Integer, nullable=True)
@@ -197,3 +203,9 @@ class Enrolment(TenantScoped, db.Model):
         uselist=False,
         viewonly=True,
     )
+
+
+def process_template_of(edition: Edition) -> uuid.UUID | None:
+    """The template the edition's trajectories follow: the edition's own, else the training's;
+    None: the tenant's default template."""
+    return edition.process_template_id or edition.training.process_template_id

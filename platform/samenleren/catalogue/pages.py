@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import uuid
 from collections import defaultdict
+from dataclasses import dataclass
 
 from flask import abort, render_template, request
+from flask_babel import gettext
 from flask_login import current_user
 from sqlalchemy import select
 from werkzeug.datastructures import MultiDict
@@ -15,7 +17,14 @@ from werkzeug.datastructures import MultiDict
 from samenleren.catalogue.access import is_admin, is_open_to, may_record_attendance
 from samenleren.catalogue.editions import trainer_choices
 from samenleren.catalogue.enrolment import ACTIVE_STATUSES
-from samenleren.catalogue.models import Edition, Enrolment, EnrolmentStatus, Training
+from samenleren.catalogue.models import (
+    Edition,
+    Enrolment,
+    EnrolmentStatus,
+    Training,
+    process_template_of,
+)
+from samenleren.catalogue.process_choice import follows, option_label, template_choices
 from samenleren.catalogue.sessions import attendance_of, session_started
 from samenleren.catalogue.summaries import (
     edition_summaries,
@@ -56,9 +65,16 @@ def render_training(training: Training, *, failed: uuid.UUID | None = None, erro
         and (s.mine is None or s.mine.status is EnrolmentStatus.WITHDRAWN)
     }
     status = 422 if errors else 200
+    models, training_model = {}, None
+    if admin:  # which process model (and version) new trajectories of each edition start on
+        choices = template_choices()
+        training_model = follows(training.process_template_id, choices)
+        models = {s.edition.id: follows(process_template_of(s.edition), choices) for s in summaries}
     return render_template(
         "catalogue/show_training.html",
         training=training,
+        models=models,
+        training_model=training_model,
         summaries=summaries,
         positions=waiting_positions(current_user, summaries),
         may_apply=may_apply,
@@ -83,6 +99,7 @@ def training_values(training: Training | None) -> MultiDict:
             "provider": training.provider,
             "open_to": "all" if training.open_to_all else "departments",
             "capacity": "" if training.capacity is None else str(training.capacity),
+            "process_template_id": str(training.process_template_id or ""),
         }
     )
     if training.active:
@@ -92,11 +109,48 @@ def training_values(training: Training | None) -> MultiDict:
     return values
 
 
+@dataclass(frozen=True)
+class TemplateOptions:
+    """The process-template field of the training and edition forms."""
+
+    #: (value, label) of the templates to choose other than the default.
+    options: list[tuple[str, str]]
+    #: The label of the empty choice: the tenant's default template and its version.
+    default: str
+
+
+def template_options(training: Training | None = None) -> TemplateOptions:
+    """For a training: the default template or another one. For an edition (`training` given):
+    the training's template, or another one."""
+    choices = template_choices()
+    if training is None:
+        inherited = follows(None, choices)
+        empty = (
+            gettext("The default: %(template)s", template=option_label(inherited))
+            if inherited
+            else gettext("The default process template")
+        )
+    else:
+        inherited = follows(training.process_template_id, choices)
+        empty = (
+            gettext("As the training: %(template)s", template=option_label(inherited))
+            if inherited
+            else gettext("As the training")
+        )
+    options = [
+        (str(choice.template_id), option_label(choice))
+        for choice in choices
+        if inherited is None or choice.template_id != inherited.template_id
+    ]
+    return TemplateOptions(options, empty)
+
+
 def render_training_form(training: Training | None, values: MultiDict, errors=None):
     return render_template(
         "catalogue/training_form.html",
         training=training,
         departments=_departments(),
+        templates=template_options(),
         values=values,
         errors=errors or {},
     ), (422 if errors else 200)
@@ -120,6 +174,7 @@ def edition_values(edition: Edition | None) -> MultiDict:
                 else ""
             ),
             "minimum": "" if edition.minimum is None else str(edition.minimum),
+            "process_template_id": str(edition.process_template_id or ""),
         }
     )
     if edition.cancelled:
@@ -139,6 +194,7 @@ def render_edition_form(
         training=training,
         edition=edition,
         trainers=trainers,
+        templates=template_options(training),
         values=values,
         errors=errors or {},
     ), (422 if errors else 200)

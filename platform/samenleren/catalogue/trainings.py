@@ -29,6 +29,7 @@ from samenleren.catalogue.models import (
     Training,
     TrainingDepartment,
 )
+from samenleren.catalogue.process_choice import check_template_choice
 from samenleren.core.errors_input import InvalidInput
 from samenleren.core.extensions import db
 from samenleren.core.text import control_characters_message, has_control_characters
@@ -44,6 +45,8 @@ class TrainingInput:
     department_ids: Sequence[uuid.UUID] = ()
     capacity: int | None = None
     active: bool = True
+    #: None: the tenant's default template.
+    process_template_id: uuid.UUID | None = None
 
 
 def _check_training(data: TrainingInput) -> list[uuid.UUID]:
@@ -61,6 +64,7 @@ def _check_training(data: TrainingInput) -> list[uuid.UUID]:
     if message := too_long(data.description.strip(), DESCRIPTION_MAX):
         errors["description"] = message
     check_capacity(data.capacity, errors)
+    check_template_choice(data.process_template_id, errors)
     department_ids = list(dict.fromkeys(data.department_ids))
     if data.open_to_all:
         department_ids = []
@@ -86,6 +90,7 @@ def _apply_training(training: Training, data: TrainingInput) -> None:
     training.open_to_all = data.open_to_all
     training.capacity = data.capacity
     training.active = data.active
+    training.process_template_id = data.process_template_id
 
 
 def _set_departments(training: Training, department_ids: list[uuid.UUID]) -> None:

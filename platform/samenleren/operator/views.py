@@ -203,7 +203,7 @@ def new_tenant():
         invalid=lambda errors: _render_new(values, errors, {}, 422),
         done=see_other("operator.list_tenants"),
         message=_onboarded,
-        multiline=("group_roles",),
+        multiline=("group_roles", "first_admins"),
     )
 
 
@@ -382,6 +382,7 @@ def set_first_admins(slug: str):
             if changed
             else gettext("Nothing changed.")
         ),
+        multiline=("first_admins",),
     )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import tomllib
+import uuid
 from functools import cache
 from pathlib import Path
 
@@ -53,12 +54,16 @@ def ensure_default_template() -> ProcessTemplate:
     return template
 
 
-def current_version() -> TemplateVersion:
-    """The latest published version of the tenant's default template: new trajectories use it."""
+def current_version(template_id: uuid.UUID | None = None) -> TemplateVersion:
+    """The latest published version of a template (`template_id`), by default of the tenant's
+    default template: new trajectories use it."""
+    chosen = (
+        ProcessTemplate.is_default if template_id is None else ProcessTemplate.id == template_id
+    )
     version = db.session.scalar(
         select(TemplateVersion)
         .join(ProcessTemplate, ProcessTemplate.id == TemplateVersion.template_id)
-        .where(ProcessTemplate.is_default, TemplateVersion.status == VersionStatus.PUBLISHED)
+        .where(chosen, TemplateVersion.status == VersionStatus.PUBLISHED)
         .order_by(TemplateVersion.number.desc())
         .limit(1)
     )

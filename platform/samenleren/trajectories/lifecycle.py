@@ -13,7 +13,7 @@ from datetime import date, datetime
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
-from samenleren.catalogue.models import Edition, Enrolment
+from samenleren.catalogue.models import Edition, Enrolment, process_template_of
 from samenleren.core import signals
 from samenleren.core.db import as_utc, utcnow
 from samenleren.core.extensions import db
@@ -37,7 +37,8 @@ def enrolment_day(enrolment: Enrolment, fallback: datetime) -> date:
 
 
 def start_trajectory(enrolment: Enrolment) -> Trajectory:
-    """The trajectory of a newly enrolled learner, on the tenant's current template version.
+    """The trajectory of a newly enrolled learner, on the current version of the edition's template
+    (its own, the training's, or the tenant's default: `catalogue.models.process_template_of`).
 
     Idempotent per enrolment. Group steps are linked to the edition's meeting for that step,
     created by the first trajectory of the edition that needs it.
@@ -48,9 +49,9 @@ def start_trajectory(enrolment: Enrolment) -> Trajectory:
             existing.status = TrajectoryStatus.ACTIVE
             existing.completed_at = None
         return existing
-    version = current_version()
-    definition = version.content
     edition = enrolment.edition
+    version = current_version(process_template_of(edition))
+    definition = version.content
     enrolled_on = enrolment_day(enrolment, utcnow())
     trajectory = Trajectory(
         learner_id=enrolment.learner_id,

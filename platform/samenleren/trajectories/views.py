@@ -224,8 +224,14 @@ def _step_action(trajectory_id: str, step_id: str, action, done_message: str):
         done=see_other(".show_step", trajectory_id=trajectory.id, step_id=step.id),
         message=done_message,
         # A step's long texts (`f.<field>`; a short one refuses line breaks when it is
-        # parsed) and the reason for skipping it.
-        multiline=("f.*", "reason"),
+        # parsed), the reason for skipping it, and the texts of expected results and ratings.
+        multiline=(
+            "f.*",
+            "reason",
+            "result-*-observable",
+            "result-*-contribution",
+            "rating-*-example",
+        ),
     )
 
 
