@@ -52,7 +52,9 @@ def test_the_flevoland_model_matches_the_table_in_domain_md():
         "three_months": ("return_day", ["learner", "manager"]),
         "six_months": ("follow_up", ["learner", "manager"]),
     }
-    (expected,) = [f for f in definition.step("intake").fields if f.type.value == "expected_results"]
+    (expected,) = [
+        f for f in definition.step("intake").fields if f.type.value == "expected_results"
+    ]
     assert sorted(e.value for e in expected.editors) == ["coach", "manager"]
 
 
