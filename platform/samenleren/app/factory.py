@@ -111,9 +111,16 @@ def _init_extensions(app: Flask) -> None:
 
 def _init_domains(app: Flask) -> None:
     """Each domain connects its signal receivers and registers its periodic jobs."""
-    from samenleren import calendars, exports, notifications, process_templates, trajectories
+    from samenleren import (
+        calendars,
+        exports,
+        insight,
+        notifications,
+        process_templates,
+        trajectories,
+    )
 
-    for domain in (process_templates, trajectories, notifications, calendars, exports):
+    for domain in (process_templates, trajectories, notifications, calendars, exports, insight):
         domain.init_app(app)
 
 
