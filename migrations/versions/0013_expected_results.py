@@ -1,5 +1,6 @@
 """Programme insight: the manager's expected results at the intake and their ratings by learner
-and manager at the moments the process template names, behind row-level security.
+and manager at the moments the process template names, behind row-level security; exports keep
+the parameters of a provided dataset (the report's period and filters).
 
 Revision ID: 0013
 Revises: 0012
@@ -7,6 +8,7 @@ Revises: 0012
 
 import sqlalchemy as sa
 from alembic import op
+from sqlalchemy.dialects import postgresql
 
 from samenleren.core.rls import disable_rls, enable_rls
 
@@ -27,6 +29,15 @@ def _tenant_fk(table: str, column: str, target: str, ondelete: str | None = None
 
 
 def upgrade():
+    with op.batch_alter_table("exports", schema=None) as batch_op:
+        batch_op.add_column(
+            sa.Column(
+                "parameters",
+                sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"),
+                nullable=False,
+                server_default=sa.text("'{}'"),
+            )
+        )
     op.create_table(
         "expected_results",
         sa.Column("tenant_id", sa.Uuid(), nullable=False),
@@ -114,3 +125,5 @@ def downgrade():
     disable_rls(op, "expected_results")
     op.drop_index("ix_expected_results_tenant_id_trajectory_id", table_name="expected_results")
     op.drop_table("expected_results")
+    with op.batch_alter_table("exports", schema=None) as batch_op:
+        batch_op.drop_column("parameters")

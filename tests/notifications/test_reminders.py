@@ -178,3 +178,24 @@ def test_confidential_steps_show_only_name_and_date(app, tenants, world, smtp_si
         ).all()
     assert notes
     assert all(set(n.context) == {"step_id", "step", "learner", "due_on", "path"} for n in notes)
+
+
+def test_the_six_months_look_back_is_a_mail_to_learner_and_manager(app, tenants, world, smtp_sink):
+    """The Flevoland model's "Zes maanden later" has no meeting: the reminder on its day goes to
+    the learner and the manager, with the link to its short form; escalation as for any step."""
+    step_id, due = _step(app, tenants, world, "follow_up")
+    _sweep(app, tenants, _at(due))
+    assert _keys(app, tenants, step_id) == {
+        ("reminder", "0", "reminder", world.learner),
+        ("reminder", "0", "reminder", world.manager),
+    }
+    run_pending_jobs(app)
+    _send(app, tenants, _at(due, 8))
+    mails = [m for m in smtp_sink.messages if "Zes maanden later" in m["Subject"]]
+    assert len(mails) == 2
+    for mail in mails:
+        text = parts(mail)["text/plain"]
+        assert f"/flevoland/trajectories/{world.trajectory}/steps/{step_id}" in text
+    _sweep(app, tenants, _at(due + timedelta(days=7)))
+    keys = _keys(app, tenants, step_id)
+    assert ("escalation", "coach", "escalation_coach", world.coach) in keys

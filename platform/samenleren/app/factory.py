@@ -118,12 +118,21 @@ def _init_domains(app: Flask) -> None:
         budget,
         calendars,
         exports,
+        insight,
         notifications,
         process_templates,
         trajectories,
     )
 
-    for domain in (process_templates, trajectories, budget, notifications, calendars, exports):
+    for domain in (
+        process_templates,
+        trajectories,
+        budget,
+        notifications,
+        calendars,
+        exports,
+        insight,
+    ):
         domain.init_app(app)
 
 

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import uuid
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
@@ -59,6 +59,7 @@ DATASET_TITLES = {
     Dataset.TRAJECTORIES: _l("Trajectories"),
     Dataset.STEPS: _l("Steps"),
     Dataset.GOALS: _l("Learning goals"),
+    Dataset.INSIGHT: _l("Programme insight"),
 }
 
 STATUS_LABELS = {
@@ -87,6 +88,12 @@ class Table:
     title: str
     columns: list[Column]
     rows: list[tuple] = field(default_factory=list)
+    #: Tells apart the files of a dataset of several tables (CSV): `<stem>-<dataset>-<name>.csv`.
+    name: str = ""
+
+    @property
+    def file_part(self) -> str:
+        return f"{self.dataset.value}-{self.name}" if self.name else self.dataset.value
 
 
 def local_day(moment: datetime | None) -> date | None:
@@ -407,11 +414,34 @@ _BUILDERS: dict[Dataset, Callable[[_Programme], Table]] = {
 }
 
 
+@dataclass(frozen=True)
+class Provider:
+    """A dataset another domain builds (one above this layer, which exports cannot import):
+    `check` turns the request's parameters into the ones kept (raising InvalidInput for bad
+    ones), `build` makes its tables from them in the current tenant and language."""
+
+    check: Callable[[Mapping[str, str]], dict[str, str]]
+    build: Callable[[Mapping[str, str]], list[Table]]
+
+
+_PROVIDERS: dict[Dataset, Provider] = {}
+
+
+def provide(dataset: Dataset, provider: Provider) -> None:
+    """Called from the providing domain's `init_app`."""
+    _PROVIDERS[dataset] = provider
+
+
+def provider_of(dataset: Dataset) -> Provider | None:
+    return _PROVIDERS.get(dataset)
+
+
 def build_tables(
     datasets: Iterable[Dataset],
     locale: str,
     fallback: str,
     progress: Callable[[int, int], None] | None = None,
+    parameters: Mapping[str, str] | None = None,
 ) -> list[Table]:
     """The tables of `datasets` (in `Dataset` order) for the current tenant, with headers and
     labels in the active language; `progress(done, total)` after each one."""
@@ -419,7 +449,13 @@ def build_tables(
     programme = _Programme(locale, fallback)
     tables = []
     for number, dataset in enumerate(wanted, start=1):
-        tables.append(_BUILDERS[dataset](programme))
+        if dataset in _BUILDERS:
+            tables.append(_BUILDERS[dataset](programme))
+        else:
+            provider = _PROVIDERS.get(dataset)
+            if provider is None:
+                raise LookupError(f"nobody provides the dataset {dataset.value}")
+            tables.extend(provider.build(parameters or {}))
         if progress is not None:
             progress(number, len(wanted))
     return tables

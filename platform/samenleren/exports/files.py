@@ -4,7 +4,7 @@ CSV, for Excel as Dutch offices use it: UTF-8 with a byte order mark (Excel then
 accents right), `;` between cells (the list separator of Dutch Excel, which uses the comma as its
 decimal sign; with `,` Excel puts each whole line in one column), CRLF line ends, dates as
 `2027-03-01` and moments as `2027-03-01 13:30` (Dutch time). One dataset gives one `.csv` file;
-several give a `.zip` with one `.csv` per dataset.
+several give a `.zip` with one `.csv` per dataset (per table, for a dataset of several tables).
 
 XLSX: one sheet per dataset, the header row bold and frozen, a filter on the headers, dates and
 moments as real spreadsheet dates.
@@ -138,9 +138,9 @@ def export_file(tables: list[Table], export_format: ExportFormat, stem: str) -> 
         return ExportFile(f"{stem}.xlsx", XLSX_TYPE, xlsx_bytes(tables))
     if len(tables) == 1:
         table = tables[0]
-        return ExportFile(f"{stem}-{table.dataset.value}.csv", CSV_TYPE, csv_bytes(table))
+        return ExportFile(f"{stem}-{table.file_part}.csv", CSV_TYPE, csv_bytes(table))
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
         for table in tables:
-            archive.writestr(f"{stem}-{table.dataset.value}.csv", csv_bytes(table))
+            archive.writestr(f"{stem}-{table.file_part}.csv", csv_bytes(table))
     return ExportFile(f"{stem}.zip", ZIP_TYPE, buffer.getvalue())

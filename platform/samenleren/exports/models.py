@@ -37,6 +37,8 @@ class Dataset(enum.StrEnum):
     TRAJECTORIES = "trajectories"
     STEPS = "steps"
     GOALS = "goals"
+    #: The programme report's tables (built by the domain that provides it: `insight`).
+    INSIGHT = "insight"
 
 
 class Export(TenantScoped, db.Model):
@@ -60,6 +62,9 @@ class Export(TenantScoped, db.Model):
     format: Mapped[ExportFormat] = mapped_column(_enum(ExportFormat, 10))
     #: The datasets asked for, in `Dataset` order.
     datasets: Mapped[list] = mapped_column(JSONType)
+    #: What a provided dataset was asked for with (the report's period and filters), as checked
+    #: by its provider when the export was requested.
+    parameters: Mapped[dict] = mapped_column(JSONType, default=dict)
     #: The language of the column headers and labels: the requester's at the time of asking.
     locale: Mapped[str] = mapped_column(String(10))
     state: Mapped[ExportState] = mapped_column(_enum(ExportState, 10), default=ExportState.QUEUED)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
 
 from flask_babel import force_locale, gettext
@@ -25,7 +25,7 @@ from samenleren.core.extensions import db
 from samenleren.core.formatting import local_today
 from samenleren.core.jobs.runtime import enqueue
 from samenleren.core.tenancy import require_tenant
-from samenleren.exports.datasets import build_tables
+from samenleren.exports.datasets import build_tables, provider_of
 from samenleren.exports.files import export_file
 from samenleren.exports.models import Dataset, Export, ExportFormat, ExportState
 from samenleren.identity.models import User
@@ -43,13 +43,19 @@ REQUEUE_AFTER = timedelta(minutes=2)
 LISTED = 50
 
 
-def request_export(actor: User, export_format: str, datasets: Iterable[str], locale: str) -> Export:
+def request_export(
+    actor: User,
+    export_format: str,
+    datasets: Iterable[str],
+    locale: str,
+    parameters: Mapping[str, str] | None = None,
+) -> Export:
     """Record the request (audited) and enqueue its build after the caller's commit.
 
-    Refused (InvalidInput): an unknown format, no or unknown datasets, or an export of the same
-    person still being made.
+    Refused (InvalidInput): an unknown format, no or unknown datasets, parameters a provided
+    dataset refuses, or an export of the same person still being made.
     """
-    export = new_export(actor, export_format, datasets, locale)
+    export = new_export(actor, export_format, datasets, locale, parameters)
     enqueue_build(export)
     return export
 
@@ -63,7 +69,13 @@ def enqueue_build(export: Export) -> None:
     enqueue(BUILD_JOB, tenant_id=export.tenant_id, export_id=str(export.id))
 
 
-def new_export(actor: User, export_format: str, datasets: Iterable[str], locale: str) -> Export:
+def new_export(
+    actor: User,
+    export_format: str,
+    datasets: Iterable[str],
+    locale: str,
+    parameters: Mapping[str, str] | None = None,
+) -> Export:
     """The queued export, audited, without enqueueing its build (`request_export` does; the
     demo builds it right away with `build_export`)."""
     errors: dict[str, str] = {}
@@ -76,6 +88,11 @@ def new_export(actor: User, export_format: str, datasets: Iterable[str], locale:
         errors["datasets"] = gettext("Choose at least one kind of data.")
     if errors:
         raise InvalidInput(errors)
+    kept: dict[str, str] = {}
+    for name in sorted(names):
+        provider = provider_of(Dataset(name))
+        if provider is not None:
+            kept.update(provider.check(parameters or {}))
     busy = db.session.scalar(
         select(Export.id)
         .where(
@@ -93,6 +110,7 @@ def new_export(actor: User, export_format: str, datasets: Iterable[str], locale:
         requested_by_id=actor.id,
         format=chosen_format,
         datasets=[dataset.value for dataset in Dataset if dataset.value in names],
+        parameters=kept,
         locale=locale,
         state=ExportState.QUEUED,
         progress=0,
@@ -147,6 +165,7 @@ def build_export(export_id: uuid.UUID) -> Export | None:
                 export.locale,
                 tenant.default_locale,
                 lambda done, total: _set_progress(export_id, 5 + 75 * done // total),
+                export.parameters or {},
             )
             word = gettext("export")
             stem = f"{tenant.slug}-{word}-{local_today().isoformat()}"

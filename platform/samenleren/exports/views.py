@@ -42,6 +42,10 @@ DATASET_HINTS = {
     Dataset.GOALS: _l(
         "Learning goals per organisation goal, with the attainment ratings at the evaluation."
     ),
+    Dataset.INSIGHT: _l(
+        "Every table of the programme report (this year; from the report page: the period and "
+        "filters chosen there). Figures about fewer than 5 learners read “fewer than 5”."
+    ),
 }
 
 
@@ -87,9 +91,15 @@ def request_export():
     export_format = request.form.get("format", "")
     datasets = request.form.getlist("datasets")
     values = {"format": export_format, "datasets": datasets}
+    # A provided dataset's parameters (the report's period and filters) come as `p.<name>`.
+    parameters = {
+        name.removeprefix("p."): value
+        for name, value in request.form.items()
+        if name.startswith("p.")
+    }
     return form_action(
         lambda: services.request_export(
-            current_user, export_format, datasets, str(get_locale() or "nl")
+            current_user, export_format, datasets, str(get_locale() or "nl"), parameters
         ),
         invalid=lambda errors: _render_list(values, errors, 422),
         done=see_other("exports.list_exports"),

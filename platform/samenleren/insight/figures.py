@@ -322,27 +322,27 @@ def _load(scope: Scope) -> tuple[dict[uuid.UUID, _Trajectory], dict[uuid.UUID, T
             select(TemplateVersion).where(TemplateVersion.id.in_(versions))
         )
     }
-    for row in db.session.execute(
+    for step_row in db.session.execute(
         select(StepInstance.trajectory_id, StepInstance.step_key, StepInstance.state).where(
             StepInstance.trajectory_id.in_(ids)
         )
     ):
-        steps = trajectories[row.trajectory_id].steps
+        steps = trajectories[step_row.trajectory_id].steps
         # A repeating step counts as done once one occurrence is.
-        if steps.get(row.step_key) is not StepState.DONE:
-            steps[row.step_key] = row.state
+        if steps.get(step_row.step_key) is not StepState.DONE:
+            steps[step_row.step_key] = step_row.state
     goal_links: dict[uuid.UUID, set[uuid.UUID]] = defaultdict(set)
-    for row in db.session.execute(
+    for link in db.session.execute(
         select(LearningGoal.trajectory_id, LearningGoal.id, LearningGoalLink.organisation_goal_id)
         .outerjoin(LearningGoalLink, LearningGoalLink.learning_goal_id == LearningGoal.id)
         .where(LearningGoal.trajectory_id.in_(ids))
     ):
-        trajectory = trajectories[row.trajectory_id]
+        trajectory = trajectories[link.trajectory_id]
         trajectory.has_learning_goals = True
-        if row.organisation_goal_id is not None:
-            trajectory.goals.add(row.organisation_goal_id)
-            goal_links[row.id].add(row.organisation_goal_id)
-    for row in db.session.execute(
+        if link.organisation_goal_id is not None:
+            trajectory.goals.add(link.organisation_goal_id)
+            goal_links[link.id].add(link.organisation_goal_id)
+    for rated in db.session.execute(
         select(
             ExpectedResult.id,
             ExpectedResult.trajectory_id,
@@ -357,19 +357,19 @@ def _load(scope: Scope) -> tuple[dict[uuid.UUID, _Trajectory], dict[uuid.UUID, T
         .outerjoin(ResultRating, ResultRating.expected_result_id == ExpectedResult.id)
         .where(ExpectedResult.trajectory_id.in_(ids))
     ):
-        trajectory = trajectories[row.trajectory_id]
-        result = trajectory.results.get(row.id)
+        trajectory = trajectories[rated.trajectory_id]
+        result = trajectory.results.get(rated.id)
         if result is None:
-            result = trajectory.results[row.id] = _Result(
-                learning_goal=row.learning_goal_id,
-                promised=bool(row.promised),
-                by_manager=row.created_by_id is not None
-                and row.created_by_id == trajectory.manager,
-                goals=goal_links.get(row.learning_goal_id, set()),
+            result = trajectory.results[rated.id] = _Result(
+                learning_goal=rated.learning_goal_id,
+                promised=bool(rated.promised),
+                by_manager=rated.created_by_id is not None
+                and rated.created_by_id == trajectory.manager,
+                goals=goal_links.get(rated.learning_goal_id, set()),
             )
-        if row.moment is not None:
-            result.levels[(row.moment, row.rater_role)] = row.level
-            if row.rater_role == MANAGER and row.contribution_done:
+        if rated.moment is not None:
+            result.levels[(rated.moment, rated.rater_role)] = rated.level
+            if rated.rater_role == MANAGER and rated.contribution_done:
                 result.contribution_done = True
     return trajectories, definitions
 
@@ -382,13 +382,15 @@ def _transfer(group: _Group, trajectories: Iterable[_Trajectory]) -> Transfer:
         if not trajectory.counts:
             continue
         for result in trajectory.results.values():
-            levels = {role: result.levels.get((moment, role)) for role in (LEARNER, MANAGER)}
-            for role, level in levels.items():
-                if level is not None:
-                    by[role].append((level.transferred, trajectory.learner))
-            if levels[LEARNER] is not None and levels[MANAGER] is not None:
-                differ = levels[LEARNER].transferred != levels[MANAGER].transferred
-                both.append((differ, trajectory.learner))
+            said = {
+                role: level.transferred
+                for role in (LEARNER, MANAGER)
+                if (level := result.levels.get((moment, role))) is not None
+            }
+            for role, transferred in said.items():
+                by[role].append((transferred, trajectory.learner))
+            if len(said) == 2:
+                both.append((said[LEARNER] != said[MANAGER], trajectory.learner))
     return Transfer(group.share(by[LEARNER]), group.share(by[MANAGER]), group.share(both))
 
 

@@ -266,6 +266,23 @@ def trend_section(f: Figures) -> Section:
     )
 
 
+def headline(found: Figures) -> list[tuple[str, str]]:
+    """The figures at the top of the report."""
+    return [
+        (gettext("Trajectories"), show_count(found.trajectories)),
+        (
+            gettext("Transfer after three months, according to the managers"),
+            show_share(found.transfer.by_manager),
+        ),
+        (
+            gettext("Transfer after three months, according to the learners"),
+            show_share(found.transfer.by_learner),
+        ),
+        (gettext("Completed"), show_share(found.completed)),
+        (gettext("Withdrawn"), show_share(found.withdrawn)),
+    ]
+
+
 #: The report's sections in order. A section about costs joins here as one more function.
 SECTIONS: list[Callable[[Figures], Section]] = [
     transfer_section,

@@ -12,7 +12,6 @@ import csv
 import io
 
 from flask import Blueprint, Response, render_template, request
-from flask_babel import gettext
 from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import aliased
@@ -108,28 +107,12 @@ def _page(team: bool):
         "insight/report.html",
         team=team,
         figures=found,
-        headline=_headline(found),
+        headline=report.headline(found),
         sections=report.sections(found),
         options=_options(),
         values=request.args,
         errors={},
     )
-
-
-def _headline(found) -> list[tuple[str, str]]:
-    return [
-        (gettext("Trajectories"), report.show_count(found.trajectories)),
-        (
-            gettext("Transfer after three months, according to the managers"),
-            report.show_share(found.transfer.by_manager),
-        ),
-        (
-            gettext("Transfer after three months, according to the learners"),
-            report.show_share(found.transfer.by_learner),
-        ),
-        (gettext("Completed"), report.show_share(found.completed)),
-        (gettext("Withdrawn"), report.show_share(found.withdrawn)),
-    ]
 
 
 @bp.get("/<tenant>/insight/")
