@@ -37,6 +37,8 @@ class Dataset(enum.StrEnum):
     TRAJECTORIES = "trajectories"
     STEPS = "steps"
     GOALS = "goals"
+    #: The budget ledger's expenses (amounts in euros with two decimals).
+    BUDGET = "budget"
 
 
 class Export(TenantScoped, db.Model):

@@ -42,6 +42,9 @@ DATASET_HINTS = {
     Dataset.GOALS: _l(
         "Learning goals per organisation goal, with the attainment ratings at the evaluation."
     ),
+    Dataset.BUDGET: _l(
+        "The budget's expenses: date, amount, category, edition and invoice reference."
+    ),
 }
 
 
