@@ -26,8 +26,8 @@ from sqlalchemy import and_, select
 
 from samenleren.audit.events import AuditAction
 from samenleren.audit.services import record
-from samenleren.budget.actuals import ActualInput, add_actual, check_actual
-from samenleren.budget.ledger import category_names, check_thresholds
+from samenleren.budget.actuals import ActualInput, add_actuals, check_actual
+from samenleren.budget.ledger import category_names
 from samenleren.budget.models import DEFAULT_NAMES
 from samenleren.catalogue.access import require_admin
 from samenleren.catalogue.models import Edition, Training
@@ -357,16 +357,12 @@ def import_actuals(filename: str, content: bytes, actor: User) -> ImportResult:
     anything is written. The caller commits."""
     require_admin(actor)
     parsed, edition_ids = parse_rows(read_table(filename, content))
-    years = set()
-    for _number, data in parsed:
-        add_actual(data, actor, source="import", known_editions=edition_ids, check=False)
-        years.add(data.spent_on.year)
-    total = sum(data.amount_cents for _number, data in parsed)
+    rows = [data for _number, data in parsed]
+    total = sum(data.amount_cents for data in rows)
     record(
         AuditAction.BUDGET_IMPORTED,
         actor=actor,
-        details={"filename": filename[:200], "rows": len(parsed), "total": total},
+        details={"filename": filename[:200], "rows": len(rows), "total": total},
     )
-    for year in sorted(years):
-        check_thresholds(year)
-    return ImportResult(rows=len(parsed), total_cents=total)
+    add_actuals(rows, actor, source="import", known_editions=edition_ids)
+    return ImportResult(rows=len(rows), total_cents=total)
