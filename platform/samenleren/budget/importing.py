@@ -211,10 +211,11 @@ def _cents(cell: object) -> int:
     return parse_cents(str(cell or ""), allow_negative=True)
 
 
-def _category_lookup() -> dict[str, str]:
-    """Every name a category goes by (the tenant's, and the usual one in every language)."""
+def _category_lookup(names: dict[str, str]) -> dict[str, str]:
+    """Every name a category goes by (the tenant's `names`, and the usual one in every
+    language)."""
     lookup = {}
-    for key, name in category_names().items():
+    for key, name in names.items():
         lookup[_word(name)] = key
         lookup[_word(key)] = key
     for language in LANGUAGES:
@@ -270,7 +271,8 @@ def parse_rows(table: list[list[object]]) -> tuple[list[tuple[int, ActualInput]]
                 )
             ]
         )
-    categories = _category_lookup()
+    names = category_names()
+    categories = _category_lookup(names)
     editions, edition_ids = _edition_lookup()
     problems: list[Problem] = []
     parsed: list[tuple[int, ActualInput]] = []
@@ -307,7 +309,7 @@ def parse_rows(table: list[list[object]]) -> tuple[list[tuple[int, ActualInput]]
                 gettext(
                     "the category %(value)s is unknown (use one of: %(names)s)",
                     value=repr(category_text),
-                    names=", ".join(category_names().values()),
+                    names=", ".join(names.values()),
                 )
             )
         edition_text = _text(row, columns.get("edition"))
