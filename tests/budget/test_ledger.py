@@ -356,3 +356,29 @@ def test_categories_are_renamed_per_tenant_and_back(app, tenants):
         assert category_names()["venues"] == "Venues"
     with in_tenant(app, tenants["gelderland"]):
         assert category_names()["venues"] == "Venues"
+
+
+def test_the_warning_mail_goes_out_in_the_admins_language(app, tenants, smtp_sink):
+    from samenleren.core.extensions import db
+    from samenleren.identity.models import User
+    from samenleren.notifications.delivery import send_due
+
+    flevoland = tenants["flevoland"]
+    with in_tenant(app, flevoland):
+        world = build_world(flevoland)
+        year = edition_year(world)
+        book(world, 500000)
+        db.session.commit()
+        admin_email = get(User, world.admin).email
+    with in_tenant(app, flevoland):
+        assert send_due() == 2  # 80 % and 100 % at once, each its own mail
+    smtp_sink.wait_for(2)
+    subjects = sorted(str(m["Subject"]) for m in smtp_sink.messages)
+    assert subjects == [
+        f"Budget {year}: 100% vastgelegd en uitgegeven",
+        f"Budget {year}: 80% vastgelegd en uitgegeven",
+    ]
+    body = smtp_sink.messages[0].get_body(("plain",)).get_content()
+    assert "€\u00a05.000,00 van €\u00a05.000,00" in body
+    assert f"/flevoland/budget/?year={year}" in body
+    assert all(admin_email in str(m["To"]) for m in smtp_sink.messages)

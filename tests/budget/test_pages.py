@@ -360,3 +360,20 @@ def test_queries_per_budget_page_are_few_and_constant_in_data_size(app, tenants,
     page = admin.get(paths[0]).get_data(as_text=True)
     assert page.count('/edit"') == 34  # every expense is listed
     assert "Extra 032" in page
+
+
+def test_the_overview_says_when_a_warning_went_out(app, tenants, world):
+    from samenleren.core.extensions import db
+
+    flevoland = tenants["flevoland"]
+    with in_tenant(app, flevoland):
+        year = edition_year(world)
+        book(world, 420000, on=date(year, 3, 1))
+        db.session.commit()
+    admin = client_as(app, flevoland, "admin")
+    page = admin.get(f"/flevoland/budget/?year={year}").get_data(as_text=True)
+    assert "Warnings sent" in page and "80% reached on" in page
+    assert "100% reached" not in page
+    assert "Warnings sent" not in admin.get(f"/flevoland/budget/?year={year + 1}").get_data(
+        as_text=True
+    )

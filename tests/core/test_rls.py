@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import date, timedelta
 
 import psycopg
 import pytest
@@ -23,7 +23,7 @@ from samenleren.core.extensions import db
 from samenleren.core.rls import POLICY_NAME
 from samenleren.core.tenancy import activate_tenant, tenant_scope
 from samenleren.core.tenant import Tenant
-from samenleren.identity.models import LoginSession, User
+from samenleren.identity.models import LoginSession, Role, User
 from tests.conftest import REPO_ROOT, Database, TenantRef, make_user, seed_demo
 
 
@@ -36,6 +36,8 @@ def _seed_every_table(app: Flask, refs: dict[str, TenantRef]) -> dict[str, Tenan
     """Both tenants with demo data, one login session and one audit event each, so every tenant
     table has rows."""
     from samenleren.audit.services import record
+    from samenleren.budget.actuals import ActualInput, add_actual
+    from samenleren.budget.planning import rename_categories, set_year_budget
     from samenleren.calendars.feeds import create_feed
     from samenleren.identity.trainers import invite_external_trainer
     from samenleren.scim.groups import GroupData, create_group
@@ -57,6 +59,13 @@ def _seed_every_table(app: Flask, refs: dict[str, TenantRef]) -> dict[str, Tenan
                 # A personal calendar feed (calendar_feeds).
                 create_feed(user)
                 create_group(GroupData("Rls", member_ids=[str(user.id)]), actor_label="test")
+                # The budget ledger: an expense, a year's budget and a renamed category.
+                admin = db.session.scalars(
+                    select(User).where(User.role_assignments.any(role=Role.PROGRAMME_ADMIN))
+                ).first()
+                add_actual(ActualInput(date(2027, 1, 5), 1250, "other"), admin)
+                set_year_budget(2027, 500000, {}, admin)
+                rename_categories({"venues": f"Zalen {ref.slug}"}, admin)
                 db.session.commit()
     return refs
 

@@ -197,6 +197,21 @@ BAD_MANIFESTS: list[tuple[str, Callable[[str], str | bytes], str, str]] = [
         "theme.logo",
         "not found",
     ),
+    ("budget-float", lambda t: t + "\n[budget]\nyearly = 5000.5\n", "budget.yearly", "string"),
+    ("budget-negative", lambda t: t + "\n[budget]\nyearly = -5\n", "budget.yearly", "at least 0"),
+    (
+        "budget-three-decimals",
+        lambda t: t + '\n[budget]\nyearly = "12,345"\n',
+        "budget.yearly",
+        "two decimals",
+    ),
+    (
+        "budget-words",
+        lambda t: t + '\n[budget]\nyearly = "vijfduizend"\n',
+        "budget.yearly",
+        "amount",
+    ),
+    ("budget-without-amount", lambda t: t + "\n[budget]\n", "budget.yearly", "required"),
     (
         "logo-of-wrong-type",
         _replace('primary_color = "#154273"', 'primary_color = "#154273"\nlogo = "logo.gif"'),
@@ -250,6 +265,15 @@ def test_a_description_keeps_its_line_breaks(tmp_path: Path) -> None:
     text = BASE.replace('"Samen leren in Zeeland."', '"Samen leren\\nin Zeeland.\\tEcht."')
     manifest = load_manifest(write_manifest(tmp_path, text)).manifest
     assert manifest.programme.description["nl"] == "Samen leren\nin Zeeland.\tEcht."
+
+
+@pytest.mark.parametrize(
+    ("line", "cents"), [("yearly = 5000", 500000), ('yearly = "5.000,50"', 500050)]
+)
+def test_the_yearly_budget_is_read_in_cents(tmp_path: Path, line: str, cents: int) -> None:
+    manifest = load_manifest(write_manifest(tmp_path, BASE + f"\n[budget]\n{line}\n")).manifest
+    assert manifest.budget is not None and manifest.budget.yearly_cents == cents
+    assert load_manifest(write_manifest(tmp_path, BASE)).manifest.budget is None
 
 
 def test_the_base_manifest_is_valid(tmp_path: Path) -> None:

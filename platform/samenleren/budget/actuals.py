@@ -95,13 +95,10 @@ def add_actual(
     actor: User,
     *,
     source: str = "form",
-    known_editions: set[uuid.UUID] | None = None,
-    check: bool = True,
 ) -> Actual:
-    """Book money spent. `source`: "form" or "import" (in the audit log). `check`: check the
-    year's thresholds now (an import checks once, after its last row)."""
+    """Book money spent. `source`: "form" (in the audit log; `add_actuals` books many)."""
     require_admin(actor)
-    errors = check_actual(data, known_editions)
+    errors = check_actual(data)
     if errors:
         raise InvalidInput(errors)
     actual = Actual(created_by_id=actor.id)
@@ -115,9 +112,42 @@ def add_actual(
         subject_id=actual.id,
         details={"before": None, "after": snapshot(actual), "source": source},
     )
-    if check:
-        check_thresholds(actual.spent_on.year)
+    check_thresholds(actual.spent_on.year)
     return actual
+
+
+def add_actuals(
+    rows: list[ActualInput],
+    actor: User,
+    *,
+    source: str,
+    known_editions: set[uuid.UUID] | None = None,
+) -> list[Actual]:
+    """Book many expenses at once (an import): all checked first, written in one flush, each
+    audited; the thresholds of every year they touch are checked once, at the end. Refused
+    (`InvalidInput`, the first row's problems) before anything is written."""
+    require_admin(actor)
+    for data in rows:
+        errors = check_actual(data, known_editions)
+        if errors:
+            raise InvalidInput(errors)
+    actuals = []
+    for data in rows:
+        actual = Actual(id=uuid.uuid4(), created_by_id=actor.id)
+        _apply(actual, data)
+        actuals.append(actual)
+        record(
+            AuditAction.BUDGET_ACTUAL_ADDED,
+            actor=actor,
+            subject_type="budget_actual",
+            subject_id=actual.id,
+            details={"before": None, "after": snapshot(actual), "source": source},
+        )
+    db.session.add_all(actuals)
+    db.session.flush()
+    for year in sorted({data.spent_on.year for data in rows}):
+        check_thresholds(year)
+    return actuals
 
 
 def update_actual(actual: Actual, data: ActualInput, actor: User) -> Actual:

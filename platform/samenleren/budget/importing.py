@@ -26,8 +26,8 @@ from sqlalchemy import and_, select
 
 from samenleren.audit.events import AuditAction
 from samenleren.audit.services import record
-from samenleren.budget.actuals import ActualInput, add_actual, check_actual
-from samenleren.budget.ledger import category_names, check_thresholds
+from samenleren.budget.actuals import ActualInput, add_actuals, check_actual
+from samenleren.budget.ledger import category_names
 from samenleren.budget.models import DEFAULT_NAMES
 from samenleren.catalogue.access import require_admin
 from samenleren.catalogue.models import Edition, Training
@@ -211,10 +211,11 @@ def _cents(cell: object) -> int:
     return parse_cents(str(cell or ""), allow_negative=True)
 
 
-def _category_lookup() -> dict[str, str]:
-    """Every name a category goes by (the tenant's, and the usual one in every language)."""
+def _category_lookup(names: dict[str, str]) -> dict[str, str]:
+    """Every name a category goes by (the tenant's `names`, and the usual one in every
+    language)."""
     lookup = {}
-    for key, name in category_names().items():
+    for key, name in names.items():
         lookup[_word(name)] = key
         lookup[_word(key)] = key
     for language in LANGUAGES:
@@ -270,7 +271,8 @@ def parse_rows(table: list[list[object]]) -> tuple[list[tuple[int, ActualInput]]
                 )
             ]
         )
-    categories = _category_lookup()
+    names = category_names()
+    categories = _category_lookup(names)
     editions, edition_ids = _edition_lookup()
     problems: list[Problem] = []
     parsed: list[tuple[int, ActualInput]] = []
@@ -307,7 +309,7 @@ def parse_rows(table: list[list[object]]) -> tuple[list[tuple[int, ActualInput]]
                 gettext(
                     "the category %(value)s is unknown (use one of: %(names)s)",
                     value=repr(category_text),
-                    names=", ".join(category_names().values()),
+                    names=", ".join(names.values()),
                 )
             )
         edition_text = _text(row, columns.get("edition"))
@@ -357,16 +359,12 @@ def import_actuals(filename: str, content: bytes, actor: User) -> ImportResult:
     anything is written. The caller commits."""
     require_admin(actor)
     parsed, edition_ids = parse_rows(read_table(filename, content))
-    years = set()
-    for _number, data in parsed:
-        add_actual(data, actor, source="import", known_editions=edition_ids, check=False)
-        years.add(data.spent_on.year)
-    total = sum(data.amount_cents for _number, data in parsed)
+    rows = [data for _number, data in parsed]
+    total = sum(data.amount_cents for data in rows)
     record(
         AuditAction.BUDGET_IMPORTED,
         actor=actor,
-        details={"filename": filename[:200], "rows": len(parsed), "total": total},
+        details={"filename": filename[:200], "rows": len(rows), "total": total},
     )
-    for year in sorted(years):
-        check_thresholds(year)
-    return ImportResult(rows=len(parsed), total_cents=total)
+    add_actuals(rows, actor, source="import", known_editions=edition_ids)
+    return ImportResult(rows=len(rows), total_cents=total)

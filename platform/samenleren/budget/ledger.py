@@ -21,6 +21,7 @@ from typing import Any
 
 from sqlalchemy import and_, func, select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import joinedload
 
 from samenleren.budget.models import (
     DEFAULT_NAMES,
@@ -201,8 +202,6 @@ def spent_by_category(year: int) -> dict[str, int]:
 
 def actuals_of(year: int) -> list[Actual]:
     """The year's actuals, newest first, each with its edition and training (one query)."""
-    from sqlalchemy.orm import joinedload
-
     first, last = year_bounds(year)
     return list(
         db.session.scalars(

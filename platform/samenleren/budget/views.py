@@ -16,7 +16,7 @@ from samenleren.budget import ledger
 from samenleren.budget.actuals import add_actual, delete_actual, update_actual
 from samenleren.budget.forms import ActualForm, BudgetForm, actual_values, budget_values
 from samenleren.budget.importing import MAX_BYTES, ImportRefused, Problem, import_actuals
-from samenleren.budget.models import Actual, Category
+from samenleren.budget.models import DEFAULT_NAMES, Actual, Category, CategoryName
 from samenleren.budget.planning import rename_categories, set_year_budget
 from samenleren.catalogue.models import Edition, Training
 from samenleren.core.errors_input import InvalidInput
@@ -227,8 +227,6 @@ def plan_year() -> ResponseReturnValue:
 
 @bp.route("/<tenant>/budget/categories", methods=["GET", "POST"])
 def edit_categories() -> ResponseReturnValue:
-    from samenleren.budget.models import DEFAULT_NAMES, CategoryName
-
     own: dict[str, str] = dict(
         db.session.execute(select(CategoryName.category, CategoryName.name)).all()
     )

@@ -257,12 +257,15 @@ def seed_tenant(tenant: Tenant) -> list[DemoPerson]:
 def _seed_parts() -> None:
     """What the issues after the programme added to the demo, on a freshly seeded programme;
     through the services, in order (the outbox last: it mails about everything before it)."""
+    from samenleren.budget.demo import seed_budget
     from samenleren.exports.demo import seed_exports
     from samenleren.notifications.demo import seed_notifications
     from samenleren.process_templates.editor.demo import seed_draft
     from samenleren.process_templates.library.demo import seed_library
     from samenleren.process_templates.versions.demo import seed_imported_template
 
+    seed_budget()  # editions' costs and the invoices of what has happened (issue 13)
+    db.session.commit()
     seed_exports()  # a ready export for the programme admin (issue 6)
     seed_library()  # one tenant's variant of the model shared in the library (issue 5)
     seed_draft()  # a draft of the default template in the editor (issue 5)

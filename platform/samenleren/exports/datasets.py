@@ -60,6 +60,7 @@ DATASET_TITLES = {
     Dataset.STEPS: _l("Steps"),
     Dataset.GOALS: _l("Learning goals"),
     Dataset.INSIGHT: _l("Programme insight"),
+    Dataset.BUDGET: _l("Expenses"),
 }
 
 STATUS_LABELS = {
@@ -407,10 +408,67 @@ def _goals(programme: _Programme) -> Table:
     return table
 
 
+def _budget(programme: _Programme) -> Table:
+    """Every expense of the budget ledger, oldest first: two queries (the rows, the tenant's
+    names of the categories). Amounts are `Decimal` euros made from the stored cents."""
+    from samenleren.budget.ledger import category_names
+    from samenleren.budget.models import Actual
+    from samenleren.core.money import to_decimal
+
+    table = Table(
+        Dataset.BUDGET,
+        str(DATASET_TITLES[Dataset.BUDGET]),
+        [
+            Column(gettext("Date"), DAY),
+            Column(gettext("Amount (euros)"), NUMBER),
+            Column(gettext("Category")),
+            Column(gettext("Training")),
+            Column(gettext("Edition")),
+            Column(gettext("Invoice reference")),
+            Column(gettext("Description")),
+        ],
+    )
+    names = category_names()
+    rows = db.session.execute(
+        select(
+            Actual.spent_on,
+            Actual.amount_cents,
+            Actual.category,
+            Training.title,
+            Edition.name,
+            Actual.invoice_reference,
+            Actual.description,
+        )
+        .select_from(Actual)
+        .outerjoin(
+            Edition, (Edition.tenant_id == Actual.tenant_id) & (Edition.id == Actual.edition_id)
+        )
+        .outerjoin(
+            Training,
+            (Training.tenant_id == Edition.tenant_id) & (Training.id == Edition.training_id),
+        )
+        .order_by(Actual.spent_on, Actual.created_at)
+    )
+    for spent_on, cents, category, title, edition, reference, description in rows:
+        table.rows.append(
+            (
+                spent_on,
+                to_decimal(cents),
+                names.get(category, category),
+                title or "",
+                edition or "",
+                reference,
+                description,
+            )
+        )
+    return table
+
+
 _BUILDERS: dict[Dataset, Callable[[_Programme], Table]] = {
     Dataset.TRAJECTORIES: _trajectories,
     Dataset.STEPS: _steps,
     Dataset.GOALS: _goals,
+    Dataset.BUDGET: _budget,
 }
 
 

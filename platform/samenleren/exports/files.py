@@ -22,6 +22,7 @@ import io
 import zipfile
 from dataclasses import dataclass
 from datetime import date, datetime
+from decimal import Decimal
 
 from openpyxl import Workbook
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
@@ -58,6 +59,9 @@ def _csv_cell(value: object) -> str:
         return value.isoformat()
     if isinstance(value, str):
         return neutralise(value)
+    if isinstance(value, Decimal):
+        # Amounts in euros: a decimal comma, as the semicolons are for Dutch spreadsheets.
+        return str(value).replace(".", ",")
     return str(value)
 
 

@@ -39,6 +39,8 @@ class Dataset(enum.StrEnum):
     GOALS = "goals"
     #: The programme report's tables (built by the domain that provides it: `insight`).
     INSIGHT = "insight"
+    #: The budget ledger's expenses (amounts in euros with two decimals).
+    BUDGET = "budget"
 
 
 class Export(TenantScoped, db.Model):

@@ -46,6 +46,9 @@ DATASET_HINTS = {
         "Every table of the programme report (this year; from the report page: the period and "
         "filters chosen there). Figures about fewer than 5 learners read “fewer than 5”."
     ),
+    Dataset.BUDGET: _l(
+        "The budget's expenses: date, amount, category, edition and invoice reference."
+    ),
 }
 
 

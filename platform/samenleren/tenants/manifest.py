@@ -237,7 +237,7 @@ class Budget(_Strict):
     @field_validator("yearly", mode="before")
     @classmethod
     def _no_float(cls, value: object) -> object:
-        if isinstance(value, float):
+        if isinstance(value, float | bool):
             raise ValueError('write whole euros as a number (5000) or a string ("5000.50")')
         return value
 
