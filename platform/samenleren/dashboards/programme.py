@@ -32,6 +32,7 @@ from samenleren.core.extensions import db
 from samenleren.core.formatting import local_today
 from samenleren.core.tenancy import require_tenant
 from samenleren.dashboards.first_steps import FirstStep, first_steps
+from samenleren.dashboards.worklist import Worklist, worklist
 from samenleren.identity.models import Role, User
 from samenleren.process_templates.definition import (
     StepSpec,
@@ -124,16 +125,21 @@ class ProgrammeDashboard:
     ratings_hidden: bool
     #: A new tenant's checklist (dashboards.first_steps); empty once everything is done.
     first_steps: list[FirstStep]
+    #: Applications, conversations to read and editions to look at (dashboards.worklist).
+    work: Worklist
 
 
 def programme_dashboard(user: User, today: date | None = None) -> ProgrammeDashboard:
-    """The programme at a glance (4 queries, whatever the number of trajectories)."""
+    """The programme at a glance, with the worklist and a new tenant's first steps (6 queries,
+    whatever the number of trajectories)."""
     today = today or local_today()
     relations = frozenset({Role.PROGRAMME_ADMIN})
     counts, per_position, without_coach_total, overdue_total, definitions = _overview(today)
     per_step = _per_step(per_position, definitions)
     without_coach, overdue = _attention(today, definitions)
     goals, ratings_hidden = _goal_table(definitions, relations)
+    loads = _coach_loads()
+    work = worklist(today, definitions)
     return ProgrammeDashboard(
         counts=counts,
         per_step=per_step,
@@ -141,10 +147,16 @@ def programme_dashboard(user: User, today: date | None = None) -> ProgrammeDashb
         without_coach_total=without_coach_total,
         overdue=overdue,
         overdue_total=overdue_total,
-        coach_loads=_coach_loads(),
+        coach_loads=loads,
         goals=goals,
         ratings_hidden=ratings_hidden,
-        first_steps=first_steps(require_tenant()),
+        first_steps=first_steps(
+            require_tenant(),
+            goals=any(row.goal.active for row in goals),
+            coaches=any(row.active for row in loads),
+            training=work.has_training,
+        ),
+        work=work,
     )
 
 
