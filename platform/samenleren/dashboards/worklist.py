@@ -13,6 +13,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from typing import Any
 
 from sqlalchemy import (
     Date,
@@ -110,8 +111,8 @@ def worklist(today: date, definitions: dict[uuid.UUID, TemplateDefinition]) -> W
     learner = aliased(User)
     total = func.count().over().label("total")
 
-    def shape(kind: str, **columns):
-        empty = {
+    def shape(kind: str, **columns: Any) -> list[Any]:
+        empty: dict[str, Any] = {
             "item_id": null().cast(Uuid),
             "other_id": null().cast(Uuid),
             "person": null().cast(String),
