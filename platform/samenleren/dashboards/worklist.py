@@ -33,7 +33,6 @@ from sqlalchemy.orm import aliased
 
 from samenleren.catalogue.models import Edition, Enrolment, EnrolmentStatus, Training
 from samenleren.core.db import utcnow
-from samenleren.core.extensions import db
 from samenleren.identity.models import Role, User
 from samenleren.process_templates.definition import StepKind, StepSpec, TemplateDefinition
 from samenleren.trajectories.models import StepInstance, StepState, Trajectory, TrajectoryStatus
@@ -106,31 +105,44 @@ def readable_conversations(definitions: dict[uuid.UUID, TemplateDefinition]) -> 
     return keys
 
 
-def worklist(today: date, definitions: dict[uuid.UUID, TemplateDefinition]) -> Worklist:
-    """The worklist's three parts in one query (the parts' columns share one shape)."""
-    learner = aliased(User)
-    total = func.count().over().label("total")
+#: The columns every part of the dashboard's list query has (`shape`), with their types.
+COLUMNS: dict[str, Any] = {
+    "item_id": Uuid,
+    "other_id": Uuid,
+    "person": String,
+    "training": String,
+    "edition": String,
+    "step_key": String,
+    "version_id": Uuid,
+    "moment": DateTime(timezone=True),
+    "day": Date,
+    "due_on": Date,
+    "occurrence": Integer,
+    "enrolled": Integer,
+    "waiting": Integer,
+    "places": Integer,
+    "minimum": Integer,
+}
+KINDS = ("application", "to_read", "edition", "any_training")
 
-    def shape(kind: str, **columns: Any) -> list[Any]:
-        empty: dict[str, Any] = {
-            "item_id": null().cast(Uuid),
-            "other_id": null().cast(Uuid),
-            "person": null().cast(String),
-            "training": null().cast(String),
-            "edition": null().cast(String),
-            "step_key": null().cast(String),
-            "version_id": null().cast(Uuid),
-            "moment": null().cast(DateTime(timezone=True)),
-            "day": null().cast(Date),
-            "enrolled": null().cast(Integer),
-            "waiting": null().cast(Integer),
-            "places": null().cast(Integer),
-            "minimum": null().cast(Integer),
-        }
-        empty.update(columns)
-        return [literal(kind, String).label("kind")] + [
-            value.label(name) for name, value in empty.items()
-        ]
+
+def shape(kind: str, **columns: Any) -> list[Any]:
+    """The columns of one part of the list query, in the shared order: `kind` first, then
+    `COLUMNS` (the ones not given are typed NULLs), then the part's full count (`total`), so
+    that the parts of the dashboard go to the database as one UNION ALL."""
+    values = [literal(kind, String).label("kind")]
+    for name, kind_type in COLUMNS.items():
+        value = columns.pop(name, None)
+        values.append((null().cast(kind_type) if value is None else value).label(name))
+    values.append(columns.pop("total", func.count().over()).label("total"))
+    if columns:
+        raise TypeError(f"unknown columns {sorted(columns)}")
+    return values
+
+
+def worklist_parts(today: date, definitions: dict[uuid.UUID, TemplateDefinition]) -> list[Any]:
+    """The worklist's parts as selects of one shape (`shape`), for the dashboard's one query."""
+    learner = aliased(User)
 
     applications = (
         select(
@@ -142,8 +154,7 @@ def worklist(today: date, definitions: dict[uuid.UUID, TemplateDefinition]) -> W
                 training=Training.title,
                 edition=Edition.name,
                 moment=Enrolment.applied_at,
-            ),
-            total,
+            )
         )
         .join(learner, learner.id == Enrolment.learner_id)
         .join(Edition, Edition.id == Enrolment.edition_id)
@@ -166,8 +177,7 @@ def worklist(today: date, definitions: dict[uuid.UUID, TemplateDefinition]) -> W
                 step_key=StepInstance.step_key,
                 version_id=Trajectory.template_version_id,
                 moment=StepInstance.completed_at,
-            ),
-            total,
+            )
         )
         .join(Trajectory, Trajectory.id == StepInstance.trajectory_id)
         .join(learner, learner.id == Trajectory.learner_id)
@@ -224,8 +234,7 @@ def worklist(today: date, definitions: dict[uuid.UUID, TemplateDefinition]) -> W
                 waiting=waiting,
                 places=places,
                 minimum=Edition.minimum,
-            ),
-            total,
+            )
         )
         .join(Training, Training.id == Edition.training_id)
         .outerjoin(counts, counts.c.edition_id == Edition.id)
@@ -241,14 +250,18 @@ def worklist(today: date, definitions: dict[uuid.UUID, TemplateDefinition]) -> W
             enrolled=select(func.count())
             .select_from(select(Training.id).limit(1).subquery())
             .scalar_subquery(),
-        ),
-        literal(1, Integer).label("total"),
+            total=literal(1, Integer),
+        )
     )
-    rows = db.session.execute(
-        select(applications).union_all(select(to_read), select(editions), any_training)
-    ).all()
+    return [select(applications), select(to_read), select(editions), any_training]
+
+
+def read_worklist(rows: Any, definitions: dict[uuid.UUID, TemplateDefinition]) -> Worklist:
+    """The worklist from the rows of its parts (rows of other kinds are passed over)."""
     result = Worklist()
     for row in rows:
+        if row.kind not in KINDS:
+            continue
         if row.kind == "any_training":
             result.has_training = bool(row.enrolled)
         elif row.kind == "application":
