@@ -232,7 +232,10 @@ def accept_enrolment(enrolment_id: uuid.UUID):
         invalid=lambda errors: pages.render_edition(
             edition, failed=("accept", enrolment.id), errors=errors
         ),
-        done=see_other("catalogue.show_edition", edition_id=edition.id),
+        # Accepted from the worklist on the dashboard: back there, to the next one.
+        done=see_other("dashboards.programme")
+        if request.form.get("from") == "worklist"
+        else see_other("catalogue.show_edition", edition_id=edition.id),
         message=_enrolled_message,
     )
 

@@ -3,7 +3,8 @@
 Each step is ticked off from the data (never a stored flag), so a step undone later shows again:
 the organisation goals first (every learning goal refers to them), then the coach pool, a first
 training, the identity provider's groups mapped to roles, and the tenant's own words and look.
-The checklist goes away once every step is done. One query.
+The checklist goes away once every step is done. No query of its own: the dashboard has read
+the organisation goals, the coach pool and whether a training exists already.
 """
 
 from __future__ import annotations
@@ -11,14 +12,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import exists, select
 
-from samenleren.catalogue.models import Training
-from samenleren.coaching.models import CoachProfile
-from samenleren.core.extensions import db
 from samenleren.core.tenant import Tenant
 from samenleren.identity.models import Role
-from samenleren.tenants.models import OrganisationGoal
 
 
 @dataclass(frozen=True)
@@ -65,23 +61,17 @@ _STEPS = (
 )
 
 
-def first_steps(tenant: Tenant) -> list[FirstStep]:
-    """The checklist, in order; empty once every step is done."""
-    row = db.session.execute(
-        select(
-            exists().where(OrganisationGoal.active.is_(True)).label("goals"),
-            exists().where(CoachProfile.active.is_(True)).label("coaches"),
-            exists().where(Training.id.is_not(None)).label("training"),
-        )
-    ).one()
+def first_steps(tenant: Tenant, *, goals: bool, coaches: bool, training: bool) -> list[FirstStep]:
+    """The checklist, in order; empty once every step is done. `goals`, `coaches`, `training`:
+    whether the tenant has active organisation goals, active coaches, a training."""
     mapped = any(
         any(role != Role.LEARNER.value for role in roles)
         for roles in (tenant.group_roles or {}).values()
     )
     done = {
-        "goals": bool(row.goals),
-        "coaches": bool(row.coaches),
-        "training": bool(row.training),
+        "goals": goals,
+        "coaches": coaches,
+        "training": training,
         "roles": mapped,
         "look": bool(tenant.terminology) or tenant.theme_logo_type is not None,
     }

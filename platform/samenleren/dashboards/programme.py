@@ -10,15 +10,9 @@ from dataclasses import dataclass
 from datetime import date
 
 from sqlalchemy import (
-    Date,
-    Integer,
-    String,
-    Uuid,
     and_,
     case,
     func,
-    literal,
-    null,
     select,
 )
 from sqlalchemy.orm import aliased
@@ -32,6 +26,7 @@ from samenleren.core.extensions import db
 from samenleren.core.formatting import local_today
 from samenleren.core.tenancy import require_tenant
 from samenleren.dashboards.first_steps import FirstStep, first_steps
+from samenleren.dashboards.worklist import Worklist, read_worklist, shape, worklist_parts
 from samenleren.identity.models import Role, User
 from samenleren.process_templates.definition import (
     StepSpec,
@@ -124,16 +119,20 @@ class ProgrammeDashboard:
     ratings_hidden: bool
     #: A new tenant's checklist (dashboards.first_steps); empty once everything is done.
     first_steps: list[FirstStep]
+    #: Applications, conversations to read and editions to look at (dashboards.worklist).
+    work: Worklist
 
 
 def programme_dashboard(user: User, today: date | None = None) -> ProgrammeDashboard:
-    """The programme at a glance (4 queries, whatever the number of trajectories)."""
+    """The programme at a glance, with the worklist and a new tenant's first steps (5 queries,
+    whatever the number of trajectories)."""
     today = today or local_today()
     relations = frozenset({Role.PROGRAMME_ADMIN})
     counts, per_position, without_coach_total, overdue_total, definitions = _overview(today)
     per_step = _per_step(per_position, definitions)
-    without_coach, overdue = _attention(today, definitions)
+    without_coach, overdue, work = _attention(today, definitions)
     goals, ratings_hidden = _goal_table(definitions, relations)
+    loads = _coach_loads()
     return ProgrammeDashboard(
         counts=counts,
         per_step=per_step,
@@ -141,10 +140,16 @@ def programme_dashboard(user: User, today: date | None = None) -> ProgrammeDashb
         without_coach_total=without_coach_total,
         overdue=overdue,
         overdue_total=overdue_total,
-        coach_loads=_coach_loads(),
+        coach_loads=loads,
         goals=goals,
         ratings_hidden=ratings_hidden,
-        first_steps=first_steps(require_tenant()),
+        first_steps=first_steps(
+            require_tenant(),
+            goals=any(row.goal.active for row in goals),
+            coaches=any(row.active for row in loads),
+            training=work.has_training,
+        ),
+        work=work,
     )
 
 
@@ -237,21 +242,24 @@ def _per_step(
 
 def _attention(
     today: date, definitions: dict[uuid.UUID, TemplateDefinition]
-) -> tuple[list[Attention], list[Attention]]:
-    """The first learners without a coach and the oldest overdue steps: one query."""
+) -> tuple[list[Attention], list[Attention], Worklist]:
+    """The first learners without a coach, the oldest overdue steps and the worklist
+    (`dashboards.worklist`): one query, its parts of one shape."""
     learner = aliased(User)
     active = Trajectory.status == TrajectoryStatus.ACTIVE
 
-    def base(kind: str, *columns):
+    def base(kind: str, **columns):
         return (
             select(
-                literal(kind, String).label("kind"),
-                Trajectory.id.label("trajectory_id"),
-                Trajectory.template_version_id.label("version_id"),
-                learner.name.label("learner"),
-                Training.title.label("training"),
-                Edition.starts_on.label("starts_on"),
-                *columns,
+                *shape(
+                    kind,
+                    other_id=Trajectory.id,
+                    version_id=Trajectory.template_version_id,
+                    person=learner.name,
+                    training=Training.title,
+                    day=Edition.starts_on,
+                    **columns,
+                )
             )
             .join(learner, learner.id == Trajectory.learner_id)
             .join(Edition, Edition.id == Trajectory.edition_id)
@@ -259,13 +267,7 @@ def _attention(
         )
 
     without_coach = (
-        base(
-            "without_coach",
-            null().cast(Uuid).label("step_id"),
-            null().cast(String).label("step_key"),
-            null().cast(Integer).label("occurrence"),
-            null().cast(Date).label("due_on"),
-        )
+        base("without_coach")
         .where(active, Trajectory.coach_id.is_(None))
         .order_by(Edition.starts_on, learner.name, Trajectory.id)
         .limit(WITHOUT_COACH_SHOWN)
@@ -274,10 +276,10 @@ def _attention(
     overdue = (
         base(
             "overdue",
-            StepInstance.id.label("step_id"),
-            StepInstance.step_key.label("step_key"),
-            StepInstance.occurrence.label("occurrence"),
-            StepInstance.due_on.label("due_on"),
+            item_id=StepInstance.id,
+            step_key=StepInstance.step_key,
+            occurrence=StepInstance.occurrence,
+            due_on=StepInstance.due_on,
         )
         .join(StepInstance, StepInstance.trajectory_id == Trajectory.id)
         .where(active, StepInstance.state.in_(OPEN_STATES), StepInstance.due_on < today)
@@ -285,18 +287,22 @@ def _attention(
         .limit(OVERDUE_SHOWN)
         .subquery()
     )
-    rows = db.session.execute(select(without_coach).union_all(select(overdue))).all()
+    rows = db.session.execute(
+        select(without_coach).union_all(select(overdue), *worklist_parts(today, definitions))
+    ).all()
     lists: dict[str, list[Attention]] = {"without_coach": [], "overdue": []}
     for row in rows:
+        if row.kind not in lists:
+            continue
         definition = definitions.get(row.version_id)
         spec = definition.step(row.step_key) if definition and row.step_key else None
         lists[row.kind].append(
             Attention(
-                trajectory_id=row.trajectory_id,
-                learner=row.learner,
+                trajectory_id=row.other_id,
+                learner=row.person,
                 training=row.training,
-                starts_on=row.starts_on,
-                step_id=row.step_id,
+                starts_on=row.day,
+                step_id=row.item_id,
                 spec=spec,
                 occurrence=row.occurrence or 1,
                 due_on=row.due_on,
@@ -304,7 +310,7 @@ def _attention(
         )
     lists["without_coach"].sort(key=lambda a: (a.starts_on, a.learner))
     lists["overdue"].sort(key=lambda a: (a.due_on, a.learner))
-    return lists["without_coach"], lists["overdue"]
+    return lists["without_coach"], lists["overdue"], read_worklist(rows, definitions)
 
 
 def _coach_loads() -> list[CoachLoadRow]:

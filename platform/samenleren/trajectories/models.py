@@ -210,6 +210,8 @@ class StepInstance(TenantScoped, db.Model):
         tenant_foreign_key("group_meeting_id", "group_meetings"),
         tenant_foreign_key("completed_by_id", "users"),
         Index("ix_step_instances_tenant_id_state_due_on", "tenant_id", "state", "due_on"),
+        #: The programme's worklist: conversations completed in the last weeks.
+        Index("ix_step_instances_tenant_id_completed_at", "tenant_id", "completed_at"),
     )
 
     trajectory_id: Mapped[uuid.UUID] = mapped_column(Uuid)
