@@ -37,6 +37,7 @@ from werkzeug.datastructures import FileStorage, MultiDict
 from werkzeug.test import encode_multipart
 
 from tests.conftest import REPO_ROOT, login, make_user, operator_login
+from tests.factories import World
 from tests.test_isolation import (
     ROLES,
     SIGNS_IN_ON_POST,
@@ -253,13 +254,27 @@ def post_form(app: Flask, client: FlaskClient, path: str, pairs: list) -> object
     return client.post(path, data=MultiDict([*pairs, ("csrf_token", token)]))
 
 
+def _build_fuzz_walk(app: Flask, tenants: dict) -> Walk:
+    """The isolation walk, with the home tenant's roles logged in as the people of its world
+    (`tests.factories.World`: the learner of its trajectory, that trajectory's coach, the
+    learner's manager, the edition's trainer), so that the forms of a trajectory are reached."""
+    walk = _build_walk(app, tenants)
+    logins = dict(walk.logins)
+    for role in ("learner", "coach", "manager", "trainer"):
+        client = app.test_client()
+        assert login(client, tenants["flevoland"], World.subjects[role]).status_code == 302
+        cookie = client.get_cookie(app.config["SESSION_COOKIE_NAME"])
+        logins["flevoland", role] = (cookie.decoded_value, (World.subjects[role],))
+    return Walk(walk.tenants, walk.objects, logins)
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("role", [*ROLES, None], ids=lambda role: role or "anonymous")
 def test_every_form_survives_hostile_input_and_a_refusal_writes_nothing(
     app, snapshot, _tables, role
 ):
-    build: Callable = lambda tenants: _build_walk(app, tenants)  # noqa: E731
-    walk: Walk = snapshot("isolation.walk", build)
+    build: Callable = lambda tenants: _build_fuzz_walk(app, tenants)  # noqa: E731
+    walk: Walk = snapshot("fuzz.walk", build)
     fingerprint = Fingerprint(_tables)
     home, other = "flevoland", "gelderland"
     objects = walk.objects[home]
@@ -293,7 +308,7 @@ def test_every_form_survives_hostile_input_and_a_refusal_writes_nothing(
             continue
         if state["before"] != base:  # the last form wrote something: start from the world again
             _tables.empty()
-            snapshot("isolation.walk", build)
+            snapshot("fuzz.walk", build)
             state["before"] = fingerprint.take()
         path = url(rule, home, objects)
         fields = [(n, v) for n, v in forms.get(path, []) if n != "csrf_token"]
