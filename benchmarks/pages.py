@@ -315,6 +315,8 @@ def wrk(url: str, cookie: str | None, seconds: float, connections: int, script: 
         f"-c{connections}",
         f"-d{max(1, round(seconds))}s",
         "--latency",
+        "--timeout",
+        "60s",
         "-s",
         str(script),
         url,
