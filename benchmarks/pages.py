@@ -130,7 +130,13 @@ def ensure_database(options: argparse.Namespace, scale: str, env: dict[str, str]
             (name,),
         ).fetchone()
         if found and found[0] == description and not options.regenerate:
-            log(f"{scale}: reusing database {name} ({description})")
+            log(f"{scale}: reusing database {name} ({description}); db upgrade")
+            subprocess.run(
+                [str(BIN / "flask"), "--app", "samenleren", "db", "upgrade"],
+                env=database_env(options, name, env),
+                check=True,
+                capture_output=True,
+            )
             return name
         admin.execute(
             sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))

@@ -1,4 +1,4 @@
-"""Page speed at national scale: tenant policies evaluated once per statement, and indexes.
+"""Page speed at national scale: tenant policies evaluated once per statement, and an index.
 
 Every tenant policy compared `tenant_id` with `NULLIF(current_setting(...))::uuid`, a stable
 expression PostgreSQL evaluates again for each row it filters. Wrapped in a scalar subquery it
@@ -9,6 +9,7 @@ Revision ID: 0016
 Revises: 0012
 """
 
+import sqlalchemy as sa
 from alembic import op
 
 from samenleren.core.rls import PER_ROW_TENANT_EXPR, POLICY_NAME, TENANT_EXPR
@@ -19,8 +20,13 @@ down_revision = "0012"
 branch_labels = None
 depends_on = None
 
-#: (name, table, columns) of the indexes the national data set showed missing.
-INDEXES: list[tuple[str, str, list[str]]] = []
+OPEN = "state IN ('planned', 'scheduled')"
+#: (name, table, columns, partial condition) of the indexes the national data set asked for.
+INDEXES: list[tuple[str, str, list[str], str | None]] = [
+    # The programme's overdue list: open steps oldest first, read until the first 20 are found
+    # (151 ms -> 27 ms for the largest tenant, whose 225,000 steps the old plan sorted).
+    ("ix_step_instances_tenant_id_open_due_on", "step_instances", ["tenant_id", "due_on"], OPEN),
+]
 
 
 def _policy_tables() -> list[str]:
@@ -40,8 +46,9 @@ def _set_policies(expression: str) -> None:
 
 
 def upgrade():
-    for name, table, columns in INDEXES:
-        op.create_index(name, table, columns)
+    for name, table, columns, where in INDEXES:
+        condition = sa.text(where) if where else None
+        op.create_index(name, table, columns, postgresql_where=condition, sqlite_where=condition)
     if op.get_bind().dialect.name == "postgresql":
         _set_policies(TENANT_EXPR)
 
@@ -49,5 +56,5 @@ def upgrade():
 def downgrade():
     if op.get_bind().dialect.name == "postgresql":
         _set_policies(PER_ROW_TENANT_EXPR)
-    for name, table, _columns in reversed(INDEXES):
+    for name, table, _columns, _where in reversed(INDEXES):
         op.drop_index(name, table_name=table)
