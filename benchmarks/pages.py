@@ -29,6 +29,7 @@ import re
 import shutil
 import signal
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -102,6 +103,47 @@ def children(pid: int) -> list[int]:
             if int(stat.read_text().rsplit(")", 1)[1].split()[1]) == pid:
                 found.append(int(stat.parent.name))
     return found
+
+
+def cpu_seconds(pids: list[int]) -> dict[int, float]:
+    """User and system CPU time of each process (from /proc), in seconds."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    found = {}
+    for pid in pids:
+        with contextlib.suppress(OSError, ValueError, IndexError):
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            found[pid] = (int(fields[11]) + int(fields[12])) / ticks
+    return found
+
+
+def cpu_used(before: dict[int, float], after: dict[int, float]) -> float:
+    """CPU seconds used between two samples (a process that started meanwhile counts whole)."""
+    return sum(value - before.get(pid, 0.0) for pid, value in after.items())
+
+
+@dataclass
+class Probe:
+    """The processes that serve a page: gunicorn's workers and the database's backends of the
+    runtime role. Their CPU time per request does not depend on how busy the machine is."""
+
+    master: int
+    admin_url: str
+    database: str
+
+    def pids(self) -> tuple[list[int], list[int]]:
+        with psycopg.connect(self.admin_url, autocommit=True) as db:
+            backends = [
+                row[0]
+                for row in db.execute(
+                    "SELECT pid FROM pg_stat_activity WHERE usename = %s AND datname = %s",
+                    (RUNTIME, self.database),
+                )
+            ]
+        return children(self.master), backends
+
+    def sample(self) -> tuple[dict[int, float], dict[int, float]]:
+        web, backends = self.pids()
+        return cpu_seconds(web), cpu_seconds(backends)
 
 
 # --- databases ----------------------------------------------------------------------------------
@@ -311,6 +353,9 @@ class Result:
     p95: float
     single_p95: float | None = None
     errors: int = 0
+    #: CPU milliseconds per request of the web worker and of PostgreSQL (8-connection run).
+    app_cpu: float | None = None
+    db_cpu: float | None = None
 
 
 def wrk(url: str, cookie: str | None, seconds: float, connections: int, script: Path) -> dict:
@@ -339,12 +384,22 @@ def wrk(url: str, cookie: str | None, seconds: float, connections: int, script: 
 
 
 def measure(
-    label: str, url: str, cookie: str | None, options: argparse.Namespace, script: Path
+    label: str,
+    url: str,
+    cookie: str | None,
+    options: argparse.Namespace,
+    script: Path,
+    probe: Probe | None = None,
 ) -> Result:
+    before = probe.sample() if probe else None
     many = wrk(url, cookie, options.duration, options.connections, script)
+    after = probe.sample() if probe else None
     result = Result(
         label, many["rps"], many["p50"], many["p95"], errors=many["errors"] + many["non2xx"]
     )
+    if before and after and many["requests"]:
+        result.app_cpu = 1000 * cpu_used(before[0], after[0]) / many["requests"]
+        result.db_cpu = 1000 * cpu_used(before[1], after[1]) / many["requests"]
     if options.single:
         one = wrk(url, cookie, max(1.0, options.duration / 2), 1, script)
         result.single_p95 = one["p95"]
@@ -352,6 +407,11 @@ def measure(
     log(
         f"  {label:<30} {result.rps:8.0f}/s  p50 {result.p50:6.1f} ms  p95 {result.p95:6.1f} ms"
         + (f"  single p95 {result.single_p95:5.1f} ms" if result.single_p95 is not None else "")
+        + (
+            f"  cpu/req app {result.app_cpu:5.1f} ms db {result.db_cpu:5.1f} ms"
+            if result.app_cpu is not None and result.db_cpu is not None
+            else ""
+        )
         + (f"  ERRORS {result.errors}" if result.errors else "")
     )
     return result
@@ -435,20 +495,30 @@ def run_scale(
                 raise RuntimeError(f"{page.label}: {page.path} answered {answer.status_code}")
         log(f"{scale}: /{target.slug}/ ({employees:,} employees), load {load()}")
         run = ScaleRun(scale, target.slug, employees, bare=None, pages=[], load_start=load())  # type: ignore[arg-type]
-        bare_before = measure("bare page", base_url + "/_bench/bare", None, options, script)
+        probe = Probe(gunicorn.pid, url_for(options.admin_url, "postgres", "postgres"), database)
+        bare_before = measure("bare page", base_url + "/_bench/bare", None, options, script, probe)
         for page in target.pages:
             run.pages.append(
-                measure(page.label, base_url + page.path, cookies[page.role], options, script)
+                measure(
+                    page.label, base_url + page.path, cookies[page.role], options, script, probe
+                )
             )
-        bare_after = measure("bare page (again)", base_url + "/_bench/bare", None, options, script)
+        bare_after = measure(
+            "bare page (again)", base_url + "/_bench/bare", None, options, script, probe
+        )
         run.bare = Result(
             "bare page",
-            (bare_before.rps + bare_after.rps) / 2,
-            (bare_before.p50 + bare_after.p50) / 2,
-            (bare_before.p95 + bare_after.p95) / 2,
-            None
-            if bare_before.single_p95 is None or bare_after.single_p95 is None
-            else (bare_before.single_p95 + bare_after.single_p95) / 2,
+            *(
+                statistics.mean(values)
+                for values in zip(
+                    (bare_before.rps, bare_before.p50, bare_before.p95),
+                    (bare_after.rps, bare_after.p50, bare_after.p95),
+                    strict=True,
+                )
+            ),
+            single_p95=_mean_or_none(bare_before.single_p95, bare_after.single_p95),
+            app_cpu=_mean_or_none(bare_before.app_cpu, bare_after.app_cpu),
+            db_cpu=_mean_or_none(bare_before.db_cpu, bare_after.db_cpu),
         )
         run.notes.append(
             f"bare page before the pages {bare_before.rps:,.0f}/s, after {bare_after.rps:,.0f}/s"
@@ -465,6 +535,10 @@ def run_scale(
     if options.statements:
         top_statements(options, database, workdir / f"statements-{scale}.txt")
     return run
+
+
+def _mean_or_none(a: float | None, b: float | None) -> float | None:
+    return None if a is None or b is None else (a + b) / 2
 
 
 def rq_worker_rss(env: dict[str, str], slug: str, workdir: Path) -> float:
@@ -517,23 +591,29 @@ def top_statements(options: argparse.Namespace, database: str, path: Path) -> No
 
 def table(run: ScaleRun) -> list[str]:
     lines = [
-        "| page | requests/s | share of bare | p50 | p95 | p95, one client |",
-        "|---|---|---|---|---|---|",
+        "| page | requests/s | share of bare | p50 | p95 | p95, one client "
+        "| CPU/request: web + PostgreSQL | share of bare, by CPU |",
+        "|---|---|---|---|---|---|---|---|",
     ]
 
     def single(result: Result) -> str:
         return f"{result.single_p95:.1f} ms" if result.single_p95 is not None else "-"
 
+    def cpu(result: Result) -> float | None:
+        if result.app_cpu is None or result.db_cpu is None:
+            return None
+        return result.app_cpu + result.db_cpu
+
     bare = run.bare
-    lines.append(
-        f"| bare page | {bare.rps:,.0f} | 100 % | {bare.p50:.1f} ms | {bare.p95:.1f} ms "
-        f"| {single(bare)} |"
-    )
-    for result in run.pages:
-        share = 100 * result.rps / run.bare.rps if run.bare.rps else 0
+    bare_cpu = cpu(bare)
+    for result in [bare, *run.pages]:
+        share = 100 * result.rps / bare.rps if bare.rps else 0
+        used = cpu(result)
+        cpu_text = f"{result.app_cpu:.1f} + {result.db_cpu:.1f} ms" if used is not None else "-"
+        cpu_share = f"{100 * bare_cpu / used:.0f} %" if used and bare_cpu else "-"
         lines.append(
             f"| {result.label} | {result.rps:,.0f} | {share:.0f} % | {result.p50:.1f} ms "
-            f"| {result.p95:.1f} ms | {single(result)} |"
+            f"| {result.p95:.1f} ms | {single(result)} | {cpu_text} | {cpu_share} |"
             + (f" {result.errors} errors" if result.errors else "")
         )
     return lines
