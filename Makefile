@@ -9,7 +9,7 @@ WORKERS ?= 2
 # otherwise (PYTHONDONTWRITEBYTECODE): collecting the suite from source takes three times as long.
 PYTEST := PYTHONDONTWRITEBYTECODE= $(BIN)/pytest -n $(WORKERS)
 
-.PHONY: install run test check lint translations compile-translations clean cluster-test
+.PHONY: install run test check lint translations compile-translations clean cluster-test bench
 
 install: $(VENV)/.installed
 
@@ -55,6 +55,13 @@ check: install compile-translations lint
 # docs/performance.md; ARGS=--short is the quick version.
 cluster-test: install compile-translations
 	$(BIN)/python deploy/cluster-test/run.py $(ARGS)
+
+# Page speed at seed and national scale beside a bare page (benchmarks/pages.py; needs wrk and a
+# PostgreSQL superuser), then the reminder sweep against raw smtplib (benchmarks/reminders.py).
+# Both write their section of docs/performance.md. ARGS="--scales seed --duration 3" is quick.
+bench: install compile-translations
+	$(BIN)/python benchmarks/pages.py --write $(ARGS)
+	$(BIN)/python benchmarks/reminders.py --write --senders 2
 
 # Extract messages from code and templates, merge them into every catalogue, compile.
 translations: install

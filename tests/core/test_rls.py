@@ -321,3 +321,17 @@ def test_a_manager_of_another_tenant_is_refused_by_sqlite(sqlite_app: Flask) -> 
                 db.session.commit()
             db.session.rollback()
             assert db.session.scalars(select(User)).all() == []
+
+
+def test_the_policy_reads_the_tenant_once_per_statement(
+    database: Database, tenants: dict[str, TenantRef]
+) -> None:
+    """Migration 0016: the setting is a scalar subquery (an InitPlan, evaluated once and usable
+    by an index), not an expression evaluated again for every row the policy filters."""
+    with psycopg.connect(database.runtime_url) as connection:
+        connection.execute(
+            "SELECT set_config('app.tenant_id', %s, true)", (str(tenants["flevoland"].id),)
+        )
+        plan = "\n".join(row[0] for row in connection.execute("EXPLAIN SELECT * FROM users"))
+    assert "InitPlan" in plan, plan
+    assert "current_setting" not in plan.split("InitPlan")[0], plan

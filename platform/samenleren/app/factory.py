@@ -192,6 +192,7 @@ def _register_blueprints(app: Flask) -> None:
 
 def _register_cli(app: Flask) -> None:
     from samenleren.audit.cli import audit_cli
+    from samenleren.bench.cli import bench_cli
     from samenleren.core.jobs.cli import cron_command, jobs_cli, worker_command
     from samenleren.demo.cli import demo_cli
     from samenleren.identity.cli import sso_cli
@@ -201,6 +202,7 @@ def _register_cli(app: Flask) -> None:
 
     app.cli.add_command(tenants_cli)
     app.cli.add_command(demo_cli)
+    app.cli.add_command(bench_cli)
     app.cli.add_command(sso_cli)
     app.cli.add_command(scim_cli)
     app.cli.add_command(jobs_cli)

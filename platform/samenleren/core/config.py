@@ -322,8 +322,14 @@ def _engine_options(database_url: str, production: bool) -> dict:
     never saw it ("prepared statement _pg3_0 does not exist"). docs/scaling.md.
 
     Production keeps statement parameters out of error messages, so out of the logs (they may be
-    a note's text or an address)."""
-    options: dict = {"pool_pre_ping": True, "hide_parameters": production}
+    a note's text or an address).
+
+    No ping on every checkout (a round trip per request): a connection that died with the
+    server (a restart, a failover) is found by the first statement of a tenant request, which
+    `core.web` then runs again on a fresh connection; SQLAlchemy replaces every older connection
+    of the pool at that moment. `pool_recycle` retires connections after 30 minutes, before any
+    idle timeout of a pooler or a firewall would cut them."""
+    options: dict = {"pool_pre_ping": False, "pool_recycle": 1800, "hide_parameters": production}
     if _flag("SAMENLEREN_TRANSACTION_POOLER") and database_url.startswith("postgres"):
         options["connect_args"] = {"prepare_threshold": None}
     return options

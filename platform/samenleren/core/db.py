@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import sqlite3
+import time
 from datetime import UTC, datetime
 from typing import Any, overload
 
 from sqlalchemy import JSON, CursorResult, DateTime, Result, event
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DisconnectionError
+from sqlalchemy.pool import Pool
 
 #: JSON that is JSONB on PostgreSQL (indexable, compact) and plain JSON on SQLite.
 JSONType = JSON().with_variant(JSONB(), "postgresql")
@@ -42,6 +45,38 @@ def rowcount(result: Result[Any]) -> int:
     if not isinstance(result, CursorResult):
         raise TypeError(f"no row count on a {type(result).__name__}")
     return result.rowcount
+
+
+#: A pooled connection unused for longer than this (seconds) is pinged before it is handed out.
+PING_AFTER_IDLE = 1.0
+
+
+@event.listens_for(Pool, "checkin")
+def _note_idle_since(dbapi_connection, connection_record) -> None:
+    connection_record.info["idle_since"] = time.monotonic()
+
+
+@event.listens_for(Pool, "checkout")
+def _ping_when_idle(dbapi_connection, connection_record, connection_proxy) -> None:
+    """Ping a connection only when it has been idle (SQLAlchemy's custom pessimistic recipe).
+
+    Under load a connection comes back within milliseconds: no round trip for a ping. One that
+    lay idle while the server restarted answers the ping with an error, and the pool throws it
+    away and hands out a fresh one (`DisconnectionError`), so no request meets a dead
+    connection. (core.web also retries a tenant request whose first statement met one.)
+    """
+    idle_since = connection_record.info.get("idle_since")
+    if idle_since is None or time.monotonic() - idle_since < PING_AFTER_IDLE:
+        return
+    if isinstance(dbapi_connection, sqlite3.Connection):
+        return
+    autocommit = dbapi_connection.autocommit
+    try:
+        dbapi_connection.autocommit = True  # a ping opens no transaction
+        dbapi_connection.execute("SELECT 1")
+        dbapi_connection.autocommit = autocommit
+    except Exception as error:  # any failure means "do not use this connection"
+        raise DisconnectionError(f"pooled connection unusable: {error}") from error
 
 
 @event.listens_for(Engine, "connect")

@@ -239,16 +239,23 @@ def _connections(session: Any) -> list[Any]:
     return list(unique.values())
 
 
+_SET_TENANT = text(
+    "SELECT (SELECT xmin::text FROM tenants WHERE id = CAST(NULLIF(:tenant_id, '') AS uuid)) "
+    "FROM (SELECT set_config('app.tenant_id', :tenant_id, true)) AS setting"
+)
+
+
 def _apply_rls_setting(connection: Any) -> None:
     if connection.dialect.name != "postgresql":
         return
     tenant_id = current_tenant_id()
     # Transaction-local (third argument true): it can never leak into another request that
     # reuses this pooled connection. An empty string means "no tenant": the policy sees no rows.
-    connection.execute(
-        text("SELECT set_config('app.tenant_id', :tenant_id, true)"),
-        {"tenant_id": str(tenant_id) if tenant_id else ""},
-    )
+    # The same statement reads the version of the tenant's row (`xmin`), against which a tenant
+    # taken from the per-process cache is checked (core.tenant): no round trip of its own.
+    g.tenant_row_version = connection.execute(
+        _SET_TENANT, {"tenant_id": str(tenant_id) if tenant_id else ""}
+    ).scalar()
 
 
 @event.listens_for(TenantAwareSession, "after_begin")

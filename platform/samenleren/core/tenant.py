@@ -1,18 +1,29 @@
 """The tenancy root: the tenant registry (not tenant-owned itself) and lookup by slug.
 
-Every request resolves `/<slug>/` through `get_tenant_by_slug`; the walls in `core.tenancy`
-and `core.rls` are built on the tenant found here. Onboarding (manifests, organisation goals)
-lives in the `tenants` domain, which writes these rows.
+Every request resolves `/<slug>/` (core.web) through the per-process cache below, else through
+`get_tenant_by_slug`; the walls in `core.tenancy` and `core.rls` are built on the tenant found
+here. Onboarding (manifests, organisation goals) lives in the `tenants` domain, which writes
+these rows.
+
+The cache keeps each resolved tenant's column values with the row's version, PostgreSQL's
+`xmin` (the transaction that wrote the row last: any change - by this process, another one, a
+migration or by hand - gives a new one). A request that finds its slug in the cache checks the
+version in the statement that sets its RLS tenant anyway (core.tenancy), so the check costs no
+extra round trip; a changed or deleted row is read again. SQLite (the embedded default) has no
+`xmin`: there the tenant is read on every request.
 """
 
 from __future__ import annotations
 
+import copy
 import enum
 import uuid
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import Enum, Integer, LargeBinary, String, Text, Uuid, select
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy import Enum, Integer, LargeBinary, String, Text, Uuid, literal_column, select
+from sqlalchemy.orm import Mapped, make_transient_to_detached, mapped_column
+from sqlalchemy.orm.attributes import set_committed_value
 
 from samenleren.core.db import JSONType, UTCDateTime, utcnow
 from samenleren.core.extensions import db
@@ -116,3 +127,58 @@ class Tenant(db.Model):
 
 def get_tenant_by_slug(slug: str) -> Tenant | None:
     return db.session.scalar(select(Tenant).where(Tenant.slug == slug))
+
+
+# --- the per-process cache of request resolution ------------------------------------------------
+
+#: slug -> (row version, column values) of tenants resolved by this process.
+_cache: dict[str, tuple[str, dict[str, Any]]] = {}
+
+
+def load_tenant_with_version(slug: str) -> tuple[Tenant | None, str | None]:
+    """The tenant with `slug` and its row version (`xmin`; None on SQLite), in one query."""
+    if db.session.get_bind().dialect.name != "postgresql":
+        return get_tenant_by_slug(slug), None
+    row = db.session.execute(
+        select(Tenant, literal_column("tenants.xmin::text", String)).where(Tenant.slug == slug)
+    ).first()
+    if row is None:
+        return None, None
+    return row[0], row[1]
+
+
+def remember_tenant(tenant: Tenant, version: str | None) -> None:
+    """Keep `tenant`'s column values under its slug (nothing without a version)."""
+    if version is None:
+        _cache.pop(tenant.slug, None)
+        return
+    values = {attr.key: getattr(tenant, attr.key) for attr in Tenant.__mapper__.column_attrs}
+    _cache[tenant.slug] = (version, copy.deepcopy(values))
+
+
+def cached_tenant(slug: str) -> tuple[Tenant, str] | None:
+    """The remembered tenant as a clean, persistent object of this request's session (no SQL),
+    with the version it was remembered at; None when it is not remembered."""
+    entry = _cache.get(slug)
+    if entry is None:
+        return None
+    version, values = entry
+    key = db.session.identity_key(Tenant, values["id"])
+    present = db.session.identity_map.get(key)
+    if present is not None:
+        return present, version
+    tenant = Tenant.__mapper__.class_manager.new_instance()
+    for name, value in values.items():
+        # A copy of each mutable value: a change made in a request never reaches the cache.
+        set_committed_value(tenant, name, copy.deepcopy(value))
+    make_transient_to_detached(tenant)
+    db.session.add(tenant)
+    return tenant, version
+
+
+def forget_tenant(slug: str | None = None) -> None:
+    """Drop one remembered tenant (or, without a slug, all of them)."""
+    if slug is None:
+        _cache.clear()
+    else:
+        _cache.pop(slug, None)

@@ -19,7 +19,7 @@ import uuid
 from collections.abc import Callable, Iterable
 from fnmatch import fnmatchcase
 from functools import wraps
-from typing import Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from flask import (
     Blueprint,
@@ -35,6 +35,7 @@ from flask import (
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
 from sqlalchemy import select
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm.interfaces import ORMOption
 from werkzeug.wrappers import Response as BaseResponse
 
@@ -42,6 +43,9 @@ from samenleren.core.errors_input import InvalidInput
 from samenleren.core.extensions import db
 from samenleren.core.tenancy import TenantScoped, activate_tenant, current_tenant
 from samenleren.core.text import control_characters_message, has_control_characters
+
+if TYPE_CHECKING:
+    from samenleren.core.tenant import Tenant
 
 F = TypeVar("F", bound=Callable[..., Any])
 T = TypeVar("T")
@@ -54,12 +58,19 @@ def init_tenant_resolution(app: Flask) -> None:
         g.tenant = g.tenant_id = None
         if not values or "tenant" not in values:
             return
-        from samenleren.core.tenant import get_tenant_by_slug
-
-        tenant = get_tenant_by_slug(values.pop("tenant"))
+        slug = values.pop("tenant")
+        try:
+            tenant = _tenant_for_request(slug)
+        except DBAPIError as error:
+            # The pooled connection died with the server since its last use (the pool does not
+            # ping, core.config): nothing ran yet, so run it again on a fresh connection.
+            if not error.connection_invalidated:
+                raise
+            db.session.rollback()
+            tenant = _tenant_for_request(slug)
         if tenant is None or not tenant.is_active:
+            activate_tenant(None)
             abort(404)
-        activate_tenant(tenant)
 
     @app.url_defaults
     def _add_tenant(endpoint: str, values: dict[str, Any]) -> None:
@@ -70,6 +81,31 @@ def init_tenant_resolution(app: Flask) -> None:
             and app.url_map.is_endpoint_expecting(endpoint, "tenant")
         ):
             values["tenant"] = tenant.slug
+
+
+def _tenant_for_request(slug: str) -> Tenant | None:
+    """The tenant of `slug`, activated when found: from this process's cache when its row has
+    not changed since (the check rides on the statement that sets the RLS tenant), else read."""
+    from samenleren.core import tenant as tenants
+
+    g.pop("tenant_row_version", None)
+    cached = tenants.cached_tenant(slug)
+    if cached is not None:
+        tenant, version = cached
+        activate_tenant(tenant)
+        db.session.connection()  # begins the transaction: sets the tenant, reads the version
+        if g.get("tenant_row_version") == version:
+            return tenant
+        # Changed, suspended, renamed or gone since: read it again.
+        activate_tenant(None)
+        db.session.expunge(tenant)
+        tenants.forget_tenant(slug)
+    found, row_version = tenants.load_tenant_with_version(slug)
+    if found is None:
+        return None
+    tenants.remember_tenant(found, row_version)
+    activate_tenant(found)
+    return found
 
 
 def get_or_404(model: type[M], object_id: uuid.UUID | str, *options: ORMOption) -> M:

@@ -6,7 +6,7 @@ import enum
 import uuid
 from datetime import date, datetime
 
-from sqlalchemy import Date, Index, Integer, String, Text, UniqueConstraint, Uuid, and_
+from sqlalchemy import Date, Index, Integer, String, Text, UniqueConstraint, Uuid, and_, text
 from sqlalchemy.orm import Mapped, foreign, mapped_column, relationship
 
 from samenleren.catalogue.models import Edition, Enrolment
@@ -212,6 +212,14 @@ class StepInstance(TenantScoped, db.Model):
         Index("ix_step_instances_tenant_id_state_due_on", "tenant_id", "state", "due_on"),
         #: The programme's worklist: conversations completed in the last weeks.
         Index("ix_step_instances_tenant_id_completed_at", "tenant_id", "completed_at"),
+        # Open steps oldest first (the programme's overdue list stops after its first rows).
+        Index(
+            "ix_step_instances_tenant_id_open_due_on",
+            "tenant_id",
+            "due_on",
+            postgresql_where=text("state IN ('planned', 'scheduled')"),
+            sqlite_where=text("state IN ('planned', 'scheduled')"),
+        ),
     )
 
     trajectory_id: Mapped[uuid.UUID] = mapped_column(Uuid)
