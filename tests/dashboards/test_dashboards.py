@@ -158,8 +158,9 @@ def test_learner_sees_trajectory_progress_next_step_and_waiting_places(app, tena
         assert f'href="/flevoland/trajectories/{world.trajectory}"' in mine
         assert "Training van flevoland" in mine and "Carla Coach flevoland" in mine
         assert f'<label for="progress-{world.trajectory}">' in mine
-        assert re.search(rf'<progress[^>]*id="progress-{world.trajectory}"[^>]*max="7"', mine)
-        assert "0 of 7 steps done" in _text(mine)
+        # Eight steps: the Flevoland model with its six-months look back.
+        assert re.search(rf'<progress[^>]*id="progress-{world.trajectory}"[^>]*max="8"', mine)
+        assert "0 of 8 steps done" in _text(mine)
         # The next thing to do: setting the learning goals, a link to that step.
         assert f'href="/flevoland/trajectories/{world.trajectory}/steps/{first_step}"' in mine
         waiting = _text(_section(html, "my-applications"))
@@ -171,6 +172,68 @@ def test_learner_sees_trajectory_progress_next_step_and_waiting_places(app, tena
             assert f'href="/flevoland/editions/{edition_id}"' in html
         # The home keeps the facts it always showed.
         assert "Ruimte flevoland" in html and "Mark Manager flevoland" in html
+
+
+def test_the_learner_sees_what_is_coming_up_with_dates_and_where_the_training_stands(app, tenants):
+    """Coming up: the agreed intake and the next training session (numbered among all), soonest
+    first; the next step, while the training runs, says which session comes when."""
+    from datetime import UTC, datetime
+
+    from samenleren.catalogue.models import Edition, EditionSession
+    from samenleren.core.extensions import db
+    from samenleren.identity.models import User
+    from samenleren.trajectories.models import StepInstance, Trajectory
+    from samenleren.trajectories.steps import Appointment, schedule_step
+
+    flevoland = tenants["flevoland"]
+    now = datetime.now(UTC).replace(microsecond=0, second=0)
+    with in_tenant(app, flevoland):
+        world = build_world(flevoland)
+        edition = get(Edition, world.edition)
+        # Three more sessions: two held already and one after the world's own (in 20 days).
+        for days in (-20, -10, 30):
+            moment = now + timedelta(days=days)
+            db.session.add(
+                EditionSession(
+                    edition_id=edition.id,
+                    starts_at=moment,
+                    ends_at=moment + timedelta(hours=3),
+                    location="Lelystad",
+                )
+            )
+        intake = _steps(world)["intake"]
+        schedule_step(
+            get(Trajectory, world.trajectory),
+            get(StepInstance, intake.id),
+            get(User, world.coach),
+            Appointment(now + timedelta(days=2), now + timedelta(days=2, hours=1), "Kamer 7"),
+        )
+        db.session.commit()
+
+    with in_tenant(app, flevoland):
+        from samenleren.coaching.models import CoachProfile
+
+        db.session.scalar(
+            select(CoachProfile).where(CoachProfile.user_id == world.coach)
+        ).introduction = "Ik ben beleidsadviseur en coach al vijf jaar."
+        coach_email = get(User, world.coach).email
+        db.session.commit()
+    html = _page(_client(app, flevoland, "learner"), "/flevoland/dashboard/learner")
+    mine = _section(html, "my-trajectories")
+    assert "Ik ben beleidsadviseur en coach al vijf jaar." in mine  # who the coach is
+    assert f'href="mailto:{coach_email}"' in mine  # and how to reach them
+    coming = _text(_section(html, "coming-up"))
+    assert "Kamer 7" in coming
+    assert "Training van flevoland: session 3 of 4" in coming  # two are held already
+    assert coming.index("Kamer 7") < coming.index("session 3 of 4")  # soonest first
+
+
+def test_a_learner_with_nothing_planned_is_told_so(app, tenants):
+    flevoland = tenants["flevoland"]
+    with in_tenant(app, flevoland):
+        build_world(flevoland)
+    html = _page(_client(app, flevoland, "colleague"), "/flevoland/dashboard/learner")
+    assert "Nothing is planned yet" in _text(_section(html, "coming-up"))
 
 
 def test_a_colleague_without_trajectory_sees_how_to_get_one(app, tenants):

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from flask_babel import gettext
-from sqlalchemy import and_, select
+from sqlalchemy import and_, case, func, select
 from sqlalchemy.orm import lazyload
 
 from samenleren.catalogue.access import may_record_attendance, require_admin
@@ -149,3 +149,69 @@ def record_attendance(
         elif row.present != present:
             row.present = present
     db.session.flush()
+
+
+@dataclass(frozen=True)
+class SessionProgress:
+    """Where an edition's training stands: its next session (number of all, when, where), or
+    the last one once all are held."""
+
+    number: int  #: 1-based, by start
+    total: int
+    starts_at: datetime
+    location: str
+    #: False: this is the next session; True: every session is held, this was the last.
+    over: bool
+
+
+def session_progress(
+    edition_ids: list[uuid.UUID], now: datetime | None = None
+) -> dict[uuid.UUID, SessionProgress]:
+    """Per edition with sessions: the next session (or the last, when all are held), numbered
+    among all its sessions ("session 4 of 5 on 12 March"). One query, whatever the number of
+    editions and sessions."""
+    if not edition_ids:
+        return {}
+    now = now or utcnow()
+    numbered = (
+        select(
+            EditionSession.edition_id,
+            EditionSession.starts_at,
+            EditionSession.location,
+            func.row_number()
+            .over(partition_by=EditionSession.edition_id, order_by=EditionSession.starts_at)
+            .label("number"),
+            func.count().over(partition_by=EditionSession.edition_id).label("total"),
+        )
+        .where(EditionSession.edition_id.in_(edition_ids))
+        .subquery()
+    )
+    upcoming = numbered.c.starts_at >= now
+    # Per edition: the first session still to come, else the last one held.
+    ranked = select(
+        numbered,
+        func.row_number()
+        .over(
+            partition_by=numbered.c.edition_id,
+            order_by=(
+                upcoming.desc(),
+                case((upcoming, numbered.c.number), else_=-numbered.c.number),
+            ),
+        )
+        .label("pick"),
+    ).subquery()
+    rows = db.session.execute(
+        select(
+            ranked.c.edition_id,
+            ranked.c.number,
+            ranked.c.total,
+            ranked.c.starts_at,
+            ranked.c.location,
+        ).where(ranked.c.pick == 1)
+    )
+    return {
+        edition_id: SessionProgress(
+            number, total, as_utc(starts_at), location, as_utc(starts_at) < now
+        )
+        for edition_id, number, total, starts_at, location in rows
+    }
