@@ -209,9 +209,10 @@ def session_progress(
             ranked.c.location,
         ).where(ranked.c.pick == 1)
     )
-    return {
-        edition_id: SessionProgress(
-            number, total, as_utc(starts_at), location, as_utc(starts_at) < now
+    found: dict[uuid.UUID, SessionProgress] = {}
+    for row in rows:
+        starts_at: datetime = as_utc(row.starts_at)
+        found[row.edition_id] = SessionProgress(
+            int(row.number), int(row.total), starts_at, str(row.location), starts_at < now
         )
-        for edition_id, number, total, starts_at, location in rows
-    }
+    return found
