@@ -382,3 +382,29 @@ def test_the_warning_mail_goes_out_in_the_admins_language(app, tenants, smtp_sin
     assert "€\u00a05.000,00 van €\u00a05.000,00" in body
     assert f"/flevoland/budget/?year={year}" in body
     assert all(admin_email in str(m["To"]) for m in smtp_sink.messages)
+
+
+def test_the_ledger_runs_on_sqlite_too(sqlite_app):
+    """The embedded default: the same figures from the same queries on SQLite."""
+    from samenleren.budget.ledger import overview_costs, year_overview, years_costs
+    from samenleren.core.extensions import db
+    from samenleren.tenants.manifest import load_manifest
+    from samenleren.tenants.services import onboard_tenant
+    from tests.conftest import REPO_ROOT, TenantRef
+
+    with sqlite_app.app_context():
+        tenant = onboard_tenant(load_manifest(REPO_ROOT / "tenants" / "flevoland.toml")).tenant
+        db.session.commit()
+        ref = TenantRef(tenant.id, tenant.slug, None)  # type: ignore[arg-type]
+    with in_tenant(sqlite_app, ref):
+        world = build_world(ref)
+        set_costs(world, 100000, 2500)
+        year = edition_year(world)
+        book(world, 410000, on=date(year, 2, 1), category="venues", edition=world.edition)
+        db.session.commit()
+        overview = year_overview(year)
+        assert (overview.committed_cents, overview.spent_cents) == (0, 410000)
+        assert overview.warned[80] is not None and overview.warned[100] is None
+        costs = overview_costs(overview)
+        assert (costs.learners, costs.per_learner_cents) == (1, 410000)
+        assert [c.cost_cents for c in years_costs(year - 1, year)] == [0, 410000]
