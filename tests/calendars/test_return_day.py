@@ -150,7 +150,7 @@ def test_a_running_edition_and_a_planned_return_day_are_left_alone(app, tenants)
     assert "vanzelf gepland" in page.get_data(as_text=True)
 
 
-def test_the_return_day_job_runs_daily_per_tenant():
+def test_the_return_day_job_runs_daily_per_tenant(app):  # the app registers its periodic jobs
     from samenleren.core.jobs.schedule import entry
 
     periodic = entry("trajectories.return_days")

@@ -36,6 +36,7 @@ def _seed_every_table(app: Flask, refs: dict[str, TenantRef]) -> dict[str, Tenan
     """Both tenants with demo data, one login session and one audit event each, so every tenant
     table has rows."""
     from samenleren.audit.services import record
+    from samenleren.audit.verification import verify_tenant
     from samenleren.budget.actuals import ActualInput, add_actual
     from samenleren.budget.planning import rename_categories, set_year_budget
     from samenleren.calendars.feeds import create_feed
@@ -66,6 +67,9 @@ def _seed_every_table(app: Flask, refs: dict[str, TenantRef]) -> dict[str, Tenan
                 add_actual(ActualInput(date(2027, 1, 5), 1250, "other"), admin)
                 set_year_budget(2027, 500000, {}, admin)
                 rename_categories({"venues": f"Zalen {ref.slug}"}, admin)
+                db.session.commit()
+                # The audit chain verified once (audit_verifications).
+                verify_tenant()
                 db.session.commit()
     return refs
 

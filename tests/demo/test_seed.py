@@ -98,8 +98,15 @@ def test_seeding_twice_adds_nothing(app: Flask, tenants: dict[str, TenantRef]) -
     empty = {table for table, count in once.items() if count == 0}
     # Login sessions come from logging in; sign-in links from inviting external trainers; SCIM
     # tokens and groups from setting up provisioning; calendar feeds from a person making their
-    # secret link (a seeded one would be a link nobody knows).
-    assert empty == {"login_sessions", "sign_in_links", "calendar_feeds", *SCIM_TABLES}
+    # secret link (a seeded one would be a link nobody knows); verifications of the audit chain
+    # from running `flask audit verify`.
+    assert empty == {
+        "login_sessions",
+        "sign_in_links",
+        "calendar_feeds",
+        "audit_verifications",
+        *SCIM_TABLES,
+    }
     assert once["coach_profiles"] == 13
     assert once["coach_days"] == 2
 
@@ -220,6 +227,7 @@ STEP_KEYS = [
     "evaluation",
     "consolidation",
     "return_day",
+    "follow_up",  # six months on: the finished edition's learners look back
 ]
 
 
@@ -556,6 +564,7 @@ def test_the_programme_seeds_on_sqlite_too(
         "login_sessions",
         "sign_in_links",
         "calendar_feeds",
+        "audit_verifications",
         *SCIM_TABLES,
     }
     with app.app_context():
