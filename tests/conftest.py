@@ -414,6 +414,21 @@ def onboard(slug: str, issuer: str):
     return tenant
 
 
+def repoint(slug: str, issuer: str):
+    """Point an onboarded tenant at `issuer` as an operator would: its manifest again with that
+    issuer (which only requests it, `identity.issuers`), and the request approved."""
+    from samenleren.core.extensions import db
+    from samenleren.core.tenancy import tenant_scope
+    from samenleren.identity.issuers import Approver, approve_issuer_change
+
+    tenant = onboard(slug, issuer)
+    if tenant.sso_issuer_pending == issuer:
+        with tenant_scope(tenant):
+            approve_issuer_change(tenant, Approver(label="test"), expected=issuer)
+            db.session.commit()
+    return tenant
+
+
 @dataclass(frozen=True)
 class TenantRef:
     """What a test needs of a tenant, usable outside any app context."""

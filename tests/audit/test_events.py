@@ -227,11 +227,11 @@ def test_a_code_from_another_tenants_idp_is_recorded_at_the_tenant_it_was_tried_
 
 
 def test_an_unusable_identity_provider_at_the_callback_is_recorded(app, tenants):
-    from tests.conftest import onboard
+    from tests.conftest import repoint
 
     flevoland = tenants["flevoland"]
     with app.app_context():
-        onboard("flevoland", flevoland.idp.issuer + "/")  # the discovery document disagrees
+        repoint("flevoland", flevoland.idp.issuer + "/")  # the discovery document disagrees
     answer = app.test_client().get("/flevoland/auth/callback?code=abc&state=def")
     assert answer.status_code == 503
     (event,) = events(app, flevoland, "login.refused")

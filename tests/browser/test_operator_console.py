@@ -7,7 +7,7 @@ import pytest
 
 from tests.browser.conftest import LiveServer
 from tests.browser.test_pages import AxeFindings, visit
-from tests.conftest import OPERATOR_SUBJECT, IdP, onboard
+from tests.conftest import OPERATOR_SUBJECT, IdP, repoint
 from tests.factories import build_world, in_tenant
 
 pytestmark = pytest.mark.browser
@@ -85,7 +85,7 @@ def test_console_pages_have_no_accessibility_violations(
     assert page.locator(".utrecht-alert--ok").count() == 1
     findings.check(page, "SSO test passed", lang)
     with app.app_context():
-        onboard("gelderland", tenants["gelderland"].idp.issuer + "/")
+        repoint("gelderland", tenants["gelderland"].idp.issuer + "/")
     visit(page, f"{base}/operator/", 200)
     with page.expect_navigation():
         page.click('form[action="/operator/tenants/gelderland/test-sso"] button')

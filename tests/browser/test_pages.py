@@ -101,7 +101,7 @@ def add_training(app, tenant: TenantRef) -> uuid.UUID:
 
 @pytest.mark.parametrize("lang", LANGUAGES)
 def test_public_pages_have_no_accessibility_violations(app, tenants, page, live_server, lang):
-    from tests.conftest import onboard
+    from tests.conftest import repoint
 
     base = live_server.url
     findings = AxeFindings()
@@ -123,7 +123,7 @@ def test_public_pages_have_no_accessibility_violations(app, tenants, page, live_
 
     # A tenant whose identity provider cannot be used (its issuer does not match).
     with app.app_context():
-        onboard("gelderland", tenants["gelderland"].idp.issuer + "/")
+        repoint("gelderland", tenants["gelderland"].idp.issuer + "/")
     choose_language(page, live_server, "gelderland", lang)
     visit(page, f"{base}/gelderland/auth/login", 503)
     findings.check(page, "login temporarily unavailable", lang)

@@ -19,7 +19,7 @@ from flask import Flask
 from joserfc.jwk import RSAKey
 from oidc_provider_mock import run_server_in_thread
 
-from tests.conftest import IdP, TenantRef, login, onboard
+from tests.conftest import IdP, TenantRef, login, repoint
 
 
 class JwksCounter:
@@ -65,7 +65,7 @@ def rotating(app: Flask, tenants) -> Iterator[tuple[RotatingIdP, TenantRef]]:
         server.app = counter  # the request handler reads `server.app` on every request
         idp = IdP(f"http://localhost:{server.server_port}")
         with app.app_context():
-            onboard("flevoland", idp.issuer)
+            repoint("flevoland", idp.issuer)
         yield (
             RotatingIdP(idp, storage, counter),
             TenantRef(tenants["flevoland"].id, "flevoland", idp),

@@ -441,10 +441,10 @@ def impostor(idps) -> Iterator[ImpostorDiscovery]:
 
 
 def _reonboard(app: Flask, slug: str, issuer: str) -> None:
-    from tests.conftest import onboard
+    from tests.conftest import repoint
 
     with app.app_context():
-        onboard(slug, issuer)
+        repoint(slug, issuer)
 
 
 @pytest.mark.parametrize("variant", ["trailing-slash", "impostor-document"])

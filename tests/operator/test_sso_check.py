@@ -15,7 +15,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from werkzeug.wrappers import Request, Response
 
-from tests.conftest import TenantRef, onboard, serve_wsgi
+from tests.conftest import TenantRef, repoint, serve_wsgi
 from tests.operator.conftest import audit_events
 
 
@@ -39,7 +39,7 @@ def problem(page: str) -> str | None:
 
 def reonboard(app: Flask, slug: str, issuer: str) -> None:
     with app.app_context():
-        onboard(slug, issuer)
+        repoint(slug, issuer)
 
 
 def last_test(app: Flask, tenant: TenantRef) -> dict:
