@@ -394,24 +394,14 @@ def operator_login(client: FlaskClient, idp: IdP, sub: str = OPERATOR_SUBJECT, *
 
 
 def onboard(slug: str, issuer: str):
-    """Onboard the shipped manifest of `slug` with `issuer`. Onboarding again with another issuer
-    only requests it (identity.issuers); tests that re-point a tenant at another identity
-    provider mean the switch, so the operator approves it here, through the same audited path.
-    Tests of the request itself call `onboard_tenant` directly."""
-    from samenleren.core.extensions import db
-    from samenleren.core.tenancy import tenant_scope
+    """Onboard the shipped manifest of `slug` with `issuer` (onboarding again with another issuer
+    only requests it: `repoint` below approves it)."""
     from samenleren.demo.devidp import with_issuer
-    from samenleren.identity.issuers import Approver, approve_issuer_change
     from samenleren.tenants.manifest import load_manifest
     from samenleren.tenants.services import onboard_tenant
 
     loaded = with_issuer(load_manifest(REPO_ROOT / "tenants" / f"{slug}.toml"), issuer)
-    tenant = onboard_tenant(loaded).tenant
-    if tenant.sso_issuer_pending == issuer:
-        with tenant_scope(tenant):
-            approve_issuer_change(tenant, Approver(label="test set-up"), expected=issuer)
-            db.session.commit()
-    return tenant
+    return onboard_tenant(loaded).tenant
 
 
 def repoint(slug: str, issuer: str):
