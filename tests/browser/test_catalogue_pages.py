@@ -49,7 +49,9 @@ def _programme(app, tenant):
 
 
 @pytest.mark.parametrize("lang", ["nl", "en"])
-def test_catalogue_pages_have_no_accessibility_violations(app, tenants, page, live_server, lang):
+def test_catalogue_pages_have_no_accessibility_violations(
+    app, tenants, page, live_server, lang, monkeypatch
+):
     flevoland = tenants["flevoland"]
     world, coming = _programme(app, flevoland)
     base = f"{live_server.url}/flevoland"
@@ -74,6 +76,15 @@ def test_catalogue_pages_have_no_accessibility_violations(app, tenants, page, li
     ):
         visit(page, base + path, 200)
         findings.check(page, label, lang)
+
+    # A large organisation: the enrol form lists a few employees and offers a search by name.
+    from samenleren.catalogue import pages as catalogue_pages
+
+    with monkeypatch.context() as patched:
+        patched.setattr(catalogue_pages, "EMPLOYEES_LISTED", 1)
+        visit(page, f"{base}/editions/{coming}?employee=a", 200)
+        assert page.locator("#enrol-employee-search").count() == 1
+        findings.check(page, "edition, enrol form with a search (admin)", lang)
 
     # Forms refused: the messages next to their fields must be accessible too.
     visit(page, f"{base}/trainings/new", 200)

@@ -373,6 +373,53 @@ def test_trainer_sees_editions_with_numbers_sessions_and_group_meetings(app, ten
     assert "Anna" not in html  # who is in the group is on the edition's page
 
 
+def test_trainer_dashboard_leaves_out_editions_ended_over_half_a_year_ago(app, tenants):
+    """A trainer of many years: the start page does not grow with every edition ever given."""
+    from samenleren.catalogue.models import Edition
+    from samenleren.core.extensions import db
+    from samenleren.trajectories.models import GroupMeeting
+
+    flevoland = tenants["flevoland"]
+    with in_tenant(app, flevoland):
+        world = build_world(flevoland)
+        current = db.session.get(Edition, (flevoland.id, world.edition))
+        old = Edition(
+            training_id=current.training_id,
+            name="Voorjaar 2019",
+            starts_on=local_today() - timedelta(days=400),
+            ends_on=local_today() - timedelta(days=184),
+            trainer_id=current.trainer_id,
+        )
+        db.session.add(old)
+        db.session.flush()
+        db.session.add(
+            GroupMeeting(
+                edition_id=old.id,
+                step_key="return_day",
+                name={"en": "Old return day", "nl": "Oude terugkomdag"},
+                due_on=local_today() - timedelta(days=90),
+            )
+        )
+        recent = Edition(
+            training_id=current.training_id,
+            name="Najaar recent",
+            starts_on=local_today() - timedelta(days=300),
+            ends_on=local_today() - timedelta(days=182),
+            trainer_id=current.trainer_id,
+        )
+        db.session.add(recent)
+        db.session.commit()
+        old_id, recent_id = old.id, recent.id
+
+    html = _page(_client(app, flevoland, "trainer"), "/flevoland/dashboard/trainer")
+    editions = _section(html, "my-editions")
+    assert f'href="/flevoland/editions/{world.edition}"' in editions
+    assert f'href="/flevoland/editions/{recent_id}"' in editions
+    assert f"/flevoland/editions/{old_id}" not in html
+    assert "Old return day" not in _section(html, "group-meetings")
+    assert "half a year ago" in editions
+
+
 # --- programme administrator ------------------------------------------------------------------
 
 

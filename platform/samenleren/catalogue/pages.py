@@ -37,6 +37,9 @@ from samenleren.core.formatting import local_today
 from samenleren.core.money import input_value
 from samenleren.identity.models import Department, User
 
+#: The most employees the enrol form of an edition lists at once.
+EMPLOYEES_LISTED = 200
+
 
 def render_training(training: Training, *, failed: uuid.UUID | None = None, errors=None):
     """The training page; `failed` is the edition whose apply form was refused."""
@@ -242,16 +245,23 @@ def render_edition(
     if role == "learner" and own is not None:
         own_trajectory = own.trajectory.id if own.trajectory is not None else None
     employees: list[tuple[uuid.UUID, str]] = []
+    employee_search = request.args.get("employee", "").strip()[:100]
+    more_employees = False
     if admin:
         taken = {
             enrolment.learner_id for enrolment, _ in members if enrolment.status in ACTIVE_STATUSES
         }
+        chosen = select(User.id, User.name).where(User.active.is_(True))
+        if employee_search:
+            chosen = chosen.where(User.name.icontains(employee_search, autoescape=True))
+        # The enrol form lists at most EMPLOYEES_LISTED people (a search narrows it down): an
+        # organisation of 15,000 would otherwise put all of them in the page.
+        found = db.session.execute(
+            chosen.order_by(User.name, User.id).limit(EMPLOYEES_LISTED + 1)
+        ).all()
+        more_employees = len(found) > EMPLOYEES_LISTED
         employees = [
-            (user_id, name)
-            for user_id, name in db.session.execute(
-                select(User.id, User.name).where(User.active.is_(True)).order_by(User.name)
-            )
-            if user_id not in taken
+            (user_id, name) for user_id, name in found[:EMPLOYEES_LISTED] if user_id not in taken
         ]
     enrolled = len(by_status[EnrolmentStatus.ENROLLED])
     places = edition.places
@@ -266,6 +276,9 @@ def render_edition(
         places_left=None if places is None else max(places - enrolled, 0),
         sessions=sessions_with_attendance(edition),
         employees=employees,
+        employee_search=employee_search,
+        more_employees=more_employees,
+        employees_listed=EMPLOYEES_LISTED,
         own_trajectory=own_trajectory,
         may_record_attendance=may_record_attendance(edition, current_user),
         over=edition.ends_on < local_today(),

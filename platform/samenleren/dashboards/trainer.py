@@ -1,11 +1,16 @@
 """The trainer's dashboard: my editions with their numbers, their sessions to come and their
-group meetings."""
+group meetings.
+
+Only editions that ended at most half a year ago (their return day, three months after the end,
+included) are on it: a trainer of many years would otherwise find every edition ever on their
+start page, and the page would grow with the years. Older editions stay on their training's page
+in the catalogue."""
 
 from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import (
     ScalarSelect,
@@ -44,10 +49,15 @@ class TrainerDashboard:
     edition_of: dict[uuid.UUID, Edition]
 
 
+#: Editions that ended longer ago than this are no longer on the trainer's dashboard.
+RECENT = timedelta(days=183)
+
+
 def trainer_dashboard(user: User, now: datetime | None = None) -> TrainerDashboard:
-    """My editions with their numbers, their sessions to come and their group meetings
-    (3 queries)."""
+    """My recent and coming editions with their numbers, their sessions to come and their group
+    meetings (3 queries)."""
     now = now or utcnow()
+    since = now.date() - RECENT
 
     def counted(status: EnrolmentStatus) -> ScalarSelect[int]:
         return (
@@ -60,7 +70,7 @@ def trainer_dashboard(user: User, now: datetime | None = None) -> TrainerDashboa
     rows = db.session.execute(
         select(Edition, counted(EnrolmentStatus.ENROLLED), counted(EnrolmentStatus.WAITLISTED))
         .join(Edition.training)
-        .where(Edition.trainer_id == user.id)
+        .where(Edition.trainer_id == user.id, Edition.ends_on >= since)
         .options(contains_eager(Edition.training).options(raiseload(Training.departments)))
         .order_by(Edition.starts_on.desc(), Edition.name)
     ).all()
@@ -77,7 +87,7 @@ def trainer_dashboard(user: User, now: datetime | None = None) -> TrainerDashboa
     meetings = db.session.scalars(
         select(GroupMeeting)
         .join(Edition, Edition.id == GroupMeeting.edition_id)
-        .where(Edition.trainer_id == user.id)
+        .where(Edition.trainer_id == user.id, Edition.ends_on >= since)
         .order_by(GroupMeeting.due_on, GroupMeeting.step_key)
     ).all()
     return TrainerDashboard(editions, list(sessions), list(meetings), edition_of)
