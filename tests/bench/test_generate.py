@@ -108,7 +108,7 @@ def test_generate_fills_real_tenants_behind_row_level_security(
         owner.execute("SELECT set_config('app.tenant_id', %s, true)", (str(tenant_id),))
         subject = owner.execute(
             "SELECT u.subject FROM users u JOIN trajectories t ON t.tenant_id = u.tenant_id "
-            "AND t.learner_id = u.id WHERE t.status = 'active' ORDER BY u.subject LIMIT 1"
+            "AND t.learner_id = u.id WHERE t.status != 'withdrawn' ORDER BY u.subject LIMIT 1"
         ).fetchone()[0]
     client = app.test_client()
     assert login(client, TenantRef(tenant_id, "bench-a", idp), subject).status_code == 302
