@@ -158,8 +158,8 @@ def test_learner_sees_trajectory_progress_next_step_and_waiting_places(app, tena
         assert f'href="/flevoland/trajectories/{world.trajectory}"' in mine
         assert "Training van flevoland" in mine and "Carla Coach flevoland" in mine
         assert f'<label for="progress-{world.trajectory}">' in mine
-        assert re.search(rf'<progress[^>]*id="progress-{world.trajectory}"[^>]*max="7"', mine)
-        assert "0 of 7 steps done" in _text(mine)
+        assert re.search(rf'<progress[^>]*id="progress-{world.trajectory}"[^>]*max="8"', mine)
+        assert "0 of 8 steps done" in _text(mine)
         # The next thing to do: setting the learning goals, a link to that step.
         assert f'href="/flevoland/trajectories/{world.trajectory}/steps/{first_step}"' in mine
         waiting = _text(_section(html, "my-applications"))
