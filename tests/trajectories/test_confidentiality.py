@@ -81,7 +81,7 @@ def _fill_everything(app, world: World) -> None:
         for step_key, step in steps.items():
             for field in spec.step(step_key).fields:
                 if field.type.value in ("goals", "expected_results", "result_rating"):
-                    continue  # their own services and confidentiality tests (tests/insight)
+                    continue  # kept in their own tables, tested in test_expected_results.py
                 if field.key in TEXT_FIELDS:
                     value = TEXT_FIELDS[field.key][0]
                 elif field.type.value == "rating":

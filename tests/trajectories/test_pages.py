@@ -228,6 +228,10 @@ def test_a_whole_flevoland_trajectory_over_http(app, world):
         == 303
     )
 
+    # Six months on, the look back without a meeting: the learner closes it.
+    follow_up = f"{base}/steps/{steps['follow_up']}/complete"
+    assert post(app, learner, follow_up).status_code == 303
+
     assert set(states(app, world).values()) <= {"done", "skipped"}
     from samenleren.trajectories.models import Trajectory
 

@@ -41,6 +41,7 @@ def test_enrolment_starts_a_trajectory_with_every_flevoland_step_timed(app, tena
             [
                 "consolidation",
                 "evaluation",
+                "follow_up",
                 "intake",
                 "learning_goals",
                 "progress",
@@ -49,6 +50,7 @@ def test_enrolment_starts_a_trajectory_with_every_flevoland_step_timed(app, tena
             ]
         )
         assert steps[("return_day", 1)].due_on == edition.ends_on + relativedelta(months=3)
+        assert steps[("follow_up", 1)].due_on == edition.ends_on + relativedelta(months=6)
         assert steps[("intake", 1)].due_on == edition.starts_on - timedelta(days=7)
         assert steps[("learning_goals", 1)].due_on == local_today() + timedelta(days=14)
         assert steps[("consolidation", 1)].group_meeting_id == world.meeting

@@ -78,6 +78,8 @@ class Programme(ProgrammeWriter):
             outcome=texts.RETURN_DAY_OUTCOME,
             absent=[trajectories[-1].learner],
         )
+        for trajectory in trajectories:
+            self.look_back(trajectory)
 
     def returning(self) -> None:
         """Ended five weeks ago: consolidation held, return day scheduled; one intake skipped,

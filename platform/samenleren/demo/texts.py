@@ -224,3 +224,21 @@ SESSION_TOPICS = (
     "Verdieping en feedback",
     "Afronding en vooruitblik",
 )
+
+#: What the manager expects to see at work (expected results at the intake).
+EXPECTED_RESULTS = [
+    "Adviezen aan het college passen op één A4 en beginnen met de vraag die beantwoord wordt.",
+    "Overleggen met gemeenten en partners krijgen een agenda en een duidelijke afspraak.",
+    "Collega's vragen hem of haar vaker om mee te denken over een lastig dossier.",
+    "Projecten hebben een planning die het team zelf bijhoudt.",
+    "In het teamoverleg brengt zij elke maand een eigen voorstel in.",
+    "Presentaties aan het bestuur duren korter en leiden tot een besluit.",
+]
+#: Examples given with a rating.
+RATING_EXAMPLES = [
+    "Het advies over de fietsroute werd in één keer aangenomen.",
+    "Bij het overleg met de waterschappen heb ik de agenda vooraf rondgestuurd.",
+    "",
+    "Nog niet aan toegekomen door de reorganisatie.",
+    "",
+]

@@ -44,6 +44,13 @@ from samenleren.trajectories.models import (
     Trajectory,
     TrajectoryStatus,
 )
+from samenleren.trajectories.results import (
+    RatingInput,
+    ResultInput,
+    rate_results,
+    results_of,
+    set_expected_results,
+)
 from samenleren.trajectories.steps import Appointment, add_occurrence, complete_step, schedule_step
 from samenleren.trajectories.values import record_values
 
@@ -363,7 +370,53 @@ class ProgrammeWriter:
                 "f.manager_contribution": self.rng.choice(texts.MANAGER_CONTRIBUTIONS),
             },
         )
+        goals = list(trajectory.goals)
+        if goals:
+            set_expected_results(
+                trajectory,
+                step,
+                manager_of(trajectory),
+                [
+                    ResultInput(
+                        str(goal.id),
+                        self.rng.choice(texts.EXPECTED_RESULTS),
+                        self.rng.choice(texts.MANAGER_CONTRIBUTIONS) if n == 0 else "",
+                    )
+                    for n, goal in enumerate(goals[:2])
+                ],
+            )
         self.close(trajectory, step, coach)
+
+    def rate(self, trajectory: Trajectory, step: StepInstance, rater: User, lift: int) -> None:
+        """`rater` rates every expected result in `step`; a higher `lift` (0-2: evaluation,
+        three, six months) makes transfer likelier, as it grows after the training."""
+        levels = ["not_yet", "partly", "applied", "exceeded"]
+        weights = [(4, 4, 5, 1), (2, 3, 7, 2), (1, 3, 7, 3)][lift]
+        is_manager = rater.id == manager_of(trajectory).id
+        given = {}
+        for result in results_of(trajectory):
+            done = ""
+            if is_manager and result.contribution and lift > 0:
+                done = "yes" if self.rng.random() < 0.7 else "no"
+            given[str(result.id)] = RatingInput(
+                level=self.rng.choices(levels, weights)[0],
+                example=self.rng.choice(texts.RATING_EXAMPLES),
+                contribution_done=done,
+            )
+        if given:
+            rate_results(trajectory, step, rater, given)
+
+    def look_back(self, trajectory: Trajectory) -> None:
+        """Six months on (a little early in the demo): both rate once more; the manager closes
+        the step, which completes the trajectory."""
+        step = self.step(trajectory, "follow_up")
+        manager = manager_of(trajectory)
+        self.rate(trajectory, step, trajectory.learner, 2)
+        self.rate(trajectory, step, manager, 2)
+        complete_step(trajectory, step, manager)
+        when = moment(self.today - timedelta(days=1), 10)
+        self.backdate(step, "completed_at", when)
+        self.backdate(trajectory, "completed_at", when)
 
     def training(self, trajectory: Trajectory) -> None:
         """Step 3 closes when the edition has ended; the trainer closes it."""
@@ -425,6 +478,7 @@ class ProgrammeWriter:
                     for goal in trajectory.goals
                 },
             )
+            self.rate(trajectory, step, learner, 0)
         if not done:
             return
         manager = manager_of(trajectory)
@@ -443,6 +497,7 @@ class ProgrammeWriter:
                 "f.evaluation_notes": self.rng.choice(texts.EVALUATION_NOTES),
             },
         )
+        self.rate(trajectory, step, manager, 0)
         self.close(trajectory, step, manager)
 
     def application_plan(self, trajectory: Trajectory) -> None:
@@ -472,6 +527,8 @@ class ProgrammeWriter:
             manager_of(trajectory),
             {"f.expectations_met_later": str(self.rng.randint(3, 5))},
         )
+        self.rate(trajectory, step, trajectory.learner, 1)
+        self.rate(trajectory, step, manager_of(trajectory), 1)
 
     def meeting(
         self,
