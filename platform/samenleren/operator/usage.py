@@ -30,7 +30,7 @@ class TenantUsage:
     editions: int
     #: The latest `flask audit verify` of the tenant's chain: (when, intact, first broken place),
     #: or None when it was never verified.
-    verification: tuple[datetime, bool, int | None] | None = None
+    verification: tuple[datetime, bool, Any] | None = None
 
 
 def _usage_counts() -> Select:
@@ -95,10 +95,11 @@ def tenants_with_usage() -> list[TenantUsage]:
             # Switching directly from one tenant to the next (rather than nesting a
             # `tenant_scope` per tenant) saves the reset to "no tenant" in between.
             activate_tenant(tenant)
-            users, trajectories, editions, verified_at, ok, broken = db.session.execute(
-                statement
-            ).one()
-            verification = (verified_at, ok, broken) if verified_at is not None else None
+            counts: Any = db.session.execute(statement).one()
+            users, trajectories, editions, verified_at, ok, broken = counts
+            verification = (
+                (verified_at, bool(ok), broken) if isinstance(verified_at, datetime) else None
+            )
             rows.append(TenantUsage(tenant, users, trajectories, editions, verification))
     finally:
         if tenants:
