@@ -135,6 +135,7 @@ def _register_blueprints(app: Flask) -> None:
     from samenleren.process_templates.editor.views import bp as process_templates_bp
     from samenleren.process_templates.library.views import bp as library_bp
     from samenleren.process_templates.versions.views import bp as template_versions_bp
+    from samenleren.public.views import bp as public_bp
     from samenleren.scim.views import bp as scim_bp
     from samenleren.tenants.views import bp as tenants_bp
     from samenleren.trajectories.moving_views import bp as template_moves_bp
@@ -163,6 +164,7 @@ def _register_blueprints(app: Flask) -> None:
         process_templates_bp,
         template_versions_bp,
         template_moves_bp,
+        public_bp,
     ):
         app.register_blueprint(blueprint)
 
