@@ -111,9 +111,16 @@ def _init_extensions(app: Flask) -> None:
 
 def _init_domains(app: Flask) -> None:
     """Each domain connects its signal receivers and registers its periodic jobs."""
-    from samenleren import calendars, exports, notifications, process_templates, trajectories
+    from samenleren import (
+        audit,
+        calendars,
+        exports,
+        notifications,
+        process_templates,
+        trajectories,
+    )
 
-    for domain in (process_templates, trajectories, notifications, calendars, exports):
+    for domain in (audit, process_templates, trajectories, notifications, calendars, exports):
         domain.init_app(app)
 
 
