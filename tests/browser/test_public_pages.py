@@ -1,6 +1,6 @@
 """The public pages and the audit verification on the console, in Chromium: axe finds nothing
 on the accessibility statement (default and written, and its form with refused input), the
-vulnerability disclosure page and the cookie statement."""
+privacy statement and its form, the vulnerability disclosure page and the cookie statement."""
 
 from __future__ import annotations
 
@@ -23,6 +23,7 @@ def test_public_pages_have_no_accessibility_violations(app, tenants, page, live_
     choose_language(page, live_server, "flevoland", lang)
     for label, url in [
         ("accessibility statement (default)", f"{base}/accessibility"),
+        ("privacy statement", f"{base}/privacy"),
         ("vulnerability disclosure", f"{live_server.url}/security"),
         ("cookie statement", f"{live_server.url}/cookies"),
     ]:
@@ -45,4 +46,6 @@ def test_public_pages_have_no_accessibility_violations(app, tenants, page, live_
     page.click("form.sl-form button[type=submit]")
     page.wait_for_url(f"{base}/accessibility")
     findings.check(page, "accessibility statement (written)", lang)
+    visit(page, f"{base}/settings/privacy", 200)
+    findings.check(page, "privacy statement form", lang)
     findings.assert_clean()

@@ -84,6 +84,8 @@ class Tenant(db.Model):
     #: The accessibility statement (national model), as the programme admin filled it in:
     #: {"status", "scope", "known_issues", "contact", "assessed_on"}; empty: the platform default.
     accessibility_statement: Mapped[dict] = mapped_column(JSONType, default=dict)
+    #: The tenant's part of the privacy statement: {"dpo_contact", "text"}; empty: not written.
+    privacy_statement: Mapped[dict] = mapped_column(JSONType, default=dict)
     theme_primary_color: Mapped[str] = mapped_column(String(7))
     #: The sender of the tenant's mails (manifest `mail_from`); None: SAMENLEREN_MAIL_FROM.
     mail_from: Mapped[str | None] = mapped_column(String(320), nullable=True)

@@ -17,7 +17,7 @@ from samenleren.core.tenancy import require_tenant
 from samenleren.core.terminology import TERMS
 from samenleren.core.web import form_action, get_or_404, role_required, see_other
 from samenleren.identity.models import Role
-from samenleren.tenants import accessibility
+from samenleren.tenants import accessibility, privacy
 from samenleren.tenants.forms import OrganisationGoalForm
 from samenleren.tenants.models import OrganisationGoal
 from samenleren.tenants.services import (
@@ -265,4 +265,38 @@ def edit_accessibility_statement():
         invalid=lambda errors: _render_statement_form(values, errors, 422),
         done=see_other("tenants.accessibility_statement"),
         message=gettext("The accessibility statement is saved."),
+    )
+
+
+# --- the privacy statement (tenants.privacy) ----------------------------------------------------
+
+
+@bp.get("/<tenant>/privacy")
+def privacy_statement():
+    """Public: anyone may read how the organisation processes personal data here."""
+    tenant = require_tenant()
+    return render_template(
+        "tenants/privacy_statement.html", statement=privacy.privacy_statement_of(tenant)
+    )
+
+
+def _render_privacy_form(values: dict, errors: dict, status: int = 200):
+    return render_template("tenants/privacy_settings.html", values=values, errors=errors), status
+
+
+@bp.route("/<tenant>/settings/privacy", methods=["GET", "POST"])
+@role_required(Role.PROGRAMME_ADMIN)
+def edit_privacy_statement():
+    tenant = require_tenant()
+    if request.method == "GET":
+        statement = privacy.privacy_statement_of(tenant)
+        return _render_privacy_form(
+            {"dpo_contact": statement.dpo_contact, "text": statement.text}, {}
+        )
+    values = {name: request.form.get(name, "") for name in ("dpo_contact", "text")}
+    return form_action(
+        lambda: privacy.update_privacy_statement(tenant, values, current_user),
+        invalid=lambda errors: _render_privacy_form(values, errors, 422),
+        done=see_other("tenants.privacy_statement"),
+        message=gettext("The privacy statement is saved."),
     )
