@@ -33,11 +33,12 @@ lint: install
 	$(BIN)/lint-imports
 	$(BIN)/hadolint deploy/Dockerfile
 	# The deployment: every kustomize overlay rendered and validated against the Kubernetes
-	# schemas, its invariants (one scheduler, non-root, probes, no plain secrets), the alert rules.
+	# schemas, its invariants (one scheduler, non-root, probes, no plain secrets), the alert rules;
+	# and publiccode.yml against the Standard for Public Code's required keys.
 	# (A shared fixture's Redis client may be collected only at interpreter exit; that socket is
 	# not the deployment's concern, so its ResourceWarning does not fail lint.)
 	PYTHONDONTWRITEBYTECODE= $(BIN)/pytest -q -p no:cacheprovider -n 0 -W ignore::ResourceWarning \
-		tests/deploy/test_kubernetes.py tests/deploy/test_monitoring.py
+		tests/deploy/test_kubernetes.py tests/deploy/test_monitoring.py tests/public/test_publiccode.py
 	$(BIN)/djlint platform/samenleren --lint
 	$(BIN)/mypy platform/samenleren
 

@@ -39,6 +39,10 @@ NON_TENANT_ROUTES = {
     "/static/<path:filename>": "the shared style sheets and images; no tenant data",
     "/healthz": "liveness probe; says only that the process answers",
     "/readyz": "readiness probe; names only the services that are down",
+    # Public pages (tests/public/): the same text for everyone, nothing of any tenant.
+    "/.well-known/security.txt": "RFC 9116 contact file, from configuration",
+    "/security": "coordinated vulnerability disclosure policy, from configuration",
+    "/cookies": "cookie statement: the platform's one functional cookie",
     # The platform operator console (tests/operator/): no tenant, an operator login of its own
     # that no tenant login opens; it shows counts per tenant, never a person.
     "/operator/": "operator console: tenants with aggregate usage counts, no personal data",

@@ -2,7 +2,9 @@
 the client's User-Agent besides its address, and a place in its tenant's hash chain (`sequence`,
 `previous_hash`, `entry_hash`; see samenleren/audit/chain.py). The events already there are
 chained here, oldest first, from each tenant's genesis value. `audit_verifications` keeps the
-outcome of every `flask audit verify` run.
+outcome of every `flask audit verify` run. Tenants get their accessibility statement
+(`tenants.accessibility_statement`, empty: the platform default) and their part of the privacy
+statement (`tenants.privacy_statement`).
 
 Revision ID: 0018
 Revises: 0015
@@ -10,6 +12,7 @@ Revises: 0015
 
 import sqlalchemy as sa
 from alembic import op
+from sqlalchemy.dialects import postgresql
 
 from samenleren.audit.chain import entry_hash, genesis_hash, normalise_details
 from samenleren.core.rls import disable_rls, enable_rls
@@ -126,9 +129,24 @@ def upgrade():
         ["tenant_id", "verified_at"],
     )
     enable_rls(op, "audit_verifications")
+    for column in ("accessibility_statement", "privacy_statement"):
+        with op.batch_alter_table("tenants", schema=None) as batch_op:
+            batch_op.add_column(
+                sa.Column(
+                    column,
+                    sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"),
+                    nullable=False,
+                    server_default=sa.text("'{}'"),
+                )
+            )
+        with op.batch_alter_table("tenants", schema=None) as batch_op:
+            batch_op.alter_column(column, server_default=None)
 
 
 def downgrade():
+    with op.batch_alter_table("tenants", schema=None) as batch_op:
+        batch_op.drop_column("privacy_statement")
+        batch_op.drop_column("accessibility_statement")
     disable_rls(op, "audit_verifications")
     op.drop_index("ix_audit_verifications_tenant_id_verified_at", table_name="audit_verifications")
     op.drop_table("audit_verifications")

@@ -185,3 +185,22 @@ def test_concurrent_writers_never_fork_the_chain(app, tenants):
     assert failures == []
     assert [e.sequence for e in _chain(app, flevoland)] == list(range(1, 41))
     assert _verify(app, "--tenant", "flevoland").exit_code == 0
+
+
+def test_the_nightly_job_verifies_each_tenant_and_logs_a_break(app, tenants, owner, caplog):
+    from samenleren.core.jobs.runtime import perform
+    from samenleren.core.jobs.schedule import entry
+
+    periodic = entry("audit.verify")
+    assert periodic.per_tenant and periodic.job == "samenleren.audit.jobs.verify"
+    flevoland = tenants["flevoland"]
+    _record(app, flevoland, 2)
+    _as_owner(owner, flevoland, "UPDATE audit_events SET actor_label = 'X' WHERE sequence = 1")
+    for ref in tenants.values():
+        perform(job=periodic.job, tenant_id=str(ref.id), kwargs={})
+    assert "audit chain broken at event 1: content" in caplog.text
+    assert "Anna" not in caplog.text and "'X'" not in caplog.text
+    with in_tenant(app, flevoland):
+        assert db.session.scalars(select(AuditVerification.ok)).all() == [False]
+    with in_tenant(app, tenants["gelderland"]):
+        assert db.session.scalars(select(AuditVerification.ok)).all() == [True]

@@ -248,7 +248,12 @@ def test_the_export_has_every_filtered_event_and_is_itself_recorded(app, world, 
 
     (exported,) = events(app, world.tenant, "audit.exported")
     assert exported.actor_id == world.admin
-    assert exported.details == {"action": "logout", "from": "2026-04-01", "to": "2026-04-01"}
+    assert exported.details == {
+        "action": "logout",
+        "from": "2026-04-01",
+        "to": "2026-04-01",
+        "format": "csv",
+    }
     # The next export contains the first one.
     later = export_rows(admin.get(f"{EXPORT}?action=audit.exported"))
     assert [row[2] for row in later[1:]] == ["audit.exported", "audit.exported"]

@@ -42,7 +42,8 @@ def grow(app: Flask, tenant: TenantRef, users: int) -> None:
 
 
 def usage_row(page: str, slug: str) -> list[str]:
-    """The cells of the tenant's row: name, status, users, trajectories, editions, issuer."""
+    """The cells of the tenant's row: name, status, users, trajectories, editions, audit log
+    verified, issuer."""
     match = re.search(rf'<tr class="utrecht-table__row" id="tenant-{slug}">(.*?)</tr>', page, re.S)
     assert match, f"no row for {slug}"
     cells = re.findall(r"<t[hd][^>]*>(.*?)</t[hd]>", match.group(1), re.S)
@@ -74,7 +75,8 @@ def test_usage_counts_per_tenant_and_no_personal_data(app, console, tenants):
     assert flevoland[:5] == ["Provincie Flevoland /flevoland/", "Active", "7", "1", "1"]
     # + 3 people, 1 deactivated (not counted), the trajectory withdrawn, a cancelled edition.
     assert gelderland[:5] == ["Provincie Gelderland /gelderland/", "Active", "10", "0", "1"]
-    assert flevoland[5] == tenants["flevoland"].idp.issuer
+    assert flevoland[5] == "Never"
+    assert flevoland[6] == tenants["flevoland"].idp.issuer
 
     assert names and emails
     for text in (*names, *emails, *World.subjects.values()):
@@ -122,3 +124,31 @@ def _add_tenant(app: Flask, slug: str, issuer: str) -> None:
     )
     with app.app_context():
         onboard_tenant(with_issuer(LoadedManifest(manifest, None, None), issuer))
+
+
+def test_the_last_audit_verification_is_shown_per_tenant(app, console, tenants, database):
+    """`flask audit verify` stores its outcome; the console shows the latest, per tenant."""
+    import psycopg
+
+    from samenleren.audit.services import record
+    from samenleren.core.extensions import db
+
+    for ref in tenants.values():
+        with in_tenant(app, ref):
+            record("logout", actor_label="Iemand")
+            record("logout", actor_label="Iemand")
+            db.session.commit()
+    assert app.test_cli_runner().invoke(args=["audit", "verify"]).exit_code == 0
+    page = console.get("/operator/?lang=en").get_data(as_text=True)
+    assert usage_row(page, "flevoland")[5].endswith(": intact")
+    assert usage_row(page, "gelderland")[5].endswith(": intact")
+
+    with psycopg.connect(database.owner_url, autocommit=True) as owner, owner.transaction():
+        owner.execute(
+            "SELECT set_config('app.tenant_id', %s, true)", (str(tenants["gelderland"].id),)
+        )
+        owner.execute("UPDATE audit_events SET actor_label = 'Niemand' WHERE sequence = 2")
+    assert app.test_cli_runner().invoke(args=["audit", "verify"]).exit_code == 1
+    page = console.get("/operator/").get_data(as_text=True)
+    assert usage_row(page, "flevoland")[5].endswith(": intact")
+    assert usage_row(page, "gelderland")[5].endswith(": broken at event 2")

@@ -115,6 +115,7 @@ def _init_extensions(app: Flask) -> None:
 def _init_domains(app: Flask) -> None:
     """Each domain connects its signal receivers and registers its periodic jobs."""
     from samenleren import (
+        audit,
         budget,
         calendars,
         exports,
@@ -125,6 +126,7 @@ def _init_domains(app: Flask) -> None:
     )
 
     for domain in (
+        audit,
         process_templates,
         trajectories,
         budget,
@@ -156,6 +158,7 @@ def _register_blueprints(app: Flask) -> None:
     from samenleren.process_templates.editor.views import bp as process_templates_bp
     from samenleren.process_templates.library.views import bp as library_bp
     from samenleren.process_templates.versions.views import bp as template_versions_bp
+    from samenleren.public.views import bp as public_bp
     from samenleren.scim.views import bp as scim_bp
     from samenleren.tenants.views import bp as tenants_bp
     from samenleren.trajectories.moving_views import bp as template_moves_bp
@@ -186,6 +189,7 @@ def _register_blueprints(app: Flask) -> None:
         process_templates_bp,
         template_versions_bp,
         template_moves_bp,
+        public_bp,
     ):
         app.register_blueprint(blueprint)
 

@@ -70,6 +70,9 @@ class AuditAction(enum.StrEnum):
     LIBRARY_ADOPTED = "library.adopted"
     #: details: `changed` (the fields whose word changed, e.g. "nl-coach-one").
     TERMINOLOGY_CHANGED = "terminology.changed"
+    #: details: `status` and `assessed_on` of the new statement.
+    ACCESSIBILITY_STATEMENT_CHANGED = "accessibility_statement.changed"
+    PRIVACY_STATEMENT_CHANGED = "privacy_statement.changed"
     #: A programme data export asked for / downloaded; details: `format`, `datasets`.
     EXPORT_REQUESTED = "export.requested"
     EXPORT_DOWNLOADED = "export.downloaded"
@@ -131,6 +134,8 @@ ACTION_LABELS = {
     AuditAction.LIBRARY_WITHDRAWN: _l("Process model withdrawn from the library"),
     AuditAction.LIBRARY_ADOPTED: _l("Process model adopted from the library"),
     AuditAction.TERMINOLOGY_CHANGED: _l("Terminology changed"),
+    AuditAction.ACCESSIBILITY_STATEMENT_CHANGED: _l("Accessibility statement changed"),
+    AuditAction.PRIVACY_STATEMENT_CHANGED: _l("Privacy statement changed"),
     AuditAction.EXPORT_REQUESTED: _l("Programme data export requested"),
     AuditAction.EXPORT_DOWNLOADED: _l("Programme data export downloaded"),
     AuditAction.TEMPLATE_DRAFT_STARTED: _l("Process template draft started"),

@@ -17,6 +17,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from flask_babel import gettext
 from sqlalchemy import Select, select
 
+from samenleren.audit.chain import canonical_moment, genesis_hash
 from samenleren.audit.events import (
     REFUSAL_REASONS,
     ROLE_LABELS,
@@ -277,6 +278,10 @@ def export_lines(event_filter: EventFilter) -> Iterator[str]:
             gettext("About (id)"),
             gettext("Details"),
             gettext("IP address"),
+            gettext("Result"),
+            gettext("Browser (User-Agent)"),
+            gettext("Place in the chain"),
+            gettext("Hash"),
         ]
     )
     query = _filtered(event_filter).execution_options(yield_per=500)
@@ -295,8 +300,58 @@ def export_lines(event_filter: EventFilter) -> Iterator[str]:
                 event.subject_id,
                 json.dumps(event.details or {}, ensure_ascii=False, sort_keys=True),
                 event.ip_address,
+                event.result,
+                event.user_agent,
+                event.sequence if event.sequence is not None else "",
+                event.entry_hash or "",
             ]
         )
+
+
+def export_json_chunks(event_filter: EventFilter, tenant_id: uuid.UUID) -> Iterator[str]:
+    """The filtered events as one JSON document, in the order of the chain, for the CISO.
+
+    Every column is there as stored, so the chain can be recomputed outside the platform: an
+    event's `entry_hash` is the SHA-256 of the canonical JSON (sorted keys, no spaces, UTF-8) of
+    all its other fields, with `occurred_at` as written here; the first event's
+    `previous_hash` is the tenant's `genesis_hash`.
+    """
+    header = {
+        "schema": "samenleren.audit/1",
+        "genesis_hash": genesis_hash(tenant_id),
+        "hash": "sha256 over canonical JSON of every field but entry_hash",
+        "filter": event_filter.as_details(),
+    }
+    opening = json.dumps(header, ensure_ascii=False, sort_keys=True)[:-1]
+    yield opening + ', "events": ['
+    query = (
+        _filtered(event_filter)
+        .order_by(None)
+        .order_by(AuditEvent.sequence.asc().nulls_last(), AuditEvent.id)
+        .execution_options(yield_per=500)
+    )
+    separator = "\n"
+    for event in db.session.scalars(query):
+        entry = {
+            "tenant_id": str(event.tenant_id),
+            "id": str(event.id),
+            "sequence": event.sequence,
+            "previous_hash": event.previous_hash,
+            "entry_hash": event.entry_hash,
+            "occurred_at": canonical_moment(event.occurred_at),
+            "action": event.action,
+            "result": event.result,
+            "actor_id": str(event.actor_id) if event.actor_id is not None else None,
+            "actor_label": event.actor_label,
+            "subject_type": event.subject_type,
+            "subject_id": event.subject_id,
+            "details": event.details or {},
+            "ip_address": event.ip_address,
+            "user_agent": event.user_agent,
+        }
+        yield separator + json.dumps(entry, ensure_ascii=False, sort_keys=True)
+        separator = ",\n"
+    yield "\n]}\n"
 
 
 def _role_label(role: str) -> str:

@@ -57,7 +57,7 @@ def export_events():
     record(
         AuditAction.AUDIT_EXPORTED,
         actor=current_user,
-        details=event_filter.as_details(),
+        details=event_filter.as_details() | {"format": "csv"},
     )
     # The language is settled before the commit and the stream: the selector reads the user's
     # row, which must not be loaded again while the body streams (after the view returned).
@@ -72,6 +72,33 @@ def export_events():
     return Response(
         stream_with_context(lines()),
         mimetype="text/csv",
+        headers={
+            "Content-Disposition": f'attachment; filename="{filename}"',
+            "Cache-Control": "no-store",
+        },
+    )
+
+
+@bp.get("/<tenant>/audit/export.json")
+def export_events_json():
+    """The log as JSON in the order of its hash chain, every stored field included: the CISO
+    can recompute the chain outside the platform."""
+    try:
+        event_filter = services.parse_filter(request.args)
+    except InvalidInput as refused:
+        return _render(None, None, errors=refused.errors, status=422)
+    record(
+        AuditAction.AUDIT_EXPORTED,
+        actor=current_user,
+        details=event_filter.as_details() | {"format": "json"},
+    )
+    tenant = require_tenant()
+    tenant_id, slug = tenant.id, tenant.slug
+    db.session.commit()
+    filename = f"audit-{slug}-{local_today().isoformat()}.json"
+    return Response(
+        stream_with_context(services.export_json_chunks(event_filter, tenant_id)),
+        mimetype="application/json",
         headers={
             "Content-Disposition": f'attachment; filename="{filename}"',
             "Cache-Control": "no-store",

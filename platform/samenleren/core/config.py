@@ -94,6 +94,12 @@ def load_config() -> dict:
         # Fernet keys for secrets kept in the database (the first encrypts, all decrypt).
         "SAMENLEREN_SECRET_ENCRYPTION_KEYS": encryption_keys,
         "SAMENLEREN_SIGN_IN_LINK_HOURS": int(os.environ.get("SAMENLEREN_SIGN_IN_LINK_HOURS", "24")),
+        # security.txt (RFC 9116) and the vulnerability disclosure page: contacts (mailto: or
+        # https: addresses, comma-separated), the policy's address (default: /security) and
+        # how many days ahead `Expires` lies (at most a year).
+        "SAMENLEREN_SECURITY_CONTACT": _security_contacts(),
+        "SAMENLEREN_SECURITY_POLICY": os.environ.get("SAMENLEREN_SECURITY_POLICY", "").strip(),
+        "SAMENLEREN_SECURITY_TXT_DAYS": _security_txt_days(),
         "BABEL_DEFAULT_LOCALE": DEFAULT_LOCALE,
         "BABEL_TRANSLATION_DIRECTORIES": str(REPO_ROOT / "translations"),
         # Cookies: the Flask session carries only the login-session id and short-lived OIDC
@@ -211,6 +217,27 @@ def _mail_config(env: str) -> dict:
         "SAMENLEREN_MAIL_BATCH": int(os.environ.get("SAMENLEREN_MAIL_BATCH", "100")),
         "SAMENLEREN_QUEUE_PREFIX": prefix,
     }
+
+
+def _security_contacts() -> list[str]:
+    raw = os.environ.get("SAMENLEREN_SECURITY_CONTACT", "mailto:security@samenleren.example")
+    contacts = [part.strip() for part in raw.split(",") if part.strip()]
+    for contact in contacts:
+        if not contact.startswith(("mailto:", "https://", "tel:")):
+            raise ConfigError(
+                "SAMENLEREN_SECURITY_CONTACT: each contact is a mailto:, https:// or tel: "
+                f"address, not {contact!r}"
+            )
+    if not contacts:
+        raise ConfigError("SAMENLEREN_SECURITY_CONTACT needs at least one contact")
+    return contacts
+
+
+def _security_txt_days() -> int:
+    raw = os.environ.get("SAMENLEREN_SECURITY_TXT_DAYS", "180").strip()
+    if not raw.isdigit() or not 1 <= int(raw) <= 365:
+        raise ConfigError(f"SAMENLEREN_SECURITY_TXT_DAYS must be 1 to 365 days, not {raw!r}")
+    return int(raw)
 
 
 def _base_url(env: str) -> str:

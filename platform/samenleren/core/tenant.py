@@ -103,6 +103,11 @@ class Tenant(db.Model):
     #: The programme's budget per calendar year in euro cents (manifest `[budget] yearly`);
     #: a year's own amount set on the budget page takes precedence. None: no budget kept.
     budget_yearly_cents: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    #: The accessibility statement (national model), as the programme admin filled it in:
+    #: {"status", "scope", "known_issues", "contact", "assessed_on"}; empty: the platform default.
+    accessibility_statement: Mapped[dict] = mapped_column(JSONType, default=dict)
+    #: The tenant's part of the privacy statement: {"dpo_contact", "text"}; empty: not written.
+    privacy_statement: Mapped[dict] = mapped_column(JSONType, default=dict)
     theme_primary_color: Mapped[str] = mapped_column(String(7))
     #: The sender of the tenant's mails (manifest `mail_from`); None: SAMENLEREN_MAIL_FROM.
     mail_from: Mapped[str | None] = mapped_column(String(320), nullable=True)

@@ -4,11 +4,14 @@ person."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
 
 from flask import g
 from sqlalchemy import ScalarSelect, Select, func, select
 from sqlalchemy.orm import defer
 
+from samenleren.audit.models import AuditVerification
 from samenleren.catalogue.models import Edition
 from samenleren.core.extensions import db
 from samenleren.core.tenancy import activate_tenant
@@ -25,10 +28,14 @@ class TenantUsage:
     users: int
     active_trajectories: int
     editions: int
+    #: The latest `flask audit verify` of the tenant's chain: (when, intact, first broken place),
+    #: or None when it was never verified.
+    verification: tuple[datetime, bool, Any] | None = None
 
 
-def _usage_counts() -> Select[int, int, int]:
-    """One statement, three aggregates; scoped to the current tenant like every query."""
+def _usage_counts() -> Select:
+    """One statement, three aggregates and the latest audit verification; scoped to the current
+    tenant like every query."""
     users: ScalarSelect[int] = (
         select(func.count()).select_from(User).where(User.active).scalar_subquery()
     )
@@ -44,7 +51,23 @@ def _usage_counts() -> Select[int, int, int]:
         .where(Edition.cancelled.is_(False))
         .scalar_subquery()
     )
-    return select(users, trajectories, editions)
+
+    def latest(column: Any) -> ScalarSelect[Any]:
+        return (
+            select(column)
+            .order_by(AuditVerification.verified_at.desc(), AuditVerification.id)
+            .limit(1)
+            .scalar_subquery()
+        )
+
+    return select(
+        users,
+        trajectories,
+        editions,
+        latest(AuditVerification.verified_at),
+        latest(AuditVerification.ok),
+        latest(AuditVerification.broken_sequence),
+    )
 
 
 def tenants_with_usage() -> list[TenantUsage]:
@@ -72,8 +95,12 @@ def tenants_with_usage() -> list[TenantUsage]:
             # Switching directly from one tenant to the next (rather than nesting a
             # `tenant_scope` per tenant) saves the reset to "no tenant" in between.
             activate_tenant(tenant)
-            users, trajectories, editions = db.session.execute(statement).one()
-            rows.append(TenantUsage(tenant, users, trajectories, editions))
+            counts: Any = db.session.execute(statement).one()
+            users, trajectories, editions, verified_at, ok, broken = counts
+            verification = (
+                (verified_at, bool(ok), broken) if isinstance(verified_at, datetime) else None
+            )
+            rows.append(TenantUsage(tenant, users, trajectories, editions, verification))
     finally:
         if tenants:
             activate_tenant(previous)

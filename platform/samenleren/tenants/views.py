@@ -17,6 +17,7 @@ from samenleren.core.tenancy import require_tenant
 from samenleren.core.terminology import TERMS
 from samenleren.core.web import form_action, get_or_404, role_required, see_other
 from samenleren.identity.models import Role
+from samenleren.tenants import accessibility, privacy
 from samenleren.tenants.forms import OrganisationGoalForm
 from samenleren.tenants.models import OrganisationGoal
 from samenleren.tenants.services import (
@@ -213,4 +214,91 @@ def edit_terminology():
         message=lambda changed: (
             gettext("The words are saved.") if changed else gettext("Nothing was changed.")
         ),
+    )
+
+
+# --- the accessibility statement (tenants.accessibility) -----------------------------------------
+
+
+@bp.get("/<tenant>/accessibility")
+def accessibility_statement():
+    """Public, like the landing page: anyone may read the statement, logged in or not."""
+    tenant = require_tenant()
+    return render_template(
+        "tenants/accessibility_statement.html",
+        statement=accessibility.statement_of(tenant),
+        statuses=accessibility.STATUSES,
+        checks=accessibility.AXE_CHECKS,
+    )
+
+
+_STATEMENT_FIELDS = ("status", "scope", "known_issues", "contact", "assessed_on")
+
+
+def _render_statement_form(values: dict, errors: dict, status: int = 200):
+    return (
+        render_template(
+            "tenants/accessibility_settings.html",
+            values=values,
+            errors=errors,
+            statuses=accessibility.STATUSES,
+        ),
+        status,
+    )
+
+
+@bp.route("/<tenant>/settings/accessibility", methods=["GET", "POST"])
+@role_required(Role.PROGRAMME_ADMIN)
+def edit_accessibility_statement():
+    tenant = require_tenant()
+    if request.method == "GET":
+        statement = accessibility.statement_of(tenant)
+        values = {
+            "status": statement.status,
+            "scope": statement.scope,
+            "known_issues": statement.known_issues,
+            "contact": statement.contact,
+            "assessed_on": statement.assessed_on.isoformat() if statement.assessed_on else "",
+        }
+        return _render_statement_form(values, {})
+    values = {name: request.form.get(name, "") for name in _STATEMENT_FIELDS}
+    return form_action(
+        lambda: accessibility.update_statement(tenant, values, current_user),
+        invalid=lambda errors: _render_statement_form(values, errors, 422),
+        done=see_other("tenants.accessibility_statement"),
+        message=gettext("The accessibility statement is saved."),
+    )
+
+
+# --- the privacy statement (tenants.privacy) ----------------------------------------------------
+
+
+@bp.get("/<tenant>/privacy")
+def privacy_statement():
+    """Public: anyone may read how the organisation processes personal data here."""
+    tenant = require_tenant()
+    return render_template(
+        "tenants/privacy_statement.html", statement=privacy.privacy_statement_of(tenant)
+    )
+
+
+def _render_privacy_form(values: dict, errors: dict, status: int = 200):
+    return render_template("tenants/privacy_settings.html", values=values, errors=errors), status
+
+
+@bp.route("/<tenant>/settings/privacy", methods=["GET", "POST"])
+@role_required(Role.PROGRAMME_ADMIN)
+def edit_privacy_statement():
+    tenant = require_tenant()
+    if request.method == "GET":
+        statement = privacy.privacy_statement_of(tenant)
+        return _render_privacy_form(
+            {"dpo_contact": statement.dpo_contact, "text": statement.text}, {}
+        )
+    values = {name: request.form.get(name, "") for name in ("dpo_contact", "text")}
+    return form_action(
+        lambda: privacy.update_privacy_statement(tenant, values, current_user),
+        invalid=lambda errors: _render_privacy_form(values, errors, 422),
+        done=see_other("tenants.privacy_statement"),
+        message=gettext("The privacy statement is saved."),
     )
