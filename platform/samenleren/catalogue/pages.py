@@ -25,7 +25,8 @@ from samenleren.catalogue.summaries import (
 )
 from samenleren.core.extensions import db
 from samenleren.core.formatting import local_today
-from samenleren.identity.models import Department, User
+from samenleren.identity.directory import MIN_QUERY, Person, clean_query, search_people
+from samenleren.identity.models import Department
 
 
 def render_training(training: Training, *, failed: uuid.UUID | None = None, errors=None):
@@ -178,18 +179,14 @@ def render_edition(
     own_trajectory = None
     if role == "learner" and own is not None:
         own_trajectory = own.trajectory.id if own.trajectory is not None else None
-    employees: list[tuple[uuid.UUID, str]] = []
-    if admin:
+    # Enrolling someone: a search (never a list of every employee), its matches to choose from.
+    employee_q = clean_query(request.values.get("employee_q")) if admin else ""
+    employees: list[Person] = []
+    if admin and employee_q:
         taken = {
             enrolment.learner_id for enrolment, _ in members if enrolment.status in ACTIVE_STATUSES
         }
-        employees = [
-            (user_id, name)
-            for user_id, name in db.session.execute(
-                select(User.id, User.name).where(User.active.is_(True)).order_by(User.name)
-            )
-            if user_id not in taken
-        ]
+        employees = search_people(employee_q, exclude=taken)
     enrolled = len(by_status[EnrolmentStatus.ENROLLED])
     places = edition.places
     return render_template(
@@ -203,6 +200,8 @@ def render_edition(
         places_left=None if places is None else max(places - enrolled, 0),
         sessions=sessions_with_attendance(edition),
         employees=employees,
+        employee_q=employee_q,
+        min_query=MIN_QUERY,
         own_trajectory=own_trajectory,
         may_record_attendance=may_record_attendance(edition, current_user),
         over=edition.ends_on < local_today(),
