@@ -115,6 +115,9 @@ def edition_input(form: MultiDict) -> EditionInput:
     ends_on = _date(form, "ends_on", errors, gettext("Give the date of the last day."))
     capacity = _capacity(form, errors)
     minimum = _minimum(form, errors)
+    apply_until = (
+        _date(form, "apply_until", errors, "") if _text(form, "apply_until").strip() else None
+    )
     raw_trainer = _text(form, "trainer_id").strip()
     trainer_id = _uuid(raw_trainer) if raw_trainer else None
     if raw_trainer and trainer_id is None:
@@ -129,6 +132,7 @@ def edition_input(form: MultiDict) -> EditionInput:
         trainer_id=trainer_id,
         capacity=capacity,
         minimum=minimum,
+        apply_until=apply_until,
         cancelled=_checked(form, "cancelled"),
     )
 

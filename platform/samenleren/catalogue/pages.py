@@ -114,6 +114,7 @@ def edition_values(edition: Edition | None) -> MultiDict:
             "trainer_id": str(edition.trainer_id) if edition.trainer_id else "",
             "capacity": "" if edition.capacity is None else str(edition.capacity),
             "minimum": "" if edition.minimum is None else str(edition.minimum),
+            "apply_until": "" if edition.apply_until is None else edition.apply_until.isoformat(),
         }
     )
     if edition.cancelled:
