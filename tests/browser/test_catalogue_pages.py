@@ -50,7 +50,7 @@ def _programme(app, tenant):
 
 @pytest.mark.parametrize("lang", ["nl", "en"])
 def test_catalogue_pages_have_no_accessibility_violations(
-    app, tenants, page, live_server, lang, monkeypatch
+    app, tenants, page, live_server, lang
 ):
     flevoland = tenants["flevoland"]
     world, coming = _programme(app, flevoland)
@@ -77,14 +77,10 @@ def test_catalogue_pages_have_no_accessibility_violations(
         visit(page, base + path, 200)
         findings.check(page, label, lang)
 
-    # A large organisation: the enrol form lists a few employees and offers a search by name.
-    from samenleren.catalogue import pages as catalogue_pages
-
-    with monkeypatch.context() as patched:
-        patched.setattr(catalogue_pages, "EMPLOYEES_LISTED", 1)
-        visit(page, f"{base}/editions/{coming}?employee=a", 200)
-        assert page.locator("#enrol-employee-search").count() == 1
-        findings.check(page, "edition, enrol form with a search (admin)", lang)
+    # Enrolling: a search for the employee (never a list of everyone), its matches to choose.
+    visit(page, f"{base}/editions/{coming}?employee_q=Colleague", 200)
+    assert page.locator("#enrol-employee_q").count() == 1
+    findings.check(page, "edition, enrol search with matches (admin)", lang)
 
     # Forms refused: the messages next to their fields must be accessible too.
     visit(page, f"{base}/trainings/new", 200)

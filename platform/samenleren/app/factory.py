@@ -147,6 +147,7 @@ def _register_blueprints(app: Flask) -> None:
     from samenleren.core.health import bp as health_bp
     from samenleren.dashboards.views import bp as dashboards_bp
     from samenleren.exports.views import bp as exports_bp
+    from samenleren.identity.people_views import bp as people_bp
     from samenleren.identity.sso_views import bp as sso_bp
     from samenleren.identity.trainer_views import bp as trainers_bp
     from samenleren.identity.views import bp as identity_bp
@@ -171,6 +172,7 @@ def _register_blueprints(app: Flask) -> None:
         tenants_bp,
         identity_bp,
         sso_bp,
+        people_bp,
         trainers_bp,
         catalogue_bp,
         coaching_bp,

@@ -50,6 +50,8 @@ class EditionInput:
     capacity: int | None = None
     #: The fewest learners it goes ahead with; None: no minimum.
     minimum: int | None = None
+    #: The last day to apply; None: until the edition starts.
+    apply_until: date | None = None
     #: The training's places (set by `create_edition`), for checking the minimum.
     training_capacity: int | None = None
     cancelled: bool = False
@@ -99,6 +101,11 @@ def _check_edition(data: EditionInput, edition: Edition | None) -> None:
             end=format_date(data.ends_on),
             start=format_date(data.starts_on),
         )
+    if data.apply_until is not None and data.apply_until >= data.starts_on:
+        errors["apply_until"] = gettext(
+            "Applying must close before the first day (%(start)s).",
+            start=format_date(data.starts_on),
+        )
     if message := too_long(data.location.strip(), LOCATION_MAX):
         errors["location"] = message
     check_capacity(data.capacity, errors)
@@ -137,6 +144,7 @@ def _apply_edition(edition: Edition, data: EditionInput) -> None:
     edition.trainer_id = data.trainer_id
     edition.capacity = data.capacity
     edition.minimum = data.minimum
+    edition.apply_until = data.apply_until
     edition.cancelled = data.cancelled
     edition.cost_fixed_cents = data.cost_fixed_cents
     edition.cost_per_participant_cents = data.cost_per_participant_cents

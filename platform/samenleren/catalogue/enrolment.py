@@ -11,7 +11,7 @@ moment cannot both take the last place.
 
 from __future__ import annotations
 
-from flask_babel import gettext
+from flask_babel import format_date, gettext
 from sqlalchemy import func, select
 
 from samenleren.catalogue.access import is_admin, is_open_to, require_admin
@@ -107,6 +107,13 @@ def apply_for(edition: Edition, learner: User, motivation: str) -> Enrolment:
     if edition.starts_on <= local_today():
         raise InvalidInput.form(
             gettext("This edition has started already; applying is no longer possible.")
+        )
+    if edition.apply_until is not None and local_today() > edition.apply_until:
+        raise InvalidInput.form(
+            gettext(
+                "Applying for this edition closed on %(date)s.",
+                date=format_date(edition.apply_until),
+            )
         )
     if message := too_long(motivation, MOTIVATION_MAX):
         raise InvalidInput({"motivation": message})

@@ -146,6 +146,9 @@ def edition_input(form: MultiDict) -> EditionInput:
     cost_per_participant = _cents(form, "cost_per_participant", errors)
     minimum = _minimum(form, errors)
     process_template_id = _template_choice(form, errors)
+    apply_until = (
+        _date(form, "apply_until", errors, "") if _text(form, "apply_until").strip() else None
+    )
     raw_trainer = _text(form, "trainer_id").strip()
     trainer_id = _uuid(raw_trainer) if raw_trainer else None
     if raw_trainer and trainer_id is None:
@@ -160,6 +163,7 @@ def edition_input(form: MultiDict) -> EditionInput:
         trainer_id=trainer_id,
         capacity=capacity,
         minimum=minimum,
+        apply_until=apply_until,
         cancelled=_checked(form, "cancelled"),
         cost_fixed_cents=cost_fixed,
         cost_per_participant_cents=cost_per_participant,

@@ -86,6 +86,8 @@ class Edition(TenantScoped, db.Model):
     #: The fewest learners the edition goes ahead with; None: no minimum. An edition that starts
     #: soon with fewer is on the programme administrator's worklist.
     minimum: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    #: The last day employees can apply; None: until the day before it starts.
+    apply_until: Mapped[date | None] = mapped_column(Date, nullable=True)
     cancelled: Mapped[bool] = mapped_column(default=False)
     #: What the edition costs, in euro cents, whatever the number of learners (trainer's fee,
     #: venue); committed in the budget once the edition is planned.

@@ -35,10 +35,8 @@ from samenleren.catalogue.summaries import (
 from samenleren.core.extensions import db
 from samenleren.core.formatting import local_today
 from samenleren.core.money import input_value
-from samenleren.identity.models import Department, User
-
-#: The most employees the enrol form of an edition lists at once.
-EMPLOYEES_LISTED = 200
+from samenleren.identity.directory import MIN_QUERY, Person, clean_query, search_people
+from samenleren.identity.models import Department
 
 
 def render_training(training: Training, *, failed: uuid.UUID | None = None, errors=None):
@@ -178,6 +176,7 @@ def edition_values(edition: Edition | None) -> MultiDict:
             ),
             "minimum": "" if edition.minimum is None else str(edition.minimum),
             "process_template_id": str(edition.process_template_id or ""),
+            "apply_until": "" if edition.apply_until is None else edition.apply_until.isoformat(),
         }
     )
     if edition.cancelled:
@@ -244,25 +243,14 @@ def render_edition(
     own_trajectory = None
     if role == "learner" and own is not None:
         own_trajectory = own.trajectory.id if own.trajectory is not None else None
-    employees: list[tuple[uuid.UUID, str]] = []
-    employee_search = request.args.get("employee", "").strip()[:100]
-    more_employees = False
-    if admin:
+    # Enrolling someone: a search (never a list of every employee), its matches to choose from.
+    employee_q = clean_query(request.values.get("employee_q")) if admin else ""
+    employees: list[Person] = []
+    if admin and employee_q:
         taken = {
             enrolment.learner_id for enrolment, _ in members if enrolment.status in ACTIVE_STATUSES
         }
-        chosen = select(User.id, User.name).where(User.active.is_(True))
-        if employee_search:
-            chosen = chosen.where(User.name.icontains(employee_search, autoescape=True))
-        # The enrol form lists at most EMPLOYEES_LISTED people (a search narrows it down): an
-        # organisation of 15,000 would otherwise put all of them in the page.
-        found = db.session.execute(
-            chosen.order_by(User.name, User.id).limit(EMPLOYEES_LISTED + 1)
-        ).all()
-        more_employees = len(found) > EMPLOYEES_LISTED
-        employees = [
-            (user_id, name) for user_id, name in found[:EMPLOYEES_LISTED] if user_id not in taken
-        ]
+        employees = search_people(employee_q, exclude=taken)
     enrolled = len(by_status[EnrolmentStatus.ENROLLED])
     places = edition.places
     return render_template(
@@ -276,9 +264,8 @@ def render_edition(
         places_left=None if places is None else max(places - enrolled, 0),
         sessions=sessions_with_attendance(edition),
         employees=employees,
-        employee_search=employee_search,
-        more_employees=more_employees,
-        employees_listed=EMPLOYEES_LISTED,
+        employee_q=employee_q,
+        min_query=MIN_QUERY,
         own_trajectory=own_trajectory,
         may_record_attendance=may_record_attendance(edition, current_user),
         over=edition.ends_on < local_today(),

@@ -50,7 +50,10 @@ class EditionSummary:
 
     @property
     def open_for_applications(self) -> bool:
-        return not self.edition.cancelled and not self.started
+        if self.edition.cancelled or self.started:
+            return False
+        deadline = self.edition.apply_until
+        return deadline is None or local_today() <= deadline
 
 
 def edition_summaries(viewer: User, *criteria: ColumnElement[bool]) -> list[EditionSummary]:

@@ -20,7 +20,7 @@ from samenleren.core.errors_input import InvalidInput
 from samenleren.core.extensions import db
 from samenleren.core.formatting import local_today, parse_local_moment
 from samenleren.core.web import form_action, login_required, see_other
-from samenleren.identity.models import User
+from samenleren.identity.models import Role, User
 from samenleren.process_templates.definition import StepKind
 from samenleren.tenants.models import OrganisationGoal
 from samenleren.trajectories import meetings, results, steps, values
@@ -38,9 +38,16 @@ from samenleren.trajectories.models import (
     ResultLevel,
     StepInstance,
     Trajectory,
+    TrajectoryStatus,
 )
 from samenleren.trajectories.participants import attends
 from samenleren.trajectories.permissions import may_plan, step_spec
+from samenleren.trajectories.search import (
+    filter_choices,
+    may_search,
+    search_trajectories,
+    trajectory_filter,
+)
 from samenleren.trajectories.steps import Appointment
 from samenleren.trajectories.timeline import timeline_of
 from samenleren.trajectories.values import field_name
@@ -69,6 +76,27 @@ def _steps(trajectory: Trajectory) -> list[StepInstance]:
             .where(StepInstance.trajectory_id == trajectory.id)
             .order_by(StepInstance.position, StepInstance.occurrence)
         )
+    )
+
+
+# --- finding trajectories ---------------------------------------------------------------------
+
+
+@bp.get("/<tenant>/trajectories/")
+@login_required
+def list_trajectories():
+    """Every trajectory for the programme administrator, the team's for a manager; searchable,
+    filtered, a page at a time. Anyone else: 404, as if the page did not exist."""
+    if not may_search(current_user):
+        abort(404)
+    chosen = trajectory_filter(request.args)
+    return render_template(
+        "trajectories/list_trajectories.html",
+        chosen=chosen,
+        found=search_trajectories(current_user, chosen),
+        choices=filter_choices(),
+        Status=TrajectoryStatus,
+        admin=current_user.has_role(Role.PROGRAMME_ADMIN),
     )
 
 
