@@ -38,6 +38,7 @@ _SCIM_REASON = (
 NON_TENANT_ROUTES = {
     "/static/<path:filename>": "the shared style sheets and images; no tenant data",
     "/healthz": "liveness probe; says only that the process answers",
+    "/favicon.ico": "the platform icon (a tenant's own is its logo); no tenant data",
     "/readyz": "readiness probe; names only the services that are down",
     # The platform operator console (tests/operator/): no tenant, an operator login of its own
     # that no tenant login opens; it shows counts per tenant, never a person.
