@@ -38,6 +38,7 @@ _SCIM_REASON = (
 NON_TENANT_ROUTES = {
     "/static/<path:filename>": "the shared style sheets and images; no tenant data",
     "/healthz": "liveness probe; says only that the process answers",
+    "/favicon.ico": "the platform icon (a tenant's own is its logo); no tenant data",
     "/readyz": "readiness probe; names only the services that are down",
     # Public pages (tests/public/): the same text for everyone, nothing of any tenant.
     "/.well-known/security.txt": "RFC 9116 contact file, from configuration",

@@ -93,11 +93,13 @@ def test_the_admin_has_a_link_in_the_menu_and_sees_the_log(app, world, admin):
     page = answer.get_data(as_text=True)
     assert "<h1" in page and "Audit log" in page
     assert 'aria-current="page"' in page
-    # build_world assigned the coach, and the admin has just logged in.
-    assert "Learning coach assigned" in page
-    assert "Trajectory of Anna Learner flevoland" in page
+    # build_world assigned the coach, and the admin has just logged in: as sentences.
+    text = " ".join(re.sub(r"<[^>]+>", " ", page).split())
+    assert "assigned Carla Coach flevoland as learning coach to Anna Learner flevoland" in text, (
+        text
+    )
     assert f'href="/flevoland/trajectories/{world.trajectory}"' in page
-    assert "Logged in" in page
+    assert "Pim Admin flevoland logged in" in text
 
 
 # --- newest first, pages ----------------------------------------------------------------------
@@ -239,12 +241,13 @@ def test_the_export_has_every_filtered_event_and_is_itself_recorded(app, world, 
     assert 'filename="audit-flevoland-' in answer.headers["Content-Disposition"]
     assert answer.headers["Cache-Control"] == "no-store"
     header, *rows = export_rows(answer)
-    assert header[:3] == ["Moment", "Action", "Action code"]
+    assert header[:6] == ["Moment", "What happened", "Action", "By", "About", "Action code"]
     assert len(rows) == 60  # all of them, not one page
     assert [row[3] for row in rows] == [f"Actor {n:03d}" for n in range(59, -1, -1)]
     assert rows[0][0] == "2026-04-01T10:59:00+02:00"  # 08:59 UTC, in Dutch summer time
-    assert rows[0][1:3] == ["Logged out", "logout"]
-    assert rows[0][8] == "192.0.2.7"
+    assert rows[0][1] == "Actor 059 logged out"  # a sentence for a person
+    assert [rows[0][2], rows[0][5]] == ["Logged out", "logout"]
+    assert rows[0][10] == "192.0.2.7"
 
     (exported,) = events(app, world.tenant, "audit.exported")
     assert exported.actor_id == world.admin
@@ -256,7 +259,8 @@ def test_the_export_has_every_filtered_event_and_is_itself_recorded(app, world, 
     }
     # The next export contains the first one.
     later = export_rows(admin.get(f"{EXPORT}?action=audit.exported"))
-    assert [row[2] for row in later[1:]] == ["audit.exported", "audit.exported"]
+    assert [row[5] for row in later[1:]] == ["audit.exported", "audit.exported"]
+    assert later[1][1] == "Pim Admin flevoland downloaded the audit log"
 
 
 @pytest.mark.parametrize(
@@ -276,7 +280,7 @@ def test_the_export_neutralises_spreadsheet_formulas(app, world, admin, dangerou
     )
     _, row = export_rows(admin.get(f"{EXPORT}?action=logout"))
     assert row[3] == "'" + dangerous
-    assert row[6] == "'" + dangerous[:60]
+    assert row[8] == "'" + dangerous[:60]
     for cell in row:
         assert not cell.startswith(("=", "+", "-", "@", "\t", "\r")), row
 
@@ -293,7 +297,7 @@ def test_ordinary_values_are_exported_as_they_are(app, world, admin):
     )
     _, row = export_rows(admin.get(f"{EXPORT}?action=logout"))
     assert row[3] == 'Zoë de Vries, "P&O"'
-    assert row[7] == '{"note": "a=b"}'
+    assert row[9] == '{"note": "a=b"}'
 
 
 # --- tenants ----------------------------------------------------------------------------------
@@ -347,5 +351,5 @@ def test_the_export_streams_for_an_admin_who_never_chose_a_language(app, world):
         )
     assert answer.status_code == 200, answer.text[:500]
     rows = list(csv.reader(io.StringIO(answer.content.decode("utf-8-sig"))))
-    assert rows[0][:3] == ["Tijdstip", "Actie", "Actiecode"]  # the tenant's default: Dutch
+    assert rows[0][:3] == ["Tijdstip", "Wat er gebeurde", "Actie"]  # the tenant's default: Dutch
     assert len(rows) == 601

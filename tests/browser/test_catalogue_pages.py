@@ -49,9 +49,7 @@ def _programme(app, tenant):
 
 
 @pytest.mark.parametrize("lang", ["nl", "en"])
-def test_catalogue_pages_have_no_accessibility_violations(
-    app, tenants, page, live_server, lang
-):
+def test_catalogue_pages_have_no_accessibility_violations(app, tenants, page, live_server, lang):
     flevoland = tenants["flevoland"]
     world, coming = _programme(app, flevoland)
     base = f"{live_server.url}/flevoland"

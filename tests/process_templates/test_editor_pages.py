@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import html
+import re
 import uuid
 from datetime import date
 
@@ -160,6 +162,35 @@ def test_admin_edits_a_draft_and_publishes_it(app, world):
     assert client.get(f"{base}/").status_code == 404  # no longer a draft
     overview = client.get(f"/flevoland/templates/{tid}/").get_data(as_text=True)
     assert "Edited from version 1" in overview and "Pim Admin" in overview
+
+
+def _version_row(page: str, number: int) -> str:
+    row = re.search(rf'<tr[^>]*id="version-{number}">(.*?)</tr>', page, re.S)
+    assert row, page
+    return " ".join(html.unescape(re.sub(r"<[^>]+>", " ", row.group(1))).split())
+
+
+@pytest.mark.parametrize(
+    ("language", "onboarding"),
+    [("en", "Samen Leren, at onboarding"), ("nl", "Samen Leren, bij de aansluiting")],
+)
+def test_published_by_names_the_person_or_says_it_came_with_onboarding(
+    app, world, monkeypatch, language, onboarding
+):
+    monkeypatch.setattr(app.extensions["babel"], "locale_selector", lambda: language)
+    client = client_for(app, world, "admin")
+    tid = template_id(app, world)
+    draft = start(app, world, client)
+    assert post(app, client, f"/flevoland/templates/drafts/{draft}/publish").status_code == 303
+
+    page = client.get(f"/flevoland/templates/{tid}/").get_data(as_text=True)
+    published_by_admin, made_at_onboarding = _version_row(page, 2), _version_row(page, 1)
+    assert "Pim Admin flevoland" in published_by_admin
+    assert onboarding not in published_by_admin
+    assert onboarding in made_at_onboarding
+    assert "Pim Admin" not in made_at_onboarding
+    for word in ("Onboarding", "Aansluiting"):  # the old bare word, in either language
+        assert f" {word} " not in f" {made_at_onboarding} "
 
 
 @pytest.mark.parametrize(

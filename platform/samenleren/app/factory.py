@@ -144,6 +144,7 @@ def _register_blueprints(app: Flask) -> None:
     from samenleren.calendars.views import bp as calendars_bp
     from samenleren.catalogue.views import bp as catalogue_bp
     from samenleren.coaching.views import bp as coaching_bp
+    from samenleren.core.favicon import bp as favicon_bp
     from samenleren.core.health import bp as health_bp
     from samenleren.dashboards.views import bp as dashboards_bp
     from samenleren.exports.views import bp as exports_bp
@@ -169,6 +170,7 @@ def _register_blueprints(app: Flask) -> None:
     # `editor.step_views` (above) adds the pages of a draft's steps and fields to it.
     for blueprint in (
         health_bp,
+        favicon_bp,
         tenants_bp,
         identity_bp,
         sso_bp,

@@ -14,8 +14,8 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
-from flask_babel import gettext
-from sqlalchemy import Select, select
+from flask_babel import get_locale, gettext
+from sqlalchemy import Select, String, Uuid, cast, literal, select, union_all
 
 from samenleren.audit.chain import canonical_moment, genesis_hash
 from samenleren.audit.events import (
@@ -26,15 +26,22 @@ from samenleren.audit.events import (
     action_label,
 )
 from samenleren.audit.models import AuditEvent
+from samenleren.audit_log.sentences import Names, actor_text, sentence, subject_text
+from samenleren.catalogue.models import Edition, Training
 from samenleren.core.errors_input import InvalidInput
 from samenleren.core.extensions import db
 from samenleren.core.formatting import LOCAL_ZONE
 from samenleren.core.spreadsheets import neutralise
+from samenleren.core.tenancy import current_tenant
 from samenleren.core.terminology import ROLE_TERMS, role_term
 from samenleren.identity.models import User
+from samenleren.process_templates.models import ProcessTemplate
+from samenleren.scim.models import ScimGroup, ScimToken
 from samenleren.trajectories.models import Trajectory
 
 PAGE_SIZE = 50
+#: Events read (and named) at a time by the export.
+EXPORT_BATCH = 500
 #: Beyond this page, narrow the period (an OFFSET this deep is slow, and nobody reads it).
 MAX_PAGE = 2_000
 
@@ -129,9 +136,8 @@ def _filtered(event_filter: EventFilter) -> Select:
 @dataclass(frozen=True)
 class EventRow:
     event: AuditEvent
-    label: str
-    actor: str
-    subject: str
+    #: "Femke van Geffen published version 2 of the template 'Flevoland model'".
+    sentence: str
     #: The trajectory to link to, when the event is about one.
     trajectory_id: uuid.UUID | None
     details: list[tuple[str, str]]
@@ -151,31 +157,90 @@ def _uuid(value: str) -> uuid.UUID | None:
         return None
 
 
-def _names(events: list[AuditEvent]) -> tuple[dict[uuid.UUID, str], dict[uuid.UUID, str]]:
-    """Names of the users and trajectories (their learner) the events are about: 2 queries."""
-    user_ids = {_uuid(e.subject_id) for e in events if e.subject_type == "user"} - {None}
-    trajectory_ids = {_uuid(e.subject_id) for e in events if e.subject_type == "trajectory"} - {
-        None
-    }
-    users: dict[uuid.UUID, str] = {}
-    trajectories: dict[uuid.UUID, str] = {}
-    if user_ids:
-        users = dict(
-            db.session.execute(select(User.id, User.name).where(User.id.in_(user_ids))).all()
+def _name_queries(events: list[AuditEvent]) -> list[Select]:
+    """One SELECT (kind, id, key, name) per kind of thing the events name."""
+    ids: dict[str, set[uuid.UUID]] = {}
+    for event in events:
+        key = _uuid(event.subject_id)
+        if key is not None:
+            ids.setdefault(event.subject_type, set()).add(key)
+    keys = {str(e.details["template"]) for e in events if (e.details or {}).get("template")}
+    no_key = literal(None, String)
+    no_id = literal(None, Uuid)
+    parts: list[Select] = []
+    if ids.get("user"):
+        parts.append(
+            select(literal("user"), User.id, no_key, User.name).where(User.id.in_(ids["user"]))
         )
-    if trajectory_ids:
-        trajectories = dict(
-            db.session.execute(
-                select(Trajectory.id, User.name)
-                .join(User, User.id == Trajectory.learner_id)
-                .where(Trajectory.id.in_(trajectory_ids))
-            ).all()
+    if ids.get("trajectory"):
+        parts.append(
+            select(literal("trajectory"), Trajectory.id, no_key, User.name)
+            .join(User, User.id == Trajectory.learner_id)
+            .where(Trajectory.id.in_(ids["trajectory"]))
         )
-    return users, trajectories
+    if ids.get("edition"):
+        parts.append(
+            select(literal("edition"), Edition.id, no_key, Training.title + " — " + Edition.name)
+            .join(Training, Training.id == Edition.training_id)
+            .where(Edition.id.in_(ids["edition"]))
+        )
+    if ids.get("scim_group"):
+        parts.append(
+            select(literal("scim_group"), ScimGroup.id, no_key, ScimGroup.display_name).where(
+                ScimGroup.id.in_(ids["scim_group"])
+            )
+        )
+    if ids.get("scim_token"):
+        parts.append(
+            select(literal("scim_token"), ScimToken.id, no_key, ScimToken.name).where(
+                ScimToken.id.in_(ids["scim_token"])
+            )
+        )
+    if keys:
+        parts.append(
+            select(
+                literal("template"), no_id, ProcessTemplate.key, cast(ProcessTemplate.name, String)
+            ).where(ProcessTemplate.key.in_(keys))
+        )
+    return parts
+
+
+def resolve_names(events: list[AuditEvent]) -> Names:
+    """The names of everything `events` are about: one query, however many events and kinds."""
+    names = Names()
+    tenant = current_tenant()
+    if tenant is not None:
+        names.subjects["tenant"] = {str(tenant.id): tenant.name}
+    parts = _name_queries(events)
+    if not parts:
+        return names
+    statement = parts[0] if len(parts) == 1 else union_all(*parts)
+    locale = str(get_locale() or "nl")
+    for kind, row_id, key, name in db.session.execute(statement).all():
+        if kind == "template":
+            try:
+                texts = json.loads(str(name))
+            except ValueError:
+                texts = {}
+            if not isinstance(texts, dict):
+                texts = {}
+            names.templates[str(key)] = str(texts.get(locale) or texts.get("nl") or key)
+        else:
+            names.subjects.setdefault(str(kind), {})[str(row_id)] = str(name)
+    return names
 
 
 #: Details kept for the export (ids) that the page does not show: it shows the names instead.
-HIDDEN_DETAILS = ("coach", "previous_coach")
+HIDDEN_DETAILS = (
+    "coach",
+    "previous_coach",
+    "coach_name",  # in the sentence
+    "entry",
+    "feed",
+    "template",  # in the sentence, by name
+    "number",
+    "from_number",
+)
 
 
 def describe_details(event: AuditEvent) -> list[tuple[str, str]]:
@@ -197,9 +262,6 @@ def describe_details(event: AuditEvent) -> list[tuple[str, str]]:
     subject = details.pop("subject", None)
     if subject is not None:
         shown.append((gettext("Subject at the identity provider"), str(subject)))
-    coach = details.pop("coach_name", None)
-    if coach is not None:
-        shown.append((gettext("Learning coach"), str(coach)))
     previous = details.pop("previous_coach_name", None)
     if previous is not None:
         shown.append((gettext("Previous learning coach"), str(previous)))
@@ -211,37 +273,17 @@ def describe_details(event: AuditEvent) -> list[tuple[str, str]]:
     return shown
 
 
-def _subject_text(
-    event: AuditEvent, users: dict[uuid.UUID, str], trajectories: dict[uuid.UUID, str]
-) -> tuple[str, uuid.UUID | None]:
-    key = _uuid(event.subject_id)
-    if event.subject_type == "user" and key in users:
-        return users[key], None
-    if event.subject_type == "trajectory" and key in trajectories:
-        return gettext("Trajectory of %(name)s", name=trajectories[key]), key
-    if event.subject_type or event.subject_id:
-        return f"{event.subject_type} {event.subject_id}".strip(), None
-    return "", None
-
-
-def _system_actor(event: AuditEvent) -> str:
-    if (event.details or {}).get("source") == "idp":
-        return gettext("Identity provider")
-    return gettext("System")
-
-
 def _rows(events: list[AuditEvent]) -> list[EventRow]:
-    users, trajectories = _names(events)
+    names = resolve_names(events)
     rows = []
     for event in events:
-        subject, trajectory_id = _subject_text(event, users, trajectories)
+        is_trajectory = event.subject_type == "trajectory"
+        known = names.subject(event.subject_type, event.subject_id) is not None
         rows.append(
             EventRow(
                 event=event,
-                label=action_label(event.action),
-                actor=event.actor_label or _system_actor(event),
-                subject=subject,
-                trajectory_id=trajectory_id,
+                sentence=sentence(event, names),
+                trajectory_id=_uuid(event.subject_id) if is_trajectory and known else None,
                 details=describe_details(event),
             )
         )
@@ -270,9 +312,11 @@ def export_lines(event_filter: EventFilter) -> Iterator[str]:
     yield _csv_line(
         [
             gettext("Moment"),
+            gettext("What happened"),
             gettext("Action"),
-            gettext("Action code"),
             gettext("By"),
+            gettext("About"),
+            gettext("Action code"),
             gettext("By (id)"),
             gettext("About (type)"),
             gettext("About (id)"),
@@ -284,28 +328,33 @@ def export_lines(event_filter: EventFilter) -> Iterator[str]:
             gettext("Hash"),
         ]
     )
-    query = _filtered(event_filter).execution_options(yield_per=500)
-    for event in db.session.scalars(query):
-        moment = event.occurred_at
-        if moment.tzinfo is None:
-            moment = moment.replace(tzinfo=UTC)
-        yield _csv_line(
-            [
-                moment.astimezone(LOCAL_ZONE).isoformat(timespec="seconds"),
-                action_label(event.action),
-                event.action,
-                event.actor_label,
-                event.actor_id or "",
-                event.subject_type,
-                event.subject_id,
-                json.dumps(event.details or {}, ensure_ascii=False, sort_keys=True),
-                event.ip_address,
-                event.result,
-                event.user_agent,
-                event.sequence if event.sequence is not None else "",
-                event.entry_hash or "",
-            ]
-        )
+    query = _filtered(event_filter).execution_options(yield_per=EXPORT_BATCH)
+    for batch in db.session.scalars(query).partitions():
+        names = resolve_names(list(batch))  # one query per batch of events
+        for event in batch:
+            moment = event.occurred_at
+            if moment.tzinfo is None:
+                moment = moment.replace(tzinfo=UTC)
+            has_subject = event.subject_type or event.subject_id
+            yield _csv_line(
+                [
+                    moment.astimezone(LOCAL_ZONE).isoformat(timespec="seconds"),
+                    sentence(event, names),
+                    action_label(event.action),
+                    actor_text(event),
+                    subject_text(event, names) if has_subject else "",
+                    event.action,
+                    event.actor_id or "",
+                    event.subject_type,
+                    event.subject_id,
+                    json.dumps(event.details or {}, ensure_ascii=False, sort_keys=True),
+                    event.ip_address,
+                    event.result,
+                    event.user_agent,
+                    event.sequence if event.sequence is not None else "",
+                    event.entry_hash or "",
+                ]
+            )
 
 
 def export_json_chunks(event_filter: EventFilter, tenant_id: uuid.UUID) -> Iterator[str]:

@@ -266,7 +266,7 @@ def configure_logging(log_format: str, level: str) -> None:
 
 request_log = logging.getLogger("samenleren.request")
 #: Probes answer every few seconds: their lines are DEBUG, not INFO.
-_QUIET_ENDPOINTS = {"health.healthz", "health.readyz", "static"}
+_QUIET_ENDPOINTS = {"health.healthz", "health.readyz", "static", "favicon.favicon"}
 
 
 def init_app(app: Flask) -> None:
