@@ -227,7 +227,6 @@ STEP_KEYS = [
     "evaluation",
     "consolidation",
     "return_day",
-    "follow_up",  # six months on: the finished edition's learners look back
 ]
 
 

@@ -69,6 +69,8 @@ SENTENCES = {
     ),
     A.LIBRARY_ADOPTED: _l("%(actor)s adopted the template '%(template)s' from the model library"),
     A.TERMINOLOGY_CHANGED: _l("%(actor)s changed the terminology"),
+    A.ACCESSIBILITY_STATEMENT_CHANGED: _l("%(actor)s changed the accessibility statement"),
+    A.PRIVACY_STATEMENT_CHANGED: _l("%(actor)s changed the privacy statement"),
     A.EXPORT_REQUESTED: _l("%(actor)s asked for an export of the programme data (%(format)s)"),
     A.EXPORT_DOWNLOADED: _l("%(actor)s downloaded an export of the programme data (%(format)s)"),
     A.TEMPLATE_DRAFT_STARTED: _l(

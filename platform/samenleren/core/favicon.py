@@ -7,7 +7,10 @@ has one, else this same icon from `static/`.
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, current_app, send_from_directory
+from functools import cache
+from pathlib import Path
+
+from flask import Blueprint, Response, current_app
 
 bp = Blueprint("favicon", __name__)
 
@@ -15,10 +18,17 @@ bp = Blueprint("favicon", __name__)
 ICON = "favicon.svg"
 
 
+@cache
+def _icon(static: str) -> bytes:
+    """Read once per process: a small file, answered from memory (no file handle per request)."""
+    return (Path(static) / ICON).read_bytes()
+
+
 @bp.get("/favicon.ico")
 def favicon() -> Response:
     static = current_app.static_folder
     assert static is not None  # the app always has its static folder
-    response = send_from_directory(static, ICON, mimetype="image/svg+xml", max_age=86_400)
+    response = Response(_icon(static), mimetype="image/svg+xml")
     response.cache_control.public = True
+    response.cache_control.max_age = 86_400
     return response

@@ -267,6 +267,7 @@ def edit_accessibility_statement():
         invalid=lambda errors: _render_statement_form(values, errors, 422),
         done=see_other("tenants.accessibility_statement"),
         message=gettext("The accessibility statement is saved."),
+        multiline=("scope", "known_issues"),
     )
 
 
@@ -301,4 +302,5 @@ def edit_privacy_statement():
         invalid=lambda errors: _render_privacy_form(values, errors, 422),
         done=see_other("tenants.privacy_statement"),
         message=gettext("The privacy statement is saved."),
+        multiline=("text",),
     )

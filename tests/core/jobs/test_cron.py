@@ -34,6 +34,8 @@ EXPECTED = {
         True,
     ),
     "exports.clean_up": ("samenleren.exports.jobs.clean_up", "*/5 * * * *", None, True),
+    # The audit chain of every tenant verified each night (BIO 8.15).
+    "audit.verify": ("samenleren.audit.jobs.verify", "40 2 * * *", None, True),
 }
 
 
