@@ -553,13 +553,22 @@ def test_a_whole_flevoland_trajectory_in_the_browser(app, tenants, walk_in, lang
         == "4"
     )
 
+    # Six months on the learner looks back once more (no expected results were set at this
+    # intake, so there is nothing to rate) and closes the last step.
+    visit(learner, trajectory_url, 200)
+    open_step(learner, "follow_up")
+    walk.check(learner, "six months later (learner)")
+    assert learner.locator("#schedule-heading").count() == 0  # a milestone: no appointment
+    walk.submit(learner, walk.button(learner, "Mark as done"))
+    assert state_of(learner) == t("Done")
+
     # --- what the learner sees at the end -------------------------------------------------
     visit(learner, trajectory_url, 200)
     assert t("Every step of this trajectory is done.") in learner.content()
     facts = learner.locator("dl.sl-facts").inner_text()
     assert t("Completed") in facts
     total = learner.locator("ol.sl-timeline > li").count()
-    assert total == 8  # seven steps, the progress conversation twice
+    assert total == 9  # eight steps, the progress conversation twice
     assert learner.locator("#trajectory-progress").get_attribute("value") == str(total)
     assert learner.locator("label[for=trajectory-progress]").inner_text() == t(
         "%(done)s of %(total)s steps done", done=total, total=total
