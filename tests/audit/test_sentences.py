@@ -118,6 +118,17 @@ def _add_examples(app, world) -> None:
         world.tenant,
         1,
         start=moment,
+        action="scim.token_created",
+        actor_label="Femke van Geffen",
+        subject_type="scim_token",
+        subject_id=str(uuid.uuid4()),
+        details={"name": "Entra-koppeling"},
+    )
+    add_events(
+        app,
+        world.tenant,
+        1,
+        start=moment,
         action="something.new",  # recorded by a newer version
         actor_label="Femke van Geffen",
     )
@@ -129,12 +140,14 @@ EXAMPLES = {
         "The identity provider gave Carla Coach flevoland the role of learning coach",
         "The login of an unknown account was refused: The account is deactivated",
         "Femke van Geffen: something this version of Samen Leren does not describe",
+        "Femke van Geffen created the SCIM token Entra-koppeling",
     ],
     "nl": [
         "Femke van Geffen publiceerde versie 2 van het procesmodel 'Flevolands model'",
         "De identiteitsprovider gaf Carla Coach flevoland de rol leercoach",
         "Het inloggen van een onbekend account is geweigerd: Het account is gedeactiveerd",
         "Femke van Geffen: iets wat deze versie van Samen Leren niet beschrijft",
+        "Femke van Geffen maakte het SCIM-token Entra-koppeling aan",
     ],
 }
 

@@ -342,6 +342,53 @@ def test_manager_sees_the_reports_trajectory_and_the_intake_awaiting_them(app, t
     assert not re.search(r"/trajectories/[0-9a-f-]{36}", html)
 
 
+def _next_for_learner(html: str) -> str | None:
+    """The step the learner's own start page names as next (its link's step id)."""
+    found = re.search(r'<p class="utrecht-paragraph sl-next">.*?/steps/([0-9a-f-]+)"', html, re.S)
+    return found.group(1) if found else None
+
+
+def _current_for_manager(html: str, trajectory) -> str | None:
+    """The step in the 'Current step' column of the manager's team table."""
+    row = re.search(
+        rf'href="/flevoland/trajectories/{trajectory}".*?</tr>',
+        _section(html, "team-trajectories"),
+        re.S,
+    )
+    assert row, html
+    found = re.search(r"/steps/([0-9a-f-]+)", row.group(0))
+    return found.group(1) if found else None
+
+
+def test_the_managers_team_table_shows_the_step_the_learners_own_page_shows(app, tenants):
+    """One definition of where a trajectory stands, at every step of the Flevoland model: the
+    learner's next step, not the first open one in the template's order (which may be a step
+    the learner has nothing to do in) nor the manager's own next task."""
+    from samenleren.core.extensions import db
+    from samenleren.trajectories.models import StepState
+
+    flevoland = tenants["flevoland"]
+    with in_tenant(app, flevoland):
+        world = build_world(flevoland)
+    learner = _client(app, flevoland, "learner")
+    manager = _client(app, flevoland, "manager")
+    seen = []
+    for _ in range(20):
+        learners = _next_for_learner(_page(learner, "/flevoland/dashboard/learner"))
+        managers = _current_for_manager(
+            _page(manager, "/flevoland/dashboard/manager"), world.trajectory
+        )
+        assert managers == learners, seen
+        if learners is None:
+            break
+        seen.append(learners)
+        with in_tenant(app, flevoland):  # that step done: the next one
+            step = next(s for s in _steps(world).values() if str(s.id) == learners)
+            step.state = StepState.DONE
+            db.session.commit()
+    assert len(seen) >= 6, seen  # the model's steps, one after another
+
+
 # --- trainer ----------------------------------------------------------------------------------
 
 

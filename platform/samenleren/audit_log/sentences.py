@@ -160,11 +160,19 @@ def actor_text(event: AuditEvent) -> str:
     return gettext("Samen Leren")
 
 
+#: Subjects whose name the event records in its details (subject type → detail).
+_RECORDED_NAME = {"scim_group": "display_name", "scim_token": "name"}
+
+
 def subject_text(event: AuditEvent, names: Names) -> str:
     """The thing the event is about, by name; a word when it has none (or is gone)."""
     name = names.subject(event.subject_type, event.subject_id)
     if name:
         return name
+    # SCIM groups and tokens: named in the event itself (the faces do not read each other).
+    recorded = _RECORDED_NAME.get(event.subject_type)
+    if recorded and (event.details or {}).get(recorded):
+        return str(event.details[recorded])
     if event.subject_type in ("user", "trajectory") or not event.subject_type:
         return gettext("someone")
     return gettext("an item that no longer exists")

@@ -36,7 +36,6 @@ from samenleren.core.tenancy import current_tenant
 from samenleren.core.terminology import ROLE_TERMS, role_term
 from samenleren.identity.models import User
 from samenleren.process_templates.models import ProcessTemplate
-from samenleren.scim.models import ScimGroup, ScimToken
 from samenleren.trajectories.models import Trajectory
 
 PAGE_SIZE = 50
@@ -183,18 +182,6 @@ def _name_queries(events: list[AuditEvent]) -> list[Select]:
             select(literal("edition"), Edition.id, no_key, Training.title + " — " + Edition.name)
             .join(Training, Training.id == Edition.training_id)
             .where(Edition.id.in_(ids["edition"]))
-        )
-    if ids.get("scim_group"):
-        parts.append(
-            select(literal("scim_group"), ScimGroup.id, no_key, ScimGroup.display_name).where(
-                ScimGroup.id.in_(ids["scim_group"])
-            )
-        )
-    if ids.get("scim_token"):
-        parts.append(
-            select(literal("scim_token"), ScimToken.id, no_key, ScimToken.name).where(
-                ScimToken.id.in_(ids["scim_token"])
-            )
         )
     if keys:
         parts.append(

@@ -49,8 +49,8 @@ class Card:
 
     @property
     def current(self) -> TimelineEntry | None:
-        """The first open step in the template's order (where the trajectory stands)."""
-        return next((entry for entry in self.timeline.entries if entry.is_open), None)
+        """Where the trajectory stands: the step its learner's own page names as next."""
+        return self.timeline.current
 
 
 def trajectory_query(*criteria: ColumnElement[bool]) -> Select:

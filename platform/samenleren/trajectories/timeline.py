@@ -45,6 +45,10 @@ class Timeline:
     next_entry: TimelineEntry | None
     #: Repeating steps of which the viewer may plan another occurrence.
     addable: list[StepSpec]
+    #: Where the trajectory stands, the same for every viewer: the step the learner's own page
+    #: names as next (the learner's first open step in time, else the first open step). The
+    #: manager's team table shows this one; None when the trajectory is not running.
+    current: TimelineEntry | None = None
 
     @property
     def percent(self) -> int:
@@ -53,6 +57,9 @@ class Timeline:
     @property
     def overdue(self) -> int:
         return sum(1 for entry in self.entries if entry.overdue)
+
+
+_LEARNER = frozenset({Role.LEARNER})
 
 
 def _when(entry: TimelineEntry) -> date:
@@ -103,6 +110,11 @@ def timeline_of(
         next_entry = (turns[first_mine.step.id] if first_mine else None) or next(
             iter(open_entries), None
         )
+    current = None
+    if active:
+        learners = next((e for e in open_entries if has_work(e.spec, _LEARNER)), None)
+        chosen = learners or next(iter(open_entries), None)
+        current = next((e for e in entries if chosen and e.step.id == chosen.step.id), None)
     counts = Counter(step.step_key for step in steps)
     addable = [
         spec
@@ -112,4 +124,4 @@ def timeline_of(
         and counts[spec.key] < spec.repeat.max
         and relations & set(spec.responsible)
     ]
-    return Timeline(entries, done, len(entries), next_entry, addable)
+    return Timeline(entries, done, len(entries), next_entry, addable, current)
