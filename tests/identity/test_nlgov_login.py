@@ -293,7 +293,7 @@ def set_minimum(app: Flask, tenant: TenantRef, level: str | None) -> None:
 
 
 def test_acr_values_are_asked_and_a_lower_level_is_refused_and_audited(app, gated):
-    gate, flevoland = gated
+    _gate, flevoland = gated
     set_minimum(app, flevoland, SUBSTANTIAL)
     client = app.test_client()
     start = client.get("/flevoland/auth/login")
@@ -315,7 +315,7 @@ def test_acr_values_are_asked_and_a_lower_level_is_refused_and_audited(app, gate
 
 
 def test_the_refusal_page_names_the_assurance_level(app, gated):
-    gate, flevoland = gated
+    _gate, flevoland = gated
     set_minimum(app, flevoland, SUBSTANTIAL)
     client = app.test_client()
     client.get("/flevoland/?lang=en")
@@ -325,7 +325,7 @@ def test_the_refusal_page_names_the_assurance_level(app, gated):
 
 
 def test_without_a_minimum_no_acr_values_are_asked(app, gated):
-    gate, flevoland = gated
+    _gate, _flevoland = gated
     start = app.test_client().get("/flevoland/auth/login")
     assert "acr_values" not in parse_qs(urlsplit(start.headers["Location"]).query)
 
@@ -390,7 +390,7 @@ def _logout(client, slug: str):
 
 
 def test_logout_ends_the_session_at_the_idp_too(app, gated):
-    gate, flevoland = gated
+    _gate, flevoland = gated
     client = app.test_client()
     assert login(client, flevoland, "uit.logger").status_code == 302
     answer = _logout(client, "flevoland")
@@ -432,7 +432,7 @@ TID, OID = "9b2a3c4d-0000-4000-8000-000000000001", "5e6f7a8b-0000-4000-8000-0000
 
 
 def test_the_object_id_finds_the_user_whatever_the_subject(app, gated):
-    gate, flevoland = gated
+    _gate, flevoland = gated
     assert login(app.test_client(), flevoland, "sub-app-een", tid=TID, oid=OID).status_code == 302
     first = users(app, flevoland)["sub-app-een"]
     # Another app registration: another sub for the same person.
@@ -447,7 +447,7 @@ def test_scim_external_id_links_the_first_login_to_the_provisioned_user(app, gat
     from samenleren.identity.models import User
     from tests.factories import get
 
-    gate, flevoland = gated
+    _gate, flevoland = gated
     with app.app_context():
         provisioned = make_user(flevoland, "piet@flevoland.nl", "learner", name="Piet Provisie")
     with in_tenant(app, flevoland):
@@ -460,7 +460,7 @@ def test_scim_external_id_links_the_first_login_to_the_provisioned_user(app, gat
 
 
 def test_an_admin_relinks_a_user_whose_identity_changed(app, gated):
-    gate, flevoland = gated
+    _gate, flevoland = gated
     admin = app.test_client()
     with app.app_context():
         make_user(flevoland, "beheer.der", "programme_admin", name="Beheer Der")
@@ -492,7 +492,7 @@ def test_an_admin_relinks_a_user_whose_identity_changed(app, gated):
 
 
 def test_the_relink_page_is_for_the_programme_admin_only(app, gated):
-    gate, flevoland = gated
+    _gate, flevoland = gated
     learner = app.test_client()
     assert login(learner, flevoland, "gewoon.lid", tid=TID, oid=OID).status_code == 302
     person = users(app, flevoland)["gewoon.lid"][0]

@@ -7,8 +7,8 @@ from flask.cli import AppGroup
 from sqlalchemy import select
 
 from samenleren.core.extensions import db
-from samenleren.core.tenant import Tenant
 from samenleren.core.tenancy import tenant_scope
+from samenleren.core.tenant import Tenant
 from samenleren.identity.client_keys import reencrypt_client_keys
 from samenleren.identity.encryption import SecretUnreadable, reencrypt_secret
 from samenleren.identity.oidc import forget_client
@@ -18,7 +18,8 @@ sso_cli = AppGroup("sso", help="Tenants' SSO settings: stored client secrets.")
 
 @sso_cli.command("reencrypt-secrets")
 def reencrypt_command() -> None:
-    """Encrypt every stored client secret and private key again with the first SAMENLEREN_SECRET_ENCRYPTION_KEY.
+    """Encrypt every stored client secret and private key again with the first
+    SAMENLEREN_SECRET_ENCRYPTION_KEY.
 
     Rotating our own key: put the new key first in SAMENLEREN_SECRET_ENCRYPTION_KEY (comma,
     then the old key), restart, run this command, then remove the old key.

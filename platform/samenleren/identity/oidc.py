@@ -2,8 +2,9 @@
 
 Authlib's registry caches a client by name forever, with its provider metadata and keys, so a
 changed secret or issuer would be ignored. We build `FlaskOAuth2App` objects ourselves and keep
-them keyed by tenant and by the settings they were built from. Authlib does not compare the discovery document's `issuer` with the configured
-one, so `client_for()` pins it, and the ID token's `iss` is checked against the configured value.
+them keyed by tenant and by the settings they were built from. Authlib does not compare the
+discovery document's `issuer` with the configured one, so `client_for()` pins it, and the ID
+token's `iss` is checked against the configured value.
 
 A tenant's client secret is the one stored (encrypted) on the SSO settings page; while none is
 stored, the environment variable the manifest names (`sso_client_secret_env`). The SSO settings

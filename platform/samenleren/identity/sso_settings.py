@@ -401,8 +401,7 @@ def update_sso_settings(tenant: Tenant, data: SSOSettingsInput, actor: User) -> 
             actor=actor,
             subject_type="tenant",
             subject_id=tenant.id,
-            details={"fields": [name for name in changed if name != "issuer_requested"]}
-            | details,
+            details={"fields": [name for name in changed if name != "issuer_requested"]} | details,
         )
         # The next login builds a new client: fresh metadata, keys and credentials.
         forget_client(tenant.id)

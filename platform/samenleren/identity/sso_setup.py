@@ -32,9 +32,9 @@ from samenleren.audit.events import AuditAction
 from samenleren.audit.services import record
 from samenleren.core.db import as_utc, utcnow
 from samenleren.core.errors_input import InvalidInput
+from samenleren.core.tenancy import tenant_scope
 from samenleren.core.tenant import Tenant
 from samenleren.core.text import has_control_characters
-from samenleren.core.tenancy import tenant_scope
 from samenleren.identity.client_keys import (
     ClientKeyMissing,
     published_keys,
@@ -109,8 +109,7 @@ def auth_method_choices() -> list[tuple[str, str]]:
         (
             "private_key_jwt",
             gettext(
-                "Key pair of the platform, no shared secret (private_key_jwt, as OpenID NLGov "
-                "asks)"
+                "Key pair of the platform, no shared secret (private_key_jwt, as OpenID NLGov asks)"
             ),
         ),
         (

@@ -13,12 +13,12 @@ from samenleren.core.tenancy import require_tenant
 from samenleren.core.terminology import role_term
 from samenleren.core.web import form_action, role_required, see_other
 from samenleren.identity.assurance import KNOWN_LEVELS
+from samenleren.identity.client_keys import jwks as published_jwks
 from samenleren.identity.client_keys import (
     published_keys,
     retire_previous_keys,
     rotate_client_key,
 )
-from samenleren.identity.client_keys import jwks as published_jwks
 from samenleren.identity.issuers import (
     Approver,
     approve_issuer_change,

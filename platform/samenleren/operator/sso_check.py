@@ -126,9 +126,7 @@ def _check_auth_method(report: SSOReport, document: dict[str, Any], method: str)
     )
 
 
-def _check(
-    report: SSOReport, issuer: str, scopes: list[str], timeout: float
-) -> dict[str, Any]:
+def _check(report: SSOReport, issuer: str, scopes: list[str], timeout: float) -> dict[str, Any]:
     url = discovery_url(issuer)
     try:
         document = _fetch_json(url, timeout)

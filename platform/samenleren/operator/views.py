@@ -56,7 +56,6 @@ from samenleren.operator.sessions import (
     start_operator_session,
 )
 from samenleren.operator.tenant_actions import (
-    set_client_auth_method,
     accounts_to_relink,
     approve_issuer,
     change_status,
@@ -65,6 +64,7 @@ from samenleren.operator.tenant_actions import (
     name_first_admins,
     recent_login_failures,
     reject_issuer,
+    set_client_auth_method,
     set_client_secret,
 )
 from samenleren.operator.usage import tenants_with_usage
