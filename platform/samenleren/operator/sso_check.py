@@ -81,8 +81,7 @@ def check_identity_provider(
     """
     report = SSOReport(issuer)
     try:
-        document = _check(report, issuer, list(scopes), timeout)
-        _check_auth_method(report, document, auth_method)
+        _check(report, issuer, list(scopes), timeout, auth_method)
         problems = list(settings_problems)
         if problems:
             raise _Failed(Outcome.SETTINGS_MISSING, " ".join(problems))
@@ -126,7 +125,9 @@ def _check_auth_method(report: SSOReport, document: dict[str, Any], method: str)
     )
 
 
-def _check(report: SSOReport, issuer: str, scopes: list[str], timeout: float) -> dict[str, Any]:
+def _check(
+    report: SSOReport, issuer: str, scopes: list[str], timeout: float, auth_method: str
+) -> None:
     url = discovery_url(issuer)
     try:
         document = _fetch_json(url, timeout)
@@ -212,6 +213,8 @@ def _check(report: SSOReport, issuer: str, scopes: list[str], timeout: float) ->
             )
         )
 
+    _check_auth_method(report, document, auth_method)
+
     jwks_url = str(document["jwks_uri"])
     try:
         keys = _fetch_json(jwks_url, timeout)
@@ -242,7 +245,6 @@ def _check(report: SSOReport, issuer: str, scopes: list[str], timeout: float) ->
             count,
         )
     )
-    return document
 
 
 class _Unfetchable(Exception):
