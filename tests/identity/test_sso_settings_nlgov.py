@@ -103,18 +103,22 @@ def test_key_actions_are_for_the_programme_admin_only(app, tenants):
     assert kids(app, "flevoland") == []
 
 
-def test_the_login_uses_the_assertion_once_chosen_on_the_page(app, tenants):
-    """The tenant's own IdP (the mock) lets any client in; what the login sends is checked in
-    tests/identity/test_nlgov_login.py. Here: the page's choice reaches the login."""
+def test_the_client_the_login_uses_follows_the_page(app, tenants):
+    """What the login then sends is checked against a strict token endpoint in
+    tests/identity/test_nlgov_login.py; here: the page's choice reaches the login's client."""
+    from samenleren.core.tenancy import require_tenant
+    from samenleren.identity.oidc import client_for
+    from tests.factories import in_tenant
+
     flevoland = tenants["flevoland"]
     client = admin_client(app, flevoland)
     assert submit(client, client_auth_method="private_key_jwt").status_code == 303
-    assert login(app.test_client(), flevoland, "na.keuze").status_code == 302
-    from samenleren.identity import oidc
-
-    entry = oidc._clients[flevoland.id]
-    assert entry.fingerprint[2] == "private_key_jwt"
-    assert entry.fingerprint[3] == kids(app, "flevoland")[0]
+    with in_tenant(app, flevoland):
+        oauth = client_for(require_tenant())
+        assert oauth.client_kwargs["token_endpoint_auth_method"] == "private_key_jwt"
+        assert [method.headers["kid"] for method in oauth.client_auth_methods] == kids(
+            app, "flevoland"
+        )
 
 
 def test_a_form_without_the_new_fields_keeps_them(app, tenants):
