@@ -497,3 +497,31 @@ def test_the_relink_page_is_for_the_programme_admin_only(app, gated):
     assert login(learner, flevoland, "gewoon.lid", tid=TID, oid=OID).status_code == 302
     person = users(app, flevoland)["gewoon.lid"][0]
     assert learner.get(f"/flevoland/employees/{person}/identity").status_code == 404
+
+
+# --- queries per page -------------------------------------------------------------------------
+
+
+def test_the_new_pages_take_few_queries_whatever_the_number_of_keys(app, gated):
+    from samenleren.identity.client_keys import rotate_client_key
+    from tests.test_isolation import QueryCounter
+
+    _gate, flevoland = gated
+    admin = app.test_client()
+    with app.app_context():
+        make_user(flevoland, "tel.beheer", "programme_admin", name="Tel Beheer")
+    assert login(admin, flevoland, "tel.beheer").status_code == 302
+    person = users(app, flevoland)["tel.beheer"][0]
+    counter = QueryCounter(app)
+    counts = []
+    for _ in range(2):
+        pages = (f"/flevoland/employees/{person}/identity", "/flevoland/sso/jwks.json")
+        for path in pages:
+            admin.get(path)  # warm
+        with counter.counting() as statements:
+            for path in pages:
+                assert admin.get(path).status_code == 200
+        counts.append(len(statements))
+        _tenant_do(app, flevoland, lambda row: rotate_client_key(row, None, actor_label="t"))
+    assert counts[0] == counts[1]
+    assert counts[0] <= 8
