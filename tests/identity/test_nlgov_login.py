@@ -426,6 +426,16 @@ def test_without_an_end_session_endpoint_logout_stays_local(app, gated):
     assert answer.headers["Location"].startswith("/flevoland/")
 
 
+def test_the_pages_let_the_logout_form_lead_to_the_tenants_own_idp_only(app, gated):
+    _gate, flevoland = gated
+    policy = app.test_client().get("/flevoland/").headers["Content-Security-Policy"]
+    assert f"form-action 'self' {flevoland.idp.issuer};" in policy + ";"
+    other = app.test_client().get("/gelderland/").headers["Content-Security-Policy"]
+    assert flevoland.idp.issuer not in other
+    outside = app.test_client().get("/security").headers["Content-Security-Policy"]
+    assert "form-action 'self';" in outside + ";"
+
+
 # --- Microsoft Entra ID: (tid, oid) ---------------------------------------------------------------
 
 TID, OID = "9b2a3c4d-0000-4000-8000-000000000001", "5e6f7a8b-0000-4000-8000-000000000002"

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import logging
-from urllib.parse import unquote
+from urllib.parse import unquote, urlsplit
 
-from flask import Blueprint, redirect, render_template, request, session, url_for
+from flask import Blueprint, Response, redirect, render_template, request, session, url_for
 from flask_login import current_user
 
 from samenleren.audit.events import AuditAction
@@ -175,6 +175,34 @@ def callback():
     return redirect(next_url or url_for("dashboards.home"))
 
 
+def _origin(url: str) -> str | None:
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return None
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        return None
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+def allow_logout_at_idp(response: Response) -> Response:
+    """Let the logout form's redirect reach the tenant's identity provider.
+
+    Browsers apply the page's CSP `form-action` to every redirect that follows a form post, so
+    with `'self'` alone the logout could never go on to the IdP's `end_session_endpoint`. On a
+    tenant's pages the issuer's origin is added; the logout goes to the IdP only on that origin
+    (`logout`). Registered before Talisman, so it runs after Talisman wrote the header.
+    """
+    tenant = current_tenant()
+    header = response.headers.get("Content-Security-Policy")
+    origin = _origin(tenant.sso_issuer) if tenant is not None else None
+    if header and origin and "form-action 'self'" in header:
+        response.headers["Content-Security-Policy"] = header.replace(
+            "form-action 'self'", f"form-action 'self' {origin}", 1
+        )
+    return response
+
+
 @bp.post("/<tenant>/auth/logout")
 def logout():
     """End the login here, and at the IdP too when it offers RP-initiated logout: the browser
@@ -198,5 +226,9 @@ def logout():
         )
     except SSOConfigurationError as exc:
         log.warning("logout at the identity provider skipped: %s", exc)
+        target = None
+    if target is not None and _origin(target) != _origin(require_tenant().sso_issuer):
+        # Not on the issuer's origin, which is all the pages' CSP lets a form post lead to.
+        log.warning("logout at the identity provider skipped: end_session_endpoint elsewhere")
         target = None
     return redirect(target or local)
