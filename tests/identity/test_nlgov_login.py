@@ -57,7 +57,9 @@ class Gate:
             body = environ["wsgi.input"].read(length).decode()
             form = {key: values[0] for key, values in parse_qs(body).items()}
             problem = self._check(form) if self.jwks is not None else None
-            self.token_requests.append(dict(form))
+            self.token_requests.append(
+                dict(form) | {"_authorization": environ.get("HTTP_AUTHORIZATION", "")}
+            )
             if problem is not None:
                 self.refused.append(problem)
                 return _json(start_response, "401 Unauthorized", {"error": "invalid_client"})
@@ -199,6 +201,19 @@ def test_a_client_secret_login_still_works_and_sends_no_assertion(app, gated):
     gate, flevoland = gated
     assert login(app.test_client(), flevoland, "geheim.gebruik").status_code == 302
     sent = gate.token_requests[-1]
+    assert "client_assertion" not in sent and "client_secret" not in sent
+    assert sent["_authorization"].startswith("Basic ")  # client_secret_basic, the default
+
+    from samenleren.identity.sso_setup import choose_client_auth_method
+
+    _tenant_do(
+        app,
+        flevoland,
+        lambda row: choose_client_auth_method(row, "client_secret_post", actor_label="test"),
+    )
+    assert login(app.test_client(), flevoland, "in.de.body").status_code == 302
+    sent = gate.token_requests[-1]
+    assert sent["client_secret"] and not sent["_authorization"]
     assert "client_assertion" not in sent
 
 
