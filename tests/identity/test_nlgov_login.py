@@ -550,3 +550,52 @@ def test_the_new_pages_take_few_queries_whatever_the_number_of_keys(app, gated):
         _tenant_do(app, flevoland, lambda row: rotate_client_key(row, None, actor_label="t"))
     assert counts[0] == counts[1]
     assert counts[0] <= 8
+
+
+# --- the ID tokens kept for logout are forgotten once the login expired --------------------------
+
+
+def test_expired_logins_forget_their_id_token_in_their_own_tenant_only(app, tenants):
+    from datetime import timedelta
+
+    from sqlalchemy import select, update
+
+    from samenleren.core.db import utcnow
+    from samenleren.core.extensions import db
+    from samenleren.core.jobs.runtime import enqueue, run_pending_jobs
+    from samenleren.core.jobs.schedule import entry
+    from samenleren.identity.models import LoginSession
+
+    assert entry("identity.forget_id_tokens").per_tenant
+    flevoland, gelderland = tenants["flevoland"], tenants["gelderland"]
+    for tenant in (flevoland, gelderland):
+        for sub in ("verlopen", "geldig"):
+            assert login(app.test_client(), tenant, f"{sub}.{tenant.slug}").status_code == 302
+        with in_tenant(app, tenant):
+            (expired,) = db.session.scalars(
+                select(LoginSession.id).where(
+                    LoginSession.user.has(subject=f"verlopen.{tenant.slug}")
+                )
+            ).all()
+            db.session.execute(
+                update(LoginSession)
+                .where(LoginSession.id == expired)
+                .values(expires_at=utcnow() - timedelta(minutes=1))
+            )
+            db.session.commit()
+
+    def hints(tenant: TenantRef) -> dict[bool, bool]:
+        """Expired? -> has a hint."""
+        with in_tenant(app, tenant):
+            return {
+                row.expires_at <= utcnow(): row.id_token_hint is not None
+                for row in db.session.scalars(select(LoginSession))
+            }
+
+    assert hints(flevoland) == {True: True, False: True}
+    with in_tenant(app, flevoland):
+        enqueue("samenleren.identity.jobs.forget_id_tokens", tenant_id=flevoland.id)
+        db.session.commit()
+    assert run_pending_jobs(app, ["reports"]) == 1
+    assert hints(flevoland) == {True: False, False: True}  # the valid login keeps its hint
+    assert hints(gelderland) == {True: True, False: True}  # another tenant's job: untouched

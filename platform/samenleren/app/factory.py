@@ -122,6 +122,7 @@ def _init_domains(app: Flask) -> None:
         budget,
         calendars,
         exports,
+        identity,
         insight,
         notifications,
         process_templates,
@@ -130,6 +131,7 @@ def _init_domains(app: Flask) -> None:
 
     for domain in (
         audit,
+        identity,
         process_templates,
         trajectories,
         budget,

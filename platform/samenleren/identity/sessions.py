@@ -90,6 +90,20 @@ def revoke_sign_in_links(user: User) -> None:
         link.revoked_at = now
 
 
+def forget_expired_id_tokens() -> int:
+    """Drop the ID tokens kept for logout at the IdP from the active tenant's logins that
+    expired or ended; how many. Does not commit."""
+    rows = db.session.scalars(
+        select(LoginSession).where(
+            LoginSession.id_token_hint.is_not(None),
+            (LoginSession.expires_at <= utcnow()) | LoginSession.ended_at.is_not(None),
+        )
+    ).all()
+    for login in rows:
+        login.id_token_hint = None
+    return len(rows)
+
+
 def end_all_sessions_of(user: User) -> int:
     """End every open login of a user (deprovisioning); returns how many were open."""
     open_logins = db.session.scalars(
