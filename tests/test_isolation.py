@@ -63,6 +63,8 @@ NON_TENANT_ROUTES = {
     "logins with their cause, never a person",
     "/operator/tenants/<slug>/setup/secret": "operator console: store a tenant's client secret",
     "/operator/tenants/<slug>/setup/admins": "operator console: name a tenant's first admins",
+    "/operator/tenants/<slug>/setup/auth-method": "operator console: a tenant's client "
+    "authentication (secret or private_key_jwt, which makes its key pair)",
     "/operator/tenants/<slug>/setup/link": "operator console: a set-up link for a tenant's IT",
     "/operator/jobs": "operator console: queue counts, failed jobs (no person), outbox counts",
     "/operator/jobs/<queue_name>/<job_id>/retry": "operator console: requeue a failed job",
@@ -297,6 +299,7 @@ SIGNS_IN_ON_POST = {"/<tenant>/auth/link/<token>"}
 #: in the URL. The world is built once per tenant inside an app context with that tenant active.
 OBJECT_FACTORIES: dict[str, Callable[[World], object]] = {
     "training_id": lambda world: world.training,
+    "person_id": lambda world: world.learner,
     "edition_id": lambda world: world.edition,
     "session_id": lambda world: world.session,
     "enrolment_id": lambda world: world.enrolment,

@@ -251,7 +251,11 @@ def test_logout_button_logs_out(tenants, page, live_server):
     assert "Ulla Uitlogger" in page.content()
 
     page.click('form[action="/flevoland/auth/logout"] button[type="submit"]')
-    page.wait_for_url("**/flevoland/?logged_out=1")
+    # The session ends at the identity provider too (RP-initiated logout); the mock asks to
+    # confirm, then sends the browser back to the tenant.
+    page.wait_for_url(f"{flevoland.idp.issuer}/oauth2/end_session**")
+    page.click("button[type=submit]")
+    page.wait_for_url("**/flevoland/?logged_out=1*")
     assert page.locator('[role="status"]').count() == 1
     assert page.locator('form[action="/flevoland/auth/logout"]').count() == 0
     assert "Ulla Uitlogger" not in page.content()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 from http.cookies import SimpleCookie
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from flask import Flask
@@ -122,8 +123,13 @@ def test_logout_ends_the_server_side_session(app, tenants):
     token = csrf_token(client, "/flevoland/")
     answer = client.post("/flevoland/auth/logout", data={"csrf_token": token})
     assert answer.status_code == 302
-    assert answer.headers["Location"].endswith("/flevoland/?logged_out=1")
-    landing = client.get(answer.headers["Location"])
+    # The session ends at the identity provider too (RP-initiated logout), which sends the
+    # browser back to the tenant's start page.
+    target = urlsplit(answer.headers["Location"])
+    assert answer.headers["Location"].startswith(f"{flevoland.idp.issuer}/oauth2/end_session?")
+    back = parse_qs(target.query)["post_logout_redirect_uri"][0]
+    assert back.endswith("/flevoland/?logged_out=1")
+    landing = client.get(back)
     assert 'role="status"' in landing.get_data(as_text=True)
     assert not is_logged_in(client, "flevoland", "Uma Uitlogger")
 

@@ -44,6 +44,7 @@ CASES = {
     "/operator/tenants/<slug>/setup/secret": {"client_secret": "s3cret-value"},
     "/operator/tenants/<slug>/setup/admins": {"first_admins": "anna@flevoland.nl"},
     "/operator/tenants/<slug>/setup/link": {},
+    "/operator/tenants/<slug>/setup/auth-method": {"client_auth_method": "private_key_jwt"},
 }
 
 

@@ -66,6 +66,9 @@ def _init_extensions(app: Flask) -> None:
     csrf.init_app(app)
     login_manager.init_app(app)
     login_manager.session_protection = None  # the login session row is the protection
+    from samenleren.identity.views import allow_logout_at_idp
+
+    app.after_request(allow_logout_at_idp)  # runs after Talisman's header (registered later)
     Talisman(
         app,
         force_https=False,  # TLS ends at the load balancer; Secure cookies and HSTS still apply
@@ -119,6 +122,7 @@ def _init_domains(app: Flask) -> None:
         budget,
         calendars,
         exports,
+        identity,
         insight,
         notifications,
         process_templates,
@@ -127,6 +131,7 @@ def _init_domains(app: Flask) -> None:
 
     for domain in (
         audit,
+        identity,
         process_templates,
         trajectories,
         budget,

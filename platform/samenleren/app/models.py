@@ -15,6 +15,7 @@ from samenleren.coaching.models import CoachDay, CoachDayAttendance, CoachProfil
 from samenleren.core.tenant import Tenant
 from samenleren.exports.models import Export
 from samenleren.identity.models import (
+    ClientKey,
     Department,
     LoginSession,
     PlatformOperator,
@@ -47,6 +48,7 @@ __all__ = [
     "BudgetYear",
     "CalendarFeed",
     "CategoryName",
+    "ClientKey",
     "CoachAssignment",
     "CoachDay",
     "CoachDayAttendance",

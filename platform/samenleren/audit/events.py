@@ -50,6 +50,14 @@ class AuditAction(enum.StrEnum):
     #: The operator named the first programme administrators (before their first login);
     #: details: `count` (never the names).
     FIRST_ADMINS_NAMED = "sso.first_admins_named"
+    #: The tenant's key pair for `private_key_jwt` made, replaced by a new one (the previous
+    #: stays published) or taken out of the JWKS; details: `kid`, and `previous` at a rotation.
+    SSO_KEY_CREATED = "sso.key_created"
+    SSO_KEY_ROTATED = "sso.key_rotated"
+    SSO_KEY_RETIRED = "sso.key_retired"
+    #: A programme administrator unbound a user from their Entra ID directory and object id, so
+    #: that the next login binds the identity anew; subject: the user.
+    USER_IDENTITY_RELINKED = "user.identity_relinked"
     TRAINER_INVITED = "trainer.invited"
     TRAINER_LINK_SENT = "trainer.link_sent"
     TRAINER_ACCESS_WITHDRAWN = "trainer.access_withdrawn"
@@ -117,6 +125,10 @@ ACTION_LABELS = {
     AuditAction.USER_RELINKED: _l("Account linked to the new identity provider"),
     AuditAction.SSO_SETUP_LINK_ISSUED: _l("Set-up link for the client secret made"),
     AuditAction.FIRST_ADMINS_NAMED: _l("First programme administrators named"),
+    AuditAction.SSO_KEY_CREATED: _l("Key pair for the identity provider made"),
+    AuditAction.SSO_KEY_ROTATED: _l("Key pair for the identity provider replaced"),
+    AuditAction.SSO_KEY_RETIRED: _l("Previous key pair for the identity provider retired"),
+    AuditAction.USER_IDENTITY_RELINKED: _l("Account to be linked anew at the next login"),
     AuditAction.TRAINER_INVITED: _l("External trainer invited"),
     AuditAction.TRAINER_LINK_SENT: _l("Sign-in link sent"),
     AuditAction.TRAINER_ACCESS_WITHDRAWN: _l("External trainer's access withdrawn"),
@@ -168,6 +180,7 @@ REFUSAL_REASONS = {
     "other_issuer": _l("The account is linked to another identity provider"),
     "other_identity": _l("The Entra ID directory or object id is not the account's"),
     "sso_unavailable": _l("The identity provider could not be used"),
+    "acr": _l("The login's assurance level is below the minimum"),
     "refused": _l("Refused by the login rules"),
     "link_used": _l("The sign-in link was used before"),
     "link_expired": _l("The sign-in link has expired"),

@@ -48,6 +48,16 @@ SENTENCES = {
     A.FIRST_ADMINS_NAMED: _l(
         "%(actor)s named the first programme administrators of %(subject)s (%(count)s)"
     ),
+    A.SSO_KEY_CREATED: _l("%(actor)s made the key pair for the identity provider"),
+    A.SSO_KEY_ROTATED: _l(
+        "%(actor)s replaced the key pair for the identity provider; the previous one stays "
+        "published until it is retired"
+    ),
+    A.SSO_KEY_RETIRED: _l("%(actor)s retired the previous key pair for the identity provider"),
+    A.USER_IDENTITY_RELINKED: _l(
+        "%(actor)s unlinked the account of %(subject)s from its Entra ID identity; the next "
+        "login links it anew"
+    ),
     A.TRAINER_INVITED: _l("%(actor)s invited %(subject)s as external trainer"),
     A.TRAINER_LINK_SENT: _l("%(actor)s sent %(subject)s a sign-in link"),
     A.TRAINER_ACCESS_WITHDRAWN: _l("%(actor)s withdrew the access of external trainer %(subject)s"),

@@ -72,6 +72,15 @@ class Tenant(db.Model):
     #: environment (identity.encryption); takes precedence over `sso_client_secret_env`.
     sso_client_secret_encrypted: Mapped[str | None] = mapped_column(Text, nullable=True)
     sso_client_secret_set_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    #: How the platform authenticates at the IdP's token endpoint: `client_secret_basic`,
+    #: `client_secret_post` (the secret above) or `private_key_jwt` (a signed assertion with the
+    #: tenant's own key pair, identity.client_keys; no shared secret).
+    sso_client_auth_method: Mapped[str] = mapped_column(
+        String(30), default="client_secret_basic", server_default="client_secret_basic"
+    )
+    #: The minimum assurance level (`acr`) an ID token must carry, e.g. eIDAS
+    #: `http://eidas.europa.eu/LoA/substantial` (identity.assurance); None: not asked.
+    sso_acr_minimum: Mapped[str | None] = mapped_column(String(200), nullable=True)
     #: The one-time link the province's IT contact enters the client secret with
     #: (identity.sso_setup): the SHA-256 of its token and when it stops working; None: no link.
     sso_setup_token_hash: Mapped[str | None] = mapped_column(String(64), nullable=True)

@@ -7,7 +7,7 @@ import uuid
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import Enum, Index, String, UniqueConstraint, Uuid, and_, event
+from sqlalchemy import Enum, Index, String, Text, UniqueConstraint, Uuid, and_, event
 from sqlalchemy.orm import Mapped, foreign, mapped_column, relationship, remote
 
 from samenleren.core.db import JSONType, UTCDateTime, utcnow
@@ -193,12 +193,38 @@ class LoginSession(TenantScoped, db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    #: The ID token of the login, sent back to the IdP's `end_session_endpoint` at logout
+    #: (`id_token_hint`) so that the IdP knows whose session to end; dropped when it ends.
+    id_token_hint: Mapped[str | None] = mapped_column(Text, nullable=True)
 
     user: Mapped[User] = relationship(
         primaryjoin=lambda: and_(
             LoginSession.tenant_id == User.tenant_id, foreign(LoginSession.user_id) == User.id
         ),
     )
+
+
+class ClientKey(TenantScoped, db.Model):
+    """One of the tenant's key pairs for `private_key_jwt` client authentication (RFC 7523).
+
+    The platform generates it; the private key is kept encrypted like the client secret
+    (`identity.encryption`), the public key is published at the tenant's JWKS address. The
+    newest key that is not retired signs; a rotation leaves the previous key published beside
+    it until it is retired, so an IdP that cached the JWKS keeps accepting assertions.
+    """
+
+    __tablename__ = "client_keys"
+    __table_args__ = (UniqueConstraint("tenant_id", "kid"),)
+
+    #: The key id in the JWKS and in the assertion's header (RFC 7638 thumbprint).
+    kid: Mapped[str] = mapped_column(String(100))
+    #: The private key as a PEM, encrypted (Fernet); None once retired.
+    private_key_encrypted: Mapped[str | None] = mapped_column(Text, nullable=True)
+    #: The public key as a JWK (what the JWKS address publishes).
+    public_jwk: Mapped[dict] = mapped_column(JSONType, default=dict)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    #: Set when the key is taken out of the JWKS; it signs nothing from then on.
+    retired_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
 
 class SignInLink(TenantScoped, db.Model):

@@ -2,18 +2,26 @@
 
 Authlib's registry caches a client by name forever, with its provider metadata and keys, so a
 changed secret or issuer would be ignored. We build `FlaskOAuth2App` objects ourselves and keep
-them keyed by tenant and by the settings they were built from; metadata is reloaded after
-`METADATA_TTL`. Authlib does not compare the discovery document's `issuer` with the configured
-one, so `client_for()` pins it, and the ID token's `iss` is checked against the configured value.
+them keyed by tenant and by the settings they were built from. Authlib does not compare the
+discovery document's `issuer` with the configured one, so `client_for()` pins it, and the ID
+token's `iss` is checked against the configured value.
 
 A tenant's client secret is the one stored (encrypted) on the SSO settings page; while none is
 stored, the environment variable the manifest names (`sso_client_secret_env`). The SSO settings
 page calls `forget_client()` after every change; other worker processes notice a changed issuer,
 client id, secret or scopes because those make up the cache entry's fingerprint.
 
-Key rotation at the IdP: the signing keys (JWKS) are cached with the metadata. An ID token whose
-`kid` is not among them makes Authlib fetch the JWKS again, once; a token without a `kid` whose
-signature fails against the cached keys makes `TenantOAuth2App` do the same (see there).
+Client authentication at the token endpoint follows `Tenant.sso_client_auth_method`:
+`client_secret_basic` or `client_secret_post` with the secret above, or `private_key_jwt`
+(RFC 7523) with an assertion signed by the tenant's own key (`identity.client_keys`); the key id
+is part of the fingerprint, so a rotated key is used from the next login on.
+
+Caching follows the IdP's HTTP cache headers: the discovery document and the signing keys
+(JWKS) are each kept for the `max-age` of their `Cache-Control` (`no-store`/`no-cache`: not
+kept; no header: `DEFAULT_MAX_AGE`; never longer than `MAX_AGE`) and fetched again after that,
+without rebuilding the client. An ID token whose `kid` is not among the cached keys makes
+Authlib fetch the JWKS again, once; a token without a `kid` whose signature fails against the
+cached keys makes `TenantOAuth2App` do the same (see there).
 """
 
 from __future__ import annotations
@@ -21,21 +29,31 @@ from __future__ import annotations
 import os
 import threading
 import time
-from collections.abc import Hashable, Iterable
+from collections.abc import Hashable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from authlib.common.errors import AuthlibBaseError
 from authlib.integrations.flask_client import FlaskIntegration, FlaskOAuth2App
 from authlib.integrations.requests_client import OAuth2Session
+from authlib.oauth2.rfc7523 import PrivateKeyJWT, private_key_jwt_sign
 from flask import current_app, request, session
 from joserfc.errors import BadSignatureError, JoseError
+from joserfc.jwk import RSAKey
 
 from samenleren.core.outbound import current_policy, guard, same_host_or_allowed
 from samenleren.core.tenant import Tenant
+from samenleren.identity.client_keys import ClientKeyMissing, signing_key
 from samenleren.identity.encryption import SecretUnreadable, decrypt_secret
 
-METADATA_TTL = 3600.0
+#: How long discovery and keys are kept when the IdP's answer has no cache header, and at most.
+DEFAULT_MAX_AGE = 3600.0
+MAX_AGE = 86_400.0
+#: Client authentication methods at the token endpoint (RFC 7591 names).
+CLIENT_AUTH_METHODS = ("client_secret_basic", "client_secret_post", "private_key_jwt")
+PRIVATE_KEY_JWT = "private_key_jwt"
+#: How long a client assertion is valid: it is used at once, for one token request.
+ASSERTION_SECONDS = 120
 
 
 class SSOConfigurationError(RuntimeError):
@@ -87,11 +105,54 @@ class GuardedOAuth2Session(OAuth2Session):
         guard(self)
 
 
+def max_age(headers: Mapping[str, str]) -> float:
+    """Seconds an answer may be kept, from its `Cache-Control` header (RFC 9111)."""
+    value = headers.get("Cache-Control") or ""
+    directives = [part.strip().lower() for part in value.split(",") if part.strip()]
+    if "no-store" in directives or "no-cache" in directives:
+        return 0.0
+    for directive in directives:
+        name, _, seconds = directive.partition("=")
+        if name.strip() == "max-age":
+            try:
+                return min(max(float(int(seconds.strip().strip('"'))), 0.0), MAX_AGE)
+            except ValueError:
+                return 0.0  # a header we cannot read gives no licence to keep the answer
+    return DEFAULT_MAX_AGE
+
+
+class TenantPrivateKeyJWT(PrivateKeyJWT):
+    """Authlib's `private_key_jwt` with the key id in the header (the IdP picks the key from the
+    tenant's JWKS by it) and a short lifetime."""
+
+    def __init__(self, kid: str) -> None:
+        super().__init__(headers={"kid": kid})
+
+    def sign(self, auth, token_endpoint):
+        return private_key_jwt_sign(
+            auth.client_secret,
+            client_id=auth.client_id,
+            token_endpoint=token_endpoint,
+            header=dict(self.headers),
+            alg=self.alg,
+            expires_in=ASSERTION_SECONDS,
+        )
+
+
+@dataclass(frozen=True)
+class ClientCredentials:
+    """How the platform authenticates at a token endpoint: a secret, or a private key."""
+
+    method: str
+    #: The client secret; for `private_key_jwt` the key id (part of the cache fingerprint).
+    secret: str
+    private_key: RSAKey | None = None
+
+
 @dataclass
 class _Entry:
     fingerprint: tuple
     client: FlaskOAuth2App
-    loaded_at: float
 
 
 _clients: dict[Hashable, _Entry] = {}
@@ -112,6 +173,44 @@ class TenantOAuth2App(FlaskOAuth2App):
     """
 
     client_cls = GuardedOAuth2Session
+    #: When the discovery document and the keys are to be fetched again (monotonic clock).
+    metadata_expires: float = 0.0
+    jwks_expires: float = 0.0
+
+    def load_server_metadata(self):
+        """Authlib's loading, keeping the answer for as long as its cache headers allow."""
+        if self._server_metadata_url and "_loaded_at" not in self.server_metadata:
+            with self._get_session() as http:
+                answer = http.request("GET", self._server_metadata_url, withhold_token=True)
+                answer.raise_for_status()
+                metadata = answer.json()
+            if not isinstance(metadata, dict):
+                raise ValueError("the discovery document is not a JSON object")
+            metadata.pop("jwks", None)  # keys come from jwks_uri only
+            metadata["_loaded_at"] = time.time()
+            self.metadata_expires = time.monotonic() + max_age(answer.headers)
+            self.server_metadata.update(metadata)
+        return self.server_metadata
+
+    def refresh_if_stale(self) -> None:
+        """Forget the discovery document once its `max-age` has passed (the keys have their
+        own); the next use fetches it again."""
+        if time.monotonic() >= self.metadata_expires:
+            self.server_metadata.pop("_loaded_at", None)
+
+    def fetch_jwk_set(self, force=False):
+        """The IdP's keys, kept for as long as the JWKS answer's cache headers allow."""
+        metadata = self.load_server_metadata()
+        keys = metadata.get("jwks")
+        if keys and not force and time.monotonic() < self.jwks_expires:
+            return keys
+        with self._get_session() as http:
+            answer = http.request("GET", metadata["jwks_uri"], withhold_token=True)
+            answer.raise_for_status()
+            keys = answer.json()
+        self.jwks_expires = time.monotonic() + max_age(answer.headers)
+        self.server_metadata["jwks"] = keys
+        return keys
 
     def parse_id_token(self, token, nonce, claims_options=None, claims_cls=None, leeway=120):
         keys_before = (self.server_metadata or {}).get("jwks")
@@ -122,6 +221,20 @@ class TenantOAuth2App(FlaskOAuth2App):
                 raise  # checked against keys fetched just now: the signature is really bad
             self.server_metadata.pop("jwks", None)
             return super().parse_id_token(token, nonce, claims_options, claims_cls, leeway)
+
+
+def credentials(tenant: Tenant) -> ClientCredentials:
+    """How the tenant's client authenticates at the token endpoint, per its chosen method."""
+    method = tenant.sso_client_auth_method or "client_secret_basic"
+    if method != PRIVATE_KEY_JWT:
+        return ClientCredentials(method, client_secret(tenant))
+    try:
+        kid, key = signing_key()
+    except ClientKeyMissing as exc:
+        raise SSOConfigurationError(
+            f"private_key_jwt is chosen but {exc}", cause="not_set_up"
+        ) from exc
+    return ClientCredentials(method, kid, key)
 
 
 def client_secret(tenant: Tenant) -> str:
@@ -198,28 +311,34 @@ def client_for(tenant: Tenant) -> FlaskOAuth2App:
         _client_name(tenant),
         issuer=tenant.sso_issuer,
         client_id=tenant.sso_client_id,
-        secret=client_secret(tenant),
+        secret=credentials(tenant),
         scopes=tenant.sso_scopes,
     )
 
 
 def cached_client(
-    key: Hashable, name: str, *, issuer: str, client_id: str, secret: str, scopes: Iterable[str]
+    key: Hashable,
+    name: str,
+    *,
+    issuer: str,
+    client_id: str,
+    secret: str | ClientCredentials,
+    scopes: Iterable[str],
 ) -> FlaskOAuth2App:
     """The client of one provider (a tenant's, or the platform operators' own), cached under
-    `key` for as long as the settings it was built from stay the same; issuer pinned."""
+    `key` for as long as the settings it was built from stay the same; issuer pinned. Its
+    discovery document is fetched again once the IdP's cache headers say it is stale."""
     scopes = tuple(scopes)
-    fingerprint = (issuer, client_id, secret, scopes)
-    now = time.monotonic()
+    if isinstance(secret, str):
+        secret = ClientCredentials("client_secret_basic", secret)
+    fingerprint = (issuer, client_id, secret.method, secret.secret, scopes)
     with _lock:
         entry = _clients.get(key)
-        if (
-            entry is None
-            or entry.fingerprint != fingerprint
-            or now - entry.loaded_at > METADATA_TTL
-        ):
-            entry = _Entry(fingerprint, _build_client(name, issuer, client_id, secret, scopes), now)
+        if entry is None or entry.fingerprint != fingerprint:
+            entry = _Entry(fingerprint, _build_client(name, issuer, client_id, secret, scopes))
             _clients[key] = entry
+        if isinstance(entry.client, TenantOAuth2App):
+            entry.client.refresh_if_stale()
     _check_metadata(key, issuer, entry.client)
     return entry.client
 
@@ -231,18 +350,21 @@ def forget_client(tenant_id: Hashable) -> None:
 
 
 def _build_client(
-    name: str, issuer: str, client_id: str, secret: str, scopes: tuple[str, ...]
+    name: str, issuer: str, client_id: str, secret: ClientCredentials, scopes: tuple[str, ...]
 ) -> FlaskOAuth2App:
+    private = secret.method == PRIVATE_KEY_JWT
     return TenantOAuth2App(
         FlaskIntegration(name),
         name,
         client_id=client_id,
-        client_secret=secret,
+        client_secret=secret.private_key if private else secret.secret,
         server_metadata_url=issuer.rstrip("/") + "/.well-known/openid-configuration",
+        client_auth_methods=[TenantPrivateKeyJWT(secret.secret)] if private else None,
         client_kwargs={
             "scope": " ".join(scopes),
             "code_challenge_method": "S256",
             "timeout": current_app.config["SAMENLEREN_OIDC_TIMEOUT"],
+            "token_endpoint_auth_method": secret.method,
         },
     )
 
@@ -280,6 +402,11 @@ def finish_authorization(client: FlaskOAuth2App, issuer: str) -> dict[str, Any]:
     audience, a bad signature or nonce; `SSOConfigurationError` when the token endpoint cannot be
     reached.
     """
+    return finish_login(client, issuer)[0]
+
+
+def finish_login(client: FlaskOAuth2App, issuer: str) -> tuple[dict[str, Any], str | None]:
+    """`finish_authorization`, with the raw ID token as well (kept for RP-initiated logout)."""
     try:
         token = client.authorize_access_token(
             claims_options={"iss": {"essential": True, "value": issuer}}
@@ -291,4 +418,17 @@ def finish_authorization(client: FlaskOAuth2App, issuer: str) -> dict[str, Any]:
     claims = token.get("userinfo")
     if not claims:
         raise CallbackRefused("no ID token in the token response")
-    return dict(claims)
+    id_token = token.get("id_token")
+    return dict(claims), id_token if isinstance(id_token, str) else None
+
+
+def logout_url(client: FlaskOAuth2App, *, id_token_hint: str | None, return_to: str) -> str | None:
+    """Where to send the browser to end the session at the IdP too (OpenID Connect
+    RP-Initiated Logout), or None when its discovery document names no `end_session_endpoint`."""
+    if not client.load_server_metadata().get("end_session_endpoint"):
+        return None
+    return client.create_logout_url(
+        post_logout_redirect_uri=return_to,
+        id_token_hint=id_token_hint,
+        client_id=client.client_id,
+    )["url"]

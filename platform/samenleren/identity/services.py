@@ -7,9 +7,13 @@ import uuid
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
+from flask_babel import gettext
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from samenleren.audit.events import AuditAction
+from samenleren.audit.services import record
+from samenleren.core.errors_input import InvalidInput
 from samenleren.core.extensions import db
 from samenleren.core.tenant import Tenant
 from samenleren.core.text import single_line
@@ -117,7 +121,9 @@ def user_from_claims(tenant: Tenant, claims: Mapping[str, Any]) -> User:
     groups = _claim_list(_claim(claims, names["groups"]))
     entra = _entra_ids(claims)
 
-    user = db.session.scalar(select(User).where(User.subject == subject))
+    user = _user_by_entra_ids(entra, issuer) if entra is not None else None
+    if user is None:
+        user = db.session.scalar(select(User).where(User.subject == subject))
     if user is not None and user.issuer != issuer:
         raise LoginRefused(
             "the subject belongs to a user of another identity provider",
@@ -160,6 +166,47 @@ def _entra_ids(claims: Mapping[str, Any]) -> tuple[str, str] | None:
     if len(tid) > _ENTRA_ID_MAX or len(oid) > _ENTRA_ID_MAX:
         raise LoginRefused("the Entra ID directory or object id is too long", "token")
     return tid, oid
+
+
+def _user_by_entra_ids(entra: tuple[str, str], issuer: str) -> User | None:
+    """The user Entra ID's (tid, oid) names: bound at an earlier login, or provisioned by SCIM
+    with the object id as `externalId` and not bound to another identity yet. Entra ID gives
+    each app registration its own `sub`, so the object id is what stays the same."""
+    tid, oid = entra
+    user = db.session.scalar(
+        select(User).where(User.idp_tenant_id == tid, User.idp_object_id == oid)
+    )
+    if user is not None:
+        return user
+    return db.session.scalar(
+        select(User)
+        .where(
+            User.external_id == oid,
+            User.idp_object_id.is_(None),
+            User.issuer == issuer,
+            User.subject.not_like(f"{EXTERNAL_SUBJECT_PREFIX}%"),
+        )
+        .order_by(User.created_at)
+        .limit(1)
+    )
+
+
+def unlink_entra_identity(user: User, actor: User) -> None:
+    """Forget the Entra ID directory and object id the user is bound to, so that the next login
+    binds them anew (the person's identity at the IdP changed, e.g. after a migration of the
+    directory). Audited; does not commit. Refused when nothing is bound."""
+    if _entra_bound(user) is None:
+        raise InvalidInput.form(
+            gettext("This account is not linked to an Entra ID identity; nothing to do.")
+        )
+    user.idp_tenant_id = user.idp_object_id = None
+    record(
+        AuditAction.USER_IDENTITY_RELINKED,
+        actor=actor,
+        subject_type="user",
+        subject_id=user.id,
+    )
+    db.session.flush()
 
 
 def _entra_bound(user: User) -> tuple[str, str] | None:

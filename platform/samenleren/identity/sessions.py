@@ -26,14 +26,17 @@ from samenleren.core.tenancy import current_tenant
 from samenleren.identity.models import LoginSession, SignInLink, User
 
 
-def start_login_session(user: User) -> LoginSession:
-    """Begin a fresh session for `user`: nothing from before the login survives (no fixation)."""
+def start_login_session(user: User, *, id_token_hint: str | None = None) -> LoginSession:
+    """Begin a fresh session for `user`: nothing from before the login survives (no fixation).
+    `id_token_hint`: the login's ID token, for ending the session at the IdP at logout."""
     language = session.get("lang")
     session.clear()
     if language:
         session["lang"] = language
     hours = current_app.config["SAMENLEREN_SESSION_HOURS"]
-    login = LoginSession(user_id=user.id, expires_at=utcnow() + timedelta(hours=hours))
+    login = LoginSession(
+        user_id=user.id, expires_at=utcnow() + timedelta(hours=hours), id_token_hint=id_token_hint
+    )
     db.session.add(login)
     user.last_login_at = utcnow()
     db.session.commit()
@@ -42,19 +45,25 @@ def start_login_session(user: User) -> LoginSession:
     return login
 
 
-def end_login_session(user: User) -> None:
+def end_login_session(user: User) -> str | None:
+    """End the user's current login; the ID token it was started with (for the IdP's logout),
+    which is not kept after."""
+    hint = None
     if user.login_session_id is not None:
         login = db.session.scalar(
             select(LoginSession).where(LoginSession.id == user.login_session_id)
         )
         if login is not None and login.ended_at is None:
+            hint = login.id_token_hint
             login.ended_at = utcnow()
+            login.id_token_hint = None
             db.session.commit()
     logout_user()
     language = session.get("lang")
     session.clear()
     if language:
         session["lang"] = language  # a language choice is not part of the login
+    return hint
 
 
 def revoke_access(user: User) -> int:
@@ -81,6 +90,20 @@ def revoke_sign_in_links(user: User) -> None:
         link.revoked_at = now
 
 
+def forget_expired_id_tokens() -> int:
+    """Drop the ID tokens kept for logout at the IdP from the active tenant's logins that
+    expired or ended; how many. Does not commit."""
+    rows = db.session.scalars(
+        select(LoginSession).where(
+            LoginSession.id_token_hint.is_not(None),
+            (LoginSession.expires_at <= utcnow()) | LoginSession.ended_at.is_not(None),
+        )
+    ).all()
+    for login in rows:
+        login.id_token_hint = None
+    return len(rows)
+
+
 def end_all_sessions_of(user: User) -> int:
     """End every open login of a user (deprovisioning); returns how many were open."""
     open_logins = db.session.scalars(
@@ -88,6 +111,7 @@ def end_all_sessions_of(user: User) -> int:
     ).all()
     for login in open_logins:
         login.ended_at = utcnow()
+        login.id_token_hint = None
     return len(open_logins)
 
 

@@ -1,7 +1,9 @@
 """The tenant's SSO settings as the programme administrator changes them.
 
-Issuer (a new one waits for approval: `identity.issuers`), client id, client secret (write-only,
-stored encrypted: `identity.encryption`), scopes, claim names, the mapping from IdP groups to
+Issuer (a new one waits for approval: `identity.issuers`), client id, client authentication
+(`private_key_jwt` with the tenant's key pairs, `identity.client_keys`, or the client secret,
+write-only, stored encrypted: `identity.encryption`), the minimum assurance level
+(`identity.assurance`), scopes, claim names, the mapping from IdP groups to
 roles and the default roles. Every change takes effect at the next login: the cached OIDC client
 with its metadata and keys is dropped (`identity.oidc.forget_client`). Changes are audited by
 field name, never with the secret.
@@ -28,10 +30,18 @@ from samenleren.core.errors_input import InvalidInput
 from samenleren.core.outbound import OutboundRefused
 from samenleren.core.outbound import get as outbound_get
 from samenleren.core.tenant import Tenant
+from samenleren.identity.assurance import KNOWN_LEVELS
+from samenleren.identity.client_keys import published_keys, rotate_client_key
 from samenleren.identity.encryption import encrypt_secret
 from samenleren.identity.issuers import request_issuer_change
 from samenleren.identity.models import Role, User
-from samenleren.identity.oidc import REQUIRED_ENDPOINTS, endpoints_elsewhere, forget_client
+from samenleren.identity.oidc import (
+    CLIENT_AUTH_METHODS,
+    PRIVATE_KEY_JWT,
+    REQUIRED_ENDPOINTS,
+    endpoints_elsewhere,
+    forget_client,
+)
 from samenleren.identity.services import DEFAULT_CLAIM_NAMES, OPTIONAL_CLAIMS, claim_names
 
 ISSUER_MAX = 500
@@ -77,6 +87,10 @@ class SSOSettingsInput:
     claims: dict[str, str] = field(default_factory=dict)
     rows: Sequence[GroupRow] = ()
     default_roles: Sequence[str] = ()
+    #: How the platform authenticates at the token endpoint (`identity.oidc`); empty: keep.
+    client_auth_method: str = ""
+    #: The minimum assurance level (`identity.assurance`); empty: none.
+    acr_minimum: str = ""
 
 
 def example_issuer() -> str:
@@ -98,6 +112,8 @@ def settings_of(tenant: Tenant) -> SSOSettingsInput:
             for group, roles in sorted((tenant.group_roles or {}).items())
         ],
         default_roles=list(tenant.default_roles or []),
+        client_auth_method=tenant.sso_client_auth_method,
+        acr_minimum=tenant.sso_acr_minimum or "",
     )
 
 
@@ -121,6 +137,8 @@ class _Clean:
     claims: dict[str, str]
     group_roles: dict[str, list[str]]
     default_roles: list[str]
+    client_auth_method: str
+    acr_minimum: str | None
 
 
 def _check_issuer(issuer: str) -> str | None:
@@ -205,6 +223,13 @@ def _check(tenant: Tenant, data: SSOSettingsInput) -> _Clean:
     elif len(client_id) > CLIENT_ID_MAX:
         errors["client_id"] = gettext("At most %(count)d characters.", count=CLIENT_ID_MAX)
 
+    method = data.client_auth_method or tenant.sso_client_auth_method
+    if method not in CLIENT_AUTH_METHODS:
+        errors["client_auth_method"] = gettext("Choose a method from the list.")
+    acr_minimum = (data.acr_minimum or "").strip() or None
+    if acr_minimum is not None and acr_minimum not in KNOWN_LEVELS:
+        errors["acr_minimum"] = gettext("Choose a level from the list.")
+
     secret = (data.client_secret or "").strip()
     if len(secret) > SECRET_MAX:
         errors["client_secret"] = gettext("At most %(count)d characters.", count=SECRET_MAX)
@@ -218,6 +243,7 @@ def _check(tenant: Tenant, data: SSOSettingsInput) -> _Clean:
         )
     elif (
         not secret
+        and method != PRIVATE_KEY_JWT
         and not tenant.sso_client_secret_encrypted
         and client_id != tenant.sso_client_id
         and not os.environ.get(tenant.sso_client_secret_env or "", "")
@@ -300,6 +326,8 @@ def _check(tenant: Tenant, data: SSOSettingsInput) -> _Clean:
         claims=claims,
         group_roles=group_roles,
         default_roles=[role.value for role in Role if role.value in default_roles],
+        client_auth_method=method,
+        acr_minimum=acr_minimum,
     )
 
 
@@ -336,6 +364,18 @@ def update_sso_settings(tenant: Tenant, data: SSOSettingsInput, actor: User) -> 
         tenant.sso_client_secret_encrypted = None
         tenant.sso_client_secret_set_at = None
         changed.append("client_secret")
+    details: dict[str, str] = {}
+    if clean.client_auth_method != tenant.sso_client_auth_method:
+        details["method"] = clean.client_auth_method
+        details["previous"] = tenant.sso_client_auth_method
+        tenant.sso_client_auth_method = clean.client_auth_method
+        changed.append("client_auth_method")
+    if clean.client_auth_method == PRIVATE_KEY_JWT and not published_keys():
+        rotate_client_key(tenant, actor)  # the first key pair, audited on its own
+    if clean.acr_minimum != tenant.sso_acr_minimum:
+        details["acr_minimum"] = clean.acr_minimum or ""
+        tenant.sso_acr_minimum = clean.acr_minimum
+        changed.append("acr_minimum")
     if clean.scopes != list(tenant.sso_scopes or []):
         tenant.sso_scopes = clean.scopes
         changed.append("scopes")
@@ -361,7 +401,7 @@ def update_sso_settings(tenant: Tenant, data: SSOSettingsInput, actor: User) -> 
             actor=actor,
             subject_type="tenant",
             subject_id=tenant.id,
-            details={"fields": [name for name in changed if name != "issuer_requested"]},
+            details={"fields": [name for name in changed if name != "issuer_requested"]} | details,
         )
         # The next login builds a new client: fresh metadata, keys and credentials.
         forget_client(tenant.id)

@@ -6,6 +6,9 @@ entered there too, with no restart and no access to the server:
 * the client secret, stored encrypted like on the SSO settings page (`identity.encryption`),
   typed by the operator or by the province's own IT contact through a one-time link that
   expires (`issue_setup_link`; only the token's SHA-256 is kept, on the tenant row);
+* or, instead of a secret, `private_key_jwt` (`choose_client_auth_method`): the platform makes
+  the tenant's key pair (`identity.client_keys`) and the console shows the JWKS address to give
+  the identity provider;
 * the first programme administrators, named by e-mail address or IdP subject before their first
   login (`Tenant.first_admins`); each gets the role at that login (`grant_first_admin`).
 
@@ -29,11 +32,18 @@ from samenleren.audit.events import AuditAction
 from samenleren.audit.services import record
 from samenleren.core.db import as_utc, utcnow
 from samenleren.core.errors_input import InvalidInput
+from samenleren.core.tenancy import tenant_scope
 from samenleren.core.tenant import Tenant
 from samenleren.core.text import has_control_characters
+from samenleren.identity.client_keys import (
+    ClientKeyMissing,
+    published_keys,
+    rotate_client_key,
+    signing_key,
+)
 from samenleren.identity.encryption import SecretUnreadable, decrypt_secret, encrypt_secret
 from samenleren.identity.models import Role, RoleAssignment, RoleSource, User
-from samenleren.identity.oidc import forget_client
+from samenleren.identity.oidc import CLIENT_AUTH_METHODS, PRIVATE_KEY_JWT, forget_client
 
 #: How long a set-up link for the province's IT contact works.
 SETUP_LINK_DAYS = 7
@@ -91,6 +101,49 @@ def store_client_secret(tenant: Tenant, secret: str, *, actor_label: str) -> Non
         details={"fields": ["client_secret"]},
     )
     forget_client(tenant.id)
+
+
+def auth_method_choices() -> list[tuple[str, str]]:
+    """The client authentication methods as the forms offer them, in words (translated)."""
+    return [
+        (
+            "private_key_jwt",
+            gettext(
+                "Key pair of the platform, no shared secret (private_key_jwt, as OpenID NLGov asks)"
+            ),
+        ),
+        (
+            "client_secret_basic",
+            gettext("Client secret in the Authorization header (client_secret_basic)"),
+        ),
+        ("client_secret_post", gettext("Client secret in the request (client_secret_post)")),
+    ]
+
+
+def choose_client_auth_method(
+    tenant: Tenant, method: str, *, actor: User | None = None, actor_label: str = ""
+) -> bool:
+    """How the platform authenticates at the IdP's token endpoint (`identity.oidc`
+    `CLIENT_AUTH_METHODS`); choosing `private_key_jwt` makes the tenant's first key pair when it
+    has none. False when nothing changed. The tenant must be the active one. Does not commit."""
+    if method not in CLIENT_AUTH_METHODS:
+        raise InvalidInput({"client_auth_method": gettext("Choose a method from the list.")})
+    if method == PRIVATE_KEY_JWT and not published_keys():
+        rotate_client_key(tenant, actor, actor_label=actor_label)
+    if method == tenant.sso_client_auth_method:
+        return False
+    previous = tenant.sso_client_auth_method
+    tenant.sso_client_auth_method = method
+    record(
+        AuditAction.SSO_CHANGED,
+        actor=actor,
+        actor_label=actor_label,
+        subject_type="tenant",
+        subject_id=tenant.id,
+        details={"fields": ["client_auth_method"], "method": method, "previous": previous},
+    )
+    forget_client(tenant.id)
+    return True
 
 
 # --- the set-up link --------------------------------------------------------------------------
@@ -228,7 +281,19 @@ def login_problems(tenant: Tenant) -> list[str]:
     problems: list[str] = []
     if not (tenant.sso_client_id or "").strip():
         problems.append(gettext("No client id is set for this province."))
-    if tenant.sso_client_secret_encrypted:
+    if tenant.sso_client_auth_method == PRIVATE_KEY_JWT:
+        with tenant_scope(tenant):  # the operator's console asks outside the tenant
+            try:
+                signing_key()
+            except ClientKeyMissing:
+                problems.append(
+                    gettext(
+                        "private_key_jwt is chosen, but the platform has no usable key pair for "
+                        "this province. Make a new key pair and give the identity provider the "
+                        "JWKS address again."
+                    )
+                )
+    elif tenant.sso_client_secret_encrypted:
         try:
             decrypt_secret(tenant.sso_client_secret_encrypted)
         except SecretUnreadable:

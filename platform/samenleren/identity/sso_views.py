@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, make_response, render_template, request
+from flask import Blueprint, Response, jsonify, make_response, render_template, request, url_for
 from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -12,6 +12,13 @@ from samenleren.core.ratelimits import login_rate_limit
 from samenleren.core.tenancy import require_tenant
 from samenleren.core.terminology import role_term
 from samenleren.core.web import form_action, role_required, see_other
+from samenleren.identity.assurance import KNOWN_LEVELS
+from samenleren.identity.client_keys import jwks as published_jwks
+from samenleren.identity.client_keys import (
+    published_keys,
+    retire_previous_keys,
+    rotate_client_key,
+)
 from samenleren.identity.issuers import (
     Approver,
     approve_issuer_change,
@@ -28,7 +35,11 @@ from samenleren.identity.sso_settings import (
     settings_of,
     update_sso_settings,
 )
-from samenleren.identity.sso_setup import redeem_setup_link, setup_link_valid
+from samenleren.identity.sso_setup import (
+    auth_method_choices,
+    redeem_setup_link,
+    setup_link_valid,
+)
 
 bp = Blueprint("sso", __name__, template_folder="templates")
 
@@ -87,6 +98,8 @@ def _parse(form: MultiDict) -> SSOSettingsInput:
         claims={key: form.get(f"claim_{key}", "") for key in CLAIM_KEYS},
         rows=rows,
         default_roles=form.getlist("default_roles"),
+        client_auth_method=form.get("client_auth_method", ""),
+        acr_minimum=form.get("acr_minimum", ""),
     )
 
 
@@ -129,6 +142,10 @@ def _render(
             claims=[(key, *CLAIM_LABELS[key]) for key in CLAIM_KEYS],
             secret_dropped=secret_dropped,
             pending=pending,
+            auth_methods=auth_method_choices(),
+            acr_levels=[(level, level) for level in KNOWN_LEVELS],
+            keys=published_keys(),
+            jwks_url=url_for("sso.jwks", tenant=tenant.slug, _external=True),
         ),
         status,
     )
@@ -202,6 +219,53 @@ def reject_issuer():
         done=see_other("sso.edit_sso_settings"),
         message=gettext("The requested identity provider is dropped; nothing changed."),
     )
+
+
+# --- the key pairs for private_key_jwt ----------------------------------------------------------
+
+
+@bp.post("/<tenant>/settings/sso/keys/rotate")
+@role_required(Role.PROGRAMME_ADMIN)
+def rotate_key():
+    """A new key pair that signs from now on; the previous one stays published."""
+    tenant = require_tenant()
+    return form_action(
+        lambda: rotate_client_key(tenant, current_user),
+        invalid=_issuer_refused,
+        done=see_other("sso.edit_sso_settings"),
+        message=gettext(
+            "A new key pair signs from now on; the previous one stays published. Retire it once "
+            "the identity provider knows the new key."
+        ),
+    )
+
+
+@bp.post("/<tenant>/settings/sso/keys/retire")
+@role_required(Role.PROGRAMME_ADMIN)
+def retire_keys():
+    """Take the previous key pair out of the JWKS."""
+    tenant = require_tenant()
+    return form_action(
+        lambda: retire_previous_keys(tenant, current_user),
+        invalid=_issuer_refused,
+        done=see_other("sso.edit_sso_settings"),
+        message=gettext("The previous key pair is retired and no longer published."),
+    )
+
+
+#: How long others may cache the JWKS: short, so a rotation or retirement is seen soon.
+JWKS_MAX_AGE = 300
+
+
+@bp.get("/<tenant>/sso/jwks.json")
+def jwks():
+    """The tenant's public keys for `private_key_jwt` (RFC 7517), for its identity provider:
+    public, no login, cacheable for a few minutes. Only the active tenant's keys (the query is
+    the tenant's, behind row-level security)."""
+    response = jsonify(published_jwks())
+    response.headers["Cache-Control"] = f"public, max-age={JWKS_MAX_AGE}"
+    response.mimetype = "application/jwk-set+json"
+    return response
 
 
 # --- the IT contact's set-up link ---------------------------------------------------------------

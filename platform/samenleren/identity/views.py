@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import logging
-from urllib.parse import unquote
+from urllib.parse import unquote, urlsplit
 
-from flask import Blueprint, redirect, render_template, request, session, url_for
+from flask import Blueprint, Response, redirect, render_template, request, session, url_for
 from flask_login import current_user
 
 from samenleren.audit.events import AuditAction
@@ -14,15 +14,17 @@ from samenleren.core import metrics
 from samenleren.core.extensions import db
 from samenleren.core.ratelimits import callback_rate_limit, login_rate_limit
 from samenleren.core.tenancy import current_tenant, require_tenant
+from samenleren.identity.assurance import requested_levels, shortfall
 from samenleren.identity.oidc import (
     AUTHORIZATION_ERRORS,
     CallbackRefused,
     SSOConfigurationError,
     client_for,
-    finish_authorization,
+    finish_login,
+    logout_url,
     take_callback_state,
 )
-from samenleren.identity.services import LoginRefused, user_from_claims
+from samenleren.identity.services import EXTERNAL_SUBJECT_PREFIX, LoginRefused, user_from_claims
 from samenleren.identity.sessions import end_login_session, start_login_session
 
 log = logging.getLogger(__name__)
@@ -117,7 +119,11 @@ def login():
     except SSOConfigurationError as exc:
         return _sso_unavailable(exc)
     session[NEXT_KEY] = _safe_next(request.args.get("next"))
-    return client.authorize_redirect(url_for("identity.callback", _external=True))
+    extra = {}
+    levels = requested_levels(tenant.sso_acr_minimum)
+    if levels:
+        extra["acr_values"] = " ".join(levels)
+    return client.authorize_redirect(url_for("identity.callback", _external=True), **extra)
 
 
 @bp.get("/<tenant>/auth/callback")
@@ -139,7 +145,7 @@ def callback():
             error=known,
         )
     try:
-        claims = finish_authorization(client_for(tenant), tenant.sso_issuer)
+        claims, id_token = finish_login(client_for(tenant), tenant.sso_issuer)
     except SSOConfigurationError as exc:  # discovery or the token endpoint unusable
         return _sso_unavailable(exc)
     except CallbackRefused as exc:
@@ -149,6 +155,10 @@ def callback():
         if code == "state":  # no login of this browser: anyone's request, not audited
             return _unaudited_refusal(str(exc), code)
         return _refused(str(exc), code=code)
+    too_low = shortfall(tenant.sso_acr_minimum, claims)
+    if too_low is not None:
+        # Checked before anyone is created or updated: a weaker login changes nothing.
+        return _refused(too_low, code="acr", subject=claims.get("sub"))
     next_url = session.get(NEXT_KEY)
     try:
         user = user_from_claims(tenant, claims)
@@ -159,17 +169,66 @@ def callback():
         subject = None if exc.user is not None else claims.get("sub")
         return _refused(str(exc), code=exc.reason, user=exc.user, subject=subject, **exc.facts)
     record(AuditAction.LOGIN_SUCCEEDED, actor=user, subject_type="user", subject_id=user.id)
-    start_login_session(user)  # commits the login and its event together
+    start_login_session(user, id_token_hint=id_token)  # commits the login and its event
     # The line's `user` field names the user by a pseudonym (samenleren.core.logs), not the id.
     log.info("login at %s", tenant.slug)
     return redirect(next_url or url_for("dashboards.home"))
 
 
+def _origin(url: str) -> str | None:
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return None
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        return None
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+def allow_logout_at_idp(response: Response) -> Response:
+    """Let the logout form's redirect reach the tenant's identity provider.
+
+    Browsers apply the page's CSP `form-action` to every redirect that follows a form post, so
+    with `'self'` alone the logout could never go on to the IdP's `end_session_endpoint`. On a
+    tenant's pages the issuer's origin is added; the logout goes to the IdP only on that origin
+    (`logout`). Registered before Talisman, so it runs after Talisman wrote the header.
+    """
+    tenant = current_tenant()
+    header = response.headers.get("Content-Security-Policy")
+    origin = _origin(tenant.sso_issuer) if tenant is not None else None
+    if header and origin and "form-action 'self'" in header:
+        response.headers["Content-Security-Policy"] = header.replace(
+            "form-action 'self'", f"form-action 'self' {origin}", 1
+        )
+    return response
+
+
 @bp.post("/<tenant>/auth/logout")
 def logout():
-    if current_user.is_authenticated:
-        user = current_user._get_current_object()
-        record(AuditAction.LOGOUT, actor=user, subject_type="user", subject_id=user.id)
-        end_login_session(user)
-        db.session.commit()  # the event, also when the login had ended already
-    return redirect(url_for("dashboards.home", logged_out=1))
+    """End the login here, and at the IdP too when it offers RP-initiated logout: the browser
+    goes to its `end_session_endpoint` with the login's ID token as hint and comes back to the
+    tenant's start page. Without that endpoint (or when the IdP cannot be reached now) the
+    logout is local, as before."""
+    local = url_for("dashboards.home", logged_out=1)
+    if not current_user.is_authenticated:
+        return redirect(local)
+    user = current_user._get_current_object()
+    record(AuditAction.LOGOUT, actor=user, subject_type="user", subject_id=user.id)
+    hint = end_login_session(user)
+    db.session.commit()  # the event, also when the login had ended already
+    if user.subject.startswith(EXTERNAL_SUBJECT_PREFIX):
+        return redirect(local)  # external trainers signed in by link, not at the IdP
+    try:
+        target = logout_url(
+            client_for(require_tenant()),
+            id_token_hint=hint,
+            return_to=url_for("dashboards.home", logged_out=1, _external=True),
+        )
+    except SSOConfigurationError as exc:
+        log.warning("logout at the identity provider skipped: %s", exc)
+        target = None
+    if target is not None and _origin(target) != _origin(require_tenant().sso_issuer):
+        # Not on the issuer's origin, which is all the pages' CSP lets a form post lead to.
+        log.warning("logout at the identity provider skipped: end_session_endpoint elsewhere")
+        target = None
+    return redirect(target or local)

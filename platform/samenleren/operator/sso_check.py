@@ -21,7 +21,7 @@ from flask_babel import gettext, ngettext
 
 from samenleren.core.outbound import OutboundRefused
 from samenleren.core.outbound import get as outbound_get
-from samenleren.identity.oidc import REQUIRED_ENDPOINTS, endpoints_elsewhere
+from samenleren.identity.oidc import PRIVATE_KEY_JWT, REQUIRED_ENDPOINTS, endpoints_elsewhere
 
 
 class Outcome(enum.StrEnum):
@@ -33,6 +33,8 @@ class Outcome(enum.StrEnum):
     ENDPOINTS_ELSEWHERE = "endpoints_elsewhere"
     SCOPES_UNSUPPORTED = "scopes_unsupported"
     JWKS_UNREACHABLE = "jwks_unreachable"
+    #: The provider does not list the client authentication method the tenant chose.
+    AUTH_METHOD_UNSUPPORTED = "auth_method_unsupported"
     #: The identity provider is fine, but the platform lacks what a login needs of its own
     #: settings (the client secret, the client id).
     SETTINGS_MISSING = "settings_missing"
@@ -63,27 +65,69 @@ def discovery_url(issuer: str) -> str:
 
 
 def check_identity_provider(
-    issuer: str, scopes: Iterable[str], timeout: float, settings_problems: Iterable[str] = ()
+    issuer: str,
+    scopes: Iterable[str],
+    timeout: float,
+    settings_problems: Iterable[str] = (),
+    auth_method: str = "client_secret_basic",
 ) -> SSOReport:
     """Check the provider at `issuer` the way a login would use it; never raises.
 
     `settings_problems`: what the tenant's own settings lack for a login, in words
     (`identity.sso_setup.login_problems`); any of them fails the test once the provider passed,
-    so a test never passes while every login would fail.
+    so a test never passes while every login would fail. `auth_method`: how the platform
+    authenticates at the token endpoint; a provider that lists the methods it supports must
+    list this one.
     """
     report = SSOReport(issuer)
     try:
-        _check(report, issuer, list(scopes), timeout)
+        _check(report, issuer, list(scopes), timeout, auth_method)
         problems = list(settings_problems)
         if problems:
             raise _Failed(Outcome.SETTINGS_MISSING, " ".join(problems))
-        report.passed.append(gettext("The client id and the client secret are set."))
+        if auth_method == PRIVATE_KEY_JWT:
+            report.passed.append(
+                gettext("The client id and the key pair for private_key_jwt are set.")
+            )
+        else:
+            report.passed.append(gettext("The client id and the client secret are set."))
     except _Failed as failed:
         report.outcome, report.problem = failed.outcome, failed.message
     return report
 
 
-def _check(report: SSOReport, issuer: str, scopes: list[str], timeout: float) -> None:
+def _check_auth_method(report: SSOReport, document: dict[str, Any], method: str) -> None:
+    supported = document.get("token_endpoint_auth_methods_supported")
+    if not isinstance(supported, list):
+        # OpenID Connect Discovery: absent means client_secret_basic only, but many IdPs leave
+        # it out; a login shows the truth, so this is said, not failed.
+        report.passed.append(
+            gettext(
+                "It does not list its client authentication methods, so %(method)s could not "
+                "be checked in advance.",
+                method=method,
+            )
+        )
+        return
+    if method not in supported:
+        raise _Failed(
+            Outcome.AUTH_METHOD_UNSUPPORTED,
+            gettext(
+                "The identity provider does not accept the client authentication method "
+                "%(method)s at its token endpoint (it lists %(supported)s). Choose another "
+                "method in the login set-up.",
+                method=method,
+                supported=", ".join(str(name) for name in supported) or "–",
+            ),
+        )
+    report.passed.append(
+        gettext("It accepts the client authentication method %(method)s.", method=method)
+    )
+
+
+def _check(
+    report: SSOReport, issuer: str, scopes: list[str], timeout: float, auth_method: str
+) -> None:
     url = discovery_url(issuer)
     try:
         document = _fetch_json(url, timeout)
@@ -168,6 +212,8 @@ def _check(report: SSOReport, issuer: str, scopes: list[str], timeout: float) ->
                 scopes=" ".join(scopes),
             )
         )
+
+    _check_auth_method(report, document, auth_method)
 
     jwks_url = str(document["jwks_uri"])
     try:

@@ -26,6 +26,7 @@ from samenleren.identity.issuers import (
 )
 from samenleren.identity.models import PlatformOperator
 from samenleren.identity.sso_setup import (
+    choose_client_auth_method,
     issue_setup_link,
     login_problems,
     set_first_admins,
@@ -63,6 +64,7 @@ def check_sso(tenant: Tenant, operator: PlatformOperator) -> SSOReport:
         tenant.sso_scopes or ["openid"],
         current_app.config["SAMENLEREN_SSO_TEST_TIMEOUT"],
         login_problems(tenant),
+        tenant.sso_client_auth_method,
     )
     with tenant_scope(tenant):
         record(
@@ -123,6 +125,15 @@ def set_client_secret(tenant: Tenant, secret: str, operator: PlatformOperator) -
         store_client_secret(tenant, secret, actor_label=actor_label(operator))
         db.session.flush()
     log.info("operator %s set the client secret of %s", operator.subject, tenant.slug)
+
+
+def set_client_auth_method(tenant: Tenant, method: str, operator: PlatformOperator) -> bool:
+    """Choose how the tenant's client authenticates at its IdP (`private_key_jwt` makes the
+    tenant's key pair); False when nothing changed. Does not commit."""
+    with tenant_scope(tenant):
+        changed = choose_client_auth_method(tenant, method, actor_label=actor_label(operator))
+        db.session.flush()
+    return changed
 
 
 def name_first_admins(tenant: Tenant, text: str, operator: PlatformOperator) -> bool:

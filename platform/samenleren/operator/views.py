@@ -35,7 +35,7 @@ from samenleren.core.terminology import in_sentence, role_term
 from samenleren.core.web import form_action, see_other
 from samenleren.identity.models import Role
 from samenleren.identity.oidc import CallbackRefused, SSOConfigurationError, finish_authorization
-from samenleren.identity.sso_setup import admin_foreseen, login_problems
+from samenleren.identity.sso_setup import admin_foreseen, auth_method_choices, login_problems
 from samenleren.operator.login import (
     ConsoleNotConfigured,
     OperatorRefused,
@@ -64,6 +64,7 @@ from samenleren.operator.tenant_actions import (
     name_first_admins,
     recent_login_failures,
     reject_issuer,
+    set_client_auth_method,
     set_client_secret,
 )
 from samenleren.operator.usage import tenants_with_usage
@@ -335,6 +336,8 @@ def _setup_page(
         admins_text="\n".join(tenant.first_admins or []) if admins_text is None else admins_text,
         failures=recent_login_failures(tenant),
         link=link,
+        auth_methods=auth_method_choices(),
+        jwks_url=url_for("sso.jwks", tenant=tenant.slug, _external=True),
     )
     response = make_response(body, status)
     if link is not None:
@@ -361,6 +364,25 @@ def set_tenant_secret(slug: str):
         message=gettext(
             "The client secret of %(name)s is stored encrypted; it applies from the next login.",
             name=tenant.name,
+        ),
+    )
+
+
+@bp.post("/operator/tenants/<slug>/setup/auth-method")
+@operator_required
+def set_tenant_auth_method(slug: str):
+    """Client secret or `private_key_jwt`; the latter makes the tenant's key pair."""
+    tenant = _tenant_or_404(slug)
+    return form_action(
+        lambda: set_client_auth_method(
+            tenant, request.form.get("client_auth_method", ""), g.operator
+        ),
+        invalid=lambda errors: _setup_page(tenant, errors, 422),
+        done=see_other("operator.tenant_setup", slug=slug),
+        message=lambda changed: (
+            gettext("The client authentication method is saved; it applies from the next login.")
+            if changed
+            else gettext("Nothing changed.")
         ),
     )
 

@@ -273,7 +273,13 @@ def create_user(data: UserData, *, actor_label: str) -> User:
     user = db.session.scalar(select(User).where(User.subject == user_name))
     if user is not None and user.scim_removed_at is None:
         raise UniquenessException(detail=f"userName {user_name!r} is already taken")
-    revived = user is not None
+    linked = False
+    if user is None and clean(data.external_id):
+        # Entra ID provisions with the object id as externalId: someone who logged in before
+        # (bound to that `oid`) is that person, not a new user.
+        user = _logged_in_with_object_id(str(clean(data.external_id)))
+        linked = user is not None
+    revived = user is not None and not linked
     if data.active is None:
         data = replace(data, active=True)  # a new user may log in unless SCIM says otherwise
     if user is None:
@@ -291,11 +297,26 @@ def create_user(data: UserData, *, actor_label: str) -> User:
         actor_label=actor_label,
         subject_type="user",
         subject_id=user.id,
-        details={"revived": True} if revived else {},
+        details={"revived": True} if revived else {"linked": True} if linked else {},
     )
     if not user.active:
         _deactivate(user, actor_label=actor_label)
     return user
+
+
+def _logged_in_with_object_id(object_id: str) -> User | None:
+    """The user a login bound to Entra ID's object id `object_id`, not provisioned yet."""
+    return db.session.scalar(
+        select(User)
+        .where(
+            User.idp_object_id == object_id,
+            User.external_id.is_(None),
+            User.scim_removed_at.is_(None),
+            User.subject.not_like(f"{EXTERNAL_SUBJECT_PREFIX}%"),
+        )
+        .order_by(User.created_at)
+        .limit(1)
+    )
 
 
 def update_user(user: User, data: UserData, *, actor_label: str) -> User:

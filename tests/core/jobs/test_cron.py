@@ -36,6 +36,13 @@ EXPECTED = {
     "exports.clean_up": ("samenleren.exports.jobs.clean_up", "*/5 * * * *", None, True),
     # The audit chain of every tenant verified each night (BIO 8.15).
     "audit.verify": ("samenleren.audit.jobs.verify", "40 2 * * *", None, True),
+    # The ID tokens kept for logging out at the IdP, forgotten once their login expired.
+    "identity.forget_id_tokens": (
+        "samenleren.identity.jobs.forget_id_tokens",
+        "20 3 * * *",
+        None,
+        True,
+    ),
 }
 
 
