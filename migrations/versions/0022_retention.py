@@ -74,9 +74,7 @@ def upgrade():
             ondelete="CASCADE",
         ),
         sa.PrimaryKeyConstraint("tenant_id", "id", name=op.f("pk_retention_periods")),
-        sa.UniqueConstraint(
-            "tenant_id", "kind", name=op.f("uq_retention_periods_tenant_id_kind")
-        ),
+        sa.UniqueConstraint("tenant_id", "kind", name=op.f("uq_retention_periods_tenant_id_kind")),
     )
     op.create_table(
         "legal_holds",

@@ -71,9 +71,7 @@ def _write_notes(world: World, learner_id, text: str) -> object:
             select(StepInstance).where(StepInstance.trajectory_id == trajectory.id)
         )
     }
-    db.session.add(
-        FieldValue(step_instance_id=steps["progress"].id, field_key="notes", value=text)
-    )
+    db.session.add(FieldValue(step_instance_id=steps["progress"].id, field_key="notes", value=text))
     db.session.add(
         FieldValue(step_instance_id=steps["evaluation"].id, field_key="expectations_met", value=4)
     )
@@ -233,9 +231,10 @@ def test_an_employee_who_left_is_anonymised_and_the_counts_stay(app, world):
             )
         }
         assert values == {("expectations_met", "4")}
-        assert db.session.scalar(
-            select(LearningGoal.title).where(LearningGoal.trajectory_id == mine)
-        ) == "—"
+        assert (
+            db.session.scalar(select(LearningGoal.title).where(LearningGoal.trajectory_id == mine))
+            == "—"
+        )
         assert get(Trajectory, mine).status is TrajectoryStatus.COMPLETED
         # Another learner's data, and the group meeting they shared, are untouched.
         kept = db.session.scalars(
@@ -324,7 +323,9 @@ def test_a_legal_hold_stops_it_and_lifting_it_lets_it_go_on(app, world):
         db.session.commit()
         # Anonymising removed the learner's words, the confidential note with them.
         assert outcome.anonymised_ids == [world.learner]
-        assert db.session.scalar(select(FieldValue.id).where(FieldValue.field_key == "notes")) is None
+        assert (
+            db.session.scalar(select(FieldValue.id).where(FieldValue.field_key == "notes")) is None
+        )
     placed = events(app, world.tenant, "legal_hold.placed")
     assert [e.details for e in placed] == [{"reason": "Bezwaarprocedure"}]
     assert len(events(app, world.tenant, "legal_hold.lifted")) == 1
@@ -336,15 +337,23 @@ def test_a_hold_is_placed_on_the_page_and_bad_input_changes_nothing(app, world, 
     token = _token(admin, HOLDS)
     refused = admin.post(
         HOLDS,
-        data={"csrf_token": token, "subject_type": "person", "subject_id": str(other.learner),
-              "reason": "x"},
+        data={
+            "csrf_token": token,
+            "subject_type": "person",
+            "subject_id": str(other.learner),
+            "reason": "x",
+        },
     )
     assert refused.status_code == 422
     assert "No person or trajectory with this id" in refused.get_data(as_text=True)
     empty = admin.post(
         HOLDS,
-        data={"csrf_token": token, "subject_type": "person", "subject_id": str(world.learner),
-              "reason": " "},
+        data={
+            "csrf_token": token,
+            "subject_type": "person",
+            "subject_id": str(world.learner),
+            "reason": " ",
+        },
     )
     assert empty.status_code == 422 and "Say why the data must be kept." in empty.get_data(
         as_text=True
@@ -352,8 +361,12 @@ def test_a_hold_is_placed_on_the_page_and_bad_input_changes_nothing(app, world, 
     assert events(app, world.tenant, "legal_hold.placed") == []
     placed = admin.post(
         HOLDS,
-        data={"csrf_token": token, "subject_type": "person", "subject_id": str(world.learner),
-              "reason": "Onderzoek"},
+        data={
+            "csrf_token": token,
+            "subject_type": "person",
+            "subject_id": str(world.learner),
+            "reason": "Onderzoek",
+        },
     )
     assert placed.status_code == 303
     assert str(world.learner) in admin.get(HOLDS).get_data(as_text=True)
@@ -364,18 +377,30 @@ def test_mails_and_exports_past_their_period_go(app, world):
 
     with in_tenant(app, world.tenant):
         old = Notification(
-            recipient_id=world.learner, kind="reminder", key="oud", due_at=utcnow(),
-            state=NotificationState.SENT, sent_at=utcnow() - timedelta(days=200),
+            recipient_id=world.learner,
+            kind="reminder",
+            key="oud",
+            due_at=utcnow(),
+            state=NotificationState.SENT,
+            sent_at=utcnow() - timedelta(days=200),
             message_id="<oud@x>",
         )
         new = Notification(
-            recipient_id=world.colleague, kind="reminder", key="nieuw", due_at=utcnow(),
-            state=NotificationState.SENT, sent_at=utcnow() - timedelta(days=20),
+            recipient_id=world.colleague,
+            kind="reminder",
+            key="nieuw",
+            due_at=utcnow(),
+            state=NotificationState.SENT,
+            sent_at=utcnow() - timedelta(days=20),
             message_id="<nieuw@x>",
         )
         pending = Notification(
-            recipient_id=world.learner, kind="reminder", key="straks", due_at=utcnow(),
-            message_id="<straks@x>", created_at=utcnow() - timedelta(days=400),
+            recipient_id=world.learner,
+            kind="reminder",
+            key="straks",
+            due_at=utcnow(),
+            message_id="<straks@x>",
+            created_at=utcnow() - timedelta(days=400),
         )
         db.session.add_all([old, new, pending])
         db.session.commit()
@@ -458,7 +483,9 @@ def test_events_about_someone_on_hold_stay(app, world):
         _old_events(2)
         db.session.add(
             AuditEvent(
-                action="login.succeeded", actor_id=world.learner, actor_label="Anna",
+                action="login.succeeded",
+                actor_id=world.learner,
+                actor_label="Anna",
                 occurred_at=utcnow() - timedelta(days=365 * 4) + timedelta(hours=1),
             )
         )
@@ -511,12 +538,22 @@ def test_the_register_lists_kinds_and_steps_with_the_tenants_periods(app, world)
     assert activities["Audit log"]["retention"].startswith("36 months")
     steps = [name for name in activities if name.startswith("Step: ")]
     assert len(steps) == 8
-    progress = next(row for name, row in activities.items() if name.startswith("Step: ") and
-                    "programme administrator" not in row["recipients"] and "coach" in row["recipients"])
+    progress = next(
+        row
+        for name, row in activities.items()
+        if name.startswith("Step: ")
+        and "programme administrator" not in row["recipients"]
+        and "coach" in row["recipients"]
+    )
     assert "manager" not in progress["recipients"]
-    rows = list(csv.reader(io.StringIO(admin.get("/flevoland/retention/register.csv")
-                                       .get_data(as_text=True)), delimiter=";"))
+    rows = list(
+        csv.reader(
+            io.StringIO(admin.get("/flevoland/retention/register.csv").get_data(as_text=True)),
+            delimiter=";",
+        )
+    )
     assert rows[0][0] == "Processing activity" and len(rows) == len(body["activities"]) + 1
     assert [e.details for e in events(app, world.tenant, "register.exported")] == [
-        {"format": "json"}, {"format": "csv"}
+        {"format": "json"},
+        {"format": "csv"},
     ]

@@ -24,6 +24,7 @@ from sqlalchemy import select, text
 from samenleren.audit.events import AuditAction
 from samenleren.audit.models import AuditEvent
 from samenleren.audit.services import record
+from samenleren.core.db import rowcount
 from samenleren.core.extensions import db
 from samenleren.core.tenancy import require_tenant
 
@@ -48,14 +49,7 @@ def prune_before(cutoff: datetime, *, keep_from: int | None = None) -> int:
     last = db.session.execute(query).first()
     if last is None:
         return 0
-    through, through_hash = int(last[0]), str(last[1])
-    first = db.session.scalar(
-        select(AuditEvent.sequence)
-        .where(AuditEvent.sequence.is_not(None))
-        .order_by(AuditEvent.sequence.asc())
-        .limit(1)
-    )
-    assert first is not None
+    through, through_hash = int(last[0] or 0), str(last[1])
     record(
         AuditAction.AUDIT_PRUNED,
         actor_label="retention",
@@ -63,6 +57,7 @@ def prune_before(cutoff: datetime, *, keep_from: int | None = None) -> int:
     )
     db.session.flush()
     connection = db.session.connection()
+    removed: int
     if connection.dialect.name == "postgresql":
         removed = connection.execute(
             text("SELECT audit_prune_prefix(:tenant, :through, :hash)"),
@@ -70,8 +65,9 @@ def prune_before(cutoff: datetime, *, keep_from: int | None = None) -> int:
         ).scalar_one()
     else:
         table = AuditEvent.__table__
-        removed = connection.execute(
-            table.delete().where(table.c.tenant_id == tenant.id, table.c.sequence <= through)
-        ).rowcount
+        removed = rowcount(
+            connection.execute(
+                table.delete().where(table.c.tenant_id == tenant.id, table.c.sequence <= through)
+            )
+        )
     return int(removed)
-

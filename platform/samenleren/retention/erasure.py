@@ -27,7 +27,7 @@ from samenleren.audit.services import record
 from samenleren.audit.verification import verify_tenant
 from samenleren.catalogue.models import Enrolment
 from samenleren.coaching.models import CoachProfile
-from samenleren.core.db import utcnow
+from samenleren.core.db import rowcount, utcnow
 from samenleren.core.extensions import db
 from samenleren.exports.models import Export, ExportState
 from samenleren.identity.models import LoginSession, SignInLink, User
@@ -91,7 +91,9 @@ def apply_retention(now: datetime | None = None) -> Outcome:
     on_hold = held()
     outcome = Outcome()
     record_departures()
-    outcome.anonymised_ids = anonymise_departed(now - relativedelta(months=months["trajectory_records"]), on_hold)
+    outcome.anonymised_ids = anonymise_departed(
+        now - relativedelta(months=months["trajectory_records"]), on_hold
+    )
     outcome.anonymised = len(outcome.anonymised_ids)
     outcome.notes_deleted = delete_coaching_notes(
         now - relativedelta(months=months["coaching_notes"]), on_hold
@@ -127,7 +129,9 @@ def record_departures() -> int:
     clock starts at the last change of their row, the latest moment they can have left."""
     rows = db.session.execute(
         select(User.id, func.coalesce(User.scim_removed_at, User.updated_at, User.created_at))
-        .outerjoin(Departure, and_(Departure.tenant_id == User.tenant_id, Departure.user_id == User.id))
+        .outerjoin(
+            Departure, and_(Departure.tenant_id == User.tenant_id, Departure.user_id == User.id)
+        )
         .where(User.active.is_(False), Departure.id.is_(None))
     ).all()
     for user_id, moment in rows:
@@ -192,9 +196,7 @@ def anonymise_user(user: User, on_hold: Held) -> None:
     db.session.execute(delete(SignInLink).where(SignInLink.user_id == user_id))
     db.session.execute(delete(LoginSession).where(LoginSession.user_id == user_id))
     db.session.execute(
-        update(Enrolment)
-        .where(Enrolment.learner_id == user_id)
-        .values(motivation="", reason="")
+        update(Enrolment).where(Enrolment.learner_id == user_id).values(motivation="", reason="")
     )
     trajectories = db.session.execute(
         select(Trajectory.id, Trajectory.template_version_id).where(
@@ -207,7 +209,12 @@ def anonymise_user(user: User, on_hold: Held) -> None:
     db.session.execute(
         update(Departure).where(Departure.user_id == user_id).values(anonymised_at=utcnow())
     )
-    record(AuditAction.USER_ANONYMISED, actor_label="retention", subject_type="user", subject_id=user_id)
+    record(
+        AuditAction.USER_ANONYMISED,
+        actor_label="retention",
+        subject_type="user",
+        subject_id=user_id,
+    )
     db.session.flush()
 
 
@@ -241,9 +248,26 @@ def _erase_words(trajectory_ids: list[uuid.UUID], version_ids: set[uuid.UUID]) -
     )
     definitions = _definitions(version_ids)
     rows = db.session.execute(
-        select(FieldValue.id, FieldValue.field_key, StepInstance.step_key, Trajectory.template_version_id)
-        .join(StepInstance, and_(StepInstance.tenant_id == FieldValue.tenant_id, StepInstance.id == FieldValue.step_instance_id))
-        .join(Trajectory, and_(Trajectory.tenant_id == StepInstance.tenant_id, Trajectory.id == StepInstance.trajectory_id))
+        select(
+            FieldValue.id,
+            FieldValue.field_key,
+            StepInstance.step_key,
+            Trajectory.template_version_id,
+        )
+        .join(
+            StepInstance,
+            and_(
+                StepInstance.tenant_id == FieldValue.tenant_id,
+                StepInstance.id == FieldValue.step_instance_id,
+            ),
+        )
+        .join(
+            Trajectory,
+            and_(
+                Trajectory.tenant_id == StepInstance.tenant_id,
+                Trajectory.id == StepInstance.trajectory_id,
+            ),
+        )
         .where(StepInstance.trajectory_id.in_(trajectory_ids))
     ).all()
     words = []
@@ -265,8 +289,18 @@ def delete_coaching_notes(cutoff: datetime, on_hold: Held) -> int:
     learner or its coach is on hold. Returns the values deleted."""
     ended = func.coalesce(Trajectory.completed_at, Enrolment.changed_at)
     trajectories = db.session.execute(
-        select(Trajectory.id, Trajectory.learner_id, Trajectory.coach_id, Trajectory.template_version_id)
-        .join(Enrolment, and_(Enrolment.tenant_id == Trajectory.tenant_id, Enrolment.id == Trajectory.enrolment_id))
+        select(
+            Trajectory.id,
+            Trajectory.learner_id,
+            Trajectory.coach_id,
+            Trajectory.template_version_id,
+        )
+        .join(
+            Enrolment,
+            and_(
+                Enrolment.tenant_id == Trajectory.tenant_id, Enrolment.id == Trajectory.enrolment_id
+            ),
+        )
         .where(
             Trajectory.status.in_([TrajectoryStatus.COMPLETED, TrajectoryStatus.WITHDRAWN]),
             ended < cutoff,
@@ -294,15 +328,15 @@ def delete_coaching_notes(cutoff: datetime, on_hold: Held) -> int:
             confidential.append(step_id)
     if not confidential:
         return 0
-    deleted = db.session.execute(
-        delete(FieldValue).where(FieldValue.step_instance_id.in_(confidential))
-    ).rowcount
+    deleted = rowcount(
+        db.session.execute(delete(FieldValue).where(FieldValue.step_instance_id.in_(confidential)))
+    )
     db.session.execute(
         update(StepInstance)
         .where(StepInstance.id.in_(confidential), StepInstance.group_meeting_id.is_(None))
         .values(location="", video_url="", skip_reason="")
     )
-    return int(deleted or 0)
+    return deleted
 
 
 # --- mails, exports ----------------------------------------------------------------------------
@@ -320,18 +354,17 @@ def delete_mails(cutoff: datetime, on_hold: Held) -> int:
                 list(on_hold.people | on_hold.learners_of_trajectories)
             )
         )
-    return int(db.session.execute(query).rowcount or 0)
+    return rowcount(db.session.execute(query))
 
 
 def expire_exports(cutoff: datetime) -> int:
     """Remove the files of exports finished before `cutoff` (whatever expiry they were given)."""
-    return int(
+    return rowcount(
         db.session.execute(
             update(Export)
             .where(Export.content.is_not(None), Export.finished_at < cutoff)
             .values(state=ExportState.EXPIRED, content=None)
-        ).rowcount
-        or 0
+        )
     )
 
 
@@ -353,7 +386,5 @@ def prune_audit_log(cutoff: datetime, on_hold: Held) -> int | None:
         conditions = [AuditEvent.subject_id.in_(names)]
         if actor_ids:
             conditions.append(AuditEvent.actor_id.in_(actor_ids))
-        keep_from = db.session.scalar(
-            select(func.min(AuditEvent.sequence)).where(or_(*conditions))
-        )
+        keep_from = db.session.scalar(select(func.min(AuditEvent.sequence)).where(or_(*conditions)))
     return prune_before(cutoff, keep_from=keep_from)

@@ -132,7 +132,7 @@ def periods() -> dict[str, int]:
 
 
 def describe(kind: str, amount: int) -> str:
-    """"12 months", "7 days": a period in its kind's unit."""
+    """ "12 months", "7 days": a period in its kind's unit."""
     if KINDS[kind].unit == DAYS:
         return gettext("%(num)s days", num=amount)
     return gettext("%(num)s months", num=amount)

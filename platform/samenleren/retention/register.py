@@ -61,7 +61,6 @@ def _role_names() -> dict[Role, str]:
 
 def activities() -> list[dict[str, str]]:
     """The register's rows for the current tenant, in the request's language."""
-    tenant = require_tenant()
     values = periods()
     security = gettext(
         "Access per role and per organisation (database row-level security); sign-in through the "
@@ -173,7 +172,9 @@ def _step_activities(basis: str, retention: str, security: str) -> list[dict[str
                 "legal_basis": basis,
                 "data_categories": ", ".join(field.label_in(locale) for field in step.fields)
                 or gettext("date, place and who took part"),
-                "data_subjects": ", ".join(names[role] for role in step.participants if role in names),
+                "data_subjects": ", ".join(
+                    names[role] for role in step.participants if role in names
+                ),
                 "recipients": ", ".join(names[role] for role in readers),
                 "retention": (
                     f"{retention}; "

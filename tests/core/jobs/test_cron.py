@@ -36,6 +36,8 @@ EXPECTED = {
     "exports.clean_up": ("samenleren.exports.jobs.clean_up", "*/5 * * * *", None, True),
     # The audit chain of every tenant verified each night (BIO 8.15).
     "audit.verify": ("samenleren.audit.jobs.verify", "40 2 * * *", None, True),
+    # Each tenant's retention periods applied each night, after the audit verification.
+    "retention.apply": ("samenleren.retention.jobs.apply", "10 3 * * *", None, True),
 }
 
 
