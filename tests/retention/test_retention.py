@@ -16,11 +16,14 @@ from sqlalchemy import select, update
 
 from samenleren.audit.models import AuditEvent
 from samenleren.audit.services import record
-from samenleren.catalogue.models import Enrolment, EnrolmentStatus
+from samenleren.catalogue.models import Edition, Enrolment, EnrolmentStatus
+from samenleren.coaching.models import CoachDay, CoachDayAttendance
 from samenleren.core.db import utcnow
 from samenleren.core.extensions import db
 from samenleren.identity.models import User
 from samenleren.identity.sessions import revoke_access
+from samenleren.insight.figures import figures
+from samenleren.insight.scope import Period, Scope
 from samenleren.retention.erasure import apply_retention
 from samenleren.retention.holds import place_hold
 from samenleren.retention.models import Departure
@@ -213,11 +216,20 @@ def test_an_employee_who_left_is_anonymised_and_the_counts_stay(app, world):
         meeting = db.session.scalar(select(GroupMeeting).where(GroupMeeting.id == world.meeting))
         meeting.outcome = "Samen afgesproken"
         db.session.commit()
+        year = get(Edition, world.edition).starts_on.year
+        scope = Scope(period=Period.of_year(year))
+
+        def counts():
+            found = figures(scope)
+            return (found.trajectories, found.learners, found.completed, found.withdrawn)
+
+        before = counts()
         _leave(world.learner)
         db.session.commit()
         outcome = apply_retention()
         db.session.commit()
         assert outcome.anonymised_ids == [world.learner]
+        assert counts() == before
         learner = get(User, world.learner)
         assert learner.name == "Oud-medewerker" and learner.email is None
         assert learner.subject == f"anonymised:{learner.id}" and learner.employee_number is None
@@ -266,9 +278,19 @@ def test_a_coach_who_left_is_anonymised_and_their_learners_trajectories_stay(app
             .where(Trajectory.learner_id == world.learner)
             .values(completed_at=utcnow() - timedelta(days=30))
         )
+        # Both coaches were at the coach day; its record is the group's.
+        for coach in (world.coach, world.other_coach):
+            db.session.add(
+                CoachDayAttendance(coach_day_id=world.coach_day, coach_id=coach, present=True)
+            )
+        get(CoachDay, world.coach_day).record = "Intervisie over feedback"
         _leave(world.coach)
         db.session.commit()
         assert apply_retention().anonymised_ids == [world.coach]
+        assert get(CoachDay, world.coach_day).record == "Intervisie over feedback"
+        attended = db.session.scalars(select(CoachDayAttendance.coach_id)).all()
+        assert sorted(attended) == sorted([world.coach, world.other_coach])
+        assert get(User, world.other_coach).name == "Otto Coach flevoland"
         trajectory = db.session.scalar(
             select(Trajectory).where(Trajectory.learner_id == world.learner)
         )
@@ -407,6 +429,25 @@ def test_mails_and_exports_past_their_period_go(app, world):
         assert apply_retention().mails_deleted == 1
         db.session.commit()
         assert sorted(db.session.scalars(select(Notification.key))) == ["nieuw", "straks"]
+
+
+def test_an_export_goes_after_its_days(app, world):
+    from samenleren.exports import services
+    from samenleren.exports.models import Export, ExportState
+
+    with in_tenant(app, world.tenant):
+        export = services.new_export(get(User, world.admin), "xlsx", ["trajectories"], "nl")
+        export_id = export.id
+        db.session.commit()
+        services.build_export(export_id)
+        assert apply_retention().exports_expired == 0
+        db.session.commit()
+        get(Export, export_id).finished_at = utcnow() - timedelta(days=8)
+        db.session.commit()
+        assert apply_retention().exports_expired == 1
+        db.session.commit()
+        kept = get(Export, export_id)
+        assert kept.state is ExportState.EXPIRED and kept.content is None
 
 
 # --- the audit log ----------------------------------------------------------------------------
