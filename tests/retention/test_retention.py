@@ -16,7 +16,7 @@ from sqlalchemy import select, update
 
 from samenleren.audit.models import AuditEvent
 from samenleren.audit.services import record
-from samenleren.catalogue.models import Edition, Enrolment, EnrolmentStatus
+from samenleren.catalogue.models import Edition, Enrolment, EnrolmentStatus, SessionAttendance
 from samenleren.coaching.models import CoachDay, CoachDayAttendance
 from samenleren.core.db import utcnow
 from samenleren.core.extensions import db
@@ -32,6 +32,7 @@ from samenleren.trajectories.lifecycle import start_trajectory
 from samenleren.trajectories.models import (
     FieldValue,
     GroupMeeting,
+    GroupMeetingAttendance,
     LearningGoal,
     StepInstance,
     Trajectory,
@@ -215,6 +216,14 @@ def test_an_employee_who_left_is_anonymised_and_the_counts_stay(app, world):
         theirs = _write_notes(world, world.colleague, "Cor's geheim")
         meeting = db.session.scalar(select(GroupMeeting).where(GroupMeeting.id == world.meeting))
         meeting.outcome = "Samen afgesproken"
+        # Both attended the training's session and the shared group meeting.
+        for person in (world.learner, world.colleague):
+            db.session.add(
+                SessionAttendance(session_id=world.session, learner_id=person, present=True)
+            )
+            db.session.add(
+                GroupMeetingAttendance(meeting_id=world.meeting, user_id=person, present=True)
+            )
         db.session.commit()
         year = get(Edition, world.edition).starts_on.year
         scope = Scope(period=Period.of_year(year))
@@ -257,6 +266,8 @@ def test_an_employee_who_left_is_anonymised_and_the_counts_stay(app, world):
         assert kept == ["Evaluatie Cor's geheim"]
         assert get(User, world.colleague).name == "Cor Colleague flevoland"
         assert get(GroupMeeting, world.meeting).outcome == "Samen afgesproken"
+        assert len(db.session.scalars(select(SessionAttendance.id)).all()) == 2
+        assert len(db.session.scalars(select(GroupMeetingAttendance.id)).all()) == 2
     [event] = events(app, world.tenant, "user.anonymised")
     assert event.subject_id == str(world.learner)
     assert "Anna" not in json.dumps([e.details for e in events(app, world.tenant)])

@@ -52,7 +52,6 @@ def prune_before(cutoff: datetime, *, keep_from: int | None = None) -> int:
     through, through_hash = int(last[0] or 0), str(last[1])
     record(
         AuditAction.AUDIT_PRUNED,
-        actor_label="retention",
         details={"through_sequence": through, "through_hash": through_hash},
     )
     db.session.flush()

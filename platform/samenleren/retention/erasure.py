@@ -106,7 +106,7 @@ def apply_retention(now: datetime | None = None) -> Outcome:
     else:
         outcome.audit_events_removed = removed
     if any(value for value in outcome.counts().values()):
-        record(AuditAction.RETENTION_APPLIED, actor_label="retention", details=outcome.counts())
+        record(AuditAction.RETENTION_APPLIED, details=outcome.counts())
     db.session.flush()
     return outcome
 
@@ -187,8 +187,6 @@ def anonymise_user(user: User, on_hold: Held) -> None:
     user.scim_attributes = {}
     user.manager_id = None
     user.locale = None
-    # Those they manage keep their trajectories; only the link to this person goes.
-    db.session.execute(update(User).where(User.manager_id == user_id).values(manager_id=None))
     db.session.execute(
         update(CoachProfile).where(CoachProfile.user_id == user_id).values(introduction="")
     )
@@ -211,7 +209,6 @@ def anonymise_user(user: User, on_hold: Held) -> None:
     )
     record(
         AuditAction.USER_ANONYMISED,
-        actor_label="retention",
         subject_type="user",
         subject_id=user_id,
     )

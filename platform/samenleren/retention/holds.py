@@ -20,6 +20,8 @@ from samenleren.tenants.services import require_programme_admin
 from samenleren.trajectories.models import Trajectory
 
 REASON_LIMIT = 2000
+#: The audit log names a hold's subject by these kinds (the audit page resolves their names).
+_AUDIT_SUBJECT = {HoldSubject.PERSON: "user", HoldSubject.TRAJECTORY: "trajectory"}
 
 
 def active_holds() -> list[LegalHold]:
@@ -98,7 +100,7 @@ def place_hold(subject_type: str, subject_id: str, reason: str, actor: User) -> 
     record(
         AuditAction.LEGAL_HOLD_PLACED,
         actor=actor,
-        subject_type=str(subject_type),
+        subject_type=_AUDIT_SUBJECT[subject_type],
         subject_id=target_id,
         details={"reason": reason},
     )
@@ -115,7 +117,7 @@ def lift_hold(hold: LegalHold, actor: User) -> None:
     record(
         AuditAction.LEGAL_HOLD_LIFTED,
         actor=actor,
-        subject_type=hold.subject_type,
+        subject_type=_AUDIT_SUBJECT[hold.subject_type],
         subject_id=hold.subject_id,
         details={"reason": hold.reason},
     )
