@@ -21,7 +21,7 @@ from samenleren.trajectories.models import Trajectory
 
 REASON_LIMIT = 2000
 #: The audit log names a hold's subject by these kinds (the audit page resolves their names).
-_AUDIT_SUBJECT = {HoldSubject.PERSON: "user", HoldSubject.TRAJECTORY: "trajectory"}
+_AUDIT_SUBJECT: dict[str, str] = {HoldSubject.PERSON: "user", HoldSubject.TRAJECTORY: "trajectory"}
 
 
 def active_holds() -> list[LegalHold]:
