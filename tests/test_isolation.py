@@ -202,6 +202,19 @@ def _export(world: World) -> object:
     return export_id
 
 
+def _legal_hold(world: World) -> object:
+    """A legal hold on the world's learner, placed by its programme admin."""
+    from samenleren.core.extensions import db
+    from samenleren.identity.models import User
+    from samenleren.retention.holds import place_hold
+    from tests.factories import get
+
+    hold = place_hold("person", str(world.learner), "Geschil", get(User, world.admin))
+    hold_id = hold.id
+    db.session.commit()
+    return hold_id
+
+
 def _scheduled_step(world: World) -> object:
     """The world's intake with an appointment (calendar downloads need one)."""
     from datetime import UTC, datetime, timedelta
@@ -317,6 +330,7 @@ OBJECT_FACTORIES: dict[str, Callable[[World], object]] = {
     "scheduled_meeting_id": _scheduled_meeting,
     "feed_token": _feed_token,
     "export_id": _export,
+    "hold_id": _legal_hold,
     "actual_id": _budget_actual,
     "version_id": _published_version,
     "template_id": _default_template,

@@ -67,6 +67,15 @@ def _seed_every_table(app: Flask, refs: dict[str, TenantRef]) -> dict[str, Tenan
                 add_actual(ActualInput(date(2027, 1, 5), 1250, "other"), admin)
                 set_year_budget(2027, 500000, {}, admin)
                 rename_categories({"venues": f"Zalen {ref.slug}"}, admin)
+                # Retention: a period of its own, a legal hold, an employee who left.
+                from samenleren.retention.erasure import note_departure
+                from samenleren.retention.holds import place_hold
+                from samenleren.retention.policy import PROFILES, update_periods
+
+                periods = {k: str(v) for k, v in PROFILES["province"].items()}
+                update_periods(periods | {"coaching_notes": "18"}, admin)
+                place_hold("person", str(user.id), "Rls", admin)
+                note_departure(user)
                 db.session.commit()
                 # The audit chain verified once (audit_verifications).
                 verify_tenant()

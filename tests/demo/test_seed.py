@@ -81,6 +81,8 @@ def test_seeding_is_deterministic_per_slug(app: Flask, tenants: dict[str, Tenant
 
 #: Filled by provisioning (samenleren.scim), not by the demo.
 SCIM_TABLES = ("scim_tokens", "scim_groups", "scim_group_members")
+#: Filled by the programme admin (periods, legal holds) and by people leaving, not by a seed.
+RETENTION_TABLES = ("retention_periods", "legal_holds", "retention_departures")
 
 
 def test_seeding_twice_adds_nothing(app: Flask, tenants: dict[str, TenantRef]) -> None:
@@ -99,13 +101,15 @@ def test_seeding_twice_adds_nothing(app: Flask, tenants: dict[str, TenantRef]) -
     # Login sessions come from logging in; sign-in links from inviting external trainers; SCIM
     # tokens and groups from setting up provisioning; calendar feeds from a person making their
     # secret link (a seeded one would be a link nobody knows); verifications of the audit chain
-    # from running `flask audit verify`.
+    # from running `flask audit verify`; retention rows from the admin changing a period,
+    # placing a legal hold, or an employee leaving (`RETENTION_TABLES`).
     assert empty == {
         "login_sessions",
         "sign_in_links",
         "calendar_feeds",
         "audit_verifications",
         *SCIM_TABLES,
+        *RETENTION_TABLES,
     }
     assert once["coach_profiles"] == 13
     assert once["coach_days"] == 2
@@ -566,6 +570,7 @@ def test_the_programme_seeds_on_sqlite_too(
         "calendar_feeds",
         "audit_verifications",
         *SCIM_TABLES,
+        *RETENTION_TABLES,
     }
     with app.app_context():
         tenant = _tenant(tenants["flevoland"])

@@ -126,6 +126,7 @@ def _init_domains(app: Flask) -> None:
         insight,
         notifications,
         process_templates,
+        retention,
         trajectories,
     )
 
@@ -138,6 +139,7 @@ def _init_domains(app: Flask) -> None:
         notifications,
         calendars,
         exports,
+        retention,
         insight,
     ):
         domain.init_app(app)
@@ -166,6 +168,7 @@ def _register_blueprints(app: Flask) -> None:
     from samenleren.process_templates.library.views import bp as library_bp
     from samenleren.process_templates.versions.views import bp as template_versions_bp
     from samenleren.public.views import bp as public_bp
+    from samenleren.retention.views import bp as retention_bp
     from samenleren.scim.views import bp as scim_bp
     from samenleren.tenants.views import bp as tenants_bp
     from samenleren.trajectories.moving_views import bp as template_moves_bp
@@ -189,6 +192,7 @@ def _register_blueprints(app: Flask) -> None:
         dashboards_bp,
         insight_bp,
         exports_bp,
+        retention_bp,
         audit_bp,
         operator_bp,
         operator_jobs_bp,

@@ -26,6 +26,7 @@ from samenleren.identity.models import (
 from samenleren.notifications.models import Notification
 from samenleren.operator.models import OperatorLoginSession
 from samenleren.process_templates.models import LibraryEntry, ProcessTemplate, TemplateVersion
+from samenleren.retention.models import Departure, LegalHold, RetentionPeriod
 from samenleren.scim.models import ScimGroup, ScimGroupMember, ScimToken
 from samenleren.tenants.models import OrganisationGoal
 from samenleren.trajectories.models import (
@@ -54,6 +55,7 @@ __all__ = [
     "CoachDayAttendance",
     "CoachProfile",
     "Department",
+    "Departure",
     "Edition",
     "EditionSession",
     "Enrolment",
@@ -64,6 +66,7 @@ __all__ = [
     "GroupMeetingAttendance",
     "LearningGoal",
     "LearningGoalLink",
+    "LegalHold",
     "LibraryEntry",
     "LoginSession",
     "Notification",
@@ -72,6 +75,7 @@ __all__ = [
     "PlatformOperator",
     "ProcessTemplate",
     "ResultRating",
+    "RetentionPeriod",
     "RoleAssignment",
     "ScimGroup",
     "ScimGroupMember",

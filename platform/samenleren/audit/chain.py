@@ -36,6 +36,8 @@ from samenleren.core.tenancy import current_tenant_id
 #: The lock namespace (first key of the two-key advisory lock): "audit chain".
 _LOCK_NAMESPACE = 0x5A17
 _SESSION_KEY = "audit_chain_head"
+#: `AuditAction.AUDIT_PRUNED`: the event naming the last event removed after its retention.
+PRUNED_ACTION = "audit.pruned"
 
 #: What can be wrong with a link (`ChainReport.problem`, stored with each verification).
 PROBLEMS = {
@@ -201,6 +203,27 @@ def _rows(session: Any) -> Generator[AuditEvent, None, None]:
         result.close()
 
 
+def pruned_anchor(session: Any, tenant_id: uuid.UUID) -> tuple[int, str] | None:
+    """(sequence, hash) of the last event removed by the newest pruning, or None."""
+    row = session.execute(
+        select(AuditEvent.details)
+        .where(
+            AuditEvent.tenant_id == tenant_id,
+            AuditEvent.action == PRUNED_ACTION,
+            AuditEvent.sequence.is_not(None),
+        )
+        .order_by(AuditEvent.sequence.desc())
+        .limit(1)
+    ).first()
+    if row is None:
+        return None
+    details = row[0] or {}
+    try:
+        return int(details["through_sequence"]), str(details["through_hash"])
+    except (KeyError, TypeError, ValueError):
+        return None
+
+
 def verify_chain(
     session: Any, tenant_id: uuid.UUID, anchor: tuple[int, str] | None = None
 ) -> ChainReport:
@@ -209,10 +232,13 @@ def verify_chain(
     `anchor` is the head (sequence, hash) found intact at an earlier verification: the chain
     must still contain it, so removing the newest events is noticed too.
     """
-    expected_previous = genesis_hash(tenant_id)
-    expected_sequence = 1
+    # After a retention run removed the oldest events, the chain starts after the last removed
+    # one, named by the newest `audit.pruned` event (itself checked when the loop reaches it).
+    start = pruned_anchor(session, tenant_id)
+    expected_previous = start[1] if start else genesis_hash(tenant_id)
+    expected_sequence = start[0] + 1 if start else 1
     checked = 0
-    anchor_seen = anchor is None or anchor[0] == 0
+    anchor_seen = anchor is None or anchor[0] == 0 or (start is not None and anchor[0] <= start[0])
     rows = _rows(session)
     for row in rows:
         values = _columns(row)

@@ -106,6 +106,21 @@ class AuditAction(enum.StrEnum):
     #: details: `filename`, `rows`, `total` (cents); each imported actual is recorded as added.
     BUDGET_IMPORTED = "budget.imported"
     BUDGET_CATEGORIES_RENAMED = "budget.categories_renamed"
+    #: A retention period changed on the settings page; details: `kind`, `previous`, `months`
+    #: (or `days` for exports).
+    RETENTION_CHANGED = "retention.changed"
+    #: A legal hold placed or lifted; subject: the person or trajectory; details: `reason`.
+    LEGAL_HOLD_PLACED = "legal_hold.placed"
+    LEGAL_HOLD_LIFTED = "legal_hold.lifted"
+    #: The nightly retention run of a tenant; details: what it removed, as counts only.
+    RETENTION_APPLIED = "retention.applied"
+    #: An employee who left anonymised after the retention period; subject: the user.
+    USER_ANONYMISED = "user.anonymised"
+    #: The oldest events removed after their retention; details: `through_sequence` and
+    #: `through_hash` (the last removed event), the verified anchor the chain starts from now.
+    AUDIT_PRUNED = "audit.pruned"
+    #: The processing register (art. 30 AVG) downloaded; details: `format`.
+    REGISTER_EXPORTED = "register.exported"
 
 
 ACTION_LABELS = {
@@ -165,6 +180,13 @@ ACTION_LABELS = {
     AuditAction.BUDGET_ACTUAL_DELETED: _l("Expense removed from the budget"),
     AuditAction.BUDGET_IMPORTED: _l("Expenses imported into the budget"),
     AuditAction.BUDGET_CATEGORIES_RENAMED: _l("Budget categories renamed"),
+    AuditAction.RETENTION_CHANGED: _l("Retention period changed"),
+    AuditAction.LEGAL_HOLD_PLACED: _l("Legal hold placed"),
+    AuditAction.LEGAL_HOLD_LIFTED: _l("Legal hold lifted"),
+    AuditAction.RETENTION_APPLIED: _l("Retention periods applied"),
+    AuditAction.USER_ANONYMISED: _l("Employee who left anonymised"),
+    AuditAction.AUDIT_PRUNED: _l("Audit events past their retention removed"),
+    AuditAction.REGISTER_EXPORTED: _l("Processing register downloaded"),
 }
 
 #: Why a login was refused (`details["reason"]` of `login.refused`).

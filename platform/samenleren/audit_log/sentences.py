@@ -111,6 +111,13 @@ SENTENCES = {
     ),
     A.BUDGET_IMPORTED: _l("%(actor)s imported %(rows)s expenses from the file %(filename)s"),
     A.BUDGET_CATEGORIES_RENAMED: _l("%(actor)s renamed budget categories"),
+    A.RETENTION_CHANGED: _l("%(actor)s changed a retention period"),
+    A.LEGAL_HOLD_PLACED: _l("%(actor)s placed a legal hold on %(subject)s"),
+    A.LEGAL_HOLD_LIFTED: _l("%(actor)s lifted the legal hold on %(subject)s"),
+    A.RETENTION_APPLIED: _l("%(actor)s applied the retention periods"),
+    A.USER_ANONYMISED: _l("%(actor)s anonymised %(subject)s, who left"),
+    A.AUDIT_PRUNED: _l("%(actor)s removed the audit events past their retention"),
+    A.REGISTER_EXPORTED: _l("%(actor)s downloaded the processing register (%(format)s)"),
 }
 
 #: For an event whose action this version does not know (recorded by a newer one, or by hand).

@@ -117,6 +117,11 @@ class Tenant(db.Model):
     accessibility_statement: Mapped[dict] = mapped_column(JSONType, default=dict)
     #: The tenant's part of the privacy statement: {"dpo_contact", "text"}; empty: not written.
     privacy_statement: Mapped[dict] = mapped_column(JSONType, default=dict)
+    #: The retention defaults the tenant starts from: "province" or "municipality" (the
+    #: selection list that applies; `samenleren.retention.policy.PROFILES`), from the manifest.
+    retention_profile: Mapped[str] = mapped_column(
+        String(20), default="province", server_default="province"
+    )
     theme_primary_color: Mapped[str] = mapped_column(String(7))
     #: The sender of the tenant's mails (manifest `mail_from`); None: SAMENLEREN_MAIL_FROM.
     mail_from: Mapped[str | None] = mapped_column(String(320), nullable=True)

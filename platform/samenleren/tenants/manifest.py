@@ -13,7 +13,7 @@ import re
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, Literal, TypeVar
 from urllib.parse import urlsplit
 
 from pydantic import (
@@ -280,6 +280,9 @@ class Manifest(_Strict):
     #: The tenant's own words for the main nouns, per language (tenants.terminology); when the
     #: table is present it replaces the words set on the terminology settings page.
     terminology: dict[str, dict[str, TermWords]] | None = None
+    #: Which selection list's retention periods the tenant starts from (the programme admin
+    #: may lengthen them later): "province" (default) or "municipality".
+    retention_profile: Literal["province", "municipality"] = "province"
 
     _terms = field_validator("terminology")(_check_terminology)
 

@@ -95,6 +95,7 @@ def onboard_tenant(loaded: LoadedManifest, *, audit: AuditHook | None = None) ->
         tenant.terminology = {}
     tenant.budget_yearly_cents = manifest.budget.yearly_cents if manifest.budget else None
     tenant.theme_primary_color = manifest.theme.primary_color
+    tenant.retention_profile = manifest.retention_profile
     tenant.mail_from = manifest.mail_from
     tenant.theme_logo = loaded.logo
     tenant.theme_logo_type = loaded.logo_type

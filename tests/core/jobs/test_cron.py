@@ -43,6 +43,8 @@ EXPECTED = {
         None,
         True,
     ),
+    # Each tenant's retention periods applied each night, after the audit verification.
+    "retention.apply": ("samenleren.retention.jobs.apply", "10 3 * * *", None, True),
 }
 
 
