@@ -44,7 +44,7 @@ def test_the_report_is_exported_with_its_period_and_filters(app, tenants, progra
     assert "Training B" not in text
     if fmt == "xlsx":
         sheets = xlsx_workbook(got.data).sheetnames
-        assert sheets[0] == "In short" and len(sheets) == 9
+        assert sheets[0] == "In short" and len(sheets) == 12
 
 
 def test_a_refused_period_makes_no_export(app, tenants, programme):  # noqa: F811

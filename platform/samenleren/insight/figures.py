@@ -34,6 +34,7 @@ from samenleren.catalogue.models import Edition, Training
 from samenleren.coaching.models import CoachDay, CoachDayAttendance
 from samenleren.core.extensions import db
 from samenleren.identity.models import User
+from samenleren.insight.costs import Costs, programme_costs
 from samenleren.insight.scope import Scope
 from samenleren.process_templates.definition import (
     FieldType,
@@ -173,6 +174,9 @@ class Figures:
     trend: list[TrendRow]
     #: The tenant's templates ask for no expected results at all (nothing to measure yet).
     unmeasured: bool = field(default=False)
+    #: What the programme cost (`insight.costs`); None in a manager's team view, which is
+    #: about their team, not the programme's budget.
+    costs: Costs | None = None
 
 
 # --- the numbers ------------------------------------------------------------------------------
@@ -575,8 +579,9 @@ def _trend(scope: Scope, below_tenant: bool) -> list[TrendRow]:
     ]
 
 
-def figures(scope: Scope) -> Figures:
-    """Every figure of the report for `scope` (10 queries, whatever the size)."""
+def figures(scope: Scope, *, costs: bool = True) -> Figures:
+    """Every figure of the report for `scope` (10 queries, whatever the size), with the
+    programme's costs (four more) unless `costs` is false or it is a manager's team view."""
     trajectories, definitions = _load(scope)
     below_tenant = not scope.is_whole_tenant
     group = _Group(below_tenant)
@@ -627,4 +632,12 @@ def figures(scope: Scope) -> Figures:
         funnel=_funnel(group, rows, sets, moments),
         trend=_trend(scope, below_tenant),
         unmeasured=bool(definitions) and not sets,
+        costs=programme_costs(
+            scope.period.ends_on.year,
+            TREND_YEARS,
+            filtered=not scope.is_whole_tenant,
+            training=scope.training,
+        )
+        if costs and scope.manager is None
+        else None,
     )

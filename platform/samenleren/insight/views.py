@@ -146,7 +146,7 @@ def report_csv():
     except InvalidInput as refused:
         message = "; ".join(refused.errors.values())
         return Response(message, status=422, mimetype="text/plain")
-    found = figures(scope)
+    found = figures(scope, costs=False)
     buffer = io.StringIO(newline="")
     writer = csv.writer(buffer, delimiter=";", lineterminator="\r\n")
     writer.writerow(CSV_COLUMNS)
