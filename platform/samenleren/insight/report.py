@@ -309,7 +309,8 @@ def budget_section(f: Figures) -> Section | None:
     if costs.filtered:
         notes.append(
             gettext(
-                "The costs are about the whole programme of the year: the filters do not apply to them."
+                "The costs are about the whole programme of the year: "
+                "the filters do not apply to them."
             )
         )
     return Section(
