@@ -137,3 +137,33 @@ def test_a_manager_sees_no_costs(app, tenants, programme):  # noqa: F811
     mila = _client(app, tenants, "mila.manager")
     html = mila.get("/flevoland/insight/team?year=2025").get_data(as_text=True)
     assert "Budget 2025" not in html and "€" not in html
+
+
+def test_the_start_page_card_is_the_reports_headline(app, tenants, programme):  # noqa: F811
+    from samenleren.core.extensions import db
+    from samenleren.insight.figures import card
+    from tests.insight.helpers import build_programme
+
+    add_costs(app, tenants["flevoland"], programme)
+    # Gelderland's own programme, ratings and money never count in Flevoland's card.
+    with in_tenant(app, tenants["gelderland"]):
+        from samenleren.budget.models import Actual, BudgetYear
+
+        other = build_programme("gld.")
+        db.session.add(BudgetYear(year=2025, amount_cents=100, allocations={}))
+        db.session.add(Actual(spent_on=date(2025, 5, 1), amount_cents=777700, category="other"))
+        db.session.commit()
+        assert card(date(2025, 12, 1)).budget.used_cents == 777700
+    assert other.ids
+    with in_tenant(app, tenants["flevoland"]):
+        found = card(date(2025, 12, 1))
+    assert (found.transfer.part, found.transfer.whole, found.transfer.percent) == (3, 6, 50)
+    assert (found.budget.budget_cents, found.budget.used_cents) == (500000, 197345)
+    assert found.budget.used_percent == 39
+    # The page shows it with a link to the report; this year nothing is rated yet.
+    admin = _client(app, tenants, "pim.admin")
+    html = admin.get("/flevoland/dashboard/programme").get_data(as_text=True)
+    section = html.split('id="insight-card"')[1].split("</section>")[0]
+    assert "/flevoland/insight/" in section and "The programme report" in section
+    assert "Transfer after three months, according to the managers" in section
+    assert SECRET not in html and "zqinsight" not in html

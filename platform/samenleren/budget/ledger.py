@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import and_, func, literal, select
+from sqlalchemy import and_, case, func, literal, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
@@ -373,6 +373,75 @@ def used_cents(year: int) -> int:
     return sum(cost.open_cents for cost in edition_costs(year)) + sum(
         spent_by_category(year).values()
     )
+
+
+@dataclass(frozen=True)
+class BudgetUse:
+    year: int
+    budget_cents: int | None
+    #: Spent in the year plus the open commitments of its editions.
+    used_cents: int
+
+    @property
+    def used_percent(self) -> int | None:
+        if not self.budget_cents or self.budget_cents <= 0:
+            return None
+        return self.used_cents * 100 // self.budget_cents
+
+
+def budget_use(year: int) -> BudgetUse:
+    """The year's budget and what is used of it (`used_cents`), in one query."""
+    return read_budget_use(year, db.session.execute(select(*budget_use_columns(year))).one())
+
+
+def read_budget_use(year: int, row: Sequence[Any]) -> BudgetUse:
+    """The `BudgetUse` from a row that starts with the `budget_use_columns`."""
+    budget = row[0] if row[0] is not None else default_amount()
+    return BudgetUse(year, budget, int(row[1] or 0) + int(row[2] or 0))
+
+
+def budget_use_columns(year: int) -> list:
+    """Three scalar subqueries (the year's own budget, spent, open commitments) that a page
+    may put in a query of its own, to show the budget's use without a query more."""
+    first, last = year_bounds(year)
+    enrolled = (
+        select(func.count(Enrolment.id))
+        .where(
+            Enrolment.tenant_id == Edition.tenant_id,
+            Enrolment.edition_id == Edition.id,
+            Enrolment.status == EnrolmentStatus.ENROLLED,
+        )
+        .correlate(Edition)
+        .scalar_subquery()
+    )
+    booked = (
+        select(func.coalesce(func.sum(Actual.amount_cents), 0))
+        .where(Actual.tenant_id == Edition.tenant_id, Actual.edition_id == Edition.id)
+        .correlate(Edition)
+        .scalar_subquery()
+    )
+    left = (
+        Edition.cost_fixed_cents + Edition.cost_per_participant_cents * enrolled - booked
+    ).label("left")
+    editions = (
+        select(left)
+        .where(
+            Edition.cancelled.is_(False),
+            Edition.starts_on >= first,
+            Edition.starts_on <= last,
+        )
+        .subquery()
+    )
+    open_cents = select(
+        func.coalesce(func.sum(case((editions.c.left > 0, editions.c.left), else_=0)), 0)
+    ).scalar_subquery()
+    spent = (
+        select(func.coalesce(func.sum(Actual.amount_cents), 0))
+        .where(Actual.spent_on >= first, Actual.spent_on <= last)
+        .scalar_subquery()
+    )
+    own = select(BudgetYear.amount_cents).where(BudgetYear.year == year).scalar_subquery()
+    return [own.label("budget_own"), spent.label("budget_spent"), open_cents.label("budget_open")]
 
 
 def check_thresholds(year: int) -> list[int]:

@@ -30,6 +30,7 @@ from datetime import date
 from sqlalchemy import case, distinct, extract, func, select
 from sqlalchemy.orm import aliased
 
+from samenleren.budget.ledger import BudgetUse, budget_use_columns, read_budget_use
 from samenleren.catalogue.models import Edition, Training
 from samenleren.coaching.models import CoachDay, CoachDayAttendance
 from samenleren.core.extensions import db
@@ -640,4 +641,52 @@ def figures(scope: Scope, *, costs: bool = True) -> Figures:
         )
         if costs and scope.manager is None
         else None,
+    )
+
+
+@dataclass(frozen=True)
+class Card:
+    """The report's headline for a start page: this year's transfer after three months
+    (according to the managers, the whole tenant) and how much of the budget is used."""
+
+    year: int
+    transfer: Share
+    budget: BudgetUse
+
+
+def card(today: date) -> Card:
+    """One query: the year's transfer according to the managers (whole tenant, as in the
+    report) and the budget's use (`budget.ledger.budget_use_columns`)."""
+    year = today.year
+    transferred = case((ResultRating.level.in_([ResultLevel.APPLIED, ResultLevel.EXCEEDED]), 1))
+    ratings = (
+        select(
+            func.count().label("rated"),
+            func.count(transferred).label("transferred"),
+            func.count(distinct(Trajectory.learner_id)).label("learners"),
+        )
+        .join(ExpectedResult, ExpectedResult.id == ResultRating.expected_result_id)
+        .join(Trajectory, Trajectory.id == ExpectedResult.trajectory_id)
+        .join(Edition, Edition.id == Trajectory.edition_id)
+        .where(
+            ResultRating.moment == TRANSFER_MOMENT.value,
+            ResultRating.rater_role == MANAGER,
+            Trajectory.status != TrajectoryStatus.WITHDRAWN,
+            Edition.ends_on.between(date(year, 1, 1), date(year, 12, 31)),
+        )
+        .subquery()
+    )
+    row = db.session.execute(
+        select(
+            *budget_use_columns(year), ratings.c.rated, ratings.c.transferred, ratings.c.learners
+        )
+    ).one()
+    return Card(
+        year=year,
+        transfer=Share(
+            part=int(row.transferred or 0),
+            whole=int(row.rated or 0),
+            learners=int(row.learners or 0),
+        ),
+        budget=read_budget_use(year, row),
     )
