@@ -14,6 +14,7 @@ from samenleren.catalogue.models import (
 from samenleren.coaching.models import CoachDay, CoachDayAttendance, CoachProfile
 from samenleren.core.tenant import Tenant
 from samenleren.exports.models import Export
+from samenleren.insight.models import Comparison, QuarterlyMail, ReportMailOptOut, SharingSetting
 from samenleren.identity.models import (
     Department,
     LoginSession,
@@ -51,6 +52,7 @@ __all__ = [
     "CoachDay",
     "CoachDayAttendance",
     "CoachProfile",
+    "Comparison",
     "Department",
     "Edition",
     "EditionSession",
@@ -69,12 +71,15 @@ __all__ = [
     "OrganisationGoal",
     "PlatformOperator",
     "ProcessTemplate",
+    "QuarterlyMail",
+    "ReportMailOptOut",
     "ResultRating",
     "RoleAssignment",
     "ScimGroup",
     "ScimGroupMember",
     "ScimToken",
     "SessionAttendance",
+    "SharingSetting",
     "SignInLink",
     "StepInstance",
     "TemplateVersion",

@@ -36,7 +36,7 @@ from samenleren.coaching.models import CoachDay, CoachDayAttendance
 from samenleren.core.extensions import db
 from samenleren.identity.models import User
 from samenleren.insight.costs import Costs, programme_costs
-from samenleren.insight.scope import Scope
+from samenleren.insight.scope import Period, Scope
 from samenleren.process_templates.definition import (
     FieldType,
     RatingMoment,
@@ -642,6 +642,11 @@ def figures(scope: Scope, *, costs: bool = True) -> Figures:
         if costs and scope.manager is None
         else None,
     )
+
+
+def year_transfer(year: int) -> TrendRow:
+    """The whole tenant's transfer in `year` (editions that ended in it): one query."""
+    return _trend(Scope(period=Period.of_year(year)), below_tenant=False)[-1]
 
 
 @dataclass(frozen=True)

@@ -36,6 +36,20 @@ EXPECTED = {
     "exports.clean_up": ("samenleren.exports.jobs.clean_up", "*/5 * * * *", None, True),
     # The audit chain of every tenant verified each night (BIO 8.15).
     "audit.verify": ("samenleren.audit.jobs.verify", "40 2 * * *", None, True),
+    # The previous quarter's report mail, on the first day of a quarter.
+    "insight.quarterly_report": (
+        "samenleren.insight.jobs.send_quarterly_report",
+        "0 6 1 1,4,7,10 *",
+        None,
+        True,
+    ),
+    # The comparison between organisations: once for the platform, not per tenant.
+    "insight.comparisons": (
+        "samenleren.insight.jobs.compute_comparisons",
+        "50 3 * * *",
+        None,
+        False,
+    ),
 }
 
 
