@@ -14,7 +14,6 @@ from samenleren.catalogue.models import (
 from samenleren.coaching.models import CoachDay, CoachDayAttendance, CoachProfile
 from samenleren.core.tenant import Tenant
 from samenleren.exports.models import Export
-from samenleren.insight.models import Comparison, QuarterlyMail, ReportMailOptOut, SharingSetting
 from samenleren.identity.models import (
     Department,
     LoginSession,
@@ -23,6 +22,7 @@ from samenleren.identity.models import (
     SignInLink,
     User,
 )
+from samenleren.insight.models import Comparison, QuarterlyMail, ReportMailOptOut, SharingSetting
 from samenleren.notifications.models import Notification
 from samenleren.operator.models import OperatorLoginSession
 from samenleren.process_templates.models import LibraryEntry, ProcessTemplate, TemplateVersion

@@ -27,8 +27,8 @@ from samenleren.core.web import form_action, role_required, see_other
 from samenleren.identity.models import Department, Role, User
 from samenleren.insight import report
 from samenleren.insight.comparison import MIN_TENANTS, page_state, set_sharing
-from samenleren.insight.mail import set_mail_choice
 from samenleren.insight.figures import Share, figures
+from samenleren.insight.mail import set_mail_choice
 from samenleren.insight.scope import Scope, parse_scope
 
 bp = Blueprint("insight", __name__, template_folder="templates")
