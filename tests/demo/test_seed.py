@@ -79,6 +79,14 @@ def test_seeding_is_deterministic_per_slug(app: Flask, tenants: dict[str, Tenant
     assert len(stored) == len(first)
 
 
+#: Filled by the admins' choices and insight's jobs, not by the demo.
+INSIGHT_TABLES = (
+    "insight_mail_opt_outs",
+    "insight_quarterly_mails",
+    "insight_sharing",
+    "insight_comparisons",
+)
+
 #: Filled by provisioning (samenleren.scim), not by the demo.
 SCIM_TABLES = ("scim_tokens", "scim_groups", "scim_group_members")
 
@@ -99,13 +107,15 @@ def test_seeding_twice_adds_nothing(app: Flask, tenants: dict[str, TenantRef]) -
     # Login sessions come from logging in; sign-in links from inviting external trainers; SCIM
     # tokens and groups from setting up provisioning; calendar feeds from a person making their
     # secret link (a seeded one would be a link nobody knows); verifications of the audit chain
-    # from running `flask audit verify`.
+    # from running `flask audit verify`; insight's rows from an admin's choice (no quarterly
+    # mail, sharing figures) and from its jobs (the quarter's mail, the comparison).
     assert empty == {
         "login_sessions",
         "sign_in_links",
         "calendar_feeds",
         "audit_verifications",
         *SCIM_TABLES,
+        *INSIGHT_TABLES,
     }
     assert once["coach_profiles"] == 13
     assert once["coach_days"] == 2
@@ -247,7 +257,14 @@ def _first_open(trajectory: Trajectory) -> StepInstance | None:
 
 
 def _edition(title: str) -> Edition:
-    return db.session.scalar(select(Edition).join(Training).where(Training.title == title))
+    """This year's edition of `title` (the history holds earlier ones)."""
+    return db.session.scalar(
+        select(Edition)
+        .join(Training)
+        .where(Training.title == title)
+        .order_by(Edition.starts_on.desc())
+        .limit(1)
+    )
 
 
 def _assert_every_state(today: date) -> None:
