@@ -19,7 +19,7 @@ import uuid
 from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import select
 
 from samenleren.catalogue.models import Edition, EditionSession, Enrolment, EnrolmentStatus
 from samenleren.coaching.models import CoachProfile
@@ -89,7 +89,7 @@ def seed_history(writer: Any, today: date) -> int:
     goals = writer.org_goals
     if not coaches or not learners or not goals:
         return 0
-    rows: dict[type, list[dict[str, Any]]] = {
+    rows: dict[Any, list[dict[str, Any]]] = {
         model: []
         # In the order of their foreign keys: they are inserted in this order.
         for model in (
@@ -303,5 +303,9 @@ def seed_history(writer: Any, today: date) -> int:
     tenant_id = writer.tenant.id
     for model, batch in rows.items():
         if batch:
-            db.session.execute(insert(model), [{"tenant_id": tenant_id, **row} for row in batch])
+            # A Core INSERT of the table: one executemany per table (the ORM's bulk insert
+            # would fetch each new row back).
+            db.session.execute(
+                model.__table__.insert(), [{"tenant_id": tenant_id, **row} for row in batch]
+            )
     return len(rows[Trajectory])
