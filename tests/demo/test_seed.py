@@ -627,3 +627,29 @@ def test_demo_seed_of_a_tenant_without_groups_or_goals_refuses_in_one_line(
     assert "no organisation goals" in lines[0]
     with app.app_context(), tenant_scope(get_tenant_by_slug("zeeland")):
         assert db.session.scalar(select(func.count()).select_from(User)) == 0
+
+
+def test_the_report_shows_two_years_of_history(
+    app: Flask, demo_tenants: dict[str, TenantRef]
+) -> None:
+    """The demo's history: in each of the two years before this one, completed trajectories
+    with transfer measured after three months (growing), and money spent on them."""
+    from samenleren.insight.costs import programme_costs
+    from samenleren.insight.figures import figures
+    from samenleren.insight.scope import Period, Scope
+
+    year = local_today().year
+    with app.app_context():
+        tenant = _tenant(demo_tenants["flevoland"])
+        seed_tenant(tenant)
+        with tenant_scope(tenant):
+            found = figures(Scope(period=Period.of_year(year - 1)), costs=False)
+            trend = {row.year: row.by_manager for row in found.trend}
+            costs = programme_costs(year, 5)
+    for back in (2, 1):
+        assert trend[year - back].whole >= 20, trend
+    assert trend[year - 2].ratio < trend[year - 1].ratio  # a programme that learns
+    assert found.completed.part >= 20 and found.withdrawn.part == 0
+    spent = {row.costs.year: row.costs.spent_cents for row in costs.years}
+    assert spent[year - 2] > 0 and spent[year - 1] > 0
+    assert costs.years[-2].applied > 0 and costs.years[-2].per_applied_cents
