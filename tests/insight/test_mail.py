@@ -51,6 +51,14 @@ def _confidential_notes(app, tenant, p) -> None:
             },
         )
         db.session.commit()
+        # Written, and the coach reads them: so their absence elsewhere means something.
+        from samenleren.identity.models import Role
+        from samenleren.trajectories.confidentiality import readable_values
+
+        read = readable_values(
+            trajectory.template_version.content, [progress], frozenset({Role.COACH})
+        )[progress.id]
+        assert read["notes"] == NOTE + "-notes" and read["next_steps"] == NOTE + "-next"
 
 
 def test_the_quarterly_mail_holds_the_headline_once_per_quarter(
