@@ -301,6 +301,7 @@ def pick_target(options: argparse.Namespace, database: str, scale: str) -> Targe
         Page("edition (programme admin)", f"{base}/editions/{edition}", "programme_admin"),
         Page("template (programme admin)", f"{base}/templates/{template}/", "programme_admin"),
         Page("audit log (programme admin)", f"{base}/audit/", "programme_admin"),
+        Page("programme report (programme admin)", f"{base}/insight/", "programme_admin"),
     ]
     subjects = {
         "learner": learner,

@@ -739,3 +739,45 @@ def test_queries_per_page_are_few_and_constant_in_data_size(app, tenants, roles)
     listing = client.get("/flevoland/trainings/").get_data(as_text=True)
     shown = re.findall(r'href="/flevoland/trainings/[0-9a-f-]{36}"', listing)
     assert len(shown) == 50  # the page really lists them all
+
+
+def test_the_comparison_job_writes_aggregates_only(app, tenants):
+    """The one job that works across tenants (insight.comparison) visits each tenant in its own
+    context and writes nothing but each sharing tenant's comparison row and the audit event
+    saying so: every other table, in every tenant, keeps its row count; the row refers to no
+    person, trajectory or other tenant."""
+    from sqlalchemy import text
+
+    from samenleren.core.extensions import db
+    from samenleren.core.jobs.runtime import perform
+    from samenleren.identity.models import User
+    from samenleren.insight.comparison import set_sharing
+    from samenleren.insight.models import Comparison
+
+    flevoland, gelderland = tenants["flevoland"], tenants["gelderland"]
+    for ref in (flevoland, gelderland):
+        with in_tenant(app, ref):
+            world = build_world(ref)
+            if ref is flevoland:  # Gelderland does not share
+                set_sharing(db.session.get(User, (ref.id, world.admin)), True)
+            db.session.commit()
+
+    def counts() -> dict[tuple[str, str], int]:
+        found = {}
+        for ref in (flevoland, gelderland):
+            with in_tenant(app, ref):
+                for table in db.metadata.sorted_tables:
+                    found[(ref.slug, table.name)] = db.session.execute(
+                        text(f'SELECT count(*) FROM "{table.name}"')
+                    ).scalar_one()
+                db.session.rollback()
+        return found
+
+    before = counts()
+    perform(job="samenleren.insight.jobs.compute_comparisons", tenant_id=None, kwargs={})
+    after = counts()
+    grown = {key: after[key] - before[key] for key in before if before[key] != after[key]}
+    # Last year and this year: a row and an audit event each, in the sharing tenant only.
+    assert grown == {("flevoland", "insight_comparisons"): 2, ("flevoland", "audit_events"): 2}
+    references = {key.parent.name for key in Comparison.__table__.foreign_keys}
+    assert references == {"tenant_id"}, "a comparison row refers to nothing but its tenant"

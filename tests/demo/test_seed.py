@@ -79,6 +79,14 @@ def test_seeding_is_deterministic_per_slug(app: Flask, tenants: dict[str, Tenant
     assert len(stored) == len(first)
 
 
+#: Filled by the admins' choices and insight's jobs, not by the demo.
+INSIGHT_TABLES = (
+    "insight_mail_opt_outs",
+    "insight_quarterly_mails",
+    "insight_sharing",
+    "insight_comparisons",
+)
+
 #: Filled by provisioning (samenleren.scim), not by the demo.
 SCIM_TABLES = ("scim_tokens", "scim_groups", "scim_group_members")
 #: Filled by the programme admin (periods, legal holds) and by people leaving, not by a seed.
@@ -102,7 +110,9 @@ def test_seeding_twice_adds_nothing(app: Flask, tenants: dict[str, TenantRef]) -
     # tokens and groups from setting up provisioning; calendar feeds from a person making their
     # secret link (a seeded one would be a link nobody knows); verifications of the audit chain
     # from running `flask audit verify`; retention rows from the admin changing a period,
-    # placing a legal hold, or an employee leaving (`RETENTION_TABLES`).
+    # placing a legal hold, or an employee leaving (`RETENTION_TABLES`); insight's rows from an
+    # admin's choice (no quarterly mail, sharing figures) and from its jobs (the quarter's mail,
+    # the comparison).
     assert empty == {
         "login_sessions",
         "sign_in_links",
@@ -110,6 +120,7 @@ def test_seeding_twice_adds_nothing(app: Flask, tenants: dict[str, TenantRef]) -
         "audit_verifications",
         *SCIM_TABLES,
         *RETENTION_TABLES,
+        *INSIGHT_TABLES,
     }
     assert once["coach_profiles"] == 13
     assert once["coach_days"] == 2
@@ -251,7 +262,14 @@ def _first_open(trajectory: Trajectory) -> StepInstance | None:
 
 
 def _edition(title: str) -> Edition:
-    return db.session.scalar(select(Edition).join(Training).where(Training.title == title))
+    """This year's edition of `title` (the history holds earlier ones)."""
+    return db.session.scalar(
+        select(Edition)
+        .join(Training)
+        .where(Training.title == title)
+        .order_by(Edition.starts_on.desc())
+        .limit(1)
+    )
 
 
 def _assert_every_state(today: date) -> None:
@@ -406,11 +424,15 @@ def test_progress_notes_reach_the_coach_but_not_the_manager(
         with tenant_scope(tenant):
             trajectories = _trajectories()
             definition = trajectories[0].template_version.content
+            # Conversations held in the programme year (the history's steps were closed by
+            # nobody: `demo.history` keeps no conversation texts).
             steps = [
                 s
                 for t in trajectories
                 for s in t.steps
-                if s.step_key == "progress" and s.state is StepState.DONE
+                if s.step_key == "progress"
+                and s.state is StepState.DONE
+                and s.completed_by_id is not None
             ]
             assert len(steps) >= 5
 
@@ -513,7 +535,7 @@ def _fingerprint() -> list:
     steps = sorted(
         (
             names[t.learner_id],
-            names.get(t.coach_id),
+            names.get(t.coach_id) or "",
             t.status.value,
             s.step_key,
             s.occurrence,
@@ -571,6 +593,7 @@ def test_the_programme_seeds_on_sqlite_too(
         "audit_verifications",
         *SCIM_TABLES,
         *RETENTION_TABLES,
+        *INSIGHT_TABLES,
     }
     with app.app_context():
         tenant = _tenant(tenants["flevoland"])
@@ -610,3 +633,29 @@ def test_demo_seed_of_a_tenant_without_groups_or_goals_refuses_in_one_line(
     assert "no organisation goals" in lines[0]
     with app.app_context(), tenant_scope(get_tenant_by_slug("zeeland")):
         assert db.session.scalar(select(func.count()).select_from(User)) == 0
+
+
+def test_the_report_shows_two_years_of_history(
+    app: Flask, demo_tenants: dict[str, TenantRef]
+) -> None:
+    """The demo's history: in each of the two years before this one, completed trajectories
+    with transfer measured after three months (growing), and money spent on them."""
+    from samenleren.insight.costs import programme_costs
+    from samenleren.insight.figures import figures
+    from samenleren.insight.scope import Period, Scope
+
+    year = local_today().year
+    with app.app_context():
+        tenant = _tenant(demo_tenants["flevoland"])
+        seed_tenant(tenant)
+        with tenant_scope(tenant):
+            found = figures(Scope(period=Period.of_year(year - 1)), costs=False)
+            trend = {row.year: row.by_manager for row in found.trend}
+            costs = programme_costs(year, 5)
+    for back in (2, 1):
+        assert trend[year - back].whole >= 20, trend
+    assert trend[year - 2].ratio < trend[year - 1].ratio  # a programme that learns
+    assert found.completed.part >= 20 and found.withdrawn.part == 0
+    spent = {row.costs.year: row.costs.spent_cents for row in costs.years}
+    assert spent[year - 2] > 0 and spent[year - 1] > 0
+    assert costs.years[-2].applied > 0 and costs.years[-2].per_applied_cents

@@ -23,6 +23,7 @@ from samenleren.identity.models import (
     SignInLink,
     User,
 )
+from samenleren.insight.models import Comparison, QuarterlyMail, ReportMailOptOut, SharingSetting
 from samenleren.notifications.models import Notification
 from samenleren.operator.models import OperatorLoginSession
 from samenleren.process_templates.models import LibraryEntry, ProcessTemplate, TemplateVersion
@@ -54,6 +55,7 @@ __all__ = [
     "CoachDay",
     "CoachDayAttendance",
     "CoachProfile",
+    "Comparison",
     "Department",
     "Departure",
     "Edition",
@@ -74,6 +76,8 @@ __all__ = [
     "OrganisationGoal",
     "PlatformOperator",
     "ProcessTemplate",
+    "QuarterlyMail",
+    "ReportMailOptOut",
     "ResultRating",
     "RetentionPeriod",
     "RoleAssignment",
@@ -81,6 +85,7 @@ __all__ = [
     "ScimGroupMember",
     "ScimToken",
     "SessionAttendance",
+    "SharingSetting",
     "SignInLink",
     "StepInstance",
     "TemplateVersion",

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import and_, case, func, literal, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
@@ -111,7 +111,12 @@ class EditionCost:
 
 def edition_costs(year: int) -> list[EditionCost]:
     """Every planned (not cancelled) edition starting in `year`, with its commitment: one query."""
-    first, last = year_bounds(year)
+    return editions_costs(year, year)
+
+
+def editions_costs(first_year: int, last_year: int) -> list[EditionCost]:
+    """`edition_costs` of every year from `first_year` to `last_year`, in one query."""
+    first, last = year_bounds(first_year)[0], year_bounds(last_year)[1]
     enrolled = (
         select(func.count(Enrolment.id))
         .where(
@@ -188,6 +193,30 @@ def edition_costs(year: int) -> list[EditionCost]:
             booked_sum,
         ) in rows
     ]
+
+
+def money_by_year(first_year: int, last_year: int) -> tuple[dict[int, int], dict[int, int | None]]:
+    """For the years from `first_year` to `last_year`: year -> cents spent in it, and year ->
+    the year's budget (its own amount, else the manifest's). One query (a UNION ALL)."""
+    year = func.extract("year", Actual.spent_on)
+    spent = (
+        select(literal("spent").label("kind"), year.label("year"), func.sum(Actual.amount_cents))
+        .where(
+            Actual.spent_on >= year_bounds(first_year)[0],
+            Actual.spent_on <= year_bounds(last_year)[1],
+        )
+        .group_by(year)
+    )
+    budgets = select(literal("budget"), BudgetYear.year, BudgetYear.amount_cents).where(
+        BudgetYear.year >= first_year, BudgetYear.year <= last_year
+    )
+    found: dict[str, dict[int, int]] = {"spent": {}, "budget": {}}
+    for kind, y, cents in db.session.execute(spent.union_all(budgets)):
+        found[kind][int(y)] = int(cents or 0)
+    default = default_amount()
+    return found["spent"], {
+        y: found["budget"].get(y, default) for y in range(first_year, last_year + 1)
+    }
 
 
 def spent_by_category(year: int) -> dict[str, int]:
@@ -346,6 +375,75 @@ def used_cents(year: int) -> int:
     )
 
 
+@dataclass(frozen=True)
+class BudgetUse:
+    year: int
+    budget_cents: int | None
+    #: Spent in the year plus the open commitments of its editions.
+    used_cents: int
+
+    @property
+    def used_percent(self) -> int | None:
+        if not self.budget_cents or self.budget_cents <= 0:
+            return None
+        return self.used_cents * 100 // self.budget_cents
+
+
+def budget_use(year: int) -> BudgetUse:
+    """The year's budget and what is used of it (`used_cents`), in one query."""
+    return read_budget_use(year, db.session.execute(select(*budget_use_columns(year))).one())
+
+
+def read_budget_use(year: int, row: Sequence[Any]) -> BudgetUse:
+    """The `BudgetUse` from a row that starts with the `budget_use_columns`."""
+    budget = row[0] if row[0] is not None else default_amount()
+    return BudgetUse(year, budget, int(row[1] or 0) + int(row[2] or 0))
+
+
+def budget_use_columns(year: int) -> list:
+    """Three scalar subqueries (the year's own budget, spent, open commitments) that a page
+    may put in a query of its own, to show the budget's use without a query more."""
+    first, last = year_bounds(year)
+    enrolled = (
+        select(func.count(Enrolment.id))
+        .where(
+            Enrolment.tenant_id == Edition.tenant_id,
+            Enrolment.edition_id == Edition.id,
+            Enrolment.status == EnrolmentStatus.ENROLLED,
+        )
+        .correlate(Edition)
+        .scalar_subquery()
+    )
+    booked = (
+        select(func.coalesce(func.sum(Actual.amount_cents), 0))
+        .where(Actual.tenant_id == Edition.tenant_id, Actual.edition_id == Edition.id)
+        .correlate(Edition)
+        .scalar_subquery()
+    )
+    left = (
+        Edition.cost_fixed_cents + Edition.cost_per_participant_cents * enrolled - booked
+    ).label("left")
+    editions = (
+        select(left)
+        .where(
+            Edition.cancelled.is_(False),
+            Edition.starts_on >= first,
+            Edition.starts_on <= last,
+        )
+        .subquery()
+    )
+    open_cents = select(
+        func.coalesce(func.sum(case((editions.c.left > 0, editions.c.left), else_=0)), 0)
+    ).scalar_subquery()
+    spent = (
+        select(func.coalesce(func.sum(Actual.amount_cents), 0))
+        .where(Actual.spent_on >= first, Actual.spent_on <= last)
+        .scalar_subquery()
+    )
+    own = select(BudgetYear.amount_cents).where(BudgetYear.year == year).scalar_subquery()
+    return [own.label("budget_own"), spent.label("budget_spent"), open_cents.label("budget_open")]
+
+
 def check_thresholds(year: int) -> list[int]:
     """Warn (signal `budget_threshold_reached`) for every threshold that committed plus spent
     has reached for the first time this year; returns the thresholds warned about now.
@@ -388,6 +486,22 @@ class YearCosts:
     committed_cents: int
     learners: int
     completed: int
+    #: The year's budget, where the caller read it (None: not read, or no budget).
+    budget_cents: int | None = None
+
+    @property
+    def within_budget(self) -> bool | None:
+        """Spent plus committed at most the budget; None without a budget."""
+        if self.budget_cents is None:
+            return None
+        return self.cost_cents <= self.budget_cents
+
+    @property
+    def used_percent(self) -> int | None:
+        """Spent plus committed as a share of the budget (whole per cent, rounded down)."""
+        if not self.budget_cents:
+            return None
+        return self.cost_cents * 100 // self.budget_cents
 
     @property
     def per_learner_cents(self) -> int | None:
@@ -442,23 +556,31 @@ def year_costs(year: int) -> YearCosts:
     return years_costs(year, year)[0]
 
 
-def years_costs(first_year: int, last_year: int) -> list[YearCosts]:
-    """`year_costs` for every year from `first_year` to `last_year` (a trend): two queries per
-    year, and the learner counts of all years in one."""
+def years_costs(
+    first_year: int, last_year: int, editions: list[EditionCost] | None = None
+) -> list[YearCosts]:
+    """`year_costs` for every year from `first_year` to `last_year` (a trend), with each year's
+    budget: three queries whatever the number of years (two when the caller passes the
+    years' `editions_costs`)."""
+    if editions is None:
+        editions = editions_costs(first_year, last_year)
+    committed: dict[int, int] = defaultdict(int)
+    for cost in editions:
+        committed[cost.starts_on.year] += cost.open_cents
+    spent, budgets = money_by_year(first_year, last_year)
     counts = _learner_counts(first_year, last_year)
     result = []
     for year in range(first_year, last_year + 1):
-        committed = sum(cost.open_cents for cost in edition_costs(year))
-        spent = sum(spent_by_category(year).values())
         learners, completed = counts.get(year, (0, 0))
         result.append(
             YearCosts(
                 year=year,
-                cost_cents=committed + spent,
-                spent_cents=spent,
-                committed_cents=committed,
+                cost_cents=committed[year] + spent.get(year, 0),
+                spent_cents=spent.get(year, 0),
+                committed_cents=committed[year],
                 learners=learners,
                 completed=completed,
+                budget_cents=budgets[year],
             )
         )
     return result

@@ -28,6 +28,7 @@ from samenleren.core.tenancy import require_tenant
 from samenleren.dashboards.first_steps import FirstStep, first_steps
 from samenleren.dashboards.worklist import Worklist, read_worklist, shape, worklist_parts
 from samenleren.identity.models import Role, User
+from samenleren.insight.figures import Card, card
 from samenleren.process_templates.definition import (
     StepSpec,
     TemplateDefinition,
@@ -121,11 +122,13 @@ class ProgrammeDashboard:
     first_steps: list[FirstStep]
     #: Applications, conversations to read and editions to look at (dashboards.worklist).
     work: Worklist
+    #: The programme report's headline (transfer, budget used), computed by insight.
+    insight: Card
 
 
 def programme_dashboard(user: User, today: date | None = None) -> ProgrammeDashboard:
-    """The programme at a glance, with the worklist and a new tenant's first steps (5 queries,
-    whatever the number of trajectories)."""
+    """The programme at a glance, with the worklist, a new tenant's first steps and the
+    report's headline (7 queries, whatever the number of trajectories)."""
     today = today or local_today()
     relations = frozenset({Role.PROGRAMME_ADMIN})
     counts, per_position, without_coach_total, overdue_total, definitions = _overview(today)
@@ -150,6 +153,7 @@ def programme_dashboard(user: User, today: date | None = None) -> ProgrammeDashb
             training=work.has_training,
         ),
         work=work,
+        insight=card(today),
     )
 
 

@@ -31,6 +31,7 @@ from samenleren.core.formatting import local_day, local_today
 from samenleren.core.tenant import Tenant
 from samenleren.demo import texts
 from samenleren.demo.dates import moment, workday
+from samenleren.demo.history import seed_history
 from samenleren.demo.reference import seed_coach_days, seed_coach_pool, seed_training_departments
 from samenleren.demo.writer import Cast, ProgrammeWriter, coach_of, enrolled_at
 from samenleren.identity.models import Department, User
@@ -43,6 +44,7 @@ class Programme(ProgrammeWriter):
     """The year of one tenant: its editions, each at another point of the model."""
 
     def run(self) -> None:
+        seed_history(self, self.today)  # the two years before, for the report's trends
         self.finished()
         self.returning()
         self.closing()

@@ -12,6 +12,7 @@ from flask import Flask
 
 
 def init_app(app: Flask) -> None:
+    from samenleren.core.jobs.schedule import Periodic, periodic
     from samenleren.exports.datasets import Provider, provide
     from samenleren.exports.models import Dataset
     from samenleren.insight.tables import build_tables, check_parameters
@@ -19,3 +20,22 @@ def init_app(app: Flask) -> None:
     # The report's tables as an export: exports sits below insight and builds them through
     # this provider, in the background like every export.
     provide(Dataset.INSIGHT, Provider(check=check_parameters, build=build_tables))
+    # The previous quarter's report mail to the programme admins, on the first day of each
+    # quarter (06:00 UTC); the job writes each quarter's mail once.
+    periodic(
+        Periodic(
+            "insight.quarterly_report",
+            "samenleren.insight.jobs.send_quarterly_report",
+            cron="0 6 1 1,4,7,10 *",
+        )
+    )
+    # The comparison between organisations that share their figures: once for the platform,
+    # visiting each tenant in its own context (insight.comparison).
+    periodic(
+        Periodic(
+            "insight.comparisons",
+            "samenleren.insight.jobs.compute_comparisons",
+            cron="50 3 * * *",
+            per_tenant=False,
+        )
+    )

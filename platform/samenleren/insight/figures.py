@@ -30,11 +30,13 @@ from datetime import date
 from sqlalchemy import case, distinct, extract, func, select
 from sqlalchemy.orm import aliased
 
+from samenleren.budget.ledger import BudgetUse, budget_use_columns, read_budget_use
 from samenleren.catalogue.models import Edition, Training
 from samenleren.coaching.models import CoachDay, CoachDayAttendance
 from samenleren.core.extensions import db
 from samenleren.identity.models import User
-from samenleren.insight.scope import Scope
+from samenleren.insight.costs import Costs, programme_costs
+from samenleren.insight.scope import Period, Scope
 from samenleren.process_templates.definition import (
     FieldType,
     RatingMoment,
@@ -173,6 +175,9 @@ class Figures:
     trend: list[TrendRow]
     #: The tenant's templates ask for no expected results at all (nothing to measure yet).
     unmeasured: bool = field(default=False)
+    #: What the programme cost (`insight.costs`); None in a manager's team view, which is
+    #: about their team, not the programme's budget.
+    costs: Costs | None = None
 
 
 # --- the numbers ------------------------------------------------------------------------------
@@ -575,8 +580,9 @@ def _trend(scope: Scope, below_tenant: bool) -> list[TrendRow]:
     ]
 
 
-def figures(scope: Scope) -> Figures:
-    """Every figure of the report for `scope` (10 queries, whatever the size)."""
+def figures(scope: Scope, *, costs: bool = True) -> Figures:
+    """Every figure of the report for `scope` (10 queries, whatever the size), with the
+    programme's costs (four more) unless `costs` is false or it is a manager's team view."""
     trajectories, definitions = _load(scope)
     below_tenant = not scope.is_whole_tenant
     group = _Group(below_tenant)
@@ -627,4 +633,65 @@ def figures(scope: Scope) -> Figures:
         funnel=_funnel(group, rows, sets, moments),
         trend=_trend(scope, below_tenant),
         unmeasured=bool(definitions) and not sets,
+        costs=programme_costs(
+            scope.period.ends_on.year,
+            TREND_YEARS,
+            filtered=not scope.is_whole_tenant,
+            training=scope.training,
+        )
+        if costs and scope.manager is None
+        else None,
+    )
+
+
+def year_transfer(year: int) -> TrendRow:
+    """The whole tenant's transfer in `year` (editions that ended in it): one query."""
+    return _trend(Scope(period=Period.of_year(year)), below_tenant=False)[-1]
+
+
+@dataclass(frozen=True)
+class Card:
+    """The report's headline for a start page: this year's transfer after three months
+    (according to the managers, the whole tenant) and how much of the budget is used."""
+
+    year: int
+    transfer: Share
+    budget: BudgetUse
+
+
+def card(today: date) -> Card:
+    """One query: the year's transfer according to the managers (whole tenant, as in the
+    report) and the budget's use (`budget.ledger.budget_use_columns`)."""
+    year = today.year
+    transferred = case((ResultRating.level.in_([ResultLevel.APPLIED, ResultLevel.EXCEEDED]), 1))
+    ratings = (
+        select(
+            func.count().label("rated"),
+            func.count(transferred).label("transferred"),
+            func.count(distinct(Trajectory.learner_id)).label("learners"),
+        )
+        .join(ExpectedResult, ExpectedResult.id == ResultRating.expected_result_id)
+        .join(Trajectory, Trajectory.id == ExpectedResult.trajectory_id)
+        .join(Edition, Edition.id == Trajectory.edition_id)
+        .where(
+            ResultRating.moment == TRANSFER_MOMENT.value,
+            ResultRating.rater_role == MANAGER,
+            Trajectory.status != TrajectoryStatus.WITHDRAWN,
+            Edition.ends_on.between(date(year, 1, 1), date(year, 12, 31)),
+        )
+        .subquery()
+    )
+    row = db.session.execute(
+        select(
+            *budget_use_columns(year), ratings.c.rated, ratings.c.transferred, ratings.c.learners
+        )
+    ).one()
+    return Card(
+        year=year,
+        transfer=Share(
+            part=int(row.transferred or 0),
+            whole=int(row.rated or 0),
+            learners=int(row.learners or 0),
+        ),
+        budget=read_budget_use(year, row),
     )

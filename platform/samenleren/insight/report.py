@@ -11,7 +11,9 @@ from dataclasses import dataclass, field
 from flask_babel import get_locale, gettext
 from flask_babel import lazy_gettext as _l
 
+from samenleren.core.money import show_euros
 from samenleren.core.tenancy import require_tenant
+from samenleren.insight.costs import Costs
 from samenleren.insight.figures import Count, Figures, Share
 
 #: The text shown instead of a figure about fewer than five learners.
@@ -21,7 +23,8 @@ FEWER_THAN_5 = _l("fewer than 5")
 @dataclass(frozen=True)
 class Bar:
     label: str
-    #: 0-100; None: not shown (too few learners, or nothing rated).
+    #: 0-100 (more for a budget overrun; the bar stops at the end); None: not shown (too few
+    #: learners, or nothing rated).
     percent: int | None
     series: str = "primary"
     #: Not shown because fewer than five learners are behind it.
@@ -266,8 +269,200 @@ def trend_section(f: Figures) -> Section:
     )
 
 
+# --- costs ----------------------------------------------------------------------------------------
+
+
+def show_money(cents: int | None) -> str:
+    return "–" if cents is None else show_euros(cents)
+
+
+def _of_budget(cents: int, budget: int | None) -> int | None:
+    """`cents` as a whole per cent of the budget (rounded half up); None without a budget."""
+    if not budget or budget <= 0:
+        return None
+    return (cents * 200 + budget) // (budget * 2)
+
+
+def _within(within: bool | None) -> str:
+    if within is None:
+        return "–"
+    return gettext("yes") if within else gettext("no")
+
+
+def budget_section(f: Figures) -> Section | None:
+    if f.costs is None:
+        return None
+    costs: Costs = f.costs
+    row = costs.current
+    year = row.costs
+    budget = year.budget_cents
+    notes = []
+    if budget is None:
+        notes.append(gettext("No budget was set for %(year)d.", year=costs.year))
+    elif year.within_budget is False:
+        notes.append(
+            gettext(
+                "Spent and committed exceed the budget by %(amount)s.",
+                amount=show_euros(year.cost_cents - budget),
+            )
+        )
+    if costs.filtered:
+        notes.append(
+            gettext(
+                "The costs are about the whole programme of the year: "
+                "the filters do not apply to them."
+            )
+        )
+    return Section(
+        key="budget",
+        title=gettext("Budget %(year)d", year=costs.year),
+        summary=gettext(
+            "Of a budget of %(budget)s, %(spent)s was spent and %(committed)s is committed: "
+            "a forecast of %(forecast)s. Within budget: %(within)s.",
+            budget=show_money(budget),
+            spent=show_euros(year.spent_cents),
+            committed=show_euros(year.committed_cents),
+            forecast=show_euros(year.cost_cents),
+            within=_within(year.within_budget),
+        ),
+        bars=[
+            Bar(gettext("Spent"), _of_budget(year.spent_cents, budget)),
+            Bar(gettext("Committed"), _of_budget(year.committed_cents, budget), "secondary"),
+            Bar(gettext("Forecast"), _of_budget(year.cost_cents, budget)),
+        ],
+        columns=[gettext("What"), gettext("Amount")],
+        rows=[
+            [gettext("Budget"), show_money(budget)],
+            [gettext("Spent"), show_euros(year.spent_cents)],
+            [gettext("Committed (still to be invoiced)"), show_euros(year.committed_cents)],
+            [gettext("Forecast (spent and committed)"), show_euros(year.cost_cents)],
+            [
+                gettext("Remaining"),
+                show_money(None if budget is None else budget - year.cost_cents),
+            ],
+            [gettext("Within budget"), _within(year.within_budget)],
+            [gettext("Learners"), str(year.learners)],
+            [gettext("Completed trajectories"), str(year.completed)],
+            [
+                gettext("Expected results applied in the work, according to the managers"),
+                str(row.applied),
+            ],
+            [gettext("Cost per learner"), show_money(year.per_learner_cents)],
+            [gettext("Cost per completed trajectory"), show_money(year.per_completed_cents)],
+            [gettext("Cost per applied expected result"), show_money(row.per_applied_cents)],
+        ],
+        notes=notes,
+    )
+
+
+def training_costs_section(f: Figures) -> Section | None:
+    if f.costs is None:
+        return None
+    costs: Costs = f.costs
+    total = sum(row.cost_cents for row in costs.trainings)
+    hidden = str(FEWER_THAN_5)
+
+    def per(row, cents: int | None) -> str:
+        return hidden if row.hidden else show_money(cents)
+
+    return Section(
+        key="training_costs",
+        title=gettext("Costs per training in %(year)d", year=costs.year),
+        summary=gettext("Each training's share of what the editions of the year cost."),
+        bars=[Bar(row.title, _of_budget(row.cost_cents, total)) for row in costs.trainings],
+        columns=[
+            gettext("Training"),
+            gettext("Cost"),
+            gettext("Learners"),
+            gettext("Cost per learner"),
+            gettext("Cost per completed trajectory"),
+            gettext("Cost per applied expected result"),
+        ],
+        rows=[
+            [
+                row.title,
+                show_euros(row.cost_cents),
+                hidden if row.hidden else str(row.learners),
+                per(row, row.per_learner_cents),
+                per(row, row.per_completed_cents),
+                per(row, row.per_applied_cents),
+            ]
+            for row in costs.trainings
+        ],
+        notes=[
+            gettext(
+                "A training's cost is what was booked on its editions plus what is still "
+                "committed on them."
+            )
+        ],
+    )
+
+
+def cost_trend_section(f: Figures) -> Section | None:
+    if f.costs is None:
+        return None
+    years = f.costs.years
+    return Section(
+        key="cost_trend",
+        title=gettext("Costs over the years"),
+        summary=", ".join(
+            gettext(
+                "%(year)d: %(percent)s of the budget",
+                year=row.costs.year,
+                percent="–" if row.costs.used_percent is None else f"{row.costs.used_percent}%",
+            )
+            for row in years
+        ),
+        bars=[
+            Bar(str(row.costs.year), _of_budget(row.costs.cost_cents, row.costs.budget_cents))
+            for row in years
+        ],
+        columns=[
+            gettext("Year"),
+            gettext("Budget"),
+            gettext("Spent and committed"),
+            gettext("Within budget"),
+            gettext("Cost per learner"),
+            gettext("Cost per completed trajectory"),
+            gettext("Cost per applied expected result"),
+        ],
+        rows=[
+            [
+                str(row.costs.year),
+                show_money(row.costs.budget_cents),
+                show_euros(row.costs.cost_cents),
+                _within(row.costs.within_budget),
+                show_money(row.costs.per_learner_cents),
+                show_money(row.costs.per_completed_cents),
+                show_money(row.per_applied_cents),
+            ]
+            for row in years
+        ],
+    )
+
+
 def headline(found: Figures) -> list[tuple[str, str]]:
     """The figures at the top of the report."""
+    costs = []
+    if found.costs is not None:
+        year = found.costs.current.costs
+        costs = [
+            (
+                gettext("Budget %(year)d used (spent and committed)", year=year.year),
+                "–"
+                if year.used_percent is None
+                else gettext(
+                    "%(percent)d%% (%(cost)s of %(budget)s)",
+                    percent=year.used_percent,
+                    cost=show_euros(year.cost_cents),
+                    budget=show_money(year.budget_cents),
+                ),
+            ),
+            (
+                gettext("Cost per applied expected result in %(year)d", year=year.year),
+                show_money(found.costs.current.per_applied_cents),
+            ),
+        ]
     return [
         (gettext("Trajectories"), show_count(found.trajectories)),
         (
@@ -280,11 +475,13 @@ def headline(found: Figures) -> list[tuple[str, str]]:
         ),
         (gettext("Completed"), show_share(found.completed)),
         (gettext("Withdrawn"), show_share(found.withdrawn)),
+        *costs,
     ]
 
 
-#: The report's sections in order. A section about costs joins here as one more function.
-SECTIONS: list[Callable[[Figures], Section]] = [
+#: The report's sections in order; a section that has nothing to say (the costs in a manager's
+#: team view) is None and left out.
+SECTIONS: list[Callable[[Figures], Section | None]] = [
     transfer_section,
     goals_section,
     trainings_section,
@@ -293,8 +490,11 @@ SECTIONS: list[Callable[[Figures], Section]] = [
     together_section,
     funnel_section,
     trend_section,
+    budget_section,
+    training_costs_section,
+    cost_trend_section,
 ]
 
 
 def sections(f: Figures) -> list[Section]:
-    return [build(f) for build in SECTIONS]
+    return [section for build in SECTIONS if (section := build(f)) is not None]

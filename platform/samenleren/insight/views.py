@@ -12,6 +12,7 @@ import csv
 import io
 
 from flask import Blueprint, Response, render_template, request
+from flask_babel import gettext
 from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import aliased
@@ -22,10 +23,12 @@ from samenleren.core.extensions import db
 from samenleren.core.formatting import local_today
 from samenleren.core.spreadsheets import neutralise
 from samenleren.core.tenancy import require_tenant
-from samenleren.core.web import role_required
+from samenleren.core.web import form_action, role_required, see_other
 from samenleren.identity.models import Department, Role, User
 from samenleren.insight import report
+from samenleren.insight.comparison import MIN_TENANTS, page_state, set_sharing
 from samenleren.insight.figures import Share, figures
+from samenleren.insight.mail import set_mail_choice
 from samenleren.insight.scope import Scope, parse_scope
 
 bp = Blueprint("insight", __name__, template_folder="templates")
@@ -112,6 +115,8 @@ def _page(team: bool):
         options=_options(),
         values=request.args,
         errors={},
+        state=None if team else page_state(current_user, scope.period.ends_on.year),
+        min_tenants=MIN_TENANTS,
     )
 
 
@@ -119,6 +124,36 @@ def _page(team: bool):
 @role_required(Role.PROGRAMME_ADMIN)
 def show_report():
     return _page(team=False)
+
+
+@bp.post("/<tenant>/insight/mail")
+@role_required(Role.PROGRAMME_ADMIN)
+def choose_mail():
+    """The admin's own choice: the quarterly report mail, or not."""
+    wanted = request.form.get("quarterly_mail") == "yes"
+    return form_action(
+        lambda: set_mail_choice(current_user, wanted),
+        invalid=lambda errors: _page(team=False),
+        done=see_other("insight.show_report"),
+        message=gettext("You get the quarterly report by mail.")
+        if wanted
+        else gettext("You no longer get the quarterly report by mail."),
+    )
+
+
+@bp.post("/<tenant>/insight/sharing")
+@role_required(Role.PROGRAMME_ADMIN)
+def choose_sharing():
+    """The organisation's choice: share its aggregated figures in the comparison, or not."""
+    share = request.form.get("share") == "yes"
+    return form_action(
+        lambda: set_sharing(current_user, share),
+        invalid=lambda errors: _page(team=False),
+        done=see_other("insight.show_report"),
+        message=gettext("The organisation shares its aggregated figures.")
+        if share
+        else gettext("The organisation no longer shares its figures."),
+    )
 
 
 @bp.get("/<tenant>/insight/team")
@@ -146,7 +181,7 @@ def report_csv():
     except InvalidInput as refused:
         message = "; ".join(refused.errors.values())
         return Response(message, status=422, mimetype="text/plain")
-    found = figures(scope)
+    found = figures(scope, costs=False)
     buffer = io.StringIO(newline="")
     writer = csv.writer(buffer, delimiter=";", lineterminator="\r\n")
     writer.writerow(CSV_COLUMNS)

@@ -45,6 +45,7 @@ KINDS: dict[NotificationKind, KindSpec] = {
     NotificationKind.BUDGET_THRESHOLD: KindSpec(
         _l("Budget %(year)s: %(percent)s committed and spent")
     ),
+    NotificationKind.QUARTERLY_REPORT: KindSpec(_l("Programme report: %(period)s")),
 }
 
 

@@ -40,6 +40,9 @@ class NotificationKind(enum.StrEnum):
     # Sent on `budget_threshold_reached`: the programme admins hear that the year's budget is
     # 80 % or 100 % committed and spent.
     BUDGET_THRESHOLD = "budget_threshold"
+    # The programme report's headline, every quarter, to the programme admins (insight writes
+    # it; notifications only knows the kind and its templates).
+    QUARTERLY_REPORT = "quarterly_report"
 
 
 class NotificationState(enum.StrEnum):

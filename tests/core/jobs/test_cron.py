@@ -45,6 +45,20 @@ EXPECTED = {
     ),
     # Each tenant's retention periods applied each night, after the audit verification.
     "retention.apply": ("samenleren.retention.jobs.apply", "10 3 * * *", None, True),
+    # The previous quarter's report mail, on the first day of a quarter.
+    "insight.quarterly_report": (
+        "samenleren.insight.jobs.send_quarterly_report",
+        "0 6 1 1,4,7,10 *",
+        None,
+        True,
+    ),
+    # The comparison between organisations: once for the platform, not per tenant.
+    "insight.comparisons": (
+        "samenleren.insight.jobs.compute_comparisons",
+        "50 3 * * *",
+        None,
+        False,
+    ),
 }
 
 
