@@ -2,7 +2,7 @@
 one way the runtime role may remove old audit events (`audit_prune_prefix`).
 
 Revision ID: 0022
-Revises: 0016
+Revises: 0020
 """
 
 import sqlalchemy as sa
@@ -12,7 +12,7 @@ from samenleren.core.rls import disable_rls, enable_rls
 
 # revision identifiers, used by Alembic.
 revision = "0022"
-down_revision = "0016"
+down_revision = "0020"
 branch_labels = None
 depends_on = None
 

@@ -4,7 +4,7 @@ aggregated figures, and the comparison computed for a sharing tenant (its own tw
 the median of the others; no row about a person).
 
 Revision ID: 0023
-Revises: 0016
+Revises: 0022
 """
 
 import sqlalchemy as sa
@@ -14,7 +14,7 @@ from samenleren.core.rls import disable_rls, enable_rls
 
 # revision identifiers, used by Alembic.
 revision = "0023"
-down_revision = "0016"
+down_revision = "0022"
 branch_labels = None
 depends_on = None
 
