@@ -40,6 +40,7 @@ def _seed_every_table(app: Flask, refs: dict[str, TenantRef]) -> dict[str, Tenan
     from samenleren.budget.actuals import ActualInput, add_actual
     from samenleren.budget.planning import rename_categories, set_year_budget
     from samenleren.calendars.feeds import create_feed
+    from samenleren.identity.client_keys import rotate_client_key
     from samenleren.identity.trainers import invite_external_trainer
     from samenleren.scim.groups import GroupData, create_group
     from samenleren.scim.tokens import create_token
@@ -67,6 +68,9 @@ def _seed_every_table(app: Flask, refs: dict[str, TenantRef]) -> dict[str, Tenan
                 add_actual(ActualInput(date(2027, 1, 5), 1250, "other"), admin)
                 set_year_budget(2027, 500000, {}, admin)
                 rename_categories({"venues": f"Zalen {ref.slug}"}, admin)
+                db.session.commit()
+                # A key pair for private_key_jwt (client_keys).
+                rotate_client_key(db.session.get(Tenant, ref.id), None, actor_label="test")
                 db.session.commit()
                 # The audit chain verified once (audit_verifications).
                 verify_tenant()
