@@ -99,12 +99,13 @@ def test_seeding_twice_adds_nothing(app: Flask, tenants: dict[str, TenantRef]) -
     # Login sessions come from logging in; sign-in links from inviting external trainers; SCIM
     # tokens and groups from setting up provisioning; calendar feeds from a person making their
     # secret link (a seeded one would be a link nobody knows); verifications of the audit chain
-    # from running `flask audit verify`.
+    # from running `flask audit verify`; key pairs from choosing private_key_jwt.
     assert empty == {
         "login_sessions",
         "sign_in_links",
         "calendar_feeds",
         "audit_verifications",
+        "client_keys",
         *SCIM_TABLES,
     }
     assert once["coach_profiles"] == 13
@@ -565,6 +566,7 @@ def test_the_programme_seeds_on_sqlite_too(
         "sign_in_links",
         "calendar_feeds",
         "audit_verifications",
+        "client_keys",
         *SCIM_TABLES,
     }
     with app.app_context():
