@@ -40,6 +40,7 @@ def _seed_every_table(app: Flask, refs: dict[str, TenantRef]) -> dict[str, Tenan
     from samenleren.budget.actuals import ActualInput, add_actual
     from samenleren.budget.planning import rename_categories, set_year_budget
     from samenleren.calendars.feeds import create_feed
+    from samenleren.identity.client_keys import rotate_client_key
     from samenleren.identity.trainers import invite_external_trainer
     from samenleren.scim.groups import GroupData, create_group
     from samenleren.scim.tokens import create_token
@@ -76,6 +77,9 @@ def _seed_every_table(app: Flask, refs: dict[str, TenantRef]) -> dict[str, Tenan
                 update_periods(periods | {"coaching_notes": "18"}, admin)
                 place_hold("person", str(user.id), "Rls", admin)
                 note_departure(user)
+                db.session.commit()
+                # A key pair for private_key_jwt (client_keys).
+                rotate_client_key(db.session.get(Tenant, ref.id), None, actor_label="test")
                 db.session.commit()
                 # The audit chain verified once (audit_verifications).
                 verify_tenant()

@@ -109,15 +109,16 @@ def test_seeding_twice_adds_nothing(app: Flask, tenants: dict[str, TenantRef]) -
     # Login sessions come from logging in; sign-in links from inviting external trainers; SCIM
     # tokens and groups from setting up provisioning; calendar feeds from a person making their
     # secret link (a seeded one would be a link nobody knows); verifications of the audit chain
-    # from running `flask audit verify`; retention rows from the admin changing a period,
-    # placing a legal hold, or an employee leaving (`RETENTION_TABLES`); insight's rows from an
-    # admin's choice (no quarterly mail, sharing figures) and from its jobs (the quarter's mail,
-    # the comparison).
+    # from running `flask audit verify`; key pairs from choosing private_key_jwt; retention rows
+    # from the admin changing a period, placing a legal hold, or an employee leaving
+    # (`RETENTION_TABLES`); insight's rows from an admin's choice (no quarterly mail, sharing
+    # figures) and from its jobs (the quarter's mail, the comparison).
     assert empty == {
         "login_sessions",
         "sign_in_links",
         "calendar_feeds",
         "audit_verifications",
+        "client_keys",
         *SCIM_TABLES,
         *RETENTION_TABLES,
         *INSIGHT_TABLES,
@@ -591,6 +592,7 @@ def test_the_programme_seeds_on_sqlite_too(
         "sign_in_links",
         "calendar_feeds",
         "audit_verifications",
+        "client_keys",
         *SCIM_TABLES,
         *RETENTION_TABLES,
         *INSIGHT_TABLES,
