@@ -200,6 +200,21 @@ def _export(world: World) -> object:
     return export_id
 
 
+def _data_package(world: World) -> object:
+    """A ready personal data package of the world's learner, produced by its programme admin."""
+    from samenleren.core.extensions import db
+    from samenleren.exports.services import build_export
+    from samenleren.identity.models import User
+    from samenleren.privacy.requests import request_for_person
+    from tests.factories import get
+
+    package = request_for_person(get(User, world.admin), get(User, world.learner), "Verzoek", "nl")
+    package_id = package.id
+    db.session.commit()
+    build_export(package_id)
+    return package_id
+
+
 def _scheduled_step(world: World) -> object:
     """The world's intake with an appointment (calendar downloads need one)."""
     from datetime import UTC, datetime, timedelta
@@ -314,6 +329,8 @@ OBJECT_FACTORIES: dict[str, Callable[[World], object]] = {
     "scheduled_meeting_id": _scheduled_meeting,
     "feed_token": _feed_token,
     "export_id": _export,
+    "package_id": _data_package,
+    "person_id": lambda world: world.learner,
     "actual_id": _budget_actual,
     "version_id": _published_version,
     "template_id": _default_template,

@@ -121,6 +121,7 @@ def _init_domains(app: Flask) -> None:
         exports,
         insight,
         notifications,
+        privacy,
         process_templates,
         trajectories,
     )
@@ -133,6 +134,7 @@ def _init_domains(app: Flask) -> None:
         notifications,
         calendars,
         exports,
+        privacy,
         insight,
     ):
         domain.init_app(app)
@@ -156,6 +158,7 @@ def _register_blueprints(app: Flask) -> None:
     from samenleren.notifications.views import bp as notifications_bp
     from samenleren.operator.queue_views import bp as operator_jobs_bp
     from samenleren.operator.views import bp as operator_bp
+    from samenleren.privacy.views import bp as privacy_bp
     from samenleren.process_templates.editor import step_views  # noqa: F401 (see below)
     from samenleren.process_templates.editor.views import bp as process_templates_bp
     from samenleren.process_templates.library.views import bp as library_bp
@@ -184,6 +187,7 @@ def _register_blueprints(app: Flask) -> None:
         dashboards_bp,
         insight_bp,
         exports_bp,
+        privacy_bp,
         audit_bp,
         operator_bp,
         operator_jobs_bp,

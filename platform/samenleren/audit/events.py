@@ -98,6 +98,17 @@ class AuditAction(enum.StrEnum):
     #: details: `filename`, `rows`, `total` (cents); each imported actual is recorded as added.
     BUDGET_IMPORTED = "budget.imported"
     BUDGET_CATEGORIES_RENAMED = "budget.categories_renamed"
+    # The employee's rights (privacy); subject: the person (a user), or their trajectory.
+    #: details: `package` (the export's id), `audience` (`self` or `programme_admin`), and the
+    #: administrator's `reason`.
+    PERSONAL_DATA_REQUESTED = "personal_data.requested"
+    #: details: `package`, `audience`.
+    PERSONAL_DATA_DOWNLOADED = "personal_data.downloaded"
+    #: details: `fields` (the names of the corrected fields, never their values), `reason`.
+    PROFILE_RECTIFIED = "profile.rectified"
+    #: details: `reason`.
+    TRAJECTORY_RESTRICTED = "trajectory.restricted"
+    TRAJECTORY_RESTRICTION_LIFTED = "trajectory.restriction_lifted"
 
 
 ACTION_LABELS = {
@@ -153,6 +164,11 @@ ACTION_LABELS = {
     AuditAction.BUDGET_ACTUAL_DELETED: _l("Expense removed from the budget"),
     AuditAction.BUDGET_IMPORTED: _l("Expenses imported into the budget"),
     AuditAction.BUDGET_CATEGORIES_RENAMED: _l("Budget categories renamed"),
+    AuditAction.PERSONAL_DATA_REQUESTED: _l("Personal data package requested"),
+    AuditAction.PERSONAL_DATA_DOWNLOADED: _l("Personal data package downloaded"),
+    AuditAction.PROFILE_RECTIFIED: _l("Profile corrected"),
+    AuditAction.TRAJECTORY_RESTRICTED: _l("Trajectory restricted from further processing"),
+    AuditAction.TRAJECTORY_RESTRICTION_LIFTED: _l("Restriction of a trajectory lifted"),
 }
 
 #: Why a login was refused (`details["reason"]` of `login.refused`).

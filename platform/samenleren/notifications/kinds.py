@@ -45,6 +45,7 @@ KINDS: dict[NotificationKind, KindSpec] = {
     NotificationKind.BUDGET_THRESHOLD: KindSpec(
         _l("Budget %(year)s: %(percent)s committed and spent")
     ),
+    NotificationKind.PERSONAL_DATA_READY: KindSpec(_l("Your data package is ready")),
 }
 
 

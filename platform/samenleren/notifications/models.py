@@ -40,6 +40,8 @@ class NotificationKind(enum.StrEnum):
     # Sent on `budget_threshold_reached`: the programme admins hear that the year's budget is
     # 80 % or 100 % committed and spent.
     BUDGET_THRESHOLD = "budget_threshold"
+    # A personal data package is ready to download (`privacy`): to whom asked for it.
+    PERSONAL_DATA_READY = "personal_data_ready"
 
 
 class NotificationState(enum.StrEnum):

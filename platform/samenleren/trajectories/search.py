@@ -107,6 +107,7 @@ def search_trajectories(viewer: User, chosen: TrajectoryFilter) -> TrajectoryPag
             Edition.name.label("edition"),
             Edition.starts_on,
             Trajectory.status,
+            Trajectory.restricted_at,
             coach.name.label("coach"),
         )
         .join(learner, learner.id == Trajectory.learner_id)
