@@ -129,10 +129,10 @@ def request_my_data():
     )
 
 
-@bp.get("/<tenant>/my-data/<uuid:package_id>/download")
+@bp.get("/<tenant>/my-data/<uuid:my_package_id>/download")
 @login_required
-def download_my_data(package_id: uuid.UUID):
-    export = requests.own_package(package_id, current_user)
+def download_my_data(my_package_id: uuid.UUID):
+    export = requests.own_package(my_package_id, current_user)
     if export is None:
         abort(404)
     if not exports.is_downloadable(export):
