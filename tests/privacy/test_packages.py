@@ -86,7 +86,7 @@ def test_a_learners_package_holds_their_own_data_and_notes_and_nothing_of_others
     assert page.status_code == 200
     assert 'href="/flevoland/my-data/"' in page.get_data(as_text=True)  # in the menu
 
-    export, content = my_package(app, world, learner)
+    _, content = my_package(app, world, learner)
     files = package_files(content)
     assert set(files) == {"data.json", "index.html", "README.txt"}
     data = package_data(content)
@@ -130,14 +130,14 @@ def test_a_learners_package_holds_their_own_data_and_notes_and_nothing_of_others
     assert any(entry["action"] == "login.succeeded" for entry in data["audit"])
 
 
-def test_a_coachs_package_holds_the_notes_they_wrote_and_no_learners_answers(
-    app, tenants, world
-):
+def test_a_coachs_package_holds_the_notes_they_wrote_and_no_learners_answers(app, tenants, world):
     plant_group(app, world)
     coach = client_for(app, world, "coach")
     _, content = my_package(app, world, coach)
     data = package_data(content)
-    written = {(w["learner"], w["field"]): w["value"] for w in data["written_in_other_trajectories"]}
+    written = {
+        (w["learner"], w["field"]): w["value"] for w in data["written_in_other_trajectories"]
+    }
     assert written == {
         ("Anna Learner flevoland", "notes"): NOTE_A,
         ("Cor Colleague flevoland", "notes"): NOTE_B,
@@ -150,9 +150,7 @@ def test_a_coachs_package_holds_the_notes_they_wrote_and_no_learners_answers(
     assert coached == {"Anna Learner flevoland", "Cor Colleague flevoland"}
 
 
-def test_a_coach_who_does_not_coach_the_learner_gets_nothing_they_wrote_there(
-    app, tenants, world
-):
+def test_a_coach_who_does_not_coach_the_learner_gets_nothing_they_wrote_there(app, tenants, world):
     """Confidential notes stay with the learner and the current coach: someone who once wrote
     in the progress conversation but coaches no more does not take the note along."""
     plant_group(app, world)
@@ -168,7 +166,9 @@ def test_a_managers_package_holds_what_they_wrote_about_their_report_and_no_note
     plant_group(app, world)
     manager = client_for(app, world, "manager")
     _, content = my_package(app, world, manager)
-    written = {w["field"]: w["value"] for w in package_data(content)["written_in_other_trajectories"]}
+    written = {
+        w["field"]: w["value"] for w in package_data(content)["written_in_other_trajectories"]
+    }
     assert written == {"manager_expectations": MANAGER_A, "expectations_met": 4}
     text = package_text(content)
     for foreign in (NOTE_A, OWN_A, NOTE_B, GROUP_A, GROUP_B, STRANGER):
@@ -214,13 +214,11 @@ def test_the_admins_package_of_a_learner_has_no_confidential_notes_per_field(app
     text = package_text(got.data)
     for secret in EVERY:
         assert secret not in text, secret
-    assert "It holds no confidential coaching notes" in package_files(got.data)[
-        "index.html"
-    ].decode()
+    assert (
+        "It holds no confidential coaching notes" in package_files(got.data)["index.html"].decode()
+    )
     # The reason is in the audit log with the request.
-    (requested,) = [
-        e for e in events(app, world.tenant, "personal_data.requested")
-    ]
+    (requested,) = [e for e in events(app, world.tenant, "personal_data.requested")]
     assert requested.details["reason"] == "Verzoek 3 maart"
     assert requested.details["audience"] == "programme_admin"
     assert requested.subject_id == str(world.learner)

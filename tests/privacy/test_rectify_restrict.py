@@ -64,7 +64,10 @@ def _notes(app, world, step_id) -> list[tuple[str, str]]:
 
 def restrict(app, admin, world, reason="Verzoek van de medewerker"):
     return post(
-        app, admin, f"/flevoland/privacy/trajectories/{world.trajectory}/restrict", {"reason": reason}
+        app,
+        admin,
+        f"/flevoland/privacy/trajectories/{world.trajectory}/restrict",
+        {"reason": reason},
     )
 
 

@@ -102,9 +102,7 @@ SENTENCES = {
     A.BUDGET_IMPORTED: _l("%(actor)s imported %(rows)s expenses from the file %(filename)s"),
     A.BUDGET_CATEGORIES_RENAMED: _l("%(actor)s renamed budget categories"),
     A.PERSONAL_DATA_REQUESTED: _l("%(actor)s asked for the personal data package of %(subject)s"),
-    A.PERSONAL_DATA_DOWNLOADED: _l(
-        "%(actor)s downloaded the personal data package of %(subject)s"
-    ),
+    A.PERSONAL_DATA_DOWNLOADED: _l("%(actor)s downloaded the personal data package of %(subject)s"),
     A.PROFILE_RECTIFIED: _l("%(actor)s corrected the profile of %(subject)s"),
     A.TRAJECTORY_RESTRICTED: _l(
         "%(actor)s restricted the trajectory of %(subject)s from further processing"

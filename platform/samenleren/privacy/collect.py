@@ -37,7 +37,7 @@ from samenleren.catalogue.models import Edition, EditionSession, Enrolment, Sess
 from samenleren.coaching.models import CoachDay, CoachDayAttendance, CoachProfile
 from samenleren.core.extensions import db
 from samenleren.core.tenancy import require_tenant
-from samenleren.identity.models import LoginSession, Role, RoleAssignment, User
+from samenleren.identity.models import LoginSession, Role, User
 from samenleren.notifications.models import Notification
 from samenleren.process_templates.definition import TemplateDefinition
 from samenleren.tenants.models import OrganisationGoal
@@ -238,12 +238,12 @@ def _own_trajectories(
     goal_ids = [g.id for goals in goals_of.values() for g in goals]
     links: dict[uuid.UUID, list[str]] = defaultdict(list)
     if goal_ids:
-        for goal_id, title in db.session.execute(
+        for row in db.session.execute(
             select(LearningGoalLink.learning_goal_id, OrganisationGoal.title)
             .join(OrganisationGoal, OrganisationGoal.id == LearningGoalLink.organisation_goal_id)
             .where(LearningGoalLink.learning_goal_id.in_(goal_ids))
         ):
-            links[goal_id].append(_text(title, locale, fallback))
+            links[row.learning_goal_id].append(_text(row.title, locale, fallback))
     results_of: dict[uuid.UUID, list[ExpectedResult]] = defaultdict(list)
     for result in db.session.scalars(
         select(ExpectedResult)
@@ -281,7 +281,9 @@ def _own_trajectories(
     if meeting_ids:
         meetings = {
             m.id: m
-            for m in db.session.scalars(select(GroupMeeting).where(GroupMeeting.id.in_(meeting_ids)))
+            for m in db.session.scalars(
+                select(GroupMeeting).where(GroupMeeting.id.in_(meeting_ids))
+            )
         }
         # The subject's own attendance only: who else came is the others' business.
         present = dict(

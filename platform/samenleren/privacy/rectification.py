@@ -85,7 +85,10 @@ def rectify(person: User, actor: User, values: ProfileInput, reason: str | None)
             department_id = uuid.UUID(values.department)
         except ValueError:
             department_id = None
-        if department_id is None or db.session.get(Department, (person.tenant_id, department_id)) is None:
+        if (
+            department_id is None
+            or db.session.get(Department, (person.tenant_id, department_id)) is None
+        ):
             errors["department"] = gettext("Choose a department from the list.")
     wanted["department"] = department_id
     manager_id = None

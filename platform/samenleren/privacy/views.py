@@ -63,9 +63,7 @@ def _not_available(export: Export, back: str):
     if export.state in (ExportState.DONE, ExportState.EXPIRED):
         status, message = (
             410,
-            gettext(
-                "This package has expired and its file was deleted. Ask for a new package."
-            ),
+            gettext("This package has expired and its file was deleted. Ask for a new package."),
         )
     elif export.state is ExportState.FAILED:
         status, message = 409, gettext("Making this package failed. Ask for a new package.")
