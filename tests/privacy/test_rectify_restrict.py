@@ -284,3 +284,29 @@ def test_fields_of_the_identity_provider_and_bad_input_are_refused(app, tenants,
     with in_tenant(app, tenants["gelderland"]):
         other = build_world(tenants["gelderland"])
     assert _profile(app, admin, other.learner, reason="x").status_code == 404
+
+
+def test_a_restricted_learner_gets_no_group_invitation_and_their_step_stays(
+    app, tenants, world, smtp_sink
+):
+    from samenleren.core.extensions import db
+    from samenleren.core.formatting import local_today
+    from samenleren.trajectories.models import StepInstance
+    from tests.calendars.helpers import recipient, sent_mails
+
+    admin = client_for(app, world, "admin")
+    assert restrict(app, admin, world).status_code == 303
+    trainer = client_for(app, world, "trainer")
+    day = (local_today() + timedelta(days=60)).isoformat()
+    when = {"starts_at": f"{day}T13:00", "ends_at": f"{day}T16:00", "location": "Zaal 4"}
+    assert (
+        post(app, trainer, f"/flevoland/meetings/{world.meeting}/schedule", when).status_code == 303
+    )
+    mails = sent_mails(app, smtp_sink, 1)
+    # The group is the learner, the trainer and the coach; only the trainer is invited now.
+    assert {recipient(message) for message in mails} == {"tina.trainer@example.nl"}
+    with in_tenant(app, world.tenant):
+        step = db.session.scalars(
+            select(StepInstance).where(StepInstance.group_meeting_id == world.meeting)
+        ).one()
+        assert step.state.value == "planned" and step.starts_at is None
