@@ -220,6 +220,8 @@ def _own_trajectories(
     trajectories = _trajectories(Trajectory.learner_id == subject.id)
     if not trajectories:
         return []
+    # Free text the person wrote about their goals: in their own package only.
+    own_notes = audience is Audience.SELF
     ids = [t.id for t in trajectories]
     steps_of: dict[uuid.UUID, list[StepInstance]] = defaultdict(list)
     for step in db.session.scalars(
@@ -363,7 +365,7 @@ def _own_trajectories(
                 "learning_goals": [
                     {
                         "title": goal.title,
-                        "description": goal.description if own_or_words(audience) else None,
+                        "description": goal.description if own_notes else None,
                         "organisation_goals": sorted(links[goal.id]),
                     }
                     for goal in goals_of[trajectory.id]
@@ -392,11 +394,6 @@ def _own_trajectories(
             }
         )
     return packed
-
-
-def own_or_words(audience: Audience) -> bool:
-    """Free text the person wrote about their goals: in their own package only."""
-    return audience is Audience.SELF
 
 
 def _written_elsewhere(

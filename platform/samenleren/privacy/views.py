@@ -16,7 +16,7 @@ from flask_babel import get_locale, gettext
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import select
-from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import joinedload, lazyload
 
 from samenleren.catalogue.models import Edition
 from samenleren.core.config import LANGUAGES
@@ -154,7 +154,13 @@ def find_person():
 
 
 def _person(person_id: uuid.UUID) -> User:
-    return get_or_404(User, person_id, joinedload(User.department), joinedload(User.manager))
+    return get_or_404(
+        User,
+        person_id,
+        joinedload(User.department),
+        joinedload(User.manager).lazyload(User.role_assignments),
+        lazyload(User.role_assignments),
+    )
 
 
 def _person_page(person: User, errors: dict | None = None, form: str = "", values=None):
@@ -247,7 +253,15 @@ def rectify_profile(person_id: uuid.UUID):
 
 
 def _trajectory(trajectory_id: uuid.UUID) -> Trajectory:
-    return get_or_404(Trajectory, trajectory_id, joinedload(Trajectory.learner))
+    return get_or_404(
+        Trajectory,
+        trajectory_id,
+        joinedload(Trajectory.learner).options(
+            joinedload(User.department),
+            joinedload(User.manager).lazyload(User.role_assignments),
+            lazyload(User.role_assignments),
+        ),
+    )
 
 
 @bp.post("/<tenant>/privacy/trajectories/<uuid:trajectory_id>/restrict")
