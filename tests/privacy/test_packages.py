@@ -435,3 +435,14 @@ def test_the_pages_need_few_queries_however_many_packages(app, tenants, world):
     assert page.get_data(as_text=True).count("/download") == 7
     assert len(many_mine) == len(few_mine) <= 8, many_mine
     assert len(many_admin) == len(few_admin) <= 8, many_admin
+
+
+def test_finding_a_person_is_one_bounded_search(app, tenants, world):
+    admin = client_for(app, world, "admin")
+    counter = QueryCounter(app)
+    with counter.counting() as statements:
+        page = admin.get("/flevoland/privacy/?q=Anna")
+    assert page.status_code == 200
+    assert f'href="/flevoland/privacy/people/{world.learner}"' in page.get_data(as_text=True)
+    assert len(statements) <= 8, statements
+    assert "Nobody matches" in admin.get("/flevoland/privacy/?q=Zzyzx").get_data(as_text=True)
