@@ -52,13 +52,15 @@ def idp_fields(person: User) -> set[str]:
 
 @dataclass(frozen=True)
 class ProfileInput:
-    employee_number: str = ""
+    """What the form posted; None for a field it did not post (kept as it is)."""
+
+    employee_number: str | None = None
     #: A department id, or "" for none.
-    department: str = ""
+    department: str | None = None
     #: The manager's e-mail address or employee number, or "" for none.
-    manager: str = ""
+    manager: str | None = None
     #: A language code, or "" to follow the organisation.
-    language: str = ""
+    language: str | None = None
 
 
 def rectify(person: User, actor: User, values: ProfileInput, reason: str | None) -> list[str]:
@@ -72,15 +74,21 @@ def rectify(person: User, actor: User, values: ProfileInput, reason: str | None)
         errors.update(error.errors)
         clean_reason = ""
     owned = idp_fields(person)
+    current: dict[str, object] = {
+        "employee_number": person.employee_number,
+        "department": person.department_id,
+        "manager": person.manager_id,
+        "language": person.locale,
+    }
     wanted: dict[str, object] = {}
-    number = values.employee_number.strip()
+    number = (values.employee_number or "").strip()
     if len(number) > EMPLOYEE_NUMBER_MAX:
         errors["employee_number"] = gettext("At most %(count)d characters.", count=64)
     elif has_control_characters(number):
         errors["employee_number"] = control_characters_message()
     wanted["employee_number"] = number or None
     department_id = None
-    if values.department:
+    if values.department:  # None (not posted) and "" (none) both pass
         try:
             department_id = uuid.UUID(values.department)
         except ValueError:
@@ -92,7 +100,7 @@ def rectify(person: User, actor: User, values: ProfileInput, reason: str | None)
             errors["department"] = gettext("Choose a department from the list.")
     wanted["department"] = department_id
     manager_id = None
-    text = values.manager.strip()
+    text = (values.manager or "").strip()
     if text:
         matches = list(
             db.session.scalars(
@@ -110,16 +118,14 @@ def rectify(person: User, actor: User, values: ProfileInput, reason: str | None)
         else:
             manager_id = matches[0]
     wanted["manager"] = manager_id
-    language = values.language.strip()
+    language = (values.language or "").strip()
     if language and language not in LANGUAGES:
         errors["language"] = gettext("Choose a language from the list.")
     wanted["language"] = language or None
-    current = {
-        "employee_number": person.employee_number,
-        "department": person.department_id,
-        "manager": person.manager_id,
-        "language": person.locale,
-    }
+    for name in EDITABLE:
+        if getattr(values, name) is None:  # not on the form: kept
+            wanted[name] = current[name]
+            errors.pop(name, None)
     changed = [name for name in EDITABLE if wanted[name] != current[name]]
     for name in changed:
         if name in owned and name not in errors:

@@ -237,7 +237,8 @@ def download_package(package_id: uuid.UUID):
 @role_required(Role.PROGRAMME_ADMIN)
 def rectify_profile(person_id: uuid.UUID):
     person = _person(person_id)
-    values = {name: request.form.get(name, "") for name in rectification.EDITABLE}
+    # A field the form leaves out (the identity provider's) is posted as nothing: kept.
+    values = {name: request.form.get(name) for name in rectification.EDITABLE}
     return form_action(
         lambda: rectification.rectify(
             person,
