@@ -26,14 +26,14 @@ def _at(day, hour=9):
     return datetime.combine(day, time(hour), tzinfo=LOCAL_ZONE).astimezone(UTC)
 
 
-def _intake(app, world):
+def _intake(app, world, key="intake"):
     from samenleren.core.extensions import db
     from samenleren.trajectories.models import StepInstance
 
     with in_tenant(app, world.tenant):
         step = db.session.scalars(
             select(StepInstance).where(
-                StepInstance.trajectory_id == world.trajectory, StepInstance.step_key == "intake"
+                StepInstance.trajectory_id == world.trajectory, StepInstance.step_key == key
             )
         ).one()
         return step.id, step.due_on
@@ -323,3 +323,28 @@ def test_a_restricted_learner_gets_no_group_invitation_and_their_step_stays(
             select(StepInstance).where(StepInstance.group_meeting_id == world.meeting)
         ).one()
         assert step.state.value == "planned" and step.starts_at is None
+
+
+def test_new_edition_dates_leave_a_restricted_trajectorys_steps_as_they_are(app, tenants, world):
+    from samenleren.catalogue.models import Edition
+    from samenleren.core.extensions import db
+    from samenleren.trajectories.lifecycle import retime_edition
+
+    admin = client_for(app, world, "admin")
+    assert restrict(app, admin, world).status_code == 303
+    _, due = _intake(app, world, "evaluation")  # due a set time after the edition's end
+
+    def move(days: int) -> int:
+        with in_tenant(app, world.tenant):
+            edition = get(Edition, world.edition)
+            edition.starts_on += timedelta(days=days)
+            edition.ends_on += timedelta(days=days)
+            moved = retime_edition(edition)
+            db.session.commit()
+            return moved
+
+    assert move(30) == 0
+    assert _intake(app, world, "evaluation")[1] == due
+    assert lift(app, admin, world).status_code == 303
+    assert move(0) > 0  # lifted: its steps follow the edition's dates again
+    assert _intake(app, world, "evaluation")[1] == due + timedelta(days=30)

@@ -5,6 +5,11 @@ A request writes an `Export` row (queued) and enqueues the build on the `reports
 the commit; the build reads the datasets as the programme admin (`samenleren.exports.datasets`),
 reports its progress in the row, writes the file into the row and marks it done. Requests and
 downloads are in the audit log.
+
+Other kinds of generated file use the same machinery (`register_kind`): a domain above says how
+its kind is built and how long it lives; queueing, progress, the file in the row, expiry, the
+cleanup and the requeueing of lost builds stay here. The programme admin's list and downloads
+show programme exports only (`ExportKind.PROGRAMME`).
 """
 
 from __future__ import annotations
