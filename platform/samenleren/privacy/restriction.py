@@ -3,8 +3,12 @@
 A restricted trajectory is frozen where the programme processes it: no step, value, goal,
 result or coach changes (`trajectories.permissions.require_active` refuses them), no reminders
 (the sweep skips it; reminders already in the outbox are cancelled when they are due:
-`notifications.staleness`), no group invitations, its group-meeting step left as it is. It stays
-readable by those who could read it, shown as restricted. Both ways are audited with a reason.
+`notifications.staleness`), no group invitations, its group-meeting step and its due dates left
+as they are when the group meets or the edition moves. It stays readable by those who could read
+it, shown as restricted. Both ways are audited with a reason.
+
+Withdrawing the learner from the edition still ends it (with the cancellations of appointments
+already agreed, so that nobody comes for nothing): ending is not further processing.
 """
 
 from __future__ import annotations
