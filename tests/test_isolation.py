@@ -213,6 +213,34 @@ def _legal_hold(world: World) -> object:
     hold_id = hold.id
     db.session.commit()
     return hold_id
+def _data_package(world: World) -> object:
+    """A ready personal data package of the world's learner, produced by its programme admin."""
+    from samenleren.core.extensions import db
+    from samenleren.exports.services import build_export
+    from samenleren.identity.models import User
+    from samenleren.privacy.requests import request_for_person
+    from tests.factories import get
+
+    package = request_for_person(get(User, world.admin), get(User, world.learner), "Verzoek", "nl")
+    package_id = package.id
+    db.session.commit()
+    build_export(package_id)
+    return package_id
+
+
+def _my_package(world: World) -> object:
+    """A ready personal data package the world's learner asked for (theirs alone to download)."""
+    from samenleren.core.extensions import db
+    from samenleren.exports.services import build_export
+    from samenleren.identity.models import User
+    from samenleren.privacy.requests import request_my_data
+    from tests.factories import get
+
+    package = request_my_data(get(User, world.learner), "nl")
+    package_id = package.id
+    db.session.commit()
+    build_export(package_id)
+    return package_id
 
 
 def _scheduled_step(world: World) -> object:
@@ -331,6 +359,8 @@ OBJECT_FACTORIES: dict[str, Callable[[World], object]] = {
     "feed_token": _feed_token,
     "export_id": _export,
     "hold_id": _legal_hold,
+    "package_id": _data_package,
+    "my_package_id": _my_package,
     "actual_id": _budget_actual,
     "version_id": _published_version,
     "template_id": _default_template,
@@ -600,7 +630,11 @@ def test_logged_in_elsewhere_is_a_stranger_here(app, walk, role, home, other):
 
 #: Routes whose own object only someone other than the programme admin may open: the world's
 #: person (tests.factories.World) who may.
-OWN_OBJECT_VISITORS = {"/<tenant>/calendar/steps/<uuid:scheduled_step_id>.ics": "coach"}
+OWN_OBJECT_VISITORS = {
+    "/<tenant>/calendar/steps/<uuid:scheduled_step_id>.ics": "coach",
+    # A personal data package is only ever its owner's to download.
+    "/<tenant>/my-data/<uuid:my_package_id>/download": "learner",
+}
 
 
 def test_own_objects_are_reachable_so_the_checks_above_can_fail(app, walk):

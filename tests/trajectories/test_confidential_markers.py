@@ -172,11 +172,11 @@ def _exports(world: World) -> list:
     """Exports of every dataset, in every format, made by the programme admin."""
     from samenleren.core.extensions import db
     from samenleren.exports import services
-    from samenleren.exports.models import Dataset, ExportFormat
+    from samenleren.exports.models import PROGRAMME_FORMATS, Dataset
     from samenleren.identity.models import User
 
     ids = []
-    for export_format in ExportFormat:
+    for export_format in PROGRAMME_FORMATS:
         export = services.new_export(
             get(User, world.admin), str(export_format), [str(d) for d in Dataset], "nl"
         )
@@ -184,6 +184,21 @@ def _exports(world: World) -> list:
         db.session.commit()
         services.build_export(export.id)
     return ids
+
+
+def _personal_packages(world: World) -> tuple[list, list]:
+    """The learner's own data package, and the one the programme admin produced of them."""
+    from samenleren.core.extensions import db
+    from samenleren.exports.services import build_export
+    from samenleren.identity.models import User
+    from samenleren.privacy.requests import request_for_person, request_my_data
+
+    mine = request_my_data(get(User, world.learner), "nl")
+    produced = request_for_person(get(User, world.admin), get(User, world.learner), "Verzoek", "nl")
+    db.session.commit()
+    build_export(mine.id)
+    build_export(produced.id)
+    return [mine.id], [produced.id]
 
 
 def _feed_token(user_id) -> str:
@@ -241,6 +256,9 @@ def planted(app, tenants):
     with in_tenant(app, tenant):
         _change_coach(world)
         objects["export_id"] = _exports(world)
+        # Personal data packages made after the planting: the learner's own holds the markers
+        # (theirs alone to download), the one the admin produced must not.
+        objects["my_package_id"], objects["package_id"] = _personal_packages(world)
     objects["step_id"] = step_ids
     objects["scheduled_step_id"] = step_ids
     return world, objects, markers

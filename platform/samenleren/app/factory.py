@@ -125,6 +125,7 @@ def _init_domains(app: Flask) -> None:
         identity,
         insight,
         notifications,
+        privacy,
         process_templates,
         retention,
         trajectories,
@@ -140,6 +141,7 @@ def _init_domains(app: Flask) -> None:
         calendars,
         exports,
         retention,
+        privacy,
         insight,
     ):
         domain.init_app(app)
@@ -163,6 +165,7 @@ def _register_blueprints(app: Flask) -> None:
     from samenleren.notifications.views import bp as notifications_bp
     from samenleren.operator.queue_views import bp as operator_jobs_bp
     from samenleren.operator.views import bp as operator_bp
+    from samenleren.privacy.views import bp as privacy_bp
     from samenleren.process_templates.editor import step_views  # noqa: F401 (see below)
     from samenleren.process_templates.editor.views import bp as process_templates_bp
     from samenleren.process_templates.library.views import bp as library_bp
@@ -193,6 +196,7 @@ def _register_blueprints(app: Flask) -> None:
         insight_bp,
         exports_bp,
         retention_bp,
+        privacy_bp,
         audit_bp,
         operator_bp,
         operator_jobs_bp,

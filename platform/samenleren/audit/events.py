@@ -121,6 +121,17 @@ class AuditAction(enum.StrEnum):
     AUDIT_PRUNED = "audit.pruned"
     #: The processing register (art. 30 AVG) downloaded; details: `format`.
     REGISTER_EXPORTED = "register.exported"
+    # The employee's rights (privacy); subject: the person (a user), or their trajectory.
+    #: details: `package` (the export's id), `audience` (`self` or `programme_admin`), and the
+    #: administrator's `reason`.
+    PERSONAL_DATA_REQUESTED = "personal_data.requested"
+    #: details: `package`, `audience`.
+    PERSONAL_DATA_DOWNLOADED = "personal_data.downloaded"
+    #: details: `fields` (the names of the corrected fields, never their values), `reason`.
+    PROFILE_RECTIFIED = "profile.rectified"
+    #: details: `reason`.
+    TRAJECTORY_RESTRICTED = "trajectory.restricted"
+    TRAJECTORY_RESTRICTION_LIFTED = "trajectory.restriction_lifted"
 
 
 ACTION_LABELS = {
@@ -187,6 +198,11 @@ ACTION_LABELS = {
     AuditAction.USER_ANONYMISED: _l("Employee who left anonymised"),
     AuditAction.AUDIT_PRUNED: _l("Audit events past their retention removed"),
     AuditAction.REGISTER_EXPORTED: _l("Processing register downloaded"),
+    AuditAction.PERSONAL_DATA_REQUESTED: _l("Personal data package requested"),
+    AuditAction.PERSONAL_DATA_DOWNLOADED: _l("Personal data package downloaded"),
+    AuditAction.PROFILE_RECTIFIED: _l("Profile corrected"),
+    AuditAction.TRAJECTORY_RESTRICTED: _l("Trajectory restricted from further processing"),
+    AuditAction.TRAJECTORY_RESTRICTION_LIFTED: _l("Restriction of a trajectory lifted"),
 }
 
 #: Why a login was refused (`details["reason"]` of `login.refused`).

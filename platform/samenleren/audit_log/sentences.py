@@ -118,6 +118,15 @@ SENTENCES = {
     A.USER_ANONYMISED: _l("%(actor)s anonymised %(subject)s, who left"),
     A.AUDIT_PRUNED: _l("%(actor)s removed the audit events past their retention"),
     A.REGISTER_EXPORTED: _l("%(actor)s downloaded the processing register (%(format)s)"),
+    A.PERSONAL_DATA_REQUESTED: _l("%(actor)s asked for the personal data package of %(subject)s"),
+    A.PERSONAL_DATA_DOWNLOADED: _l("%(actor)s downloaded the personal data package of %(subject)s"),
+    A.PROFILE_RECTIFIED: _l("%(actor)s corrected the profile of %(subject)s"),
+    A.TRAJECTORY_RESTRICTED: _l(
+        "%(actor)s restricted the trajectory of %(subject)s from further processing"
+    ),
+    A.TRAJECTORY_RESTRICTION_LIFTED: _l(
+        "%(actor)s lifted the restriction of the trajectory of %(subject)s"
+    ),
 }
 
 #: For an event whose action this version does not know (recorded by a newer one, or by hand).

@@ -31,6 +31,12 @@ class ExportState(enum.StrEnum):
 class ExportFormat(enum.StrEnum):
     CSV = "csv"
     XLSX = "xlsx"
+    #: A personal data package (JSON and HTML in one ZIP); never offered for programme data.
+    ZIP = "zip"
+
+
+#: The formats the programme admin chooses from for programme data.
+PROGRAMME_FORMATS = (ExportFormat.CSV, ExportFormat.XLSX)
 
 
 class Dataset(enum.StrEnum):
@@ -41,6 +47,17 @@ class Dataset(enum.StrEnum):
     INSIGHT = "insight"
     #: The budget ledger's expenses (amounts in euros with two decimals).
     BUDGET = "budget"
+
+
+class ExportKind(enum.StrEnum):
+    """What an export is for. The programme admin's list and downloads show `PROGRAMME` only;
+    a domain above registers how the other kinds are built (`exports.services.register_kind`)."""
+
+    PROGRAMME = "programme"
+    #: A person's own data, asked for by themselves (`privacy`): theirs alone to download.
+    MY_DATA = "my_data"
+    #: A person's data produced by a programme admin on their request (`privacy`).
+    DATA_REQUEST = "data_request"
 
 
 class Export(TenantScoped, db.Model):
@@ -56,11 +73,18 @@ class Export(TenantScoped, db.Model):
     __tablename__ = "exports"
     __table_args__ = (
         tenant_foreign_key("requested_by_id", "users"),
+        tenant_foreign_key("subject_id", "users"),
         Index("ix_exports_tenant_id_requested_at", "tenant_id", "requested_at"),
+        Index("ix_exports_tenant_id_subject_id", "tenant_id", "subject_id"),
         Index("ix_exports_tenant_id_state_expires_at", "tenant_id", "state", "expires_at"),
     )
 
     requested_by_id: Mapped[uuid.UUID] = mapped_column(Uuid)
+    kind: Mapped[ExportKind] = mapped_column(
+        _enum(ExportKind, 20), default=ExportKind.PROGRAMME, server_default="programme"
+    )
+    #: Whose personal data the file holds (the personal kinds); None for programme data.
+    subject_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, nullable=True)
     format: Mapped[ExportFormat] = mapped_column(_enum(ExportFormat, 10))
     #: The datasets asked for, in `Dataset` order.
     datasets: Mapped[list] = mapped_column(JSONType)

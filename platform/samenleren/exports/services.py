@@ -5,13 +5,19 @@ A request writes an `Export` row (queued) and enqueues the build on the `reports
 the commit; the build reads the datasets as the programme admin (`samenleren.exports.datasets`),
 reports its progress in the row, writes the file into the row and marks it done. Requests and
 downloads are in the audit log.
+
+Other kinds of generated file use the same machinery (`register_kind`): a domain above says how
+its kind is built and how long it lives; queueing, progress, the file in the row, expiry, the
+cleanup and the requeueing of lost builds stay here. The programme admin's list and downloads
+show programme exports only (`ExportKind.PROGRAMME`).
 """
 
 from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from flask_babel import force_locale, gettext
@@ -25,9 +31,17 @@ from samenleren.core.extensions import db
 from samenleren.core.formatting import local_today
 from samenleren.core.jobs.runtime import enqueue
 from samenleren.core.tenancy import require_tenant
+from samenleren.core.tenant import Tenant
 from samenleren.exports.datasets import build_tables, provider_of
-from samenleren.exports.files import export_file
-from samenleren.exports.models import Dataset, Export, ExportFormat, ExportState
+from samenleren.exports.files import ExportFile, export_file
+from samenleren.exports.models import (
+    PROGRAMME_FORMATS,
+    Dataset,
+    Export,
+    ExportFormat,
+    ExportKind,
+    ExportState,
+)
 from samenleren.identity.models import User
 
 log = logging.getLogger(__name__)
@@ -41,6 +55,36 @@ STALE = timedelta(hours=2)
 REQUEUE_AFTER = timedelta(minutes=2)
 #: How many exports the list shows (newest first).
 LISTED = 50
+
+
+@dataclass(frozen=True)
+class KindBuilder:
+    """How an export of a kind other than programme data is built, registered by the domain
+    that owns that kind (the personal data packages: `privacy`), which sits above this one.
+
+    The queue, the job, the progress, the file in the row, its expiry and the cleanup stay
+    here: one machinery for every generated file.
+    """
+
+    #: (export, progress(done, total)) -> (the file, how many records it holds).
+    build: Callable[[Export, Callable[[int, int], None]], tuple[ExportFile, int]]
+    #: How long the finished file can be downloaded.
+    lifetime: timedelta
+    #: Called in the transaction that marks the export done (e.g. to put a mail in the outbox).
+    on_done: Callable[[Export], None] | None = None
+
+
+_BUILDERS: dict[ExportKind, KindBuilder] = {}
+
+
+def register_kind(kind: ExportKind, builder: KindBuilder) -> None:
+    """Build exports of `kind` with `builder` (called from the owning domain's `init_app`)."""
+    _BUILDERS[kind] = builder
+
+
+def lifetime_of(export: Export) -> timedelta:
+    builder = _BUILDERS.get(export.kind)
+    return builder.lifetime if builder is not None else LIFETIME
 
 
 def request_export(
@@ -81,6 +125,8 @@ def new_export(
     errors: dict[str, str] = {}
     try:
         chosen_format = ExportFormat(export_format)
+        if chosen_format not in PROGRAMME_FORMATS:
+            raise ValueError(export_format)
     except ValueError:
         errors["format"] = gettext("Choose CSV or Excel.")
     names = set(datasets)
@@ -96,6 +142,7 @@ def new_export(
     busy = db.session.scalar(
         select(Export.id)
         .where(
+            Export.kind == ExportKind.PROGRAMME,
             Export.requested_by_id == actor.id,
             Export.state.in_([ExportState.QUEUED, ExportState.RUNNING]),
             Export.requested_at > utcnow() - STALE,
@@ -158,32 +205,18 @@ def build_export(export_id: uuid.UUID) -> Export | None:
     export.progress = 5
     export.error = ""
     db.session.commit()
+    builder = _BUILDERS.get(export.kind) if export.kind is not ExportKind.PROGRAMME else None
     try:
-        with force_locale(export.locale):
-            tables = build_tables(
-                export.dataset_list,
-                export.locale,
-                tenant.default_locale,
-                lambda done, total: _set_progress(export_id, 5 + 75 * done // total),
-                export.parameters or {},
-            )
-            word = gettext("export")
-            stem = f"{tenant.slug}-{word}-{local_today().isoformat()}"
-            file = export_file(tables, ExportFormat(export.format), stem)
-        export = get_export(export_id)
-        if export is None:  # deleted while it was being built
-            raise LookupError(f"export {export_id} is gone")
-        now = utcnow()
-        export.content = file.content
-        export.filename = file.filename
-        export.content_type = file.content_type
-        export.size = len(file.content)
-        export.rows = sum(len(table.rows) for table in tables)
-        export.state = ExportState.DONE
-        export.progress = 100
-        export.finished_at = now
-        export.expires_at = now + LIFETIME
-        db.session.commit()
+        if export.kind is not ExportKind.PROGRAMME and builder is None:
+            raise LookupError(f"no builder registered for exports of kind {export.kind}")
+        if builder is not None:
+            with force_locale(export.locale):
+                file, rows = builder.build(
+                    export, lambda done, total: _set_progress(export_id, 5 + 85 * done // total)
+                )
+            _finish(export_id, file, rows, builder.lifetime, builder.on_done)
+        else:
+            _build_programme_export(export, tenant)
     except Exception as error:
         db.session.rollback()
         failed = get_export(export_id)
@@ -195,8 +228,52 @@ def build_export(export_id: uuid.UUID) -> Export | None:
             db.session.commit()
         log.exception("export %s failed", export_id)
         raise
-    log.info("export %s done: %d rows, %d bytes", export_id, export.rows, export.size)
+    export = get_export(export_id)
+    if export is not None:
+        log.info("export %s done: %d rows, %d bytes", export_id, export.rows, export.size)
     return export
+
+
+def _finish(
+    export_id: uuid.UUID,
+    file: ExportFile,
+    rows: int,
+    lifetime: timedelta,
+    on_done: Callable[[Export], None] | None = None,
+) -> None:
+    """Put the file in the row and mark it done (one commit, with what `on_done` writes)."""
+    export = get_export(export_id)
+    if export is None:  # deleted while it was being built
+        raise LookupError(f"export {export_id} is gone")
+    now = utcnow()
+    export.content = file.content
+    export.filename = file.filename
+    export.content_type = file.content_type
+    export.size = len(file.content)
+    export.rows = rows
+    export.state = ExportState.DONE
+    export.progress = 100
+    export.finished_at = now
+    export.expires_at = now + lifetime
+    if on_done is not None:
+        on_done(export)
+    db.session.commit()
+
+
+def _build_programme_export(export: Export, tenant: Tenant) -> None:
+    export_id = export.id
+    with force_locale(export.locale):
+        tables = build_tables(
+            export.dataset_list,
+            export.locale,
+            tenant.default_locale,
+            lambda done, total: _set_progress(export_id, 5 + 75 * done // total),
+            export.parameters or {},
+        )
+        word = gettext("export")
+        stem = f"{tenant.slug}-{word}-{local_today().isoformat()}"
+        file = export_file(tables, ExportFormat(export.format), stem)
+    _finish(export_id, file, sum(len(table.rows) for table in tables), LIFETIME)
 
 
 def recent_exports() -> list[tuple[Export, str]]:
@@ -207,6 +284,7 @@ def recent_exports() -> list[tuple[Export, str]]:
         for export, name in db.session.execute(
             select(Export, User.name)
             .join(User, User.id == Export.requested_by_id)
+            .where(Export.kind == ExportKind.PROGRAMME)
             .order_by(Export.requested_at.desc(), Export.id)
             .limit(LISTED)
         )
@@ -219,9 +297,14 @@ def is_downloadable(export: Export, now: datetime | None = None) -> bool:
     return export.state is ExportState.DONE and expires_at is not None and expires_at > now
 
 
+def file_content(export: Export) -> bytes:
+    """The stored file of `export` (read only now: the column is deferred)."""
+    return db.session.scalar(select(Export.content).where(Export.id == export.id)) or b""
+
+
 def download(export: Export, actor: User) -> bytes:
     """The file of a downloadable export (the caller checked `is_downloadable`); audited."""
-    content = db.session.scalar(select(Export.content).where(Export.id == export.id))
+    content = file_content(export)
     record(
         AuditAction.EXPORT_DOWNLOADED,
         actor=actor,
@@ -229,7 +312,7 @@ def download(export: Export, actor: User) -> bytes:
         subject_id=export.id,
         details={"format": export.format.value, "datasets": ",".join(export.datasets)},
     )
-    return content or b""
+    return content
 
 
 def requeue_lost(now: datetime | None = None) -> int:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import uuid
 
-from flask import Blueprint, Response, jsonify, render_template, request, url_for
+from flask import Blueprint, Response, abort, jsonify, render_template, request, url_for
 from flask_babel import get_locale, gettext
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -14,7 +14,7 @@ from samenleren.core.extensions import db
 from samenleren.core.web import form_action, get_or_404, require_roles, see_other
 from samenleren.exports import services
 from samenleren.exports.datasets import DATASET_TITLES
-from samenleren.exports.models import Dataset, Export, ExportFormat, ExportState
+from samenleren.exports.models import Dataset, Export, ExportFormat, ExportKind, ExportState
 from samenleren.identity.models import Role
 
 bp = Blueprint("exports", __name__, template_folder="templates")
@@ -135,6 +135,9 @@ def export_status():
 @bp.get("/<tenant>/exports/<uuid:export_id>/download")
 def download_export(export_id: uuid.UUID):
     export = get_or_404(Export, export_id)
+    if export.kind is not ExportKind.PROGRAMME:
+        # A personal data package is downloaded from the privacy pages, by whom it is for.
+        abort(404)
     if not services.is_downloadable(export):
         if export.state in (ExportState.DONE, ExportState.EXPIRED):
             status, message = (

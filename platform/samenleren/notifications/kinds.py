@@ -46,6 +46,7 @@ KINDS: dict[NotificationKind, KindSpec] = {
         _l("Budget %(year)s: %(percent)s committed and spent")
     ),
     NotificationKind.QUARTERLY_REPORT: KindSpec(_l("Programme report: %(period)s")),
+    NotificationKind.PERSONAL_DATA_READY: KindSpec(_l("Your data package is ready")),
 }
 
 

@@ -43,6 +43,8 @@ class NotificationKind(enum.StrEnum):
     # The programme report's headline, every quarter, to the programme admins (insight writes
     # it; notifications only knows the kind and its templates).
     QUARTERLY_REPORT = "quarterly_report"
+    # A personal data package is ready to download (`privacy`): to whom asked for it.
+    PERSONAL_DATA_READY = "personal_data_ready"
 
 
 class NotificationState(enum.StrEnum):

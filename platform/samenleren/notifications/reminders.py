@@ -124,6 +124,8 @@ def _open_steps(today: date) -> list[_OpenStep]:
         .join(StepInstance.trajectory)
         .where(
             Trajectory.status == TrajectoryStatus.ACTIVE,
+            # A trajectory restricted from further processing gets no reminders at all.
+            Trajectory.restricted_at.is_(None),
             StepInstance.state.in_([StepState.PLANNED, StepState.SCHEDULED]),
             StepInstance.due_on <= today + timedelta(days=LOOK_AHEAD_DAYS),
         )

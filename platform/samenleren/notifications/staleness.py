@@ -2,7 +2,8 @@
 
 A reminder, an overdue mail or an escalation is about one step: its context names it
 (`step_id`, written by `reminders._context`). Between the sweep writing it and its due time the
-step may have been done or skipped, its trajectory withdrawn or completed, or the step row gone
+step may have been done or skipped, its trajectory withdrawn, completed or restricted from
+further processing, or the step row gone
 altogether (a not-yet-started trajectory moved to a newer template version gets new step rows:
 `process_templates.moving`). The sender then marks the notification `cancelled` rather than
 mailing it. This is checked in the two places where the outbox turns rows into mail:
@@ -26,7 +27,7 @@ from samenleren.notifications.models import Notification, NotificationState
 
 #: The context key naming the step a notification is about.
 STEP_ID = "step_id"
-STALE_REASON = "stale: its step is closed or gone, or its trajectory ended"
+STALE_REASON = "stale: its step is closed or gone, or its trajectory ended or is restricted"
 
 
 class HasContext(Protocol):
@@ -48,7 +49,8 @@ def subject_step(context: object) -> uuid.UUID | None:
 
 
 def open_steps(step_ids: set[uuid.UUID]) -> set[uuid.UUID]:
-    """Those of `step_ids` (current tenant) that still exist, are open, in an active trajectory."""
+    """Those of `step_ids` (current tenant) that still exist, are open, in an active trajectory
+    that is not restricted from further processing."""
     from samenleren.trajectories.models import StepInstance, StepState, Trajectory, TrajectoryStatus
 
     if not step_ids:
@@ -61,6 +63,7 @@ def open_steps(step_ids: set[uuid.UUID]) -> set[uuid.UUID]:
                 StepInstance.id.in_(step_ids),
                 StepInstance.state.in_([StepState.PLANNED, StepState.SCHEDULED]),
                 Trajectory.status == TrajectoryStatus.ACTIVE,
+                Trajectory.restricted_at.is_(None),
             )
         )
     )

@@ -129,11 +129,16 @@ def retime_edition(edition: Edition) -> int:
     """The edition's dates moved: steps not yet planned follow them. Returns how many moved.
 
     Only steps still waiting for an appointment (state "planned") and group meetings not yet
-    scheduled get a new due date; an agreed appointment or a closed step is left as it is.
+    scheduled get a new due date; an agreed appointment or a closed step is left as it is, and
+    so is every step of a trajectory restricted from further processing.
     """
     trajectories = db.session.scalars(
         select(Trajectory)
-        .where(Trajectory.edition_id == edition.id, Trajectory.status == TrajectoryStatus.ACTIVE)
+        .where(
+            Trajectory.edition_id == edition.id,
+            Trajectory.status == TrajectoryStatus.ACTIVE,
+            Trajectory.restricted_at.is_(None),
+        )
         .options(joinedload(Trajectory.template_version), joinedload(Trajectory.enrolment))
     ).all()
     if not trajectories:

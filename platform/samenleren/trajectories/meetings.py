@@ -60,8 +60,9 @@ def schedule_meeting(meeting: GroupMeeting, actor: User, appointment: Appointmen
     meeting.video_url = appointment.video_url.strip()
     meeting.state = GroupMeetingState.SCHEDULED
     signals.meeting_scheduled.send(meeting)
-    for _trajectory, step in meeting_trajectories(meeting):
-        if step.state.is_open:
+    for trajectory, step in meeting_trajectories(meeting):
+        # A restricted trajectory's step is left as it is (no processing until lifted).
+        if step.state.is_open and not trajectory.restricted:
             step.starts_at, step.ends_at = meeting.starts_at, meeting.ends_at
             step.location, step.video_url = meeting.location, meeting.video_url
             step.state = StepState.SCHEDULED
@@ -96,7 +97,11 @@ def close_meeting(
                 meeting_id=meeting.id, user_id=trajectory.learner_id, present=present
             )
         )
-        if trajectory.status is TrajectoryStatus.ACTIVE and step.state.is_open:
+        if (
+            trajectory.status is TrajectoryStatus.ACTIVE
+            and not trajectory.restricted
+            and step.state.is_open
+        ):
             step.state = StepState.DONE if present else StepState.SKIPPED
             step.skip_reason = "" if present else gettext("Absent from the group meeting.")
             step.completed_at = now

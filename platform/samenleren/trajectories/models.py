@@ -46,6 +46,7 @@ class Trajectory(TenantScoped, db.Model):
         tenant_foreign_key("edition_id", "editions"),
         tenant_foreign_key("enrolment_id", "enrolments"),
         tenant_foreign_key("template_version_id", "template_versions"),
+        tenant_foreign_key("restricted_by_id", "users"),
         Index("ix_trajectories_tenant_id_learner_id", "tenant_id", "learner_id"),
         Index("ix_trajectories_tenant_id_coach_id", "tenant_id", "coach_id"),
         Index("ix_trajectories_tenant_id_edition_id", "tenant_id", "edition_id"),
@@ -63,6 +64,16 @@ class Trajectory(TenantScoped, db.Model):
     )
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    #: Restricted from further processing (AVG art. 18) since then, by a programme admin
+    #: (`privacy.restriction`): no step changes, no reminders, no mails, until lifted.
+    restricted_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    restricted_by_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, nullable=True)
+    #: Why, as the admin wrote it (shown to those who see the trajectory, and audited).
+    restriction_reason: Mapped[str] = mapped_column(Text, default="", server_default="")
+
+    @property
+    def restricted(self) -> bool:
+        return self.restricted_at is not None
 
     learner: Mapped[User] = relationship(
         primaryjoin=lambda: and_(

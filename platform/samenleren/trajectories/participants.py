@@ -48,6 +48,8 @@ def meeting_people(meeting: GroupMeeting) -> list[User]:
         .where(
             StepInstance.group_meeting_id == meeting.id,
             Trajectory.status == TrajectoryStatus.ACTIVE,
+            # Restricted from further processing: no invitations either.
+            Trajectory.restricted_at.is_(None),
             StepInstance.state != StepState.SKIPPED,
         )
         .options(

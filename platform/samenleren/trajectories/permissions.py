@@ -65,8 +65,16 @@ def may_edit(spec: FieldSpec, relations: frozenset[Role]) -> bool:
 
 
 def require_active(trajectory: Trajectory) -> None:
+    """Refuse a change of a trajectory that ended or is restricted from further processing."""
     if trajectory.status is not TrajectoryStatus.ACTIVE:
         raise InvalidInput.form(gettext("This trajectory has ended; it can no longer be changed."))
+    if trajectory.restricted:
+        raise InvalidInput.form(
+            gettext(
+                "This trajectory is restricted from further processing; nothing in it can be "
+                "changed until the programme administrator lifts the restriction."
+            )
+        )
 
 
 def require_responsible(spec: StepSpec, relations: frozenset[Role], what: str) -> None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 
 from sqlalchemy import String, and_, exists, literal, select
 from sqlalchemy.orm import aliased
@@ -54,6 +54,8 @@ class TrajectoryRow:
     starts_on: date
     status: TrajectoryStatus
     coach: str | None
+    #: Restricted from further processing since then (shown as restricted), or None.
+    restricted_at: datetime | None = None
 
 
 @dataclass
@@ -107,6 +109,7 @@ def search_trajectories(viewer: User, chosen: TrajectoryFilter) -> TrajectoryPag
             Edition.name.label("edition"),
             Edition.starts_on,
             Trajectory.status,
+            Trajectory.restricted_at,
             coach.name.label("coach"),
         )
         .join(learner, learner.id == Trajectory.learner_id)
@@ -156,6 +159,7 @@ def search_trajectories(viewer: User, chosen: TrajectoryFilter) -> TrajectoryPag
                 row.starts_on,
                 row.status,
                 row.coach,
+                row.restricted_at,
             )
             for row in rows[:PAGE_SIZE]
         ],
