@@ -213,6 +213,8 @@ def _legal_hold(world: World) -> object:
     hold_id = hold.id
     db.session.commit()
     return hold_id
+
+
 def _data_package(world: World) -> object:
     """A ready personal data package of the world's learner, produced by its programme admin."""
     from samenleren.core.extensions import db
