@@ -36,13 +36,18 @@ def test_retention_pages_have_no_accessibility_violations(app, tenants, page, li
 
     visit(page, f"{base}/retention/holds", 200)
     findings.check(page, "legal holds, none", lang)
-    page.fill("#in-subject_id", "not-an-id")
-    page.fill("#in-reason", "Bezwaar")
+    # Find the person (no id typed), then choose what to keep; no reason: refused.
+    page.fill("#hold-q", "Anna")
+    with page.expect_navigation():
+        page.click('form[role="search"] button[type="submit"]')
+    findings.check(page, "legal holds, people found", lang)
+    with page.expect_navigation():
+        page.click(f'a[href="/flevoland/retention/holds?person={world.learner}"]')
     with page.expect_navigation() as navigation:
         page.click('form[action="/flevoland/retention/holds"] button[type="submit"]')
     assert navigation.value.status == 422
     findings.check(page, "legal holds, refused", lang)
-    page.fill("#in-subject_id", str(world.learner))
+    page.fill("#in-reason", "Bezwaar")
     with page.expect_navigation() as navigation:
         page.click('form[action="/flevoland/retention/holds"] button[type="submit"]')
     assert page.locator("tbody tr").count() == 1

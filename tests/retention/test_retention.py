@@ -372,8 +372,7 @@ def test_a_hold_is_placed_on_the_page_and_bad_input_changes_nothing(app, world, 
         HOLDS,
         data={
             "csrf_token": token,
-            "subject_type": "person",
-            "subject_id": str(other.learner),
+            "subject": f"person:{other.learner}",
             "reason": "x",
         },
     )
@@ -383,8 +382,7 @@ def test_a_hold_is_placed_on_the_page_and_bad_input_changes_nothing(app, world, 
         HOLDS,
         data={
             "csrf_token": token,
-            "subject_type": "person",
-            "subject_id": str(world.learner),
+            "subject": f"person:{world.learner}",
             "reason": " ",
         },
     )
@@ -396,13 +394,61 @@ def test_a_hold_is_placed_on_the_page_and_bad_input_changes_nothing(app, world, 
         HOLDS,
         data={
             "csrf_token": token,
-            "subject_type": "person",
-            "subject_id": str(world.learner),
+            "subject": f"person:{world.learner}",
             "reason": "Onderzoek",
         },
     )
     assert placed.status_code == 303
-    assert str(world.learner) in admin.get(HOLDS).get_data(as_text=True)
+    page = admin.get(HOLDS).get_data(as_text=True)
+    # Named, never by an id: the person's name and what is held.
+    assert str(world.learner) not in page
+    assert "All their data" in page and "Onderzoek" in page
+
+
+def test_a_hold_is_placed_by_finding_the_person_and_choosing_what_to_keep(app, world, other):
+    """No id is typed: the admin searches (people who left too), picks the person, and chooses
+    all of their data or one of their trajectories; another tenant's person is not offered."""
+    from samenleren.retention.models import LegalHold
+
+    admin = client_for(app, world, "admin")
+    admin.get("/flevoland/?lang=en")
+    with in_tenant(app, world.tenant):
+        learner = get(User, world.learner)
+        name, trajectory = learner.name, str(world.trajectory)
+        learner.active = False  # left: still found, a hold is most often about them
+        db.session.commit()
+    found = admin.get(HOLDS, query_string={"q": name[:4]}).get_data(as_text=True)
+    assert f"/flevoland/retention/holds?person={world.learner}" in found
+    chosen = admin.get(HOLDS, query_string={"person": str(world.learner)}).get_data(as_text=True)
+    assert f'value="person:{world.learner}"' in chosen
+    assert f'value="trajectory:{trajectory}"' in chosen
+    assert "has left" in chosen
+    # Another tenant's person: nothing to choose, as if there were no such person.
+    elsewhere = admin.get(HOLDS, query_string={"person": str(other.learner)})
+    assert elsewhere.status_code == 200
+    assert f"person:{other.learner}" not in elsewhere.get_data(as_text=True)
+    token = _token(admin, HOLDS)
+    nothing = admin.post(
+        HOLDS, data={"csrf_token": token, "person": str(world.learner), "reason": "Geschil"}
+    )
+    assert nothing.status_code == 422 and "Choose a person or a trajectory." in nothing.get_data(
+        as_text=True
+    )
+    placed = admin.post(
+        HOLDS,
+        data={
+            "csrf_token": token,
+            "person": str(world.learner),
+            "subject": f"trajectory:{trajectory}",
+            "reason": "Geschil",
+        },
+    )
+    assert placed.status_code == 303
+    with in_tenant(app, world.tenant):
+        hold = db.session.scalars(select(LegalHold)).one()
+        assert (hold.subject_type, str(hold.subject_id)) == ("trajectory", trajectory)
+    page = admin.get(HOLDS).get_data(as_text=True)
+    assert "Trajectory " in page and name in page and trajectory not in page
 
 
 def test_mails_and_exports_past_their_period_go(app, world):

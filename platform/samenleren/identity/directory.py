@@ -119,9 +119,11 @@ def search_people(
     role: Role | None = None,
     exclude: Collection[uuid.UUID] = (),
     limit: int = PICKER_MATCHES,
+    include_departed: bool = False,
 ) -> list[Person]:
     """Active people matching `q` for a picker (none while `q` is shorter than `MIN_QUERY`),
-    by name; at most `limit`. `role`: only people holding it; `exclude`: ids left out."""
+    by name; at most `limit`. `role`: only people holding it; `exclude`: ids left out;
+    `include_departed`: people who left too (a legal hold is most often about one of them)."""
     q = clean_query(q)
     if len(q) < MIN_QUERY:
         return []
@@ -134,10 +136,11 @@ def search_people(
             Department.name.label("department"),
         )
         .outerjoin(Department, Department.id == User.department_id)
-        .where(User.active.is_(True))
         .order_by(User.name, User.id)
         .limit(limit)
     )
+    if not include_departed:
+        query = query.where(User.active.is_(True))
     if role is not None:
         query = query.where(_has_role(role))
     if exclude:

@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from typing import Any
 
 from flask_babel import gettext
 from sqlalchemy import select
 
 from samenleren.audit.events import AuditAction
 from samenleren.audit.services import record
+from samenleren.catalogue.models import Edition, Training
 from samenleren.core.db import utcnow
 from samenleren.core.errors_input import InvalidInput
 from samenleren.core.extensions import db
@@ -29,6 +31,91 @@ def active_holds() -> list[LegalHold]:
         db.session.scalars(
             select(LegalHold).where(LegalHold.lifted_at.is_(None)).order_by(LegalHold.placed_at)
         )
+    )
+
+
+@dataclass(frozen=True)
+class HeldSubject:
+    """A hold in place as the page names it: whose, and which trajectory when it is one."""
+
+    hold: LegalHold
+    person_id: uuid.UUID | None
+    person_name: str
+    #: "Training · edition" of a held trajectory; None for a hold on the person.
+    trajectory_label: str | None
+
+
+def describe(holds: list[LegalHold]) -> list[HeldSubject]:
+    """Name the subjects of `holds` (at most 2 queries): a person by name, a trajectory by its
+    learner and training. A subject that no longer exists is named as such, never by its id."""
+    people_ids = {h.subject_id for h in holds if h.subject_type == HoldSubject.PERSON}
+    trajectory_ids = {h.subject_id for h in holds if h.subject_type == HoldSubject.TRAJECTORY}
+    trajectories: dict[uuid.UUID, Any] = {}
+    if trajectory_ids:
+        trajectories = {
+            row.id: row
+            for row in db.session.execute(
+                select(Trajectory.id, Trajectory.learner_id, Training.title, Edition.name)
+                .join(Edition, Edition.id == Trajectory.edition_id)
+                .join(Training, Training.id == Edition.training_id)
+                .where(Trajectory.id.in_(list(trajectory_ids)))
+            )
+        }
+    people_ids |= {row.learner_id for row in trajectories.values()}
+    names: dict[uuid.UUID | None, str] = {}
+    if people_ids:
+        names = {
+            row.id: row.name
+            for row in db.session.execute(
+                select(User.id, User.name).where(User.id.in_(list(people_ids)))
+            )
+        }
+    gone = gettext("(no longer in Samen Leren)")
+    described = []
+    for hold in holds:
+        if hold.subject_type == HoldSubject.TRAJECTORY:
+            row = trajectories.get(hold.subject_id)
+            person_id = row.learner_id if row else None
+            label = f"{row.title} · {row.name}" if row else gone
+        else:
+            person_id, label = hold.subject_id, None
+        described.append(HeldSubject(hold, person_id, names.get(person_id, gone), label))
+    return described
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A person a hold may be placed on, with their trajectories to choose from instead."""
+
+    id: uuid.UUID
+    name: str
+    email: str | None
+    active: bool
+    #: (trajectory id, "Training · edition"), oldest first.
+    trajectories: list[tuple[uuid.UUID, str]]
+
+
+def candidate(person_id: uuid.UUID) -> Candidate | None:
+    """The person of this tenant with that id and their trajectories (2 queries); None when
+    there is no such person here (another tenant's looks exactly like a missing one)."""
+    person = db.session.execute(
+        select(User.id, User.name, User.email, User.active).where(User.id == person_id)
+    ).one_or_none()
+    if person is None:
+        return None
+    rows = db.session.execute(
+        select(Trajectory.id, Training.title, Edition.name)
+        .join(Edition, Edition.id == Trajectory.edition_id)
+        .join(Training, Training.id == Edition.training_id)
+        .where(Trajectory.learner_id == person_id)
+        .order_by(Trajectory.created_at, Trajectory.id)
+    ).all()
+    return Candidate(
+        person.id,
+        person.name,
+        person.email,
+        person.active,
+        [(row[0], f"{row[1]} · {row[2]}") for row in rows],
     )
 
 

@@ -13,6 +13,7 @@ from samenleren.core.extensions import db
 from samenleren.core.formatting import local_today
 from samenleren.core.tenancy import require_tenant
 from samenleren.core.web import form_action, get_or_404, require_roles, see_other
+from samenleren.identity.directory import MIN_QUERY, clean_query, parse_uuid, search_people
 from samenleren.identity.models import Role
 from samenleren.retention import holds, policy, register
 from samenleren.retention.models import LegalHold
@@ -62,27 +63,59 @@ def edit_retention():
 
 
 def _render_holds(values: dict, errors: dict, status: int = 200):
+    """The holds in place (named), and placing one: find the person, then choose what to hold
+    (all of the person's data, or one of their trajectories). Nobody types an id."""
+    q = clean_query(request.args.get("q"))
+    person_id = parse_uuid(values.get("person") or request.args.get("person"))
+    person = holds.candidate(person_id) if person_id else None
     return (
         render_template(
-            "retention/holds.html", holds=holds.active_holds(), values=values, errors=errors
+            "retention/holds.html",
+            holds=holds.describe(holds.active_holds()),
+            q=q,
+            found=search_people(q, include_departed=True) if person is None else [],
+            min_query=MIN_QUERY,
+            person=person,
+            subject_options=_subject_options(person) if person else [],
+            values=values,
+            errors=errors,
         ),
         status,
     )
 
 
+def _subject_options(person: holds.Candidate) -> list[tuple[str, str]]:
+    """What a hold on `person` may cover: all their data, or one of their trajectories."""
+    return [
+        (f"person:{person.id}", gettext("All data of %(name)s", name=person.name)),
+        *(
+            (f"trajectory:{trajectory_id}", gettext("Only the trajectory %(label)s", label=label))
+            for trajectory_id, label in person.trajectories
+        ),
+    ]
+
+
 @bp.get("/<tenant>/retention/holds")
 def list_holds():
-    return _render_holds({"subject_type": "person"}, {})
+    return _render_holds({}, {})
+
+
+#: The service names what is refused by its parts; the page has one choice for both.
+_SUBJECT_ERRORS = {"subject_type": "subject", "subject_id": "subject"}
 
 
 @bp.post("/<tenant>/retention/holds")
 def place_hold():
-    values = {name: request.form.get(name, "") for name in ("subject_type", "subject_id", "reason")}
+    values = {name: request.form.get(name, "") for name in ("person", "subject", "reason")}
+    subject_type, _, subject_id = values["subject"].partition(":")
+
+    def refused(errors: dict):
+        named = {_SUBJECT_ERRORS.get(key, key): message for key, message in errors.items()}
+        return _render_holds(values, named, 422)
+
     return form_action(
-        lambda: holds.place_hold(
-            values["subject_type"], values["subject_id"], values["reason"], current_user
-        ),
-        invalid=lambda errors: _render_holds(values, errors, 422),
+        lambda: holds.place_hold(subject_type, subject_id, values["reason"], current_user),
+        invalid=refused,
         done=see_other("retention.list_holds"),
         message=gettext("The legal hold is placed."),
         multiline=("reason",),
@@ -94,7 +127,7 @@ def lift_hold(hold_id):
     hold = get_or_404(LegalHold, hold_id)
     return form_action(
         lambda: holds.lift_hold(hold, current_user),
-        invalid=lambda errors: _render_holds({"subject_type": "person"}, errors, 422),
+        invalid=lambda errors: _render_holds({}, errors, 422),
         done=see_other("retention.list_holds"),
         message=gettext("The legal hold is lifted."),
     )
