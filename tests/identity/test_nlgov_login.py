@@ -825,3 +825,31 @@ def test_an_id_token_no_key_reads_makes_the_logout_local(app, gated, monkeypatch
     answer = _logout(client, "flevoland")
     assert answer.status_code == 302
     assert "id_token_hint" not in answer.headers["Location"]
+
+
+def test_the_settings_page_and_a_certificate_take_few_queries_whatever_the_number_of_keys(
+    app, gated
+):
+    from samenleren.identity.client_keys import rotate_client_key
+    from tests.test_isolation import QueryCounter
+
+    _gate, flevoland = gated
+    admin = admin_of(app, flevoland, "tel.certificaat")
+    use_private_key_jwt(app, flevoland)
+    counter = QueryCounter(app)
+    counts = []
+    for rotate in (True, False):
+        kid = kids(app, "flevoland")[0]
+        pages = ("/flevoland/settings/sso", f"/flevoland/settings/sso/keys/{kid}/certificate.pem")
+        for path in pages:
+            admin.get(path)  # warm
+        per_page = []
+        for path in pages:
+            with counter.counting() as statements:
+                assert admin.get(path).status_code == 200
+            per_page.append(len(statements))
+        counts.append(per_page)
+        if rotate:
+            _tenant_do(app, flevoland, lambda row: rotate_client_key(row, None, actor_label="t"))
+    assert counts[0] == counts[1]  # one key or two: the same statements
+    assert counts[0][1] <= 6, counts
