@@ -27,10 +27,10 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 
 import pytest
 import requests
-from flask import Flask
-from joserfc import jwt
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
+from flask import Flask
+from joserfc import jwt
 from joserfc.jwk import KeySet, RSAKey
 from oidc_provider_mock import run_server_in_thread
 

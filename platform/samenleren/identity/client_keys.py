@@ -36,7 +36,7 @@ from typing import cast
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey, RSAPublicKey
+from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
 from cryptography.x509.oid import NameOID
 from flask_babel import gettext
 from joserfc.jwk import RSAKey
@@ -146,7 +146,7 @@ def make_certificate(private: RSAKey, tenant: Tenant, *, now: datetime) -> str:
         x509.CertificateBuilder()
         .subject_name(name)
         .issuer_name(name)
-        .public_key(cast(RSAPublicKey, private.public_key))
+        .public_key(private.public_key)
         .serial_number(x509.random_serial_number())
         .not_valid_before(now - timedelta(minutes=5))
         .not_valid_after(now + timedelta(days=CERTIFICATE_DAYS))

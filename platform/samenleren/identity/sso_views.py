@@ -22,7 +22,6 @@ from samenleren.core.tenancy import require_tenant
 from samenleren.core.terminology import role_term
 from samenleren.core.web import form_action, role_required, see_other
 from samenleren.identity.assurance import KNOWN_LEVELS
-from samenleren.identity.client_keys import jwks as published_jwks
 from samenleren.identity.client_keys import (
     certificate_of,
     published_certificate,
@@ -30,6 +29,7 @@ from samenleren.identity.client_keys import (
     retire_previous_keys,
     rotate_client_key,
 )
+from samenleren.identity.client_keys import jwks as published_jwks
 from samenleren.identity.issuers import (
     Approver,
     approve_issuer_change,
