@@ -117,6 +117,18 @@ def _setup_token(world: World) -> str:
     return token
 
 
+def _client_key(world: World) -> str:
+    """The key id of a published `private_key_jwt` key pair (with its certificate) of the
+    world's tenant."""
+    from samenleren.core.extensions import db
+    from samenleren.core.tenancy import require_tenant
+    from samenleren.identity.client_keys import rotate_client_key
+
+    kid = rotate_client_key(require_tenant(), None, actor_label="test").kid
+    db.session.commit()
+    return kid
+
+
 def _external_trainer(world: World) -> object:
     """An external trainer (signs in with links) of the world's tenant."""
     from samenleren.core.extensions import db
@@ -355,6 +367,7 @@ OBJECT_FACTORIES: dict[str, Callable[[World], object]] = {
     "token_id": _scim_token,
     "token": _sign_in_token,
     "setup_token": _setup_token,
+    "key_id": _client_key,
     "external_trainer_id": _external_trainer,
     "scheduled_step_id": _scheduled_step,
     "scheduled_meeting_id": _scheduled_meeting,

@@ -1,5 +1,6 @@
-"""The OpenID NLGov parts of the identity pages in Chromium, in Dutch and English: the SSO
-settings with `private_key_jwt` chosen and two published keys, and an employee's link to the
+"""The OpenID NLGov parts of the identity pages in Chromium, in Dutch, English and Frisian: the SSO
+settings with `private_key_jwt` chosen and two published keys (each with its certificate for
+Microsoft Entra ID: thumbprint, expiry date, download), and an employee's link to the
 identity provider before and after it is unlinked. axe-core finds no WCAG 2.1 AA violation."""
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from tests.factories import World, build_world, get, in_tenant
 pytestmark = pytest.mark.browser
 
 
-@pytest.mark.parametrize("lang", ["nl", "en"])
+@pytest.mark.parametrize("lang", ["nl", "en", "fy"])
 def test_nlgov_identity_pages_have_no_accessibility_violations(
     app, tenants, page, live_server, lang
 ):
@@ -42,6 +43,9 @@ def test_nlgov_identity_pages_have_no_accessibility_violations(
 
     visit(page, f"{base}/settings/sso", 200)
     assert page.locator("#jwks-url").inner_text().endswith("/flevoland/sso/jwks.json")
+    downloads = page.locator("main a[href$='/certificate.pem']")
+    assert downloads.count() == 2
+    assert page.locator("#entra-certificate").count() == 1
     findings.check(page, "SSO settings with two published keys", lang)
 
     visit(page, f"{base}/employees/{world.learner}/identity", 200)

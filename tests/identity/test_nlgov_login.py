@@ -6,12 +6,17 @@ strict IdP: on `POST /oauth2/token` it reads the request the platform really sen
 holds a JWKS, refuses (401 `invalid_client`) unless `client_assertion` is a JWT signed by a key
 of that set with `iss` = `sub` = the client id, `aud` = the token endpoint and an `exp` in the
 future. The set is the one the platform published at `/<tenant>/sso/jwks.json`, fetched by the
-test as an IdP would. The gate also counts discovery and JWKS requests, can add cache headers
-and can hide the `end_session_endpoint`.
+test as an IdP would. Holding certificates instead (`Gate.certificates`, the PEMs downloaded from
+the SSO settings page) it checks as Microsoft Entra ID does: the assertion's header must name one
+of them by `x5t` (base64url SHA-1 of its DER encoding; `x5t#S256` must agree), and the signature
+must verify with that certificate's public key. The gate also counts discovery and JWKS
+requests, can add cache headers and can hide the `end_session_endpoint`.
 """
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import io
 import json
 import time
@@ -22,9 +27,11 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 
 import pytest
 import requests
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
 from flask import Flask
 from joserfc import jwt
-from joserfc.jwk import KeySet
+from joserfc.jwk import KeySet, RSAKey
 from oidc_provider_mock import run_server_in_thread
 
 from tests.conftest import IdP, TenantRef, login, make_user, repoint
@@ -47,6 +54,8 @@ class Gate:
     fetched: Counter = field(default_factory=Counter)
     cache_control: dict[str, str] = field(default_factory=dict)
     hide_end_session: bool = False
+    #: Certificates (PEM) "uploaded" as at Entra ID: the key is found by the header's `x5t`.
+    certificates: list[str] | None = None
     client_id: str = "3e8a1b52-9c4d-4e7f-8a6b-5c4d3e2f1a0b"  #: Flevoland's, from its manifest
 
     def __call__(self, environ, start_response):
@@ -56,14 +65,15 @@ class Gate:
             length = int(environ.get("CONTENT_LENGTH") or 0)
             body = environ["wsgi.input"].read(length).decode()
             form = {key: values[0] for key, values in parse_qs(body).items()}
-            problem = self._check(form) if self.jwks is not None else None
+            checking = self.jwks is not None or self.certificates is not None
+            problem = self._check(form) if checking else None
             self.token_requests.append(
                 dict(form) | {"_authorization": environ.get("HTTP_AUTHORIZATION", "")}
             )
             if problem is not None:
                 self.refused.append(problem)
                 return _json(start_response, "401 Unauthorized", {"error": "invalid_client"})
-            if self.jwks is not None:
+            if checking:
                 # Verified here; the mock itself knows only secrets (and takes any).
                 form = {k: v for k, v in form.items() if not k.startswith(("client_assert", "_"))}
                 form |= {"client_id": self.client_id, "client_secret": "checked-by-the-gate"}
@@ -88,8 +98,18 @@ class Gate:
             return "a client secret was sent"
         if form.get("client_assertion_type") != ASSERTION_TYPE:
             return "no client assertion"
+        if self.certificates is not None:
+            header = json.loads(_unb64(form["client_assertion"].split(".")[0]))
+            found = [pem for pem in self.certificates if thumbprints(pem)[0] == header.get("x5t")]
+            if not found:
+                return "no uploaded certificate has the x5t of the header"
+            if thumbprints(found[0])[1] != header.get("x5t#S256"):
+                return "x5t#S256 does not match the certificate"
+            keys = KeySet([RSAKey.import_key(public_pem(found[0]))])
+        else:
+            keys = KeySet.import_key_set(self.jwks)
         try:
-            token = jwt.decode(form["client_assertion"], KeySet.import_key_set(self.jwks))
+            token = jwt.decode(form["client_assertion"], keys)
         except Exception as exc:  # noqa: BLE001 (any failure is a refusal, named)
             return f"assertion not verified: {type(exc).__name__}"
         claims = token.claims
@@ -104,7 +124,29 @@ class Gate:
         if not claims.get("jti"):
             return "no jti"
         form["_kid"] = token.header.get("kid", "")
+        form["_x5t"] = token.header.get("x5t", "")
         return None
+
+
+def _unb64(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def thumbprints(pem: str) -> tuple[str, str]:
+    """`x5t` and `x5t#S256` of a certificate, computed here independently of the platform."""
+    der = x509.load_pem_x509_certificate(pem.encode()).public_bytes(serialization.Encoding.DER)
+
+    def b64(digest: bytes) -> str:
+        return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
+
+    return b64(hashlib.sha1(der).digest()), b64(hashlib.sha256(der).digest())  # noqa: S324
+
+
+def public_pem(pem: str) -> bytes:
+    certificate = x509.load_pem_x509_certificate(pem.encode())
+    return certificate.public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
 
 
 def _json(start_response, status: str, body: dict, cache: str | None = None):
@@ -189,8 +231,6 @@ def test_private_key_jwt_login_sends_an_assertion_the_published_keys_verify(app,
 def test_the_gate_refuses_an_assertion_of_another_key_so_the_test_above_can_fail(app, gated):
     gate, flevoland = gated
     use_private_key_jwt(app, flevoland)
-    from joserfc.jwk import RSAKey
-
     gate.jwks = {"keys": [RSAKey.generate_key(2048).as_dict(private=False)]}
     assert login(app.test_client(), flevoland, "niet.de.sleutel").status_code in (403, 503)
     assert gate.refused and "not verified" in gate.refused[-1]
@@ -428,7 +468,7 @@ def test_logout_ends_the_session_at_the_idp_too(app, gated):
 
     with in_tenant(app, flevoland):
         rows = db.session.scalars(select(LoginSession)).all()
-        assert rows and all(row.id_token_hint is None for row in rows if row.ended_at)
+        assert rows and all(row.id_token_hint_encrypted is None for row in rows if row.ended_at)
 
 
 def test_without_an_end_session_endpoint_logout_stays_local(app, gated):
@@ -588,7 +628,7 @@ def test_expired_logins_forget_their_id_token_in_their_own_tenant_only(app, tena
         """Expired? -> has a hint."""
         with in_tenant(app, tenant):
             return {
-                row.expires_at <= utcnow(): row.id_token_hint is not None
+                row.expires_at <= utcnow(): row.id_token_hint_encrypted is not None
                 for row in db.session.scalars(select(LoginSession))
             }
 
@@ -599,3 +639,217 @@ def test_expired_logins_forget_their_id_token_in_their_own_tenant_only(app, tena
     assert run_pending_jobs(app, ["reports"]) == 1
     assert hints(flevoland) == {True: False, False: True}  # the valid login keeps its hint
     assert hints(gelderland) == {True: True, False: True}  # another tenant's job: untouched
+
+
+# --- Microsoft Entra ID: the uploaded certificate ----------------------------------------------
+
+
+def admin_of(app: Flask, tenant: TenantRef, sub: str):
+    client = app.test_client()
+    with app.app_context():
+        make_user(tenant, sub, "programme_admin", name=sub.title())
+    assert login(client, tenant, sub).status_code == 302
+    client.get(f"/{tenant.slug}/?lang=en")
+    return client
+
+
+def kids(app: Flask, slug: str) -> list[str]:
+    return [key["kid"] for key in published(app, slug)["keys"]]
+
+
+def download(client, slug: str, kid: str) -> str:
+    answer = client.get(f"/{slug}/settings/sso/keys/{kid}/certificate.pem")
+    assert answer.status_code == 200
+    assert answer.mimetype == "application/x-pem-file"
+    assert answer.headers["Content-Disposition"].startswith("attachment;")
+    return answer.get_data(as_text=True)
+
+
+def test_entra_id_finds_the_key_by_the_thumbprint_of_the_downloaded_certificate(app, gated):
+    from datetime import UTC, datetime, timedelta
+
+    from samenleren.identity.client_keys import retire_previous_keys, rotate_client_key
+
+    gate, flevoland = gated
+    admin = admin_of(app, flevoland, "entra.beheer")  # logged in with the secret, unchecked
+    use_private_key_jwt(app, flevoland)
+    (kid,) = kids(app, "flevoland")
+    pem = download(admin, "flevoland", kid)
+    certificate = x509.load_pem_x509_certificate(pem.encode())
+    # The certificate is of the published key, names the tenant and lives about two years.
+    published_n = published(app, "flevoland")["keys"][0]["n"]
+    assert RSAKey.import_key(public_pem(pem)).as_dict()["n"] == published_n
+    assert "flevoland" in certificate.subject.rfc4514_string()
+    lifetime = certificate.not_valid_after_utc - datetime.now(UTC)
+    assert timedelta(days=700) < lifetime < timedelta(days=731)
+    assert "PRIVATE" not in pem
+
+    page = admin.get("/flevoland/settings/sso").get_data(as_text=True)
+    sha1_hex = hashlib.sha1(certificate.public_bytes(serialization.Encoding.DER)).hexdigest()  # noqa: S324
+    assert sha1_hex.upper() in page  # as Entra ID lists it, to compare
+    assert f"{certificate.not_valid_after_utc:%Y}" in page
+    assert "Certificates & secrets" in page
+
+    gate.certificates = [pem]  # uploaded at "Entra ID"; no JWKS
+    assert login(app.test_client(), flevoland, "via.certificaat").status_code == 302
+    assert gate.refused == []
+    assert gate.token_requests[-1]["_x5t"] == thumbprints(pem)[0]
+    assert gate.token_requests[-1]["_kid"] == kid
+
+    # A rotation makes a new certificate; until it is uploaded, Entra ID refuses the new key.
+    _tenant_do(app, flevoland, lambda row: rotate_client_key(row, None, actor_label="test"))
+    new_kid = kids(app, "flevoland")[0]
+    new_pem = download(admin, "flevoland", new_kid)
+    assert new_pem != pem and thumbprints(new_pem) != thumbprints(pem)
+    assert download(admin, "flevoland", kid) == pem  # the previous one is still offered
+    assert login(app.test_client(), flevoland, "voor.upload").status_code in (403, 503)
+    assert "no uploaded certificate" in gate.refused[-1]
+    gate.certificates = [pem, new_pem]
+    assert login(app.test_client(), flevoland, "na.upload").status_code == 302
+    assert gate.token_requests[-1]["_x5t"] == thumbprints(new_pem)[0]
+
+    # Retired: its certificate is no longer offered.
+    _tenant_do(app, flevoland, lambda row: retire_previous_keys(row, None, actor_label="test"))
+    assert admin.get(f"/flevoland/settings/sso/keys/{kid}/certificate.pem").status_code == 404
+
+
+def test_the_gate_refuses_a_thumbprint_of_another_certificate(app, gated, monkeypatch):
+    """The same check as Entra ID's, able to fail: a certificate of another key pair, and the
+    right certificate with a header naming another thumbprint, are both refused."""
+    from types import SimpleNamespace
+
+    from samenleren.core.db import utcnow
+    from samenleren.identity import client_keys
+
+    gate, flevoland = gated
+    admin = admin_of(app, flevoland, "fout.beheer")
+    use_private_key_jwt(app, flevoland)
+    other = client_keys.make_certificate(
+        RSAKey.generate_key(2048, private=True), SimpleNamespace(slug="flevoland"), now=utcnow()
+    )
+    gate.certificates = [other]
+    assert login(app.test_client(), flevoland, "andere.sleutel").status_code in (403, 503)
+    assert "no uploaded certificate" in gate.refused[-1]
+    assert "andere.sleutel" not in users(app, flevoland)
+
+    # The right certificate, but the header names another one's thumbprint.
+    (kid,) = kids(app, "flevoland")
+    gate.certificates = [download(admin, "flevoland", kid)]
+    original = client_keys.assertion_header
+
+    def wrong(key):
+        return original(key) | {"x5t": thumbprints(other)[0]}
+
+    monkeypatch.setattr(client_keys, "assertion_header", wrong)
+    assert login(app.test_client(), flevoland, "fout.kenmerk").status_code in (403, 503)
+    assert "no uploaded certificate" in gate.refused[-1]
+
+
+def test_a_certificate_is_for_the_own_tenants_programme_admin_only(app, gated, tenants):
+    from samenleren.core.extensions import db
+    from samenleren.core.tenancy import require_tenant
+    from samenleren.identity.client_keys import rotate_client_key
+
+    _gate, flevoland = gated
+    with in_tenant(app, tenants["gelderland"]):
+        theirs = rotate_client_key(require_tenant(), None, actor_label="test").kid
+        db.session.commit()
+    admin = admin_of(app, flevoland, "buur.beheer")
+    learner = app.test_client()  # logged in before the mock would need the gate's check
+    assert login(learner, flevoland, "geen.beheer").status_code == 302
+    use_private_key_jwt(app, flevoland)
+    (ours,) = kids(app, "flevoland")
+    assert download(admin, "flevoland", ours).startswith("-----BEGIN CERTIFICATE-----")
+    missing = admin.get("/flevoland/settings/sso/keys/geen-sleutel/certificate.pem")
+    other = admin.get(f"/flevoland/settings/sso/keys/{theirs}/certificate.pem")
+    assert missing.status_code == other.status_code == 404
+    assert missing.get_data() == other.get_data().replace(theirs.encode(), b"geen-sleutel")
+    assert learner.get(f"/flevoland/settings/sso/keys/{ours}/certificate.pem").status_code == 404
+    anonymous = app.test_client().get(f"/flevoland/settings/sso/keys/{ours}/certificate.pem")
+    assert anonymous.status_code in (302, 404) and b"CERTIFICATE" not in anonymous.get_data()
+
+
+# --- the ID token kept for logout is stored encrypted -------------------------------------------
+
+
+def test_the_id_token_is_kept_encrypted_and_logout_still_sends_it(app, gated):
+    from sqlalchemy import text
+
+    from samenleren.core.extensions import db
+    from samenleren.identity.encryption import decrypt_secret
+
+    _gate, flevoland = gated
+    client = app.test_client()
+    assert login(client, flevoland, "versleuteld").status_code == 302
+    with in_tenant(app, flevoland):
+        (stored,) = db.session.execute(
+            text("SELECT id_token_hint_encrypted FROM login_sessions WHERE ended_at IS NULL")
+        ).scalars()
+        plain = decrypt_secret(stored)
+    answer = _logout(client, "flevoland")
+    hint = parse_qs(urlsplit(answer.headers["Location"]).query)["id_token_hint"][0]
+    assert hint == plain and hint.count(".") == 2
+    for part in hint.split("."):
+        assert part not in stored  # neither the token nor any of its parts in plain text
+    claims = json.loads(_unb64(hint.split(".")[1]))
+    assert claims["sub"] == "versleuteld"
+    assert b"versleuteld" not in base64.urlsafe_b64decode(stored.encode())
+
+
+def test_reencrypting_keeps_the_id_tokens_usable_under_the_new_key(app, gated, monkeypatch):
+    from cryptography.fernet import Fernet
+
+    _gate, flevoland = gated
+    client = app.test_client()
+    assert login(client, flevoland, "herversleuteld").status_code == 302
+    old = list(app.config["SAMENLEREN_SECRET_ENCRYPTION_KEYS"])
+    new = Fernet.generate_key().decode()
+    monkeypatch.setitem(app.config, "SAMENLEREN_SECRET_ENCRYPTION_KEYS", [new, *old])
+    result = app.test_cli_runner().invoke(args=["sso", "reencrypt-secrets"])
+    assert result.exit_code == 0, result.output
+    assert "1 ID token(s)" in result.output
+    monkeypatch.setitem(app.config, "SAMENLEREN_SECRET_ENCRYPTION_KEYS", [new])
+    answer = _logout(client, "flevoland")
+    assert parse_qs(urlsplit(answer.headers["Location"]).query)["id_token_hint"][0].count(".") == 2
+
+
+def test_an_id_token_no_key_reads_makes_the_logout_local(app, gated, monkeypatch):
+    from cryptography.fernet import Fernet
+
+    _gate, flevoland = gated
+    client = app.test_client()
+    assert login(client, flevoland, "oude.sleutel").status_code == 302
+    monkeypatch.setitem(
+        app.config, "SAMENLEREN_SECRET_ENCRYPTION_KEYS", [Fernet.generate_key().decode()]
+    )
+    answer = _logout(client, "flevoland")
+    assert answer.status_code == 302
+    assert "id_token_hint" not in answer.headers["Location"]
+
+
+def test_the_settings_page_and_a_certificate_take_few_queries_whatever_the_number_of_keys(
+    app, gated
+):
+    from samenleren.identity.client_keys import rotate_client_key
+    from tests.test_isolation import QueryCounter
+
+    _gate, flevoland = gated
+    admin = admin_of(app, flevoland, "tel.certificaat")
+    use_private_key_jwt(app, flevoland)
+    counter = QueryCounter(app)
+    counts = []
+    for rotate in (True, False):
+        kid = kids(app, "flevoland")[0]
+        pages = ("/flevoland/settings/sso", f"/flevoland/settings/sso/keys/{kid}/certificate.pem")
+        for path in pages:
+            admin.get(path)  # warm
+        per_page = []
+        for path in pages:
+            with counter.counting() as statements:
+                assert admin.get(path).status_code == 200
+            per_page.append(len(statements))
+        counts.append(per_page)
+        if rotate:
+            _tenant_do(app, flevoland, lambda row: rotate_client_key(row, None, actor_label="t"))
+    assert counts[0] == counts[1]  # one key or two: the same statements
+    assert counts[0][1] <= 6, counts

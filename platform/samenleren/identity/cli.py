@@ -12,14 +12,15 @@ from samenleren.core.tenant import Tenant
 from samenleren.identity.client_keys import reencrypt_client_keys
 from samenleren.identity.encryption import SecretUnreadable, reencrypt_secret
 from samenleren.identity.oidc import forget_client
+from samenleren.identity.sessions import reencrypt_id_tokens
 
 sso_cli = AppGroup("sso", help="Tenants' SSO settings: stored client secrets.")
 
 
 @sso_cli.command("reencrypt-secrets")
 def reencrypt_command() -> None:
-    """Encrypt every stored client secret and private key again with the first
-    SAMENLEREN_SECRET_ENCRYPTION_KEY.
+    """Encrypt every stored client secret, private key and kept ID token (for logout at the
+    IdP) again with the first SAMENLEREN_SECRET_ENCRYPTION_KEY.
 
     Rotating our own key: put the new key first in SAMENLEREN_SECRET_ENCRYPTION_KEY (comma,
     then the old key), restart, run this command, then remove the old key.
@@ -36,13 +37,14 @@ def reencrypt_command() -> None:
             tenant.sso_client_secret_encrypted = reencrypt_secret(stored)
         except SecretUnreadable:
             unreadable.append(tenant.slug)
-    keys = 0
+    keys = tokens = 0
     for tenant in db.session.scalars(select(Tenant).order_by(Tenant.slug)).all():
         with tenant_scope(tenant):  # the key pairs are behind the tenant's row-level security
             try:
                 keys += reencrypt_client_keys(reencrypt_secret)
             except SecretUnreadable:
                 unreadable.append(f"{tenant.slug} (private_key_jwt key)")
+            tokens += reencrypt_id_tokens(reencrypt_secret)
             db.session.flush()
     if unreadable:
         db.session.rollback()
@@ -53,6 +55,6 @@ def reencrypt_command() -> None:
     for tenant in tenants:
         forget_client(tenant.id)
     click.echo(
-        f"{len(tenants)} stored client secret(s) and {keys} private key(s) encrypted with the "
-        "first key"
+        f"{len(tenants)} stored client secret(s), {keys} private key(s) and {tokens} ID "
+        "token(s) kept for logout encrypted with the first key"
     )

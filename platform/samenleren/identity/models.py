@@ -195,7 +195,9 @@ class LoginSession(TenantScoped, db.Model):
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     #: The ID token of the login, sent back to the IdP's `end_session_endpoint` at logout
     #: (`id_token_hint`) so that the IdP knows whose session to end; dropped when it ends.
-    id_token_hint: Mapped[str | None] = mapped_column(Text, nullable=True)
+    #: Encrypted like the client secret (`identity.encryption`): the token names the person
+    #: and is a bearer credential at some IdPs, so a copy of the database must not reveal it.
+    id_token_hint_encrypted: Mapped[str | None] = mapped_column(Text, nullable=True)
 
     user: Mapped[User] = relationship(
         primaryjoin=lambda: and_(
@@ -225,6 +227,10 @@ class ClientKey(TenantScoped, db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     #: Set when the key is taken out of the JWKS; it signs nothing from then on.
     retired_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    #: A self-signed X.509 certificate of the public key (PEM), for identity providers that take
+    #: an uploaded certificate instead of a JWKS address (Microsoft Entra ID); public. None for
+    #: a key made before certificates were.
+    certificate_pem: Mapped[str | None] = mapped_column(Text, nullable=True)
 
 
 class SignInLink(TenantScoped, db.Model):

@@ -13,8 +13,10 @@ client id, secret or scopes because those make up the cache entry's fingerprint.
 
 Client authentication at the token endpoint follows `Tenant.sso_client_auth_method`:
 `client_secret_basic` or `client_secret_post` with the secret above, or `private_key_jwt`
-(RFC 7523) with an assertion signed by the tenant's own key (`identity.client_keys`); the key id
-is part of the fingerprint, so a rotated key is used from the next login on.
+(RFC 7523) with an assertion signed by the tenant's own key (`identity.client_keys`), its header
+naming the key by `kid` and by the thumbprints of its certificate (`x5t`, `x5t#S256`: what
+Microsoft Entra ID looks for); the key id is part of the fingerprint, so a rotated key is used
+from the next login on.
 
 Caching follows the IdP's HTTP cache headers: the discovery document and the signing keys
 (JWKS) are each kept for the `max-age` of their `Cache-Control` (`no-store`/`no-cache`: not
@@ -122,11 +124,12 @@ def max_age(headers: Mapping[str, str]) -> float:
 
 
 class TenantPrivateKeyJWT(PrivateKeyJWT):
-    """Authlib's `private_key_jwt` with the key id in the header (the IdP picks the key from the
-    tenant's JWKS by it) and a short lifetime."""
+    """Authlib's `private_key_jwt` with the key named in the header (`kid` for an IdP that picks
+    it from the tenant's JWKS, `x5t`/`x5t#S256` for one that holds its certificate) and a short
+    lifetime."""
 
-    def __init__(self, kid: str) -> None:
-        super().__init__(headers={"kid": kid})
+    def __init__(self, header: Mapping[str, str]) -> None:
+        super().__init__(headers=dict(header))
 
     def sign(self, auth, token_endpoint):
         return private_key_jwt_sign(
@@ -147,6 +150,8 @@ class ClientCredentials:
     #: The client secret; for `private_key_jwt` the key id (part of the cache fingerprint).
     secret: str
     private_key: RSAKey | None = None
+    #: For `private_key_jwt`: the assertion header's members naming the key (`kid`, `x5t`, ...).
+    header: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass
@@ -229,12 +234,12 @@ def credentials(tenant: Tenant) -> ClientCredentials:
     if method != PRIVATE_KEY_JWT:
         return ClientCredentials(method, client_secret(tenant))
     try:
-        kid, key = signing_key()
+        header, key = signing_key()
     except ClientKeyMissing as exc:
         raise SSOConfigurationError(
             f"private_key_jwt is chosen but {exc}", cause="not_set_up"
         ) from exc
-    return ClientCredentials(method, kid, key)
+    return ClientCredentials(method, header["kid"], key, tuple(header.items()))
 
 
 def client_secret(tenant: Tenant) -> str:
@@ -331,7 +336,7 @@ def cached_client(
     scopes = tuple(scopes)
     if isinstance(secret, str):
         secret = ClientCredentials("client_secret_basic", secret)
-    fingerprint = (issuer, client_id, secret.method, secret.secret, scopes)
+    fingerprint = (issuer, client_id, secret.method, secret.secret, secret.header, scopes)
     with _lock:
         entry = _clients.get(key)
         if entry is None or entry.fingerprint != fingerprint:
@@ -359,7 +364,7 @@ def _build_client(
         client_id=client_id,
         client_secret=secret.private_key if private else secret.secret,
         server_metadata_url=issuer.rstrip("/") + "/.well-known/openid-configuration",
-        client_auth_methods=[TenantPrivateKeyJWT(secret.secret)] if private else None,
+        client_auth_methods=[TenantPrivateKeyJWT(dict(secret.header))] if private else None,
         client_kwargs={
             "scope": " ".join(scopes),
             "code_challenge_method": "S256",

@@ -23,6 +23,7 @@ from samenleren.core import signals
 from samenleren.core.db import as_utc, utcnow
 from samenleren.core.extensions import db, login_manager
 from samenleren.core.tenancy import current_tenant
+from samenleren.identity.encryption import SecretUnreadable, decrypt_secret, encrypt_secret
 from samenleren.identity.models import LoginSession, SignInLink, User
 
 
@@ -35,7 +36,9 @@ def start_login_session(user: User, *, id_token_hint: str | None = None) -> Logi
         session["lang"] = language
     hours = current_app.config["SAMENLEREN_SESSION_HOURS"]
     login = LoginSession(
-        user_id=user.id, expires_at=utcnow() + timedelta(hours=hours), id_token_hint=id_token_hint
+        user_id=user.id,
+        expires_at=utcnow() + timedelta(hours=hours),
+        id_token_hint_encrypted=encrypt_secret(id_token_hint) if id_token_hint else None,
     )
     db.session.add(login)
     user.last_login_at = utcnow()
@@ -54,9 +57,9 @@ def end_login_session(user: User) -> str | None:
             select(LoginSession).where(LoginSession.id == user.login_session_id)
         )
         if login is not None and login.ended_at is None:
-            hint = login.id_token_hint
+            hint = _readable_hint(login.id_token_hint_encrypted)
             login.ended_at = utcnow()
-            login.id_token_hint = None
+            login.id_token_hint_encrypted = None
             db.session.commit()
     logout_user()
     language = session.get("lang")
@@ -64,6 +67,34 @@ def end_login_session(user: User) -> str | None:
     if language:
         session["lang"] = language  # a language choice is not part of the login
     return hint
+
+
+def _readable_hint(stored: str | None) -> str | None:
+    """The kept ID token in plain text; None when there is none or no configured key decrypts it
+    (the key was changed): then the logout stays local, which is all the token was for."""
+    if stored is None:
+        return None
+    try:
+        return decrypt_secret(stored)
+    except SecretUnreadable:
+        return None
+
+
+def reencrypt_id_tokens(reencrypt) -> int:
+    """Encrypt the active tenant's kept ID tokens with the newest platform key (part of
+    `sso reencrypt-secrets`); how many. A token no key decrypts is dropped rather than blocking
+    the rotation of our key: it only serves to end a session at the IdP, and lives for a login's
+    hours at most. Does not commit."""
+    count = 0
+    for login in db.session.scalars(
+        select(LoginSession).where(LoginSession.id_token_hint_encrypted.is_not(None))
+    ):
+        try:
+            login.id_token_hint_encrypted = reencrypt(login.id_token_hint_encrypted)
+            count += 1
+        except SecretUnreadable:
+            login.id_token_hint_encrypted = None
+    return count
 
 
 def revoke_access(user: User) -> int:
@@ -95,12 +126,12 @@ def forget_expired_id_tokens() -> int:
     expired or ended; how many. Does not commit."""
     rows = db.session.scalars(
         select(LoginSession).where(
-            LoginSession.id_token_hint.is_not(None),
+            LoginSession.id_token_hint_encrypted.is_not(None),
             (LoginSession.expires_at <= utcnow()) | LoginSession.ended_at.is_not(None),
         )
     ).all()
     for login in rows:
-        login.id_token_hint = None
+        login.id_token_hint_encrypted = None
     return len(rows)
 
 
@@ -111,7 +142,7 @@ def end_all_sessions_of(user: User) -> int:
     ).all()
     for login in open_logins:
         login.ended_at = utcnow()
-        login.id_token_hint = None
+        login.id_token_hint_encrypted = None
     return len(open_logins)
 
 

@@ -2,7 +2,16 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, jsonify, make_response, render_template, request, url_for
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    jsonify,
+    make_response,
+    render_template,
+    request,
+    url_for,
+)
 from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -13,12 +22,14 @@ from samenleren.core.tenancy import require_tenant
 from samenleren.core.terminology import role_term
 from samenleren.core.web import form_action, role_required, see_other
 from samenleren.identity.assurance import KNOWN_LEVELS
-from samenleren.identity.client_keys import jwks as published_jwks
 from samenleren.identity.client_keys import (
+    certificate_of,
+    published_certificate,
     published_keys,
     retire_previous_keys,
     rotate_client_key,
 )
+from samenleren.identity.client_keys import jwks as published_jwks
 from samenleren.identity.issuers import (
     Approver,
     approve_issuer_change,
@@ -131,6 +142,7 @@ def _render(
             # Listed before approval: approving moves exactly these people to the new issuer.
             "users": users_to_relink(tenant),
         }
+    keys = published_keys()
     return (
         render_template(
             "identity/sso_settings.html",
@@ -144,7 +156,8 @@ def _render(
             pending=pending,
             auth_methods=auth_method_choices(),
             acr_levels=[(level, level) for level in KNOWN_LEVELS],
-            keys=published_keys(),
+            keys=keys,
+            certificates={key.kid: certificate_of(key) for key in keys},
             jwks_url=url_for("sso.jwks", tenant=tenant.slug, _external=True),
         ),
         status,
@@ -251,6 +264,27 @@ def retire_keys():
         done=see_other("sso.edit_sso_settings"),
         message=gettext("The previous key pair is retired and no longer published."),
     )
+
+
+@bp.get("/<tenant>/settings/sso/keys/<key_id>/certificate.pem")
+@role_required(Role.PROGRAMME_ADMIN)
+def key_certificate(key_id: str):
+    """The certificate of a published key, to upload at Microsoft Entra ID. Public material,
+    but offered on the settings page only (a JWKS-reading IdP needs none of it); a key of
+    another tenant, a retired one or none: 404."""
+    found = published_certificate(key_id)
+    if found is None:
+        abort(404)
+    key, certificate = found
+    response = make_response(certificate.pem)
+    response.mimetype = "application/x-pem-file"
+    tenant = require_tenant()
+    response.headers["Content-Disposition"] = (
+        f'attachment; filename="samenleren-{tenant.slug}-{key.created_at:%Y%m%d}-'
+        f'{certificate.thumbprint[:8].lower()}.pem"'
+    )
+    response.headers["Cache-Control"] = "private, no-cache"
+    return response
 
 
 #: How long others may cache the JWKS: short, so a rotation or retirement is seen soon.
