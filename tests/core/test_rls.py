@@ -77,6 +77,10 @@ def _seed_every_table(app: Flask, refs: dict[str, TenantRef]) -> dict[str, Tenan
                 update_periods(periods | {"coaching_notes": "18"}, admin)
                 place_hold("person", str(user.id), "Rls", admin)
                 note_departure(user)
+                # Insight: the comparison row the platform job writes for a sharing tenant.
+                from samenleren.insight.models import Comparison
+
+                db.session.add(Comparison(year=2027, tenants=5, own_transfer_percent=60))
                 db.session.commit()
                 # A key pair for private_key_jwt (client_keys).
                 rotate_client_key(db.session.get(Tenant, ref.id), None, actor_label="test")

@@ -132,6 +132,16 @@ class AuditAction(enum.StrEnum):
     #: details: `reason`.
     TRAJECTORY_RESTRICTED = "trajectory.restricted"
     TRAJECTORY_RESTRICTION_LIFTED = "trajectory.restriction_lifted"
+    # Programme insight: the admin's choices and the platform's comparison job.
+    #: subject: the tenant.
+    INSIGHT_SHARING_ON = "insight.sharing_on"
+    INSIGHT_SHARING_OFF = "insight.sharing_off"
+    #: The comparison between organisations written for this tenant; details: `year`, `tenants`
+    #: (how many shared: a count, never which).
+    INSIGHT_COMPARISON_COMPUTED = "insight.comparison_computed"
+    #: subject: the programme admin who changed their own choice.
+    INSIGHT_QUARTERLY_MAIL_ON = "insight.quarterly_mail_on"
+    INSIGHT_QUARTERLY_MAIL_OFF = "insight.quarterly_mail_off"
 
 
 ACTION_LABELS = {
@@ -203,6 +213,11 @@ ACTION_LABELS = {
     AuditAction.PROFILE_RECTIFIED: _l("Profile corrected"),
     AuditAction.TRAJECTORY_RESTRICTED: _l("Trajectory restricted from further processing"),
     AuditAction.TRAJECTORY_RESTRICTION_LIFTED: _l("Restriction of a trajectory lifted"),
+    AuditAction.INSIGHT_SHARING_ON: _l("Sharing of aggregated figures switched on"),
+    AuditAction.INSIGHT_SHARING_OFF: _l("Sharing of aggregated figures switched off"),
+    AuditAction.INSIGHT_COMPARISON_COMPUTED: _l("Comparison with other organisations computed"),
+    AuditAction.INSIGHT_QUARTERLY_MAIL_ON: _l("Quarterly report mail switched on"),
+    AuditAction.INSIGHT_QUARTERLY_MAIL_OFF: _l("Quarterly report mail switched off"),
 }
 
 #: Why a login was refused (`details["reason"]` of `login.refused`).

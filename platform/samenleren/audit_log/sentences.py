@@ -127,6 +127,15 @@ SENTENCES = {
     A.TRAJECTORY_RESTRICTION_LIFTED: _l(
         "%(actor)s lifted the restriction of the trajectory of %(subject)s"
     ),
+    A.INSIGHT_SHARING_ON: _l(
+        "%(actor)s shared the organisation's aggregated figures in the comparison"
+    ),
+    A.INSIGHT_SHARING_OFF: _l("%(actor)s stopped sharing the organisation's aggregated figures"),
+    A.INSIGHT_COMPARISON_COMPUTED: _l(
+        "%(actor)s computed the comparison with other organisations for %(year)s"
+    ),
+    A.INSIGHT_QUARTERLY_MAIL_ON: _l("%(actor)s asked for the quarterly report mail"),
+    A.INSIGHT_QUARTERLY_MAIL_OFF: _l("%(actor)s stopped the quarterly report mail"),
 }
 
 #: For an event whose action this version does not know (recorded by a newer one, or by hand).

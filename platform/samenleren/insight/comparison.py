@@ -21,6 +21,7 @@ from flask import g
 from sqlalchemy import delete, exists, literal, select, true
 from sqlalchemy.orm import defer
 
+from samenleren.audit.events import AuditAction
 from samenleren.audit.services import record
 from samenleren.budget.ledger import years_costs
 from samenleren.core.db import utcnow
@@ -51,7 +52,7 @@ def set_sharing(user: User, share: bool) -> SharingSetting:
         setting.changed_by_id = user.id
         setting.changed_at = utcnow()
         record(
-            "insight.sharing_on" if share else "insight.sharing_off",
+            AuditAction.INSIGHT_SHARING_ON if share else AuditAction.INSIGHT_SHARING_OFF,
             actor=user,
             subject_type="tenant",
         )
@@ -161,7 +162,7 @@ def compute_comparisons(year: int) -> int:
             )
             row.computed_at = utcnow()
             record(
-                "insight.comparison_computed",
+                AuditAction.INSIGHT_COMPARISON_COMPUTED,
                 actor_label=PLATFORM,
                 subject_type="tenant",
                 details={"year": year, "tenants": len(shared)},

@@ -15,6 +15,7 @@ from flask_babel import force_locale, gettext
 from sqlalchemy import and_, select
 from sqlalchemy.exc import IntegrityError
 
+from samenleren.audit.events import AuditAction
 from samenleren.audit.services import record
 from samenleren.core.config import LANGUAGES
 from samenleren.core.errors_input import InvalidInput
@@ -56,7 +57,7 @@ def set_mail_choice(user: User, wanted: bool) -> None:
     else:
         return
     record(
-        "insight.quarterly_mail_on" if wanted else "insight.quarterly_mail_off",
+        AuditAction.INSIGHT_QUARTERLY_MAIL_ON if wanted else AuditAction.INSIGHT_QUARTERLY_MAIL_OFF,
         actor=user,
         subject_type="user",
         subject_id=user.id,
