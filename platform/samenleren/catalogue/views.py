@@ -34,6 +34,7 @@ from samenleren.core.errors_input import InvalidInput
 from samenleren.core.extensions import db
 from samenleren.core.formatting import local_today
 from samenleren.core.web import form_action, get_or_404, login_required, role_required, see_other
+from samenleren.identity.directory import picker_answer
 from samenleren.identity.models import Role, User
 
 bp = Blueprint("catalogue", __name__, template_folder="templates")
@@ -116,6 +117,8 @@ def new_edition(training_id: uuid.UUID):
     training = get_or_404(Training, training_id)
     if request.method == "GET":
         return pages.render_edition_form(training, None, pages.edition_values(None))
+    if request.form.get("search_trainer"):  # the trainer's search: nothing is saved
+        return pages.render_edition_form(training, None, request.form)
     return form_action(
         lambda: create_edition(training, current_user, forms.edition_input(request.form)),
         invalid=lambda errors: pages.render_edition_form(training, None, request.form, errors),
@@ -132,6 +135,8 @@ def edit_edition(edition_id: uuid.UUID):
     )
     if request.method == "GET":
         return pages.render_edition_form(edition.training, edition, pages.edition_values(edition))
+    if request.form.get("search_trainer"):  # the trainer's search: nothing is saved
+        return pages.render_edition_form(edition.training, edition, request.form)
     return form_action(
         lambda: update_edition(edition, current_user, forms.edition_input(request.form)),
         invalid=lambda errors: pages.render_edition_form(
@@ -191,6 +196,21 @@ def _enrolled_message(enrolment: Enrolment) -> str:
     return gettext(
         "The edition is full: %(name)s is on the waiting list.", name=enrolment.learner.name
     )
+
+
+@bp.get("/<tenant>/trainers/search")
+@role_required(Role.PROGRAMME_ADMIN)
+def search_trainers():
+    """The edition form's trainer search field, as JSON (static/picker.js)."""
+    return picker_answer(pages.trainer_matches(request.args.get("q", "")))
+
+
+@bp.get("/<tenant>/editions/<uuid:edition_id>/employees")
+@role_required(Role.PROGRAMME_ADMIN)
+def search_employees(edition_id: uuid.UUID):
+    """The enrol form's search field, as JSON (static/picker.js)."""
+    edition = get_or_404(Edition, edition_id)
+    return picker_answer(pages.enrol_candidates(edition, request.args.get("q", "")))
 
 
 @bp.post("/<tenant>/editions/<uuid:edition_id>/enrol")
