@@ -26,6 +26,7 @@ from samenleren.catalogue.models import (
     EditionSession,
     Enrolment,
     EnrolmentStatus,
+    ManagerApproval,
     Training,
 )
 from samenleren.catalogue.summaries import edition_summaries
@@ -239,6 +240,47 @@ def _load_enrolment(enrolment_id: uuid.UUID) -> Enrolment:
         enrolment_id,
         joinedload(Enrolment.edition).joinedload(Edition.training),
         joinedload(Enrolment.learner),
+    )
+
+
+def _render_approval(enrolment: Enrolment, errors: dict[str, str] | None = None):
+    return render_template(
+        "catalogue/approval.html",
+        enrolment=enrolment,
+        Status=EnrolmentStatus,
+        Approval=ManagerApproval,
+        errors=errors or {},
+    ), (422 if errors else 200)
+
+
+@bp.route("/<tenant>/enrolments/<uuid:enrolment_id>/approval", methods=["GET", "POST"])
+@login_required
+def answer_application(enrolment_id: uuid.UUID):
+    """The manager's answer to a team member's application, when the template asks for it.
+    Anyone but that employee's manager gets 404, as for a missing application."""
+    enrolment = _load_enrolment(enrolment_id)
+    if enrolment.learner.manager_id != current_user.id or enrolment.manager_approval is None:
+        abort(404)
+    if request.method == "GET":
+        return _render_approval(enrolment)
+    approve = request.form.get("answer") == "approve"
+
+    def answer() -> None:
+        if request.form.get("answer") not in ("approve", "discuss"):
+            raise InvalidInput.form(gettext("Approve the application or ask to discuss it."))
+        enrolments.answer_as_manager(enrolment, current_user, approve=approve)
+
+    name = enrolment.learner.name
+    return form_action(
+        answer,
+        invalid=lambda errors: _render_approval(_load_enrolment(enrolment_id), errors),
+        done=see_other("catalogue.answer_application", enrolment_id=enrolment_id),
+        message=gettext("You approved the application of %(name)s.", name=name)
+        if approve
+        else gettext(
+            "The programme administrator sees that you want to discuss it with %(name)s first.",
+            name=name,
+        ),
     )
 
 
