@@ -107,9 +107,9 @@ def test_the_coach_pool_and_the_coach_page_work_without_javascript(
         page.get_by_label("Otto Coach flevoland", exact=False).check()
         with page.expect_navigation():
             page.click("main form[method=post] button.utrecht-button--primary-action")
-        assert "Otto Coach flevoland is now the learning coach." in page.locator(
-            "main"
-        ).inner_text()
+        assert (
+            "Otto Coach flevoland is now the learning coach." in page.locator("main").inner_text()
+        )
 
         visit(page, f"{live_server.url}/flevoland/coaches/new", 200)
         page.fill("#coach-q", "cor")
@@ -119,8 +119,8 @@ def test_the_coach_pool_and_the_coach_page_work_without_javascript(
         page.fill("#in-capacity", "2")
         with page.expect_navigation():
             page.click("main form[method=post] button.utrecht-button--primary-action")
-        assert "Cor Colleague flevoland is now a learning coach." in page.locator(
-            "main"
-        ).inner_text()
+        assert (
+            "Cor Colleague flevoland is now a learning coach." in page.locator("main").inner_text()
+        )
     finally:
         context.close()

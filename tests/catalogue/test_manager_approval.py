@@ -110,7 +110,9 @@ def test_the_manager_is_mailed_and_approves_and_only_that_manager(app, tenants, 
     assert run_pending_jobs(app) >= 1
     messages = smtp_sink.wait_for(2)
     to_manager = next(
-        parts(message)["text/plain"] for message in messages if "Cor Colleague" in message["Subject"]
+        parts(message)["text/plain"]
+        for message in messages
+        if "Cor Colleague" in message["Subject"]
     )
     assert path in to_manager
     assert "once you have approved the application" in to_manager.replace("\n", " ")
@@ -172,9 +174,13 @@ def test_the_admin_decides_without_waiting_and_that_is_audited(app, tenants):
     tenant = tenants["flevoland"]
     world, admin = _applicant_world(app, tenant, approval=True)
     enrolment_id = _apply(app, tenant, world)
-    edition = html.unescape(admin.get(f"/flevoland/editions/{world.edition}").get_data(as_text=True))
+    edition = html.unescape(
+        admin.get(f"/flevoland/editions/{world.edition}").get_data(as_text=True)
+    )
     assert "The manager has not answered yet." in edition
-    answer = post(admin, tenant, f"/flevoland/enrolments/{enrolment_id}/accept", {"from": "worklist"})
+    answer = post(
+        admin, tenant, f"/flevoland/enrolments/{enrolment_id}/accept", {"from": "worklist"}
+    )
     assert answer.status_code == 303
     assert _state(app, tenant, enrolment_id) == ("enrolled", "pending")
     assert _audit(app, tenant) == ["application.decided_without_manager"]

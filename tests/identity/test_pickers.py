@@ -91,9 +91,9 @@ def test_the_learner_who_chooses_finds_coaches_by_search(app, tenants):
     flevoland = tenants["flevoland"]
     with in_tenant(app, flevoland):
         world = build_world(flevoland, coached=False)
-        db.session.scalar(select(Tenant).where(Tenant.id == flevoland.id)).learners_choose_coach = (
-            True
-        )
+        db.session.scalar(
+            select(Tenant).where(Tenant.id == flevoland.id)
+        ).learners_choose_coach = True
         db.session.commit()
     learner = client_as(app, flevoland, "learner")
     answer = learner.get(f"/flevoland/trajectories/{world.trajectory}/coach/candidates?q=coach")

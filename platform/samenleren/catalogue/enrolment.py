@@ -14,10 +14,10 @@ from __future__ import annotations
 from flask_babel import format_date, gettext
 from sqlalchemy import func, select
 
-from samenleren.catalogue.access import is_admin, is_open_to, require_admin
-from samenleren.catalogue.limits import MOTIVATION_MAX, REASON_MAX, too_long
 from samenleren.audit.events import AuditAction
 from samenleren.audit.services import record
+from samenleren.catalogue.access import is_admin, is_open_to, require_admin
+from samenleren.catalogue.limits import MOTIVATION_MAX, REASON_MAX, too_long
 from samenleren.catalogue.models import (
     Edition,
     Enrolment,
@@ -138,9 +138,7 @@ def apply_for(edition: Edition, learner: User, motivation: str) -> Enrolment:
     enrolment.reason = ""
     enrolment.applied_at = utcnow()
     enrolment.enrolled_at = None
-    enrolment.manager_approval = (
-        ManagerApproval.PENDING if asks_manager(edition, learner) else None
-    )
+    enrolment.manager_approval = ManagerApproval.PENDING if asks_manager(edition, learner) else None
     enrolment.manager_answered_at = None
     db.session.flush()
     signals.application_received.send(enrolment)
