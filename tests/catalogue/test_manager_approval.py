@@ -115,7 +115,8 @@ def test_the_manager_is_mailed_and_approves_and_only_that_manager(app, tenants, 
         if "Cor Colleague" in message["Subject"]
     )
     assert path in to_manager
-    assert "once you have approved the application" in to_manager.replace("\n", " ")
+    # In the manager's language (Dutch, the tenant's): the approval asked for.
+    assert "zodra jij de aanmelding hebt goedgekeurd" in " ".join(to_manager.split())
 
     # The admin's worklist: waiting for the manager, not ready for a decision.
     board = html.unescape(admin.get("/flevoland/dashboard/programme").get_data(as_text=True))
