@@ -583,7 +583,11 @@ def test_logged_in_elsewhere_is_a_stranger_here(app, walk, role, home, other):
 
 #: Routes whose own object only someone other than the programme admin may open: the world's
 #: person (tests.factories.World) who may.
-OWN_OBJECT_VISITORS = {"/<tenant>/calendar/steps/<uuid:scheduled_step_id>.ics": "coach"}
+OWN_OBJECT_VISITORS = {
+    "/<tenant>/calendar/steps/<uuid:scheduled_step_id>.ics": "coach",
+    # The manager's answer to an application is for the employee's manager only.
+    "/<tenant>/enrolments/<uuid:enrolment_id>/approval": "manager",
+}
 
 
 def test_own_objects_are_reachable_so_the_checks_above_can_fail(app, walk):

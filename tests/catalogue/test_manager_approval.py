@@ -96,7 +96,13 @@ def test_the_flevoland_model_does_not_ask_the_manager(app, tenants):
     enrolment_id = _apply(app, tenant, world)
     assert _state(app, tenant, enrolment_id) == ("applied", None)
     manager = client_as(app, tenant, "manager")
-    assert manager.get(f"/flevoland/enrolments/{enrolment_id}/approval").status_code == 404
+    path = f"/flevoland/enrolments/{enrolment_id}/approval"
+    page = manager.get(path).get_data(as_text=True)
+    assert "Not asked" in page and "Approve the application" not in page
+    refused = post(manager, tenant, path, {"answer": "approve"})
+    assert refused.status_code == 422
+    assert "Your approval is not asked" in refused.get_data(as_text=True)
+    assert _state(app, tenant, enrolment_id) == ("applied", None)
 
 
 def test_the_manager_is_mailed_and_approves_and_only_that_manager(app, tenants, smtp_sink):

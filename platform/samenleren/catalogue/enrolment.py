@@ -165,7 +165,9 @@ def answer_as_manager(enrolment: Enrolment, actor: User, *, approve: bool) -> No
     approve it later). Only that employee's manager, and only while the application is open."""
     if enrolment.learner.manager_id != actor.id or enrolment.learner_id == actor.id:
         raise InvalidInput.form(gettext("Only the employee's manager answers this application."))
-    if enrolment.status is not EnrolmentStatus.APPLIED or enrolment.manager_approval is None:
+    if enrolment.manager_approval is None:
+        raise InvalidInput.form(gettext("Your approval is not asked for this application."))
+    if enrolment.status is not EnrolmentStatus.APPLIED:
         raise InvalidInput.form(gettext("This application no longer waits for your answer."))
     if approve and enrolment.manager_approval is ManagerApproval.APPROVED:
         raise InvalidInput.form(gettext("You have approved this application already."))

@@ -256,10 +256,11 @@ def _render_approval(enrolment: Enrolment, errors: dict[str, str] | None = None)
 @bp.route("/<tenant>/enrolments/<uuid:enrolment_id>/approval", methods=["GET", "POST"])
 @login_required
 def answer_application(enrolment_id: uuid.UUID):
-    """The manager's answer to a team member's application, when the template asks for it.
-    Anyone but that employee's manager gets 404, as for a missing application."""
+    """The manager's answer to a team member's application, when the template asks for it (the
+    page says so when it does not). Anyone but that employee's manager gets 404, as for a
+    missing application."""
     enrolment = _load_enrolment(enrolment_id)
-    if enrolment.learner.manager_id != current_user.id or enrolment.manager_approval is None:
+    if enrolment.learner.manager_id != current_user.id or enrolment.learner_id == current_user.id:
         abort(404)
     if request.method == "GET":
         return _render_approval(enrolment)
