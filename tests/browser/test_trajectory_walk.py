@@ -136,7 +136,7 @@ class Walk:
         return response
 
     def flash(self, page) -> str:
-        return page.locator('[role="status"]').inner_text()
+        return page.locator('.sl-flashes[role="status"]').inner_text()
 
     def button(self, page, msgid: str, **values: object):
         return page.get_by_role("button", name=self.t(msgid, **values), exact=True)
