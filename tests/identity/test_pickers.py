@@ -60,6 +60,9 @@ def test_each_picker_searches_its_own_people_as_json(app, tenants):
     for path in searches.values():
         assert ids(path, "c") == []  # one letter searches nothing
         assert ids(path, "%25") == []  # a wildcard is a character like any other
+        # A control character is left out (PostgreSQL refuses a NUL): no server error.
+        assert ids(path, "%00%00") == []
+        ids(path, "co%00")
         # Another tenant's people are never found, whatever is typed.
         assert ids(path, "gelderland") == []
 

@@ -63,8 +63,10 @@ class PeoplePage:
 
 
 def clean_query(raw: str | None) -> str:
-    """The search text as typed, trimmed and bounded (never an error: a search is not a form)."""
-    return " ".join((raw or "").split())[:QUERY_MAX]
+    """The search text as typed, trimmed and bounded (never an error: a search is not a form).
+    Control characters are left out: nobody types them, and PostgreSQL refuses a NUL."""
+    text = "".join(ch if ch.isprintable() else " " for ch in (raw or ""))
+    return " ".join(text.split())[:QUERY_MAX]
 
 
 def parse_uuid(raw: str | None) -> uuid.UUID | None:
