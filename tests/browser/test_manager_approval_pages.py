@@ -14,9 +14,7 @@ pytestmark = pytest.mark.browser
 
 
 @pytest.mark.parametrize("lang", ["nl", "en"])
-def test_the_approval_pages_have_no_accessibility_violations(
-    app, tenants, page, live_server, lang
-):
+def test_the_approval_pages_have_no_accessibility_violations(app, tenants, page, live_server, lang):
     flevoland = tenants["flevoland"]
     world, _ = _applicant_world(app, flevoland, approval=True)
     enrolment_id = _apply(app, flevoland, world)
