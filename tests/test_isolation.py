@@ -649,6 +649,8 @@ OWN_OBJECT_VISITORS = {
     "/<tenant>/calendar/steps/<uuid:scheduled_step_id>.ics": "coach",
     # A personal data package is only ever its owner's to download.
     "/<tenant>/my-data/<uuid:my_package_id>/download": "learner",
+    # The manager's answer to an application is for the employee's manager only.
+    "/<tenant>/enrolments/<uuid:enrolment_id>/approval": "manager",
 }
 
 

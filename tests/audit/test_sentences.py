@@ -36,6 +36,7 @@ KNOWN_PLACEHOLDERS = {
     "template",
     "amount",
     "day",
+    "training",
 }
 
 

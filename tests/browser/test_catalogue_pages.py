@@ -89,7 +89,7 @@ def test_catalogue_pages_have_no_accessibility_violations(app, tenants, page, li
     page.fill("#name", "Verkeerd om")
     page.fill("#starts_on", "2027-10-20")
     page.fill("#ends_on", "2027-10-01")
-    page.click("form.sl-form button[type=submit]")
+    page.click("form.sl-form button.utrecht-button--primary-action")
     assert page.locator("#ends_on[aria-invalid=true]").count() == 1
     findings.check(page, "edition dates refused", lang)
     visit(page, f"{base}/editions/{coming}", 200)

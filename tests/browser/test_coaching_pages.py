@@ -62,10 +62,10 @@ def test_admin_pages_have_no_accessibility_violations(app, tenants, page, live_s
         findings.check(page, label, lang)
 
     # Refused forms: the messages next to their fields.
-    visit(page, f"{base}/coaches/new", 200)
-    page.select_option("#in-user", str(world.colleague))
+    visit(page, f"{base}/coaches/new?q=cor", 200)  # the employee found by a search
+    page.check(f"#in-user-{world.colleague}")
     page.fill("#in-capacity", "25")
-    page.click("form.sl-form button[type=submit]")
+    page.click("main form[method=post] button.utrecht-button--primary-action")
     page.wait_for_selector("#err-capacity")
     findings.check(page, "add a coach, refused", lang)
 

@@ -136,7 +136,7 @@ class Walk:
         return response
 
     def flash(self, page) -> str:
-        return page.locator('[role="status"]').inner_text()
+        return page.locator('.sl-flashes[role="status"]').inner_text()
 
     def button(self, page, msgid: str, **values: object):
         return page.get_by_role("button", name=self.t(msgid, **values), exact=True)
@@ -235,6 +235,14 @@ def test_a_whole_flevoland_trajectory_in_the_browser(app, tenants, walk_in, lang
     assert chosen.count() == 1  # the least busy suitable coach is suggested first
     suggested = admin.locator(f"label[for={chosen.get_attribute('id')}]").inner_text()
     assert suggested.startswith(coach_name), suggested
+    # The coach found by a search, chosen with the keyboard in the combobox.
+    admin.locator("#coach-q").focus()
+    admin.keyboard.type(coach_name.split()[0])
+    admin.locator("#coach-q-listbox [role=option]").first.wait_for()
+    admin.keyboard.press("ArrowDown")
+    admin.keyboard.press("Enter")
+    assert admin.locator("#coach-q").get_attribute("aria-expanded") == "false"
+    assert admin.locator(f"label[for={chosen.get_attribute('id')}]").inner_text() == suggested
     walk.submit(admin, walk.button(admin, "Assign this coach"))
     assert t("%(name)s is now the learning coach.", name=coach_name) in walk.flash(admin)
     assert coach_name in admin.locator("dl.sl-facts").inner_text()

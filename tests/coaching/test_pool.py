@@ -40,8 +40,10 @@ def _field_error(page: str, field: str) -> str:
     """The message shown next to `field`, checking it is wired to the input."""
     match = re.search(rf'id="err-{field}">([^<]+)<', page)
     assert match, f"no message next to {field}"
-    assert re.search(rf'name="{field}"[^>]*aria-describedby="[^"]*err-{field}', page)
-    assert re.search(rf'name="{field}"[^>]*aria-invalid="true"', page)
+    # A text field, or the fieldset of a choice (the employee: radio buttons after a search).
+    control = rf'(name="{field}"|<fieldset[^>]*id="in-{field}")'
+    assert re.search(rf'{control}[^>]*aria-describedby="[^"]*err-{field}', page)
+    assert re.search(rf'{control}[^>]*aria-invalid="true"', page)
     return match.group(1)
 
 
@@ -156,8 +158,18 @@ def test_admin_adds_a_coach_who_keeps_the_role_after_logging_in(app, tenants):
         world = build_world(flevoland)
     admin = client_as(app, flevoland, "admin")
     form = admin.get("/flevoland/coaches/new").get_data(as_text=True)
-    assert f'<option value="{world.colleague}"' in form
-    assert f'<option value="{world.coach}"' not in form  # a coach already
+    assert f'value="{world.colleague}"' not in form  # a search, not a list of everyone
+    found = admin.get("/flevoland/coaches/new?q=co").get_data(as_text=True)
+    assert f'type="radio" id="in-user-{world.colleague}" name="user" value="{world.colleague}"' in (
+        found
+    )
+    assert f'value="{world.coach}"' not in found  # a coach already
+    short = admin.get("/flevoland/coaches/new?q=c").get_data(as_text=True)
+    assert "Type at least 2 letters." in short and 'type="radio"' not in short
+    matches = admin.get("/flevoland/coaches/candidates?q=colleague").get_json()
+    assert [m["id"] for m in matches["matches"]] == [str(world.colleague)]
+    assert set(matches["matches"][0]) == {"id", "name", "detail"}
+    assert admin.get("/flevoland/coaches/candidates?q=x").get_json() == {"matches": []}
     answer = post(
         admin,
         flevoland,

@@ -24,6 +24,13 @@ class AuditAction(enum.StrEnum):
     ROLE_REMOVED = "role.removed"
     #: details: `coach` (the new coach's id), `previous_coach` when one was replaced.
     COACH_ASSIGNED = "coach.assigned"
+    #: An application answered by the employee's manager, when the edition's template asks for
+    #: it (subject: the employee); details: `training` (training and edition by name).
+    APPLICATION_MANAGER_APPROVED = "application.manager_approved"
+    APPLICATION_MANAGER_DISCUSS = "application.manager_discuss"
+    #: The programme admin decided on an application still waiting for the manager (accepted
+    #: or declined without the manager's approval); details: `training`, `decision`.
+    APPLICATION_DECIDED_WITHOUT_MANAGER = "application.decided_without_manager"
     #: Recorded values of a step seen by someone who is neither its learner nor its coach, or
     #: anything recorded in a confidential step seen by anyone (its learner and coach too);
     #: details: `step` (the step key) and `occurrence` — never the values.
@@ -151,6 +158,11 @@ ACTION_LABELS = {
     AuditAction.ROLE_ADDED: _l("Role given"),
     AuditAction.ROLE_REMOVED: _l("Role taken away"),
     AuditAction.COACH_ASSIGNED: _l("Learning coach assigned"),
+    AuditAction.APPLICATION_MANAGER_APPROVED: _l("Application approved by the manager"),
+    AuditAction.APPLICATION_MANAGER_DISCUSS: _l("Manager asked to discuss an application"),
+    AuditAction.APPLICATION_DECIDED_WITHOUT_MANAGER: _l(
+        "Application decided without the manager's approval"
+    ),
     AuditAction.VALUES_VIEWED: _l("Recorded answers viewed"),
     AuditAction.AUDIT_EXPORTED: _l("Audit log downloaded"),
     AuditAction.SSO_CHANGED: _l("Login settings (SSO) changed"),

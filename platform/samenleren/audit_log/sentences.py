@@ -32,6 +32,16 @@ SENTENCES = {
     A.ROLE_ADDED: _l("%(actor)s gave %(subject)s the role of %(role)s"),
     A.ROLE_REMOVED: _l("%(actor)s took the role of %(role)s away from %(subject)s"),
     A.COACH_ASSIGNED: _l("%(actor)s assigned %(coach)s as learning coach to %(subject)s"),
+    A.APPLICATION_MANAGER_APPROVED: _l(
+        "%(actor)s approved the application of %(subject)s for %(training)s as their manager"
+    ),
+    A.APPLICATION_MANAGER_DISCUSS: _l(
+        "%(actor)s asked to discuss the application of %(subject)s for %(training)s first"
+    ),
+    A.APPLICATION_DECIDED_WITHOUT_MANAGER: _l(
+        "%(actor)s decided on the application of %(subject)s for %(training)s without waiting "
+        "for the manager's approval"
+    ),
     A.VALUES_VIEWED: _l("%(actor)s viewed recorded answers in the trajectory of %(subject)s"),
     A.AUDIT_EXPORTED: _l("%(actor)s downloaded the audit log"),
     A.SSO_CHANGED: _l("%(actor)s changed the login settings (SSO)"),
@@ -229,6 +239,7 @@ def sentence(event: AuditEvent, names: Names) -> str:
     else:
         values["reason"] = gettext("no reason given")
     values["coach"] = str(details.get("coach_name") or gettext("a learning coach"))
+    values["training"] = str(details.get("training") or gettext("a training"))
     template_key = details.get("template")
     if template_key:  # a template deleted since: its short name
         values["template"] = names.templates.get(str(template_key), str(template_key))

@@ -14,15 +14,24 @@ from __future__ import annotations
 from flask_babel import format_date, gettext
 from sqlalchemy import func, select
 
+from samenleren.audit.events import AuditAction
+from samenleren.audit.services import record
 from samenleren.catalogue.access import is_admin, is_open_to, require_admin
 from samenleren.catalogue.limits import MOTIVATION_MAX, REASON_MAX, too_long
-from samenleren.catalogue.models import Edition, Enrolment, EnrolmentStatus
+from samenleren.catalogue.models import (
+    Edition,
+    Enrolment,
+    EnrolmentStatus,
+    ManagerApproval,
+    process_template_of,
+)
 from samenleren.core import signals
 from samenleren.core.db import utcnow
 from samenleren.core.errors_input import InvalidInput
 from samenleren.core.extensions import db
 from samenleren.core.formatting import local_today
 from samenleren.identity.models import User
+from samenleren.process_templates.services import current_version
 
 #: The statuses that hold a place or a wish for one; a learner has at most one per edition.
 ACTIVE_STATUSES = (EnrolmentStatus.APPLIED, EnrolmentStatus.ENROLLED, EnrolmentStatus.WAITLISTED)
@@ -129,9 +138,68 @@ def apply_for(edition: Edition, learner: User, motivation: str) -> Enrolment:
     enrolment.reason = ""
     enrolment.applied_at = utcnow()
     enrolment.enrolled_at = None
+    enrolment.manager_approval = ManagerApproval.PENDING if asks_manager(edition, learner) else None
+    enrolment.manager_answered_at = None
     db.session.flush()
     signals.application_received.send(enrolment)
     return enrolment
+
+
+def asks_manager(edition: Edition, learner: User) -> bool:
+    """Whether an application of `learner` waits for their manager's approval: the template
+    new trajectories of the edition start on asks for it, and the learner has an active
+    manager (without one, the programme admin decides as always)."""
+    manager = learner.manager
+    if manager is None or not manager.active or manager.id == learner.id:
+        return False
+    return current_version(process_template_of(edition)).content.application.manager_approval
+
+
+def training_name(enrolment: Enrolment) -> str:
+    edition = enrolment.edition
+    return f"{edition.training.title} · {edition.name}"
+
+
+def answer_as_manager(enrolment: Enrolment, actor: User, *, approve: bool) -> None:
+    """The employee's manager approves the application, or asks to discuss it first (and may
+    approve it later). Only that employee's manager, and only while the application is open."""
+    if enrolment.learner.manager_id != actor.id or enrolment.learner_id == actor.id:
+        raise InvalidInput.form(gettext("Only the employee's manager answers this application."))
+    if enrolment.manager_approval is None:
+        raise InvalidInput.form(gettext("Your approval is not asked for this application."))
+    if enrolment.status is not EnrolmentStatus.APPLIED:
+        raise InvalidInput.form(gettext("This application no longer waits for your answer."))
+    if approve and enrolment.manager_approval is ManagerApproval.APPROVED:
+        raise InvalidInput.form(gettext("You have approved this application already."))
+    enrolment.manager_approval = ManagerApproval.APPROVED if approve else ManagerApproval.DISCUSS
+    enrolment.manager_answered_at = utcnow()
+    record(
+        AuditAction.APPLICATION_MANAGER_APPROVED
+        if approve
+        else AuditAction.APPLICATION_MANAGER_DISCUSS,
+        actor=actor,
+        subject_type="user",
+        subject_id=enrolment.learner_id,
+        details={"training": training_name(enrolment), "enrolment": str(enrolment.id)},
+    )
+    db.session.flush()
+
+
+def _decided_without_manager(enrolment: Enrolment, actor: User, decision: str) -> None:
+    """The admin decides while the manager's approval is still open: allowed, and audited."""
+    if enrolment.manager_approval in (ManagerApproval.PENDING, ManagerApproval.DISCUSS):
+        record(
+            AuditAction.APPLICATION_DECIDED_WITHOUT_MANAGER,
+            actor=actor,
+            subject_type="user",
+            subject_id=enrolment.learner_id,
+            details={
+                "training": training_name(enrolment),
+                "enrolment": str(enrolment.id),
+                "decision": decision,
+                "manager_answer": enrolment.manager_approval.value,
+            },
+        )
 
 
 def _already(status: EnrolmentStatus) -> str:
@@ -196,6 +264,7 @@ def accept(enrolment: Enrolment, actor: User) -> Enrolment:
     require_admin(actor)
     if enrolment.status is not EnrolmentStatus.APPLIED:
         raise InvalidInput.form(gettext("Only an open application can be accepted."))
+    _decided_without_manager(enrolment, actor, "accepted")
     return enrol(enrolment.edition, enrolment.learner, actor)
 
 
@@ -253,6 +322,7 @@ def decline(enrolment: Enrolment, actor: User, reason: str) -> None:
     if enrolment.status is not EnrolmentStatus.APPLIED:
         raise InvalidInput.form(gettext("Only an open application can be declined."))
     enrolment.reason = _check_reason(reason, required=True)
+    _decided_without_manager(enrolment, actor, "declined")
     enrolment.status = EnrolmentStatus.DECLINED
     db.session.flush()
     signals.application_answered.send(enrolment)

@@ -163,6 +163,17 @@ class EnrolmentStatus(enum.StrEnum):
     DECLINED = "declined"
 
 
+class ManagerApproval(enum.StrEnum):
+    """The manager's answer to an application, when the edition's process template asks for
+    it (`application.manager_approval`)."""
+
+    #: Waiting for the manager.
+    PENDING = "pending"
+    APPROVED = "approved"
+    #: The manager wants to talk it over with the employee first.
+    DISCUSS = "discuss"
+
+
 class Enrolment(TenantScoped, db.Model):
     """An employee's place (or wish for one) in an edition."""
 
@@ -185,6 +196,11 @@ class Enrolment(TenantScoped, db.Model):
     #: Set on enrolment; the trajectory's "enrolment" anchor.
     enrolled_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     changed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    #: The manager's answer to the application; None when the template does not ask for one.
+    manager_approval: Mapped[ManagerApproval | None] = mapped_column(
+        _enum(ManagerApproval, 12), nullable=True
+    )
+    manager_answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
     edition: Mapped[Edition] = relationship(
         primaryjoin=lambda: and_(

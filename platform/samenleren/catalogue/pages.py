@@ -15,7 +15,6 @@ from sqlalchemy import select
 from werkzeug.datastructures import MultiDict
 
 from samenleren.catalogue.access import is_admin, is_open_to, may_record_attendance
-from samenleren.catalogue.editions import trainer_choices
 from samenleren.catalogue.enrolment import ACTIVE_STATUSES
 from samenleren.catalogue.models import (
     Edition,
@@ -35,8 +34,15 @@ from samenleren.catalogue.summaries import (
 from samenleren.core.extensions import db
 from samenleren.core.formatting import local_today
 from samenleren.core.money import input_value
-from samenleren.identity.directory import MIN_QUERY, Person, clean_query, search_people
-from samenleren.identity.models import Department
+from samenleren.identity.directory import (
+    MIN_QUERY,
+    Person,
+    clean_query,
+    detail,
+    parse_uuid,
+    search_people,
+)
+from samenleren.identity.models import Department, Role, User
 
 
 def render_training(training: Training, *, failed: uuid.UUID | None = None, errors=None):
@@ -187,19 +193,31 @@ def edition_values(edition: Edition | None) -> MultiDict:
 def render_edition_form(
     training: Training, edition: Edition | None, values: MultiDict, errors=None
 ):
-    trainers = trainer_choices()
-    if edition is not None and edition.trainer is not None:
-        if edition.trainer.id not in {user_id for user_id, _ in trainers}:
-            trainers.append((edition.trainer.id, edition.trainer.name))
+    # The trainer is found by a search among the people holding the trainer role (the form's
+    # search button renders the form again with the values as typed and the matches).
+    trainer_q = clean_query(values.get("trainer_q"))
+    trainers = [(person.id, person.name, detail(person)) for person in trainer_matches(trainer_q)]
+    chosen = parse_uuid(values.get("trainer_id"))
+    if chosen is not None and chosen not in {user_id for user_id, *_ in trainers}:
+        current = db.session.scalar(select(User).where(User.id == chosen))
+        if current is not None:
+            trainers.insert(0, (current.id, current.name, current.email or ""))
     return render_template(
         "catalogue/edition_form.html",
         training=training,
         edition=edition,
         trainers=trainers,
+        trainer_q=trainer_q,
+        min_query=MIN_QUERY,
         templates=template_options(training),
         values=values,
         errors=errors or {},
     ), (422 if errors else 200)
+
+
+def trainer_matches(q: str) -> list[Person]:
+    """People holding the trainer role whose name or e-mail address matches `q`."""
+    return search_people(q, role=Role.TRAINER)
 
 
 def _viewer_role(edition: Edition, own: Enrolment | None) -> str | None:
@@ -245,12 +263,7 @@ def render_edition(
         own_trajectory = own.trajectory.id if own.trajectory is not None else None
     # Enrolling someone: a search (never a list of every employee), its matches to choose from.
     employee_q = clean_query(request.values.get("employee_q")) if admin else ""
-    employees: list[Person] = []
-    if admin and employee_q:
-        taken = {
-            enrolment.learner_id for enrolment, _ in members if enrolment.status in ACTIVE_STATUSES
-        }
-        employees = search_people(employee_q, exclude=taken)
+    employees = enrol_candidates(edition, employee_q) if admin and employee_q else []
     enrolled = len(by_status[EnrolmentStatus.ENROLLED])
     places = edition.places
     return render_template(
@@ -273,6 +286,20 @@ def render_edition(
         errors=errors or {},
         values=request.form if errors else MultiDict(),
     ), (422 if errors else 200)
+
+
+def enrol_candidates(edition: Edition, q: str) -> list[Person]:
+    """Employees matching `q` who may be enrolled in the edition: not applied or enrolled yet."""
+    taken = (
+        select(Enrolment.id)
+        .where(
+            Enrolment.edition_id == edition.id,
+            Enrolment.learner_id == User.id,
+            Enrolment.status.in_(ACTIVE_STATUSES),
+        )
+        .exists()
+    )
+    return search_people(q, where=~taken)
 
 
 def render_attendance(edition, session, learners, errors=None):

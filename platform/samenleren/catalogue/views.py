@@ -26,6 +26,7 @@ from samenleren.catalogue.models import (
     EditionSession,
     Enrolment,
     EnrolmentStatus,
+    ManagerApproval,
     Training,
 )
 from samenleren.catalogue.summaries import edition_summaries
@@ -34,6 +35,7 @@ from samenleren.core.errors_input import InvalidInput
 from samenleren.core.extensions import db
 from samenleren.core.formatting import local_today
 from samenleren.core.web import form_action, get_or_404, login_required, role_required, see_other
+from samenleren.identity.directory import picker_answer
 from samenleren.identity.models import Role, User
 
 bp = Blueprint("catalogue", __name__, template_folder="templates")
@@ -116,6 +118,8 @@ def new_edition(training_id: uuid.UUID):
     training = get_or_404(Training, training_id)
     if request.method == "GET":
         return pages.render_edition_form(training, None, pages.edition_values(None))
+    if request.form.get("search_trainer"):  # the trainer's search: nothing is saved
+        return pages.render_edition_form(training, None, request.form)
     return form_action(
         lambda: create_edition(training, current_user, forms.edition_input(request.form)),
         invalid=lambda errors: pages.render_edition_form(training, None, request.form, errors),
@@ -132,6 +136,8 @@ def edit_edition(edition_id: uuid.UUID):
     )
     if request.method == "GET":
         return pages.render_edition_form(edition.training, edition, pages.edition_values(edition))
+    if request.form.get("search_trainer"):  # the trainer's search: nothing is saved
+        return pages.render_edition_form(edition.training, edition, request.form)
     return form_action(
         lambda: update_edition(edition, current_user, forms.edition_input(request.form)),
         invalid=lambda errors: pages.render_edition_form(
@@ -193,6 +199,21 @@ def _enrolled_message(enrolment: Enrolment) -> str:
     )
 
 
+@bp.get("/<tenant>/trainers/search")
+@role_required(Role.PROGRAMME_ADMIN)
+def search_trainers():
+    """The edition form's trainer search field, as JSON (static/picker.js)."""
+    return picker_answer(pages.trainer_matches(request.args.get("q", "")))
+
+
+@bp.get("/<tenant>/editions/<uuid:edition_id>/employees")
+@role_required(Role.PROGRAMME_ADMIN)
+def search_employees(edition_id: uuid.UUID):
+    """The enrol form's search field, as JSON (static/picker.js)."""
+    edition = get_or_404(Edition, edition_id)
+    return picker_answer(pages.enrol_candidates(edition, request.args.get("q", "")))
+
+
 @bp.post("/<tenant>/editions/<uuid:edition_id>/enrol")
 @role_required(Role.PROGRAMME_ADMIN)
 def enrol_learner(edition_id: uuid.UUID):
@@ -219,6 +240,48 @@ def _load_enrolment(enrolment_id: uuid.UUID) -> Enrolment:
         enrolment_id,
         joinedload(Enrolment.edition).joinedload(Edition.training),
         joinedload(Enrolment.learner),
+    )
+
+
+def _render_approval(enrolment: Enrolment, errors: dict[str, str] | None = None):
+    return render_template(
+        "catalogue/approval.html",
+        enrolment=enrolment,
+        Status=EnrolmentStatus,
+        Approval=ManagerApproval,
+        errors=errors or {},
+    ), (422 if errors else 200)
+
+
+@bp.route("/<tenant>/enrolments/<uuid:enrolment_id>/approval", methods=["GET", "POST"])
+@login_required
+def answer_application(enrolment_id: uuid.UUID):
+    """The manager's answer to a team member's application, when the template asks for it (the
+    page says so when it does not). Anyone but that employee's manager gets 404, as for a
+    missing application."""
+    enrolment = _load_enrolment(enrolment_id)
+    if enrolment.learner.manager_id != current_user.id or enrolment.learner_id == current_user.id:
+        abort(404)
+    if request.method == "GET":
+        return _render_approval(enrolment)
+    approve = request.form.get("answer") == "approve"
+
+    def answer() -> None:
+        if request.form.get("answer") not in ("approve", "discuss"):
+            raise InvalidInput.form(gettext("Approve the application or ask to discuss it."))
+        enrolments.answer_as_manager(enrolment, current_user, approve=approve)
+
+    name = enrolment.learner.name
+    return form_action(
+        answer,
+        invalid=lambda errors: _render_approval(_load_enrolment(enrolment_id), errors),
+        done=see_other("catalogue.answer_application", enrolment_id=enrolment_id),
+        message=gettext("You approved the application of %(name)s.", name=name)
+        if approve
+        else gettext(
+            "The programme administrator sees that you want to discuss it with %(name)s first.",
+            name=name,
+        ),
     )
 
 

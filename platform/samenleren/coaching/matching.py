@@ -23,7 +23,8 @@ from sqlalchemy.orm import lazyload
 
 from samenleren.coaching.models import CoachProfile
 from samenleren.core.extensions import db
-from samenleren.identity.models import User
+from samenleren.identity.directory import search_people
+from samenleren.identity.models import Role, User
 from samenleren.trajectories.models import Trajectory, TrajectoryStatus
 
 
@@ -129,6 +130,19 @@ def suggest_coaches(learner: User, *, limit: int | None = None) -> list[CoachLoa
     eligible = [c for c in coach_loads() if refusal(learner, c, line) is None]
     ranked = rank(eligible)
     return ranked[:limit] if limit is not None else ranked
+
+
+#: Coaches suggested on a trajectory's coach page before anyone searches.
+SUGGESTED = 5
+
+
+def find_coaches(learner: User, q: str) -> list[CoachLoad]:
+    """The coaches who may coach `learner` and match `q` (name or e-mail address, as every
+    picker of people searches), the least loaded first; none while `q` is too short."""
+    found = {person.id for person in search_people(q, role=Role.COACH)}
+    if not found:
+        return []
+    return [c for c in suggest_coaches(learner) if c.user.id in found]
 
 
 def check_coach(

@@ -23,6 +23,7 @@ from samenleren.coaching.models import CoachDay, CoachDayAttendance, CoachProfil
 from samenleren.core.errors_input import InvalidInput
 from samenleren.core.extensions import db
 from samenleren.core.text import control_characters_message, has_control_characters
+from samenleren.identity.directory import Person, search_people
 from samenleren.identity.models import Department, Role, RoleAssignment, RoleSource, User
 from samenleren.trajectories.models import Trajectory, TrajectoryStatus
 
@@ -83,23 +84,11 @@ def coach_pool() -> list[PoolEntry]:
     ]
 
 
-@dataclass(frozen=True)
-class Candidate:
-    id: uuid.UUID
-    name: str
-    department: str | None
-
-
-def coach_candidates() -> list[Candidate]:
-    """Active employees who are not in the coach pool yet, by name (one query, columns only)."""
+def coach_candidates(q: str) -> list[Person]:
+    """Active employees matching `q` who are not in the coach pool yet (a bounded search: a
+    province has thousands of employees)."""
     in_pool = select(CoachProfile.id).where(CoachProfile.user_id == User.id).exists()
-    rows = db.session.execute(
-        select(User.id, User.name, Department.name)
-        .outerjoin(Department, Department.id == User.department_id)
-        .where(User.active, ~in_pool)
-        .order_by(User.name)
-    ).all()
-    return [Candidate(user_id, name, department) for user_id, name, department in rows]
+    return search_people(q, where=~in_pool)
 
 
 def find_candidate(raw_id: str | None) -> User | None:

@@ -15,7 +15,7 @@ from sqlalchemy.orm import joinedload
 
 from samenleren.coaching.assignment import assign_coach
 from samenleren.coaching.forms import CoachDayForm, CoachForm, parse_ids
-from samenleren.coaching.matching import suggest_coaches
+from samenleren.coaching.matching import SUGGESTED, find_coaches, suggest_coaches
 from samenleren.coaching.models import CoachDay, CoachProfile
 from samenleren.coaching.services import (
     COACH_DAY_READERS,
@@ -41,6 +41,13 @@ from samenleren.coaching.services import (
 from samenleren.core.errors_input import InvalidInput
 from samenleren.core.extensions import db
 from samenleren.core.web import form_action, get_or_404, login_required, role_required, see_other
+from samenleren.identity.directory import (
+    MIN_QUERY,
+    PICKER_MATCHES,
+    Person,
+    clean_query,
+    picker_answer,
+)
 from samenleren.identity.models import Role, User
 from samenleren.trajectories.access import load_trajectory, may_choose_coach
 from samenleren.trajectories.models import CoachAssignment, Trajectory, TrajectoryStatus
@@ -63,10 +70,19 @@ def list_coaches() -> ResponseReturnValue:
 def _render_new_coach(
     values: dict[str, str], errors: dict[str, str], status: int = 200
 ) -> ResponseReturnValue:
+    # The employee is found by a search (GET `q`), never chosen from a list of everyone; after
+    # refused input the search is the one the form was sent with.
+    q = clean_query(request.values.get("q"))
+    candidates = coach_candidates(q)
+    chosen = find_candidate(values.get("user"))
+    if chosen is not None and chosen.id not in {person.id for person in candidates}:
+        candidates.insert(0, Person(chosen.id, chosen.name, chosen.email, None, None))
     return (
         render_template(
             "coaching/new_coach.html",
-            candidates=coach_candidates(),
+            candidates=candidates,
+            q=q,
+            min_query=MIN_QUERY,
             values=values,
             errors=errors,
             max_capacity=MAX_CAPACITY,
@@ -119,6 +135,13 @@ def _render_edit_coach(
         ),
         status,
     )
+
+
+@bp.get("/<tenant>/coaches/candidates")
+@role_required(Role.PROGRAMME_ADMIN)
+def search_coach_candidates() -> ResponseReturnValue:
+    """The add-a-coach page's search field, as JSON (static/picker.js)."""
+    return picker_answer(coach_candidates(request.args.get("q", "")))
 
 
 @bp.route("/<tenant>/coaches/<uuid:coach_profile_id>/edit", methods=["GET", "POST"])
@@ -330,13 +353,46 @@ def _render_choose_coach(
         .order_by(CoachAssignment.assigned_at)
         .options(joinedload(CoachAssignment.coach), joinedload(CoachAssignment.assigned_by))
     ).all()
+    # The least busy coaches are suggested; any other coach who may coach this learner is
+    # found by a search (GET `q`), as in every picker of people.
+    q = clean_query(request.values.get("q"))
+    if q:
+        suggestions = find_coaches(trajectory.learner, q)
+    else:
+        suggestions = suggest_coaches(trajectory.learner, limit=SUGGESTED)
     return render_template(
         "trajectories/choose_coach.html",
         trajectory=trajectory,
-        suggestions=suggest_coaches(trajectory.learner),
+        suggestions=suggestions,
+        q=q,
+        min_query=MIN_QUERY,
         history=history,
         may_choose=may_choose_coach(trajectory, relations),
         errors=errors,
+    )
+
+
+@bp.get("/<tenant>/trajectories/<uuid:trajectory_id>/coach/candidates")
+@login_required
+def search_coaches(trajectory_id: uuid.UUID) -> ResponseReturnValue:
+    """The coach page's search field, as JSON (static/picker.js): the coaches who may coach
+    this learner, for whoever may choose the coach."""
+    trajectory, relations = load_trajectory(str(trajectory_id))
+    if not may_choose_coach(trajectory, relations):
+        abort(404)
+    found = find_coaches(trajectory.learner, request.args.get("q", ""))
+    return picker_answer(
+        [
+            # What tells coaches apart here is how busy they are (as the page's radio buttons).
+            Person(
+                c.user.id,
+                c.user.name,
+                None,
+                None,
+                gettext("coaches %(load)s of %(capacity)s", load=c.load, capacity=c.capacity),
+            )
+            for c in found[:PICKER_MATCHES]
+        ]
     )
 
 

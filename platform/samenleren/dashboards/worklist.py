@@ -31,7 +31,13 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import aliased
 
-from samenleren.catalogue.models import Edition, Enrolment, EnrolmentStatus, Training
+from samenleren.catalogue.models import (
+    Edition,
+    Enrolment,
+    EnrolmentStatus,
+    ManagerApproval,
+    Training,
+)
 from samenleren.core.db import utcnow
 from samenleren.identity.models import Role, User
 from samenleren.process_templates.definition import StepKind, StepSpec, TemplateDefinition
@@ -53,6 +59,8 @@ class Application:
     training: str
     edition: str
     applied_at: datetime
+    #: Waiting for the manager: "pending", or "discuss" (the manager wants to talk first).
+    manager: str | None = None
 
 
 @dataclass(frozen=True)
@@ -83,6 +91,9 @@ class EditionAlert:
 class Worklist:
     applications: list[Application] = field(default_factory=list)
     applications_total: int = 0
+    #: Applications the edition's template has the manager approve first, not answered yet.
+    with_manager: list[Application] = field(default_factory=list)
+    with_manager_total: int = 0
     to_read: list[ToRead] = field(default_factory=list)
     to_read_total: int = 0
     editions: list[EditionAlert] = field(default_factory=list)
@@ -123,7 +134,7 @@ COLUMNS: dict[str, Any] = {
     "places": Integer,
     "minimum": Integer,
 }
-KINDS = ("application", "to_read", "edition", "any_training")
+KINDS = ("application", "with_manager", "to_read", "edition", "any_training")
 
 
 def shape(kind: str, **columns: Any) -> list[Any]:
@@ -144,26 +155,38 @@ def worklist_parts(today: date, definitions: dict[uuid.UUID, TemplateDefinition]
     """The worklist's parts as selects of one shape (`shape`), for the dashboard's one query."""
     learner = aliased(User)
 
-    applications = (
-        select(
-            *shape(
-                "application",
-                item_id=Enrolment.id,
-                other_id=Edition.id,
-                person=learner.name,
-                training=Training.title,
-                edition=Edition.name,
-                moment=Enrolment.applied_at,
-            )
-        )
-        .join(learner, learner.id == Enrolment.learner_id)
-        .join(Edition, Edition.id == Enrolment.edition_id)
-        .join(Training, Training.id == Edition.training_id)
-        .where(Enrolment.status == EnrolmentStatus.APPLIED)
-        .order_by(Enrolment.applied_at, Enrolment.id)
-        .limit(SHOWN)
-        .subquery()
+    waiting_for_manager = Enrolment.manager_approval.in_(
+        [ManagerApproval.PENDING, ManagerApproval.DISCUSS]
     )
+
+    def applications_part(kind: str, condition: Any) -> Any:
+        return (
+            select(
+                *shape(
+                    kind,
+                    item_id=Enrolment.id,
+                    other_id=Edition.id,
+                    person=learner.name,
+                    training=Training.title,
+                    edition=Edition.name,
+                    step_key=Enrolment.manager_approval,
+                    moment=Enrolment.applied_at,
+                )
+            )
+            .join(learner, learner.id == Enrolment.learner_id)
+            .join(Edition, Edition.id == Enrolment.edition_id)
+            .join(Training, Training.id == Edition.training_id)
+            .where(Enrolment.status == EnrolmentStatus.APPLIED, condition)
+            .order_by(Enrolment.applied_at, Enrolment.id)
+            .limit(SHOWN)
+            .subquery()
+        )
+
+    # Ready for a decision: no manager's approval asked, or given.
+    applications = applications_part(
+        "application", or_(Enrolment.manager_approval.is_(None), ~waiting_for_manager)
+    )
+    with_manager = applications_part("with_manager", waiting_for_manager)
 
     keys = sorted(readable_conversations(definitions))
     to_read = (
@@ -253,7 +276,13 @@ def worklist_parts(today: date, definitions: dict[uuid.UUID, TemplateDefinition]
             total=literal(1, Integer),
         )
     )
-    return [select(applications), select(to_read), select(editions), any_training]
+    return [
+        select(applications),
+        select(with_manager),
+        select(to_read),
+        select(editions),
+        any_training,
+    ]
 
 
 def read_worklist(rows: Any, definitions: dict[uuid.UUID, TemplateDefinition]) -> Worklist:
@@ -269,6 +298,19 @@ def read_worklist(rows: Any, definitions: dict[uuid.UUID, TemplateDefinition]) -
             result.applications.append(
                 Application(
                     row.item_id, row.other_id, row.person, row.training, row.edition, row.moment
+                )
+            )
+        elif row.kind == "with_manager":
+            result.with_manager_total = row.total
+            result.with_manager.append(
+                Application(
+                    row.item_id,
+                    row.other_id,
+                    row.person,
+                    row.training,
+                    row.edition,
+                    row.moment,
+                    row.step_key,
                 )
             )
         elif row.kind == "to_read":
@@ -294,6 +336,7 @@ def read_worklist(rows: Any, definitions: dict[uuid.UUID, TemplateDefinition]) -
                 )
             )
     result.applications.sort(key=lambda a: a.applied_at)
+    result.with_manager.sort(key=lambda a: a.applied_at)
     result.to_read.sort(key=lambda r: r.completed_at, reverse=True)
     result.editions.sort(key=lambda e: e.starts_on)
     return result

@@ -14,6 +14,7 @@ from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from flask import Response, jsonify
 from sqlalchemy import and_, exists, func, or_, select
 from sqlalchemy.orm import aliased
 
@@ -62,8 +63,10 @@ class PeoplePage:
 
 
 def clean_query(raw: str | None) -> str:
-    """The search text as typed, trimmed and bounded (never an error: a search is not a form)."""
-    return " ".join((raw or "").split())[:QUERY_MAX]
+    """The search text as typed, trimmed and bounded (never an error: a search is not a form).
+    Control characters are left out: nobody types them, and PostgreSQL refuses a NUL."""
+    text = "".join(ch if ch.isprintable() else " " for ch in (raw or ""))
+    return " ".join(text.split())[:QUERY_MAX]
 
 
 def parse_uuid(raw: str | None) -> uuid.UUID | None:
@@ -118,11 +121,13 @@ def search_people(
     *,
     role: Role | None = None,
     exclude: Collection[uuid.UUID] = (),
+    where: Any = None,
     limit: int = PICKER_MATCHES,
     include_departed: bool = False,
 ) -> list[Person]:
     """Active people matching `q` for a picker (none while `q` is shorter than `MIN_QUERY`),
-    by name; at most `limit`. `role`: only people holding it; `exclude`: ids left out;
+    by name; at most `limit`. `role`: only people holding it; `exclude`: ids left out; `where`:
+    a condition on `User` of the picker's own (e.g. not in the coach pool yet);
     `include_departed`: people who left too (a legal hold is most often about one of them)."""
     q = clean_query(q)
     if len(q) < MIN_QUERY:
@@ -145,10 +150,30 @@ def search_people(
         query = query.where(_has_role(role))
     if exclude:
         query = query.where(User.id.not_in(list(exclude)))
+    if where is not None:
+        query = query.where(where)
     return [
         Person(row.id, row.name, row.email, row.employee_number, row.department)
         for row in db.session.execute(_matching(query, q))
     ]
+
+
+def detail(person: Person) -> str:
+    """What tells two people of the same name apart in a picker: department and e-mail address."""
+    return ", ".join(part for part in (person.department, person.email) if part)
+
+
+def picker_answer(people: list[Person]) -> Response:
+    """The JSON a picker's search field (`static/picker.js`) asks for: the matches' id, name and
+    what tells them apart, nothing more; never stored by the browser."""
+    response = jsonify(
+        matches=[
+            {"id": str(person.id), "name": person.name, "detail": detail(person)}
+            for person in people
+        ]
+    )
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 def list_people(people: PeopleFilter) -> PeoplePage:

@@ -108,7 +108,11 @@ def application_received(enrolment: Enrolment) -> None:
             context={
                 **context,
                 "learner": learner.name,
-                "path": f"/{tenant.slug}/dashboard/manager",
+                # When the template asks for the manager's approval, the mail leads to it.
+                "approval": enrolment.manager_approval is not None,
+                "path": f"/{tenant.slug}/enrolments/{enrolment.id}/approval"
+                if enrolment.manager_approval is not None
+                else f"/{tenant.slug}/dashboard/manager",
             },
         )
 

@@ -270,9 +270,19 @@ class StepSpec(_Strict):
         return in_language(self.description, locale, fallback)
 
 
+class ApplicationRules(_Strict):
+    """How an application for an edition following this template is handled."""
+
+    #: The learner's manager approves (or asks to discuss) an application before the programme
+    #: administrator decides on it; the administrator may still decide without it. Off in the
+    #: Flevoland model: there the manager hears of the application and joins at the intake.
+    manager_approval: bool = False
+
+
 class TemplateDefinition(_Strict):
     schema_version: int
     steps: list[StepSpec] = Field(max_length=MAX_STEPS)
+    application: ApplicationRules = ApplicationRules()
 
     @field_validator("schema_version")
     @classmethod
@@ -307,6 +317,16 @@ class TemplateDefinition(_Strict):
 
     def position(self, key: str) -> int:
         return next((i for i, s in enumerate(self.steps) if s.key == key), len(self.steps))
+
+
+def application_rules(definition: object) -> ApplicationRules:
+    """The application rules of a stored document (a draft's may be unfinished: then the
+    defaults)."""
+    raw = definition.get("application") if isinstance(definition, dict) else None
+    try:
+        return ApplicationRules.model_validate(raw or {})
+    except ValueError:
+        return ApplicationRules()
 
 
 def is_valid_key(value: str) -> bool:

@@ -26,7 +26,11 @@ from samenleren.core.tenancy import require_tenant
 from samenleren.core.web import form_action, get_or_404, require_roles, see_other
 from samenleren.identity.models import Role, User
 from samenleren.process_templates import drafts
-from samenleren.process_templates.definition import TemplateDefinition, is_valid_key
+from samenleren.process_templates.definition import (
+    TemplateDefinition,
+    application_rules,
+    is_valid_key,
+)
 from samenleren.process_templates.editor.document import document, text_in
 from samenleren.process_templates.editor.preview import preview
 from samenleren.process_templates.models import ProcessTemplate, TemplateVersion, VersionStatus
@@ -162,6 +166,21 @@ def render_draft(draft: TemplateVersion, errors: dict[str, str]) -> str:
         linkable=lambda key: key in step_keys and is_valid_key(key),
         errors=errors,
         text_in=text_in,
+        manager_approval=application_rules(draft.definition).manager_approval,
+    )
+
+
+@bp.post("/drafts/<uuid:draft_id>/application")
+def edit_application(draft_id: uuid.UUID) -> ResponseReturnValue:
+    """How applications are handled under this template (the manager's approval, or not)."""
+    draft = draft_or_404(draft_id)
+    data = document(draft)
+    data["application"] = {"manager_approval": request.form.get("manager_approval") == "yes"}
+    return form_action(
+        lambda: drafts.save_draft_definition(draft, data),
+        invalid=lambda errors: render_draft(draft, errors),
+        done=see_other("process_templates.show_draft", draft_id=draft_id),
+        message=gettext("Saved in the draft; it applies once the draft is published."),
     )
 
 

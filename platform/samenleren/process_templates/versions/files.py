@@ -54,6 +54,7 @@ from samenleren.core.text import has_control_characters
 from samenleren.process_templates.definition import (
     MAX_STEPS,
     SCHEMA_VERSION,
+    ApplicationRules,
     Choice,
     FieldSpec,
     Key,
@@ -64,6 +65,7 @@ from samenleren.process_templates.definition import (
     Timing,
     Translated,
     _Strict,
+    application_rules,
 )
 from samenleren.process_templates.drafts import Actor, new_draft, publish_draft
 from samenleren.process_templates.models import ProcessTemplate, TemplateVersion, VersionStatus
@@ -106,6 +108,7 @@ class TemplateFile(_Strict):
     schema_version: Literal[1]
     template: TemplateInfo
     steps: list[StepSpec] = Field(min_length=1, max_length=MAX_STEPS)
+    application: ApplicationRules | None = None
 
 
 def json_schema() -> dict:
@@ -180,7 +183,8 @@ def place_of(document: Any, path: tuple) -> str:
 
 
 _KNOWN_KEYS = {
-    (): {"schema_version", "template", "steps"},
+    (): {"schema_version", "template", "steps", "application"},
+    ("application",): set(ApplicationRules.model_fields),
     ("template",): set(TemplateInfo.model_fields),
     ("template", "exported_from"): set(ExportedFrom.model_fields),
     ("step",): set(StepSpec.model_fields),
@@ -206,6 +210,8 @@ def _check_unknown_keys(document: dict) -> None:
     _unknown(document, _KNOWN_KEYS[()], document, ())
     template = document.get("template")
     _unknown(template, _KNOWN_KEYS[("template",)], document, ("template",))
+    application = document.get("application")
+    _unknown(application, _KNOWN_KEYS[("application",)], document, ("application",))
     if isinstance(template, dict):
         exported = template.get("exported_from")
         path = ("template", "exported_from")
@@ -342,6 +348,8 @@ def parse_template_file(raw: bytes, default_language: str) -> ParsedFile:
             ),
         )
     definition = {"schema_version": SCHEMA_VERSION, "steps": steps}
+    if isinstance(document.get("application"), dict):
+        definition["application"] = document["application"]
     problems = validate_definition(definition, default_language)
     if problems:
         raise TemplateFileError("", problems[0].message)
@@ -389,6 +397,8 @@ def export_version(version: TemplateVersion, tenant_name: str) -> str:
         },
         "steps": _steps_of(version),
     }
+    if application_rules(version.definition).manager_approval:
+        document["application"] = {"manager_approval": True}
     return HEADER + "\n" + tomli_w.dumps(document)
 
 
