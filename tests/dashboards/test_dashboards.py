@@ -510,6 +510,34 @@ def test_admin_sees_learner_without_coach_overdue_steps_and_counts(app, tenants)
     assert "Carla Coach flevoland 0 of 3" in loads
 
 
+def test_a_restricted_trajectory_is_not_listed_as_work_waiting(app, tenants):
+    """Frozen for privacy (no coach, no step changes): neither 'without a coach' nor overdue,
+    in the counts or the lists; still counted as running."""
+    from samenleren.core.extensions import db
+    from samenleren.identity.models import User
+    from samenleren.privacy.restriction import restrict
+    from samenleren.trajectories.models import Trajectory
+    from tests.factories import get
+
+    flevoland = tenants["flevoland"]
+    with in_tenant(app, flevoland):
+        world = build_world(flevoland, coached=False)
+        overdue = _make_overdue(world, "intake", days=5).id
+        db.session.commit()
+    client = _client(app, flevoland, "admin")
+    before = _page(client, "/flevoland/dashboard/programme")
+    assert f"/steps/{overdue}" in _section(before, "programme-overdue")
+    with in_tenant(app, flevoland):
+        restrict(get(Trajectory, world.trajectory), get(User, world.admin), "Bezwaar")
+        db.session.commit()
+
+    html = _page(client, "/flevoland/dashboard/programme")
+    counts = _text(_section(html, "programme-counts"))
+    assert "Running 1" in counts
+    assert "Without a learning coach 0" in counts and "Overdue steps 0" in counts
+    assert f"/flevoland/trajectories/{world.trajectory}" not in html
+
+
 def test_admin_sees_coach_load_and_the_organisation_goal_table(app, tenants):
     flevoland = tenants["flevoland"]
     with in_tenant(app, flevoland):

@@ -175,6 +175,9 @@ def _overview(today: date):
         .subquery("open_steps")
     )
     active = Trajectory.status == TrajectoryStatus.ACTIVE
+    # A restricted trajectory is frozen (`privacy`): nobody can give it a coach or move its
+    # steps, so it is not counted as work waiting.
+    processed = and_(active, Trajectory.restricted_at.is_(None))
 
     def total(condition, value=1):
         return func.coalesce(func.sum(case((condition, value), else_=0)), 0)
@@ -186,8 +189,8 @@ def _overview(today: date):
             total(active).label("active"),
             total(Trajectory.status == TrajectoryStatus.COMPLETED).label("completed"),
             total(Trajectory.status == TrajectoryStatus.WITHDRAWN).label("withdrawn"),
-            total(and_(active, Trajectory.coach_id.is_(None))).label("without_coach"),
-            total(and_(active, open_steps.c.overdue.is_not(None)), open_steps.c.overdue).label(
+            total(and_(processed, Trajectory.coach_id.is_(None))).label("without_coach"),
+            total(and_(processed, open_steps.c.overdue.is_not(None)), open_steps.c.overdue).label(
                 "overdue"
             ),
             func.row_number()
@@ -250,7 +253,8 @@ def _attention(
     """The first learners without a coach, the oldest overdue steps and the worklist
     (`dashboards.worklist`): one query, its parts of one shape."""
     learner = aliased(User)
-    active = Trajectory.status == TrajectoryStatus.ACTIVE
+    # Restricted trajectories are frozen: not listed as waiting for a coach or overdue.
+    active = and_(Trajectory.status == TrajectoryStatus.ACTIVE, Trajectory.restricted_at.is_(None))
 
     def base(kind: str, **columns):
         return (
