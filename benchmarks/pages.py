@@ -310,6 +310,10 @@ def pick_target(options: argparse.Namespace, database: str, scale: str) -> Targe
         "trainer": trainer,
         "programme_admin": admin,
     }
+    if options.pages:
+        # Only the pages asked for (each beside the bare page, as always).
+        wanted = [word.strip().lower() for word in options.pages.split(",") if word.strip()]
+        pages = [page for page in pages if any(word in page.label.lower() for word in wanted)]
     return Target(slug, subjects, pages)
 
 
@@ -718,8 +722,16 @@ def main() -> int:
     parser.add_argument(
         "--statements", action="store_true", help="pg_stat_statements top 40 per scale"
     )
+    parser.add_argument(
+        "--pages",
+        default="",
+        help="only the pages whose label holds one of these words (comma-separated); "
+        "not with --write, which records the whole table",
+    )
     parser.add_argument("--write", action="store_true", help="record in docs/performance.md")
     options = parser.parse_args()
+    if options.pages and options.write:
+        raise SystemExit("--pages measures a part of the table: record it by hand, not --write")
     if not shutil.which("wrk"):
         raise SystemExit("wrk is missing: apt-get install -y wrk")
     from cryptography.fernet import Fernet
