@@ -87,7 +87,7 @@ def test_a_programme_year_for_a_new_province(
     app, tenants, browser, live_server, operator_idp, zeeland_idp, smtp_sink, lang
 ):
     entry = _share_short_course(app, tenants)
-    zeeland = TenantRef(uuid.uuid4(), SLUG, zeeland_idp)  # the id is known once onboarded
+    zeeland = TenantRef(uuid.uuid4(), SLUG, zeeland_idp)  # its id is known once onboarded
     walk = Walk(app, browser, live_server, zeeland, lang)
     t, check = walk.t, walk.check
     try:
@@ -134,6 +134,8 @@ def _walk(app, walk, t, check, live_server, operator_idp, zeeland_idp, sink, ent
         test_sso.click()
     assert console.locator(".utrecht-alert--ok").count() == 1
     check(console, "SSO test passed (operator)")
+
+    walk.tenant = _onboarded(app, zeeland_idp)
 
     # --- the first programme administrator logs in: the first steps -------------------------
     admin = walk.person(*ADMIN)
@@ -190,7 +192,6 @@ def _walk(app, walk, t, check, live_server, operator_idp, zeeland_idp, sink, ent
     admin.fill("#ends_on", (starts + timedelta(days=1)).isoformat())
     admin.fill("#capacity", "12")
     walk.submit(admin, walk.button(admin, "Add the edition"))
-    edition_url = admin.url
     admin.fill("#session-starts_at", f"{starts.isoformat()}T09:30")
     admin.fill("#session-ends_at", f"{starts.isoformat()}T16:30")
     admin.fill("#session-location", "Abdij, Middelburg")
@@ -240,8 +241,122 @@ def _walk(app, walk, t, check, live_server, operator_idp, zeeland_idp, sink, ent
     text = parts(assigned)["text/plain"]
     assert INTRODUCTION in text and COACH[2] in text
 
+    # --- a week on, the hourly sweep reminds learner and coach of the learning goals -------
+    names, due_on = _steps_of(app, walk.tenant, trajectory, lang)
+    _remind(app, walk.tenant, due_on - timedelta(days=7))
+    reminded = sink.wait_for(2)
+    sink.clear()
+    assert {message["To"].addresses[0].addr_spec for message in reminded} == {LEARNER[2], COACH[2]}
+    reminder = t("Reminder: %(step)s on %(due)s", step=names["learning_goals"], due="|")
+    assert all(m["Subject"].startswith(reminder.split("|")[0]) for m in reminded), reminder
+
+    # --- the learner sets a learning goal, linked to the province's organisation goal -------
+    visit(learner, trajectory_url, 200)
+    assert COACH[1] in learner.locator("dl.sl-facts").inner_text()
+    check(learner, "trajectory of the short course (learner)")
+    visit(learner, f"{trajectory_url}/goals", 200)
+    row = learner.get_by_role("group", name=t("Learning goal %(number)s", number=1), exact=True)
+    row.get_by_label(t("Goal"), exact=True).fill("Adviezen op één A4")
+    row.get_by_label(GOAL[lang], exact=True).check()
+    walk.submit(learner, walk.button(learner, "Save the learning goals"))
+    assert t("The learning goals were saved.") in walk.flash(learner)
+
+    # --- the coach plans the conversation (invitations with a calendar file), closes it -----
+    visit(coach, trajectory_url, 200)
+    walk.open_step(coach, names["learning_goals"])
+    check(coach, "learning goals step (coach)")
+    day = (local_today() + timedelta(days=10)).isoformat()
+    walk.schedule(coach, f"{day}T10:00", f"{day}T11:00", "Kamer 2.04")
+    assert walk.state_of(coach) == t("Scheduled")
+    invitations = _mails(app, sink, 2)
+    assert {m["To"].addresses[0].addr_spec for m in invitations} == {LEARNER[2], COACH[2]}
+    for invitation in invitations:
+        subject = t("Invitation: %(step)s", step=names["learning_goals"])
+        assert invitation["Subject"].startswith(subject), invitation["Subject"]
+        assert "BEGIN:VEVENT" in parts(invitation)["text/calendar"]
+    walk.submit(coach, walk.button(coach, "Mark as done"))
+    assert walk.state_of(coach) == t("Done")
+
+    # --- the adviser closes the training; the return day ----------------------------------------
+    visit(admin, trajectory_url, 200)
+    walk.open_step(admin, names["training"])
+    check(admin, "training step (admin)")
+    walk.submit(admin, walk.button(admin, "Mark as done"))
+    assert walk.state_of(admin) == t("Done")
+
+    visit(learner, trajectory_url, 200)
+    return_day = walk.open_step(learner, names["return_day"])
+    check(learner, "return day step (learner)")
+    learner.get_by_label(names["applied"], exact=True).fill("Twee adviezen op één A4")
+    walk.submit(learner, walk.button(learner, "Save"))
+    assert t("Saved.") in walk.flash(learner)
+
+    visit(admin, return_day, 200)
+    walk.follow(
+        admin, walk.link(admin, "The group meeting: date, place and attendance"), "**/meetings/*"
+    )
+    check(admin, "return day meeting to be planned (admin)")
+    later = (starts + timedelta(days=90)).isoformat()
+    walk.schedule(admin, f"{later}T13:00", f"{later}T16:00", "Provinciehuis Middelburg")
+    invited = [m for m in _mails(app, sink, 1) if m["To"].addresses[0].addr_spec == LEARNER[2]]
+    assert len(invited) == 1
+    assert "BEGIN:VEVENT" in parts(invited[0])["text/calendar"]
+    attended = admin.get_by_role("group", name=t("Who attended?"), exact=True)
+    assert attended.get_by_label(LEARNER[1], exact=True).is_checked()
+    walk.submit(admin, walk.button(admin, "Record the meeting"))
+    assert t("The meeting was recorded.") in walk.flash(admin)
+    check(admin, "return day held (admin)")
+
+    visit(learner, trajectory_url, 200)
+    assert t("Every step of this trajectory is done.") in learner.content()
+    assert learner.locator("ol.sl-timeline > li").count() == len(SHORT_STEPS)
+    check(learner, "short course completed (learner)")
     walk.findings.assert_clean()
-    del coach, trajectory_url
+
+
+def _steps_of(app, tenant: TenantRef, trajectory: str, lang: str):
+    """The step names of the trajectory's version in `lang`, the return day's `applied` field,
+    and the day the learning goals are due."""
+    from sqlalchemy import select
+
+    from samenleren.trajectories.models import StepInstance, Trajectory
+    from tests.factories import get
+
+    with in_tenant(app, tenant):
+        from samenleren.core.extensions import db
+
+        record = get(Trajectory, uuid.UUID(trajectory))
+        content = record.template_version.content
+        names = {key: content.step(key).name_in(lang, "nl") for key in SHORT_STEPS}
+        names["applied"] = content.step("return_day").field("applied").label_in(lang, "nl")
+        due_on = db.session.scalar(
+            select(StepInstance.due_on).where(
+                StepInstance.trajectory_id == record.id,
+                StepInstance.step_key == "learning_goals",
+            )
+        )
+        return names, due_on
+
+
+def _remind(app, tenant: TenantRef, day) -> None:
+    """The hourly sweep and the sender on `day` at the hour reminders go out."""
+    from samenleren.notifications.delivery import send_due
+    from samenleren.notifications.reminders import at_send_hour, sweep
+
+    now = at_send_hour(day) + timedelta(minutes=5)
+    with in_tenant(app, tenant):
+        assert sweep(now) >= 2
+        assert send_due(now=now) >= 2
+
+
+def _onboarded(app, idp: IdP) -> TenantRef:
+    from sqlalchemy import select
+
+    from samenleren.core.extensions import db
+    from samenleren.core.tenant import Tenant
+
+    with app.app_context():
+        return TenantRef(db.session.scalar(select(Tenant.id).where(Tenant.slug == SLUG)), SLUG, idp)
 
 
 def browser_context(walk: Walk):
