@@ -148,6 +148,26 @@ class Walk:
         link.click()
         page.wait_for_url(url_pattern)
 
+    def open_step(self, page, name: str) -> str:
+        """From the trajectory page, the step's link in the timeline; returns the step's URL."""
+        page.locator("ol.sl-timeline").get_by_role("link", name=name, exact=True).click()
+        page.wait_for_url("**/steps/*")
+        assert page.locator("h1").inner_text() == name
+        return page.url
+
+    def schedule(self, page, starts: str, ends: str, place: str, status: int = 200) -> None:
+        """Fill in and send the appointment form of a step or a group meeting."""
+        page.get_by_label(self.t("Start"), exact=True).fill(starts)
+        page.get_by_label(self.t("End"), exact=True).fill(ends)
+        page.get_by_label(self.t("Place"), exact=True).fill(place)
+        buttons = page.locator("form[action$='/schedule'] button[type=submit]")
+        self.submit(page, buttons, status)
+
+    @staticmethod
+    def state_of(page) -> str:
+        """The state of the step on the page (its first badge)."""
+        return page.locator("dl.sl-facts .sl-badge").first.inner_text()
+
 
 @pytest.fixture
 def walk_in(app, browser, live_server, tenants) -> Iterator[object]:
@@ -180,13 +200,7 @@ def test_a_whole_flevoland_trajectory_in_the_browser(app, tenants, walk_in, lang
         return f"{name} {occurrence}" if spec.repeat.max > 1 else name
 
     def open_step(page, step_key: str, occurrence: int = 1) -> str:
-        """From the trajectory page, the step's link in the timeline; returns the step's URL."""
-        page.locator("ol.sl-timeline").get_by_role(
-            "link", name=step_name(step_key, occurrence), exact=True
-        ).click()
-        page.wait_for_url("**/steps/*")
-        assert page.locator("h1").inner_text() == step_name(step_key, occurrence)
-        return page.url
+        return walk.open_step(page, step_name(step_key, occurrence))
 
     def back_to_trajectory(page) -> None:
         walk.follow(
@@ -195,15 +209,7 @@ def test_a_whole_flevoland_trajectory_in_the_browser(app, tenants, walk_in, lang
             f"**/trajectories/{trajectory}",
         )
 
-    def schedule(page, starts: str, ends: str, place: str, status: int = 200) -> None:
-        page.get_by_label(t("Start"), exact=True).fill(starts)
-        page.get_by_label(t("End"), exact=True).fill(ends)
-        page.get_by_label(t("Place"), exact=True).fill(place)
-        buttons = page.locator("form[action$='/schedule'] button[type=submit]")
-        walk.submit(page, buttons, status)
-
-    def state_of(page) -> str:
-        return page.locator("dl.sl-facts .sl-badge").first.inner_text()
+    schedule, state_of = walk.schedule, walk.state_of
 
     people = {who: walk.person(*details) for who, details in setting.people.items()}
     admin, learner = people["admin"], people[LEARNER]

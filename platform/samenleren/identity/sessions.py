@@ -20,6 +20,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
 from samenleren.core import signals
+from samenleren.core.config import LANGUAGES
 from samenleren.core.db import as_utc, utcnow
 from samenleren.core.extensions import db, login_manager
 from samenleren.core.tenancy import current_tenant
@@ -42,6 +43,11 @@ def start_login_session(user: User, *, id_token_hint: str | None = None) -> Logi
     )
     db.session.add(login)
     user.last_login_at = utcnow()
+    if language in LANGUAGES and user.locale is None:
+        # A language chosen before the first login is the person's choice: their mails (which
+        # go out in the account's language) follow it too. A choice kept with the account
+        # already is not overwritten by whatever this browser chose last.
+        user.locale = language
     db.session.commit()
     user.login_session_id = login.id
     login_user(user)
