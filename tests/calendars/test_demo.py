@@ -24,7 +24,12 @@ def test_scheduling_an_intake_in_the_demo_writes_three_invitations(
     from samenleren.demo.seed import seed_tenant
     from samenleren.tenants.manifest import load_manifest
     from samenleren.tenants.services import onboard_tenant
-    from samenleren.trajectories.models import StepInstance, StepState, Trajectory
+    from samenleren.trajectories.models import (
+        StepInstance,
+        StepState,
+        Trajectory,
+        TrajectoryStatus,
+    )
     from samenleren.trajectories.steps import Appointment, schedule_step
 
     monkeypatch.setenv("SAMENLEREN_ENV", "test")
@@ -54,7 +59,9 @@ def test_scheduling_an_intake_in_the_demo_writes_three_invitations(
             )
         ):
             trajectory = db.session.get(Trajectory, (step.tenant_id, step.trajectory_id))
-            if trajectory.coach_id and trajectory.learner.manager_id:
+            # A running one (the demo's history holds withdrawn ones with steps left open).
+            running = trajectory.status == TrajectoryStatus.ACTIVE
+            if running and trajectory.coach_id and trajectory.learner.manager_id:
                 break
         people = {
             trajectory.learner.email,

@@ -77,10 +77,22 @@ def _seed_every_table(app: Flask, refs: dict[str, TenantRef]) -> dict[str, Tenan
                 update_periods(periods | {"coaching_notes": "18"}, admin)
                 place_hold("person", str(user.id), "Rls", admin)
                 note_departure(user)
-                # Insight: the comparison row the platform job writes for a sharing tenant.
-                from samenleren.insight.models import Comparison
+                # Insight: an admin's choices, the quarter's mail and the comparison row.
+                from samenleren.insight.models import (
+                    Comparison,
+                    QuarterlyMail,
+                    ReportMailOptOut,
+                    SharingSetting,
+                )
 
-                db.session.add(Comparison(year=2027, tenants=5, own_transfer_percent=60))
+                db.session.add_all(
+                    [
+                        ReportMailOptOut(user_id=admin.id),
+                        QuarterlyMail(year=2027, quarter=1, recipients=1),
+                        SharingSetting(share=True, changed_by_id=admin.id),
+                        Comparison(year=2027, tenants=5, own_transfer_percent=60),
+                    ]
+                )
                 db.session.commit()
                 # A key pair for private_key_jwt (client_keys).
                 rotate_client_key(db.session.get(Tenant, ref.id), None, actor_label="test")

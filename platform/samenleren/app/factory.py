@@ -66,8 +66,9 @@ def _init_extensions(app: Flask) -> None:
     csrf.init_app(app)
     login_manager.init_app(app)
     login_manager.session_protection = None  # the login session row is the protection
-    from samenleren.identity.views import allow_logout_at_idp
+    from samenleren.identity.views import allow_logout_at_idp, remember_idp_origin
 
+    app.before_request(remember_idp_origin)
     app.after_request(allow_logout_at_idp)  # runs after Talisman's header (registered later)
     Talisman(
         app,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from urllib.parse import unquote, urlsplit
 
-from flask import Blueprint, Response, redirect, render_template, request, session, url_for
+from flask import Blueprint, Response, g, redirect, render_template, request, session, url_for
 from flask_login import current_user
 
 from samenleren.audit.events import AuditAction
@@ -185,6 +185,13 @@ def _origin(url: str) -> str | None:
     return f"{parts.scheme}://{parts.netloc}"
 
 
+def remember_idp_origin() -> None:
+    """The tenant's issuer origin, read while the request starts: the tenant's row is loaded
+    then, and reading it after a commit (a page that records a read) would cost two queries."""
+    tenant = current_tenant()
+    g.idp_origin = _origin(tenant.sso_issuer) if tenant is not None else None
+
+
 def allow_logout_at_idp(response: Response) -> Response:
     """Let the logout form's redirect reach the tenant's identity provider.
 
@@ -193,9 +200,10 @@ def allow_logout_at_idp(response: Response) -> Response:
     tenant's pages the issuer's origin is added; the logout goes to the IdP only on that origin
     (`logout`). Registered before Talisman, so it runs after Talisman wrote the header.
     """
-    tenant = current_tenant()
     header = response.headers.get("Content-Security-Policy")
-    origin = _origin(tenant.sso_issuer) if tenant is not None else None
+    origin = g.get("idp_origin")
+    if not header or response.mimetype != "text/html":
+        return response
     if header and origin and "form-action 'self'" in header:
         response.headers["Content-Security-Policy"] = header.replace(
             "form-action 'self'", f"form-action 'self' {origin}", 1
