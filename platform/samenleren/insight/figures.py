@@ -282,8 +282,7 @@ def _filtered(query, scope: Scope):
     return query
 
 
-def _load(scope: Scope) -> tuple[dict[uuid.UUID, _Trajectory], dict[uuid.UUID, TemplateDefinition]]:
-    ids = _in_scope(scope).scalar_subquery()
+def _load(ids) -> tuple[dict[uuid.UUID, _Trajectory], dict[uuid.UUID, TemplateDefinition]]:
     trainer = aliased(User)
     learner = aliased(User)
     trajectories: dict[uuid.UUID, _Trajectory] = {}
@@ -320,22 +319,31 @@ def _load(scope: Scope) -> tuple[dict[uuid.UUID, _Trajectory], dict[uuid.UUID, T
             trainer=row.trainer_id,
             trainer_name=row.trainer_name or "",
         )
-    versions = {t.version for t in trajectories.values()}
     definitions = {
         version.id: version.content
         for version in db.session.scalars(
-            select(TemplateVersion).where(TemplateVersion.id.in_(versions))
+            select(TemplateVersion).where(
+                TemplateVersion.id.in_(
+                    select(Trajectory.template_version_id).where(Trajectory.id.in_(ids))
+                )
+            )
         )
     }
+    # Only whether a step that matters here (the intake, a rating moment's step) is done: a
+    # repeating step counts as done once one occurrence is. Selecting every step's state
+    # would bring tens of thousands of rows at national scale for a few booleans each.
+    sets, moments = _steps_asking(definitions)
+    asked = sorted(set(sets.values()) | set(moments.values()))
     for step_row in db.session.execute(
-        select(StepInstance.trajectory_id, StepInstance.step_key, StepInstance.state).where(
-            StepInstance.trajectory_id.in_(ids)
+        select(StepInstance.trajectory_id, StepInstance.step_key)
+        .where(
+            StepInstance.trajectory_id.in_(ids),
+            StepInstance.state == StepState.DONE,
+            StepInstance.step_key.in_(asked),
         )
+        .distinct()
     ):
-        steps = trajectories[step_row.trajectory_id].steps
-        # A repeating step counts as done once one occurrence is.
-        if steps.get(step_row.step_key) is not StepState.DONE:
-            steps[step_row.step_key] = step_row.state
+        trajectories[step_row.trajectory_id].steps[step_row.step_key] = StepState.DONE
     goal_links: dict[uuid.UUID, set[uuid.UUID]] = defaultdict(set)
     for link in db.session.execute(
         select(LearningGoal.trajectory_id, LearningGoal.id, LearningGoalLink.organisation_goal_id)
@@ -483,51 +491,71 @@ def _funnel(group, trajectories, sets, moments) -> list[Stage]:
     }
     # Every stage is about the same learners (whoever reached it or not): one threshold.
     population = {t.learner for t in trajectories}
-    funnel = []
-    for key, reached in stages.items():
-        members = [t for t in trajectories if reached(t)]
-        funnel.append(Stage(key, group.count(population, value=len(members))))
-    return funnel
+    reached_by = dict.fromkeys(stages, 0)
+    for t in trajectories:
+        for key, reached in stages.items():
+            if reached(t):
+                reached_by[key] += 1
+    return [Stage(key, group.count(population, value=n)) for key, n in reached_by.items()]
 
 
-def _together(scope, group, trajectories, moments) -> Together:
+def _together(scope, group, trajectories, moments, ids) -> Together:
     counted = [t for t in trajectories if t.counts]
-    editions = {t.edition for t in counted}
     learners = {t.learner for t in counted}
-    return_steps = {key for (_, moment), key in moments.items() if moment == TRANSFER_MOMENT.value}
-    attendance = [
-        (row.present, row.user_id)
-        for row in db.session.execute(
-            select(GroupMeetingAttendance.user_id, GroupMeetingAttendance.present)
-            .join(GroupMeeting, GroupMeeting.id == GroupMeetingAttendance.meeting_id)
-            .where(
-                GroupMeeting.edition_id.in_(editions),
-                GroupMeeting.step_key.in_(return_steps),
-                GroupMeetingAttendance.user_id.in_(learners),
-            )
+    return_steps = sorted(
+        {key for (_, moment), key in moments.items() if moment == TRANSFER_MOMENT.value}
+    )
+    # The scope's counted trajectories as subqueries, not as lists of thousands of ids (whose
+    # SQL alone takes longer to build than the answer); counted in SQL.
+    in_scope = select(Trajectory.id).where(
+        Trajectory.id.in_(ids), Trajectory.status != TrajectoryStatus.WITHDRAWN
+    )
+    attended = db.session.execute(
+        select(
+            func.count().label("whole"),
+            func.count(case((GroupMeetingAttendance.present, 1))).label("part"),
+            func.count(distinct(GroupMeetingAttendance.user_id)).label("learners"),
         )
-    ]
+        .join(GroupMeeting, GroupMeeting.id == GroupMeetingAttendance.meeting_id)
+        .where(
+            GroupMeeting.edition_id.in_(in_scope.with_only_columns(Trajectory.edition_id)),
+            GroupMeeting.step_key.in_(return_steps),
+            GroupMeetingAttendance.user_id.in_(in_scope.with_only_columns(Trajectory.learner_id)),
+        )
+    ).one()
     loads: dict[uuid.UUID, int] = defaultdict(int)
     for t in counted:
         if t.coach is not None:
             loads[t.coach] += 1
-    days = db.session.execute(
-        select(CoachDayAttendance.coach_id, CoachDayAttendance.present)
+    days = (
+        select(
+            func.count().label("whole"),
+            func.count(case((CoachDayAttendance.present, 1))).label("part"),
+        )
         .join(CoachDay, CoachDay.id == CoachDayAttendance.coach_day_id)
         .where(CoachDay.held_on.between(scope.period.starts_on, scope.period.ends_on))
-    ).all()
+    )
     # Coach days concern the whole pool: a team or filtered report shows its coaches only.
     if not scope.is_whole_tenant:
-        days = [row for row in days if row.coach_id in loads]
+        days = days.where(
+            CoachDayAttendance.coach_id.in_(in_scope.with_only_columns(Trajectory.coach_id))
+        )
+    held = db.session.execute(days).one()
     hidden = group.hidden(learners)
     day_share = Share(
-        part=sum(1 for row in days if row.present),
-        whole=len(days),
+        part=int(held.part or 0),
+        whole=int(held.whole or 0),
         learners=len(learners),
         hidden=hidden,
     )
+    attendees = int(attended.learners or 0)
     return Together(
-        return_day_attendance=group.share(attendance),
+        return_day_attendance=Share(
+            part=int(attended.part or 0),
+            whole=int(attended.whole or 0),
+            learners=attendees,
+            hidden=group.below_tenant and 0 < attendees < MIN_GROUP,
+        ),
         coaches=len(loads),
         average_load=None if hidden or not loads else round(sum(loads.values()) / len(loads), 1),
         highest_load=None if hidden or not loads else max(loads.values()),
@@ -583,7 +611,8 @@ def _trend(scope: Scope, below_tenant: bool) -> list[TrendRow]:
 def figures(scope: Scope, *, costs: bool = True) -> Figures:
     """Every figure of the report for `scope` (10 queries, whatever the size), with the
     programme's costs (four more) unless `costs` is false or it is a manager's team view."""
-    trajectories, definitions = _load(scope)
+    ids = _in_scope(scope).scalar_subquery()
+    trajectories, definitions = _load(ids)
     below_tenant = not scope.is_whole_tenant
     group = _Group(below_tenant)
     rows = list(trajectories.values())
@@ -629,7 +658,7 @@ def figures(scope: Scope, *, costs: bool = True) -> Figures:
         trainings=_breakdown(rows_group, rows, lambda t: t.training, lambda t: t.training_title),
         trainers=_breakdown(rows_group, rows, lambda t: t.trainer, lambda t: t.trainer_name),
         involvement=_involvement(group, rows, sets, moments),
-        together=_together(scope, group, rows, moments),
+        together=_together(scope, group, rows, moments, ids),
         funnel=_funnel(group, rows, sets, moments),
         trend=_trend(scope, below_tenant),
         unmeasured=bool(definitions) and not sets,
