@@ -27,7 +27,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
 
-from sqlalchemy import case, distinct, extract, func, select
+from sqlalchemy import case, distinct, extract, func, literal, select
 from sqlalchemy.orm import aliased
 
 from samenleren.budget.ledger import BudgetUse, budget_use_columns, read_budget_use
@@ -226,7 +226,10 @@ class _Trajectory:
     training_title: str
     trainer: uuid.UUID | None
     trainer_name: str
-    steps: dict[str, StepState] = field(default_factory=dict)
+    #: The step that sets the expected results, the evaluation's, the return day's: done.
+    intake_done: bool = False
+    evaluation_done: bool = False
+    return_done: bool = False
     goals: set[uuid.UUID] = field(default_factory=set)
     has_learning_goals: bool = False
     results: dict[uuid.UUID, _Result] = field(default_factory=dict)
@@ -282,16 +285,73 @@ def _filtered(query, scope: Scope):
     return query
 
 
-def _load(ids) -> tuple[dict[uuid.UUID, _Trajectory], dict[uuid.UUID, TemplateDefinition]]:
+def _steps_done(ids, sets, moments):
+    """Per trajectory in `ids` with any: whether the step that sets the expected results, the
+    evaluation's step and the return day's step of its template version are done (1 or 0; a
+    repeating step once one occurrence is), as a subquery to join: a few flags per trajectory
+    instead of every step's row."""
+    follows = aliased(Trajectory)
+
+    def done(steps: dict[uuid.UUID, str]):
+        if not steps:
+            return literal(0)
+        asked = case(steps, value=follows.template_version_id)
+        return func.max(case((StepInstance.step_key == asked, 1), else_=0))
+
+    asked = sorted(set(sets.values()) | set(moments.values()))
+    return (
+        select(
+            StepInstance.trajectory_id,
+            done(sets).label("intake"),
+            done(_moment_steps(moments, RatingMoment.EVALUATION)).label("evaluation"),
+            done(_moment_steps(moments, TRANSFER_MOMENT)).label("return_day"),
+        )
+        .join(follows, follows.id == StepInstance.trajectory_id)
+        .where(
+            StepInstance.trajectory_id.in_(ids),
+            StepInstance.state == StepState.DONE,
+            StepInstance.step_key.in_(asked),
+        )
+        .group_by(StepInstance.trajectory_id)
+        .subquery()
+    )
+
+
+def _moment_steps(moments, moment: RatingMoment) -> dict[uuid.UUID, str]:
+    return {v: key for (v, m), key in moments.items() if m == moment.value}
+
+
+def _load(
+    scope: Scope, ids
+) -> tuple[dict[uuid.UUID, _Trajectory], dict[uuid.UUID, TemplateDefinition]]:
+    # The template versions that trajectories follow (a handful), first: which step of each
+    # sets the expected results and which asks each rating moment.
+    followed = {
+        version.id: version.content
+        for version in db.session.scalars(
+            select(TemplateVersion).where(
+                select(Trajectory.id)
+                .where(Trajectory.template_version_id == TemplateVersion.id)
+                .correlate(TemplateVersion)
+                .exists()
+            )
+        )
+    }
+    sets, moments = _steps_asking(followed)
+    steps = _steps_done(ids, sets, moments)
+    with_goals = (
+        select(LearningGoal.trajectory_id).where(LearningGoal.trajectory_id.in_(ids)).distinct()
+    ).subquery()
     trainer = aliased(User)
-    learner = aliased(User)
     trajectories: dict[uuid.UUID, _Trajectory] = {}
-    for row in db.session.execute(
+    # The scope's own joins and filters (not `Trajectory.id IN (the scope)`), so that only the
+    # scope's trajectories are joined.
+    query = (
         select(
             Trajectory.id,
             Trajectory.status,
             Trajectory.learner_id,
-            learner.manager_id,
+            User.manager_id,
             Trajectory.coach_id,
             Trajectory.template_version_id,
             Edition.id.label("edition_id"),
@@ -299,13 +359,20 @@ def _load(ids) -> tuple[dict[uuid.UUID, _Trajectory], dict[uuid.UUID, TemplateDe
             Training.title,
             Edition.trainer_id,
             trainer.name.label("trainer_name"),
+            steps.c.intake,
+            steps.c.evaluation,
+            steps.c.return_day,
+            with_goals.c.trajectory_id.label("with_goals"),
         )
         .join(Edition, Edition.id == Trajectory.edition_id)
         .join(Training, Training.id == Edition.training_id)
-        .join(learner, learner.id == Trajectory.learner_id)
+        .join(User, User.id == Trajectory.learner_id)
         .outerjoin(trainer, trainer.id == Edition.trainer_id)
-        .where(Trajectory.id.in_(ids))
-    ):
+        .outerjoin(steps, steps.c.trajectory_id == Trajectory.id)
+        .outerjoin(with_goals, with_goals.c.trajectory_id == Trajectory.id)
+        .where(Edition.ends_on.between(scope.period.starts_on, scope.period.ends_on))
+    )
+    for row in db.session.execute(_filtered(query, scope)):
         trajectories[row.id] = _Trajectory(
             id=row.id,
             status=row.status,
@@ -318,43 +385,21 @@ def _load(ids) -> tuple[dict[uuid.UUID, _Trajectory], dict[uuid.UUID, TemplateDe
             training_title=row.title,
             trainer=row.trainer_id,
             trainer_name=row.trainer_name or "",
+            intake_done=bool(row.intake),
+            evaluation_done=bool(row.evaluation),
+            return_done=bool(row.return_day),
+            has_learning_goals=row.with_goals is not None,
         )
-    definitions = {
-        version.id: version.content
-        for version in db.session.scalars(
-            select(TemplateVersion).where(
-                TemplateVersion.id.in_(
-                    select(Trajectory.template_version_id).where(Trajectory.id.in_(ids))
-                )
-            )
-        )
-    }
-    # Only whether a step that matters here (the intake, a rating moment's step) is done: a
-    # repeating step counts as done once one occurrence is. Selecting every step's state
-    # would bring tens of thousands of rows at national scale for a few booleans each.
-    sets, moments = _steps_asking(definitions)
-    asked = sorted(set(sets.values()) | set(moments.values()))
-    for step_row in db.session.execute(
-        select(StepInstance.trajectory_id, StepInstance.step_key)
-        .where(
-            StepInstance.trajectory_id.in_(ids),
-            StepInstance.state == StepState.DONE,
-            StepInstance.step_key.in_(asked),
-        )
-        .distinct()
-    ):
-        trajectories[step_row.trajectory_id].steps[step_row.step_key] = StepState.DONE
+    used = {t.version for t in trajectories.values()}
+    definitions = {v: definition for v, definition in followed.items() if v in used}
     goal_links: dict[uuid.UUID, set[uuid.UUID]] = defaultdict(set)
     for link in db.session.execute(
         select(LearningGoal.trajectory_id, LearningGoal.id, LearningGoalLink.organisation_goal_id)
-        .outerjoin(LearningGoalLink, LearningGoalLink.learning_goal_id == LearningGoal.id)
+        .join(LearningGoalLink, LearningGoalLink.learning_goal_id == LearningGoal.id)
         .where(LearningGoal.trajectory_id.in_(ids))
     ):
-        trajectory = trajectories[link.trajectory_id]
-        trajectory.has_learning_goals = True
-        if link.organisation_goal_id is not None:
-            trajectory.goals.add(link.organisation_goal_id)
-            goal_links[link.id].add(link.organisation_goal_id)
+        trajectories[link.trajectory_id].goals.add(link.organisation_goal_id)
+        goal_links[link.id].add(link.organisation_goal_id)
     for rated in db.session.execute(
         select(
             ExpectedResult.id,
@@ -441,18 +486,16 @@ def _breakdown(group: _Group, trajectories: list[_Trajectory], key, label) -> li
     return sorted(rows, key=lambda row: row.label.lower())
 
 
-def _involvement(group, trajectories, sets, moments) -> Involvement:
+def _involvement(group, trajectories) -> Involvement:
     intakes: list[tuple[bool, uuid.UUID]] = []
     evaluations: list[tuple[bool, uuid.UUID]] = []
     contributions: list[tuple[bool, uuid.UUID]] = []
     for t in trajectories:
         if not t.counts:
             continue
-        intake = sets.get(t.version)
-        if intake is not None and t.steps.get(intake) is StepState.DONE:
+        if t.intake_done:
             intakes.append((any(r.by_manager for r in t.results.values()), t.learner))
-        evaluation = moments.get((t.version, RatingMoment.EVALUATION.value))
-        if evaluation is not None and t.steps.get(evaluation) is StepState.DONE:
+        if t.evaluation_done:
             rated = any(
                 (RatingMoment.EVALUATION.value, MANAGER) in r.levels for r in t.results.values()
             )
@@ -463,24 +506,18 @@ def _involvement(group, trajectories, sets, moments) -> Involvement:
     return Involvement(group.share(intakes), group.share(evaluations), group.share(contributions))
 
 
-def _funnel(group, trajectories, sets, moments) -> list[Stage]:
+def _funnel(group, trajectories) -> list[Stage]:
     """Enrolled, then each stage reached: learning goals set, intake held, expected results
     set, evaluation held, return day (three months) held, six months rated; completed and
     withdrawn."""
 
-    def held(t: _Trajectory, moment: RatingMoment) -> bool:
-        key = moments.get((t.version, moment.value))
-        return key is not None and t.steps.get(key) is StepState.DONE
-
     stages = {
         "enrolled": lambda t: True,
         "learning_goals": lambda t: t.has_learning_goals,
-        "intake": lambda t: (
-            sets.get(t.version) is not None and t.steps.get(sets[t.version]) is StepState.DONE
-        ),
+        "intake": lambda t: t.intake_done,
         "expected_results": lambda t: bool(t.results),
-        "evaluation": lambda t: held(t, RatingMoment.EVALUATION),
-        "return_day": lambda t: held(t, RatingMoment.THREE_MONTHS),
+        "evaluation": lambda t: t.evaluation_done,
+        "return_day": lambda t: t.return_done,
         "six_months": lambda t: any(
             moment == RatingMoment.SIX_MONTHS.value
             for r in t.results.values()
@@ -612,7 +649,7 @@ def figures(scope: Scope, *, costs: bool = True) -> Figures:
     """Every figure of the report for `scope` (10 queries, whatever the size), with the
     programme's costs (four more) unless `costs` is false or it is a manager's team view."""
     ids = _in_scope(scope).scalar_subquery()
-    trajectories, definitions = _load(ids)
+    trajectories, definitions = _load(scope, ids)
     below_tenant = not scope.is_whole_tenant
     group = _Group(below_tenant)
     rows = list(trajectories.values())
@@ -657,9 +694,9 @@ def figures(scope: Scope, *, costs: bool = True) -> Figures:
         ],
         trainings=_breakdown(rows_group, rows, lambda t: t.training, lambda t: t.training_title),
         trainers=_breakdown(rows_group, rows, lambda t: t.trainer, lambda t: t.trainer_name),
-        involvement=_involvement(group, rows, sets, moments),
+        involvement=_involvement(group, rows),
         together=_together(scope, group, rows, moments, ids),
-        funnel=_funnel(group, rows, sets, moments),
+        funnel=_funnel(group, rows),
         trend=_trend(scope, below_tenant),
         unmeasured=bool(definitions) and not sets,
         costs=programme_costs(
