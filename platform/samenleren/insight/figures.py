@@ -256,10 +256,17 @@ def _in_scope(scope: Scope):
         select(Trajectory.id)
         .join(Edition, Edition.id == Trajectory.edition_id)
         .join(Training, Training.id == Edition.training_id)
-        .join(User, User.id == Trajectory.learner_id)
         .where(Edition.ends_on.between(scope.period.starts_on, scope.period.ends_on))
     )
-    return _filtered(query, scope)
+    return _filtered(_with_learner(query, scope), scope)
+
+
+def _with_learner(query, scope: Scope):
+    """Join the learner (`User`) only when a filter is about them: this subquery is part of
+    most of the report's queries, and the join reads all the tenant's users."""
+    if scope.department is None and scope.manager is None:
+        return query
+    return query.join(User, User.id == Trajectory.learner_id)
 
 
 def _filtered(query, scope: Scope):
@@ -622,7 +629,6 @@ def _trend(scope: Scope, below_tenant: bool) -> list[TrendRow]:
         .join(Trajectory, Trajectory.id == ExpectedResult.trajectory_id)
         .join(Edition, Edition.id == Trajectory.edition_id)
         .join(Training, Training.id == Edition.training_id)
-        .join(User, User.id == Trajectory.learner_id)
         .where(
             ResultRating.moment == TRANSFER_MOMENT.value,
             Trajectory.status != TrajectoryStatus.WITHDRAWN,
@@ -631,7 +637,7 @@ def _trend(scope: Scope, below_tenant: bool) -> list[TrendRow]:
         .group_by(year, ResultRating.rater_role)
     )
     found: dict[tuple[int, str], Share] = {}
-    for row in db.session.execute(_filtered(query, scope)):
+    for row in db.session.execute(_filtered(_with_learner(query, scope), scope)):
         learners = int(row.learners)
         found[(int(row.year), row.rater_role)] = Share(
             part=int(row.transferred or 0),
