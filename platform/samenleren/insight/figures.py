@@ -1,10 +1,11 @@
 """The programme's figures for a scope (`insight.scope`): did the training pay off?
 
 Read-only, in a fixed number of queries whatever the size of the programme (one per source:
-trajectories, template versions, expected results with their ratings, learning-goal links,
-steps, group-meeting attendance, coach days, coaches, organisation goals, the trend), then
-counted here. Nothing a person wrote is ever selected: not what an expected result says, not
-a rating's example, no field value at all. Coaching notes are not read by this module.
+template versions, trajectories with whether their intake, evaluation and return-day steps
+are done, expected results with their ratings, learning-goal links, group-meeting attendance
+and coach days (counted in SQL), organisation goals, the trend), then counted here. Nothing
+a person wrote is ever selected: not what an expected result says, not a rating's example,
+no field value at all. Coaching notes are not read by this module.
 
 Definitions used throughout:
 
@@ -670,7 +671,7 @@ def _without_cycle_collection() -> Iterator[None]:
 
 
 def figures(scope: Scope, *, costs: bool = True) -> Figures:
-    """Every figure of the report for `scope` (10 queries, whatever the size), with the
+    """Every figure of the report for `scope` (8 queries, whatever the size), with the
     programme's costs (four more) unless `costs` is false or it is a manager's team view."""
     with _without_cycle_collection():
         return _figures(scope, costs)
