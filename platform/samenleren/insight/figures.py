@@ -1,10 +1,11 @@
 """The programme's figures for a scope (`insight.scope`): did the training pay off?
 
 Read-only, in a fixed number of queries whatever the size of the programme (one per source:
-trajectories, template versions, expected results with their ratings, learning-goal links,
-steps, group-meeting attendance, coach days, coaches, organisation goals, the trend), then
-counted here. Nothing a person wrote is ever selected: not what an expected result says, not
-a rating's example, no field value at all. Coaching notes are not read by this module.
+template versions, trajectories with whether their intake, evaluation and return-day steps
+are done, expected results with their ratings, learning-goal links, group-meeting attendance
+and coach days (counted in SQL), organisation goals, the trend), then counted here. Nothing
+a person wrote is ever selected: not what an expected result says, not a rating's example,
+no field value at all. Coaching notes are not read by this module.
 
 Definitions used throughout:
 
@@ -21,13 +22,15 @@ Definitions used throughout:
 
 from __future__ import annotations
 
+import gc
 import uuid
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
 
-from sqlalchemy import case, distinct, extract, func, select
+from sqlalchemy import case, distinct, extract, func, literal, select
 from sqlalchemy.orm import aliased
 
 from samenleren.budget.ledger import BudgetUse, budget_use_columns, read_budget_use
@@ -226,7 +229,10 @@ class _Trajectory:
     training_title: str
     trainer: uuid.UUID | None
     trainer_name: str
-    steps: dict[str, StepState] = field(default_factory=dict)
+    #: The step that sets the expected results, the evaluation's, the return day's: done.
+    intake_done: bool = False
+    evaluation_done: bool = False
+    return_done: bool = False
     goals: set[uuid.UUID] = field(default_factory=set)
     has_learning_goals: bool = False
     results: dict[uuid.UUID, _Result] = field(default_factory=dict)
@@ -253,10 +259,17 @@ def _in_scope(scope: Scope):
         select(Trajectory.id)
         .join(Edition, Edition.id == Trajectory.edition_id)
         .join(Training, Training.id == Edition.training_id)
-        .join(User, User.id == Trajectory.learner_id)
         .where(Edition.ends_on.between(scope.period.starts_on, scope.period.ends_on))
     )
-    return _filtered(query, scope)
+    return _filtered(_with_learner(query, scope), scope)
+
+
+def _with_learner(query, scope: Scope):
+    """Join the learner (`User`) only when a filter is about them: this subquery is part of
+    most of the report's queries, and the join reads all the tenant's users."""
+    if scope.department is None and scope.manager is None:
+        return query
+    return query.join(User, User.id == Trajectory.learner_id)
 
 
 def _filtered(query, scope: Scope):
@@ -282,17 +295,73 @@ def _filtered(query, scope: Scope):
     return query
 
 
-def _load(scope: Scope) -> tuple[dict[uuid.UUID, _Trajectory], dict[uuid.UUID, TemplateDefinition]]:
-    ids = _in_scope(scope).scalar_subquery()
+def _steps_done(ids, sets, moments):
+    """Per trajectory in `ids` with any: whether the step that sets the expected results, the
+    evaluation's step and the return day's step of its template version are done (1 or 0; a
+    repeating step once one occurrence is), as a subquery to join: a few flags per trajectory
+    instead of every step's row."""
+    follows = aliased(Trajectory)
+
+    def done(steps: dict[uuid.UUID, str]):
+        if not steps:
+            return literal(0)
+        asked = case(steps, value=follows.template_version_id)
+        return func.max(case((StepInstance.step_key == asked, 1), else_=0))
+
+    asked = sorted(set(sets.values()) | set(moments.values()))
+    return (
+        select(
+            StepInstance.trajectory_id,
+            done(sets).label("intake"),
+            done(_moment_steps(moments, RatingMoment.EVALUATION)).label("evaluation"),
+            done(_moment_steps(moments, TRANSFER_MOMENT)).label("return_day"),
+        )
+        .join(follows, follows.id == StepInstance.trajectory_id)
+        .where(
+            StepInstance.trajectory_id.in_(ids),
+            StepInstance.state == StepState.DONE,
+            StepInstance.step_key.in_(asked),
+        )
+        .group_by(StepInstance.trajectory_id)
+        .subquery()
+    )
+
+
+def _moment_steps(moments, moment: RatingMoment) -> dict[uuid.UUID, str]:
+    return {v: key for (v, m), key in moments.items() if m == moment.value}
+
+
+def _load(
+    scope: Scope, ids
+) -> tuple[dict[uuid.UUID, _Trajectory], dict[uuid.UUID, TemplateDefinition]]:
+    # The template versions that trajectories follow (a handful), first: which step of each
+    # sets the expected results and which asks each rating moment.
+    followed = {
+        version.id: version.content
+        for version in db.session.scalars(
+            select(TemplateVersion).where(
+                select(Trajectory.id)
+                .where(Trajectory.template_version_id == TemplateVersion.id)
+                .correlate(TemplateVersion)
+                .exists()
+            )
+        )
+    }
+    sets, moments = _steps_asking(followed)
+    steps = _steps_done(ids, sets, moments)
+    with_goals = (
+        select(LearningGoal.trajectory_id).where(LearningGoal.trajectory_id.in_(ids)).distinct()
+    ).subquery()
     trainer = aliased(User)
-    learner = aliased(User)
     trajectories: dict[uuid.UUID, _Trajectory] = {}
-    for row in db.session.execute(
+    # The scope's own joins and filters (not `Trajectory.id IN (the scope)`), so that only the
+    # scope's trajectories are joined.
+    query = (
         select(
             Trajectory.id,
             Trajectory.status,
             Trajectory.learner_id,
-            learner.manager_id,
+            User.manager_id,
             Trajectory.coach_id,
             Trajectory.template_version_id,
             Edition.id.label("edition_id"),
@@ -300,13 +369,20 @@ def _load(scope: Scope) -> tuple[dict[uuid.UUID, _Trajectory], dict[uuid.UUID, T
             Training.title,
             Edition.trainer_id,
             trainer.name.label("trainer_name"),
+            steps.c.intake,
+            steps.c.evaluation,
+            steps.c.return_day,
+            with_goals.c.trajectory_id.label("with_goals"),
         )
         .join(Edition, Edition.id == Trajectory.edition_id)
         .join(Training, Training.id == Edition.training_id)
-        .join(learner, learner.id == Trajectory.learner_id)
+        .join(User, User.id == Trajectory.learner_id)
         .outerjoin(trainer, trainer.id == Edition.trainer_id)
-        .where(Trajectory.id.in_(ids))
-    ):
+        .outerjoin(steps, steps.c.trajectory_id == Trajectory.id)
+        .outerjoin(with_goals, with_goals.c.trajectory_id == Trajectory.id)
+        .where(Edition.ends_on.between(scope.period.starts_on, scope.period.ends_on))
+    )
+    for row in db.session.execute(_filtered(query, scope)):
         trajectories[row.id] = _Trajectory(
             id=row.id,
             status=row.status,
@@ -319,34 +395,21 @@ def _load(scope: Scope) -> tuple[dict[uuid.UUID, _Trajectory], dict[uuid.UUID, T
             training_title=row.title,
             trainer=row.trainer_id,
             trainer_name=row.trainer_name or "",
+            intake_done=bool(row.intake),
+            evaluation_done=bool(row.evaluation),
+            return_done=bool(row.return_day),
+            has_learning_goals=row.with_goals is not None,
         )
-    versions = {t.version for t in trajectories.values()}
-    definitions = {
-        version.id: version.content
-        for version in db.session.scalars(
-            select(TemplateVersion).where(TemplateVersion.id.in_(versions))
-        )
-    }
-    for step_row in db.session.execute(
-        select(StepInstance.trajectory_id, StepInstance.step_key, StepInstance.state).where(
-            StepInstance.trajectory_id.in_(ids)
-        )
-    ):
-        steps = trajectories[step_row.trajectory_id].steps
-        # A repeating step counts as done once one occurrence is.
-        if steps.get(step_row.step_key) is not StepState.DONE:
-            steps[step_row.step_key] = step_row.state
+    used = {t.version for t in trajectories.values()}
+    definitions = {v: definition for v, definition in followed.items() if v in used}
     goal_links: dict[uuid.UUID, set[uuid.UUID]] = defaultdict(set)
     for link in db.session.execute(
         select(LearningGoal.trajectory_id, LearningGoal.id, LearningGoalLink.organisation_goal_id)
-        .outerjoin(LearningGoalLink, LearningGoalLink.learning_goal_id == LearningGoal.id)
+        .join(LearningGoalLink, LearningGoalLink.learning_goal_id == LearningGoal.id)
         .where(LearningGoal.trajectory_id.in_(ids))
     ):
-        trajectory = trajectories[link.trajectory_id]
-        trajectory.has_learning_goals = True
-        if link.organisation_goal_id is not None:
-            trajectory.goals.add(link.organisation_goal_id)
-            goal_links[link.id].add(link.organisation_goal_id)
+        trajectories[link.trajectory_id].goals.add(link.organisation_goal_id)
+        goal_links[link.id].add(link.organisation_goal_id)
     for rated in db.session.execute(
         select(
             ExpectedResult.id,
@@ -433,18 +496,16 @@ def _breakdown(group: _Group, trajectories: list[_Trajectory], key, label) -> li
     return sorted(rows, key=lambda row: row.label.lower())
 
 
-def _involvement(group, trajectories, sets, moments) -> Involvement:
+def _involvement(group, trajectories) -> Involvement:
     intakes: list[tuple[bool, uuid.UUID]] = []
     evaluations: list[tuple[bool, uuid.UUID]] = []
     contributions: list[tuple[bool, uuid.UUID]] = []
     for t in trajectories:
         if not t.counts:
             continue
-        intake = sets.get(t.version)
-        if intake is not None and t.steps.get(intake) is StepState.DONE:
+        if t.intake_done:
             intakes.append((any(r.by_manager for r in t.results.values()), t.learner))
-        evaluation = moments.get((t.version, RatingMoment.EVALUATION.value))
-        if evaluation is not None and t.steps.get(evaluation) is StepState.DONE:
+        if t.evaluation_done:
             rated = any(
                 (RatingMoment.EVALUATION.value, MANAGER) in r.levels for r in t.results.values()
             )
@@ -455,24 +516,18 @@ def _involvement(group, trajectories, sets, moments) -> Involvement:
     return Involvement(group.share(intakes), group.share(evaluations), group.share(contributions))
 
 
-def _funnel(group, trajectories, sets, moments) -> list[Stage]:
+def _funnel(group, trajectories) -> list[Stage]:
     """Enrolled, then each stage reached: learning goals set, intake held, expected results
     set, evaluation held, return day (three months) held, six months rated; completed and
     withdrawn."""
 
-    def held(t: _Trajectory, moment: RatingMoment) -> bool:
-        key = moments.get((t.version, moment.value))
-        return key is not None and t.steps.get(key) is StepState.DONE
-
     stages = {
         "enrolled": lambda t: True,
         "learning_goals": lambda t: t.has_learning_goals,
-        "intake": lambda t: (
-            sets.get(t.version) is not None and t.steps.get(sets[t.version]) is StepState.DONE
-        ),
+        "intake": lambda t: t.intake_done,
         "expected_results": lambda t: bool(t.results),
-        "evaluation": lambda t: held(t, RatingMoment.EVALUATION),
-        "return_day": lambda t: held(t, RatingMoment.THREE_MONTHS),
+        "evaluation": lambda t: t.evaluation_done,
+        "return_day": lambda t: t.return_done,
         "six_months": lambda t: any(
             moment == RatingMoment.SIX_MONTHS.value
             for r in t.results.values()
@@ -483,51 +538,71 @@ def _funnel(group, trajectories, sets, moments) -> list[Stage]:
     }
     # Every stage is about the same learners (whoever reached it or not): one threshold.
     population = {t.learner for t in trajectories}
-    funnel = []
-    for key, reached in stages.items():
-        members = [t for t in trajectories if reached(t)]
-        funnel.append(Stage(key, group.count(population, value=len(members))))
-    return funnel
+    reached_by = dict.fromkeys(stages, 0)
+    for t in trajectories:
+        for key, reached in stages.items():
+            if reached(t):
+                reached_by[key] += 1
+    return [Stage(key, group.count(population, value=n)) for key, n in reached_by.items()]
 
 
-def _together(scope, group, trajectories, moments) -> Together:
+def _together(scope, group, trajectories, moments, ids) -> Together:
     counted = [t for t in trajectories if t.counts]
-    editions = {t.edition for t in counted}
     learners = {t.learner for t in counted}
-    return_steps = {key for (_, moment), key in moments.items() if moment == TRANSFER_MOMENT.value}
-    attendance = [
-        (row.present, row.user_id)
-        for row in db.session.execute(
-            select(GroupMeetingAttendance.user_id, GroupMeetingAttendance.present)
-            .join(GroupMeeting, GroupMeeting.id == GroupMeetingAttendance.meeting_id)
-            .where(
-                GroupMeeting.edition_id.in_(editions),
-                GroupMeeting.step_key.in_(return_steps),
-                GroupMeetingAttendance.user_id.in_(learners),
-            )
+    return_steps = sorted(
+        {key for (_, moment), key in moments.items() if moment == TRANSFER_MOMENT.value}
+    )
+    # The scope's counted trajectories as subqueries, not as lists of thousands of ids (whose
+    # SQL alone takes longer to build than the answer); counted in SQL.
+    in_scope = select(Trajectory.id).where(
+        Trajectory.id.in_(ids), Trajectory.status != TrajectoryStatus.WITHDRAWN
+    )
+    attended = db.session.execute(
+        select(
+            func.count().label("whole"),
+            func.count(case((GroupMeetingAttendance.present, 1))).label("part"),
+            func.count(distinct(GroupMeetingAttendance.user_id)).label("learners"),
         )
-    ]
+        .join(GroupMeeting, GroupMeeting.id == GroupMeetingAttendance.meeting_id)
+        .where(
+            GroupMeeting.edition_id.in_(in_scope.with_only_columns(Trajectory.edition_id)),
+            GroupMeeting.step_key.in_(return_steps),
+            GroupMeetingAttendance.user_id.in_(in_scope.with_only_columns(Trajectory.learner_id)),
+        )
+    ).one()
     loads: dict[uuid.UUID, int] = defaultdict(int)
     for t in counted:
         if t.coach is not None:
             loads[t.coach] += 1
-    days = db.session.execute(
-        select(CoachDayAttendance.coach_id, CoachDayAttendance.present)
+    days = (
+        select(
+            func.count().label("whole"),
+            func.count(case((CoachDayAttendance.present, 1))).label("part"),
+        )
         .join(CoachDay, CoachDay.id == CoachDayAttendance.coach_day_id)
         .where(CoachDay.held_on.between(scope.period.starts_on, scope.period.ends_on))
-    ).all()
+    )
     # Coach days concern the whole pool: a team or filtered report shows its coaches only.
     if not scope.is_whole_tenant:
-        days = [row for row in days if row.coach_id in loads]
+        days = days.where(
+            CoachDayAttendance.coach_id.in_(in_scope.with_only_columns(Trajectory.coach_id))
+        )
+    held = db.session.execute(days).one()
     hidden = group.hidden(learners)
     day_share = Share(
-        part=sum(1 for row in days if row.present),
-        whole=len(days),
+        part=int(held.part or 0),
+        whole=int(held.whole or 0),
         learners=len(learners),
         hidden=hidden,
     )
+    attendees = int(attended.learners or 0)
     return Together(
-        return_day_attendance=group.share(attendance),
+        return_day_attendance=Share(
+            part=int(attended.part or 0),
+            whole=int(attended.whole or 0),
+            learners=attendees,
+            hidden=group.below_tenant and 0 < attendees < MIN_GROUP,
+        ),
         coaches=len(loads),
         average_load=None if hidden or not loads else round(sum(loads.values()) / len(loads), 1),
         highest_load=None if hidden or not loads else max(loads.values()),
@@ -557,7 +632,6 @@ def _trend(scope: Scope, below_tenant: bool) -> list[TrendRow]:
         .join(Trajectory, Trajectory.id == ExpectedResult.trajectory_id)
         .join(Edition, Edition.id == Trajectory.edition_id)
         .join(Training, Training.id == Edition.training_id)
-        .join(User, User.id == Trajectory.learner_id)
         .where(
             ResultRating.moment == TRANSFER_MOMENT.value,
             Trajectory.status != TrajectoryStatus.WITHDRAWN,
@@ -566,7 +640,7 @@ def _trend(scope: Scope, below_tenant: bool) -> list[TrendRow]:
         .group_by(year, ResultRating.rater_role)
     )
     found: dict[tuple[int, str], Share] = {}
-    for row in db.session.execute(_filtered(query, scope)):
+    for row in db.session.execute(_filtered(_with_learner(query, scope), scope)):
         learners = int(row.learners)
         found[(int(row.year), row.rater_role)] = Share(
             part=int(row.transferred or 0),
@@ -580,10 +654,32 @@ def _trend(scope: Scope, below_tenant: bool) -> list[TrendRow]:
     ]
 
 
+@contextmanager
+def _without_cycle_collection() -> Iterator[None]:
+    """Pause Python's cycle collector while the figures are counted: a large tenant's year is
+    some 100,000 short-lived, acyclic objects (rows, ids, one record per trajectory), whose
+    allocation set off full collections over the whole process's heap, a third of the
+    report's CPU at national scale. Reference counting still frees them; cycles made meanwhile
+    are collected after."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
 def figures(scope: Scope, *, costs: bool = True) -> Figures:
-    """Every figure of the report for `scope` (10 queries, whatever the size), with the
+    """Every figure of the report for `scope` (8 queries, whatever the size), with the
     programme's costs (four more) unless `costs` is false or it is a manager's team view."""
-    trajectories, definitions = _load(scope)
+    with _without_cycle_collection():
+        return _figures(scope, costs)
+
+
+def _figures(scope: Scope, costs: bool) -> Figures:
+    ids = _in_scope(scope).scalar_subquery()
+    trajectories, definitions = _load(scope, ids)
     below_tenant = not scope.is_whole_tenant
     group = _Group(below_tenant)
     rows = list(trajectories.values())
@@ -628,9 +724,9 @@ def figures(scope: Scope, *, costs: bool = True) -> Figures:
         ],
         trainings=_breakdown(rows_group, rows, lambda t: t.training, lambda t: t.training_title),
         trainers=_breakdown(rows_group, rows, lambda t: t.trainer, lambda t: t.trainer_name),
-        involvement=_involvement(group, rows, sets, moments),
-        together=_together(scope, group, rows, moments),
-        funnel=_funnel(group, rows, sets, moments),
+        involvement=_involvement(group, rows),
+        together=_together(scope, group, rows, moments, ids),
+        funnel=_funnel(group, rows),
         trend=_trend(scope, below_tenant),
         unmeasured=bool(definitions) and not sets,
         costs=programme_costs(
