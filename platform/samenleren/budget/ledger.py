@@ -109,15 +109,9 @@ class EditionCost:
         return max(self.committed_cents - self.booked_cents, 0)
 
 
-def edition_costs(year: int) -> list[EditionCost]:
-    """Every planned (not cancelled) edition starting in `year`, with its commitment: one query."""
-    return editions_costs(year, year)
-
-
-def editions_costs(first_year: int, last_year: int) -> list[EditionCost]:
-    """`edition_costs` of every year from `first_year` to `last_year`, in one query."""
-    first, last = year_bounds(first_year)[0], year_bounds(last_year)[1]
-    enrolled = (
+def _enrolled_of_edition() -> Any:
+    """How many are enrolled in the edition of the outer query (a correlated subquery)."""
+    return (
         select(func.count(Enrolment.id))
         .where(
             Enrolment.tenant_id == Edition.tenant_id,
@@ -127,6 +121,27 @@ def editions_costs(first_year: int, last_year: int) -> list[EditionCost]:
         .correlate(Edition)
         .scalar_subquery()
     )
+
+
+def _booked_on_edition() -> Any:
+    """What was booked on the edition of the outer query, in cents (a correlated subquery)."""
+    return (
+        select(func.coalesce(func.sum(Actual.amount_cents), 0))
+        .where(Actual.tenant_id == Edition.tenant_id, Actual.edition_id == Edition.id)
+        .correlate(Edition)
+        .scalar_subquery()
+    )
+
+
+def edition_costs(year: int) -> list[EditionCost]:
+    """Every planned (not cancelled) edition starting in `year`, with its commitment: one query."""
+    return editions_costs(year, year)
+
+
+def editions_costs(first_year: int, last_year: int) -> list[EditionCost]:
+    """`edition_costs` of every year from `first_year` to `last_year`, in one query."""
+    first, last = year_bounds(first_year)[0], year_bounds(last_year)[1]
+    enrolled = _enrolled_of_edition()
     completed = (
         select(func.count(Trajectory.id))
         .where(
@@ -137,12 +152,7 @@ def editions_costs(first_year: int, last_year: int) -> list[EditionCost]:
         .correlate(Edition)
         .scalar_subquery()
     )
-    booked = (
-        select(func.coalesce(func.sum(Actual.amount_cents), 0))
-        .where(Actual.tenant_id == Edition.tenant_id, Actual.edition_id == Edition.id)
-        .correlate(Edition)
-        .scalar_subquery()
-    )
+    booked = _booked_on_edition()
     # Ten columns: beyond SQLAlchemy's typed rows, so typed here.
     rows: Sequence[Any] = db.session.execute(
         select(
@@ -404,22 +414,8 @@ def budget_use_columns(year: int) -> list:
     """Three scalar subqueries (the year's own budget, spent, open commitments) that a page
     may put in a query of its own, to show the budget's use without a query more."""
     first, last = year_bounds(year)
-    enrolled = (
-        select(func.count(Enrolment.id))
-        .where(
-            Enrolment.tenant_id == Edition.tenant_id,
-            Enrolment.edition_id == Edition.id,
-            Enrolment.status == EnrolmentStatus.ENROLLED,
-        )
-        .correlate(Edition)
-        .scalar_subquery()
-    )
-    booked = (
-        select(func.coalesce(func.sum(Actual.amount_cents), 0))
-        .where(Actual.tenant_id == Edition.tenant_id, Actual.edition_id == Edition.id)
-        .correlate(Edition)
-        .scalar_subquery()
-    )
+    enrolled = _enrolled_of_edition()
+    booked = _booked_on_edition()
     left = (
         Edition.cost_fixed_cents + Edition.cost_per_participant_cents * enrolled - booked
     ).label("left")
