@@ -446,3 +446,17 @@ def test_finding_a_person_is_one_bounded_search(app, tenants, world):
     assert f'href="/flevoland/privacy/people/{world.learner}"' in page.get_data(as_text=True)
     assert len(statements) <= 8, statements
     assert "Nobody matches" in admin.get("/flevoland/privacy/?q=Zzyzx").get_data(as_text=True)
+
+
+def test_an_employee_who_left_is_found_for_a_request(app, tenants, world):
+    """Former employees keep their rights (access, restriction): the search finds them too."""
+    from samenleren.core.extensions import db
+    from samenleren.identity.models import User
+
+    with in_tenant(app, world.tenant):
+        get(User, world.learner).active = False
+        db.session.commit()
+    admin = client_for(app, world, "admin")
+    page = admin.get("/flevoland/privacy/?q=Anna").get_data(as_text=True)
+    assert f'href="/flevoland/privacy/people/{world.learner}"' in page
+    assert admin.get(f"/flevoland/privacy/people/{world.learner}").status_code == 200

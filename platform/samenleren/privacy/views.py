@@ -148,7 +148,7 @@ def find_person():
     return render_template(
         "privacy/find_person.html",
         q=q,
-        found=search_people(q),
+        found=search_people(q, include_departed=True),  # former employees keep their rights
         min_query=MIN_QUERY,
     )
 
