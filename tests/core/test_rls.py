@@ -49,7 +49,14 @@ def _seed_every_table(app: Flask, refs: dict[str, TenantRef]) -> dict[str, Tenan
     with app.app_context():
         for ref in refs.values():
             with tenant_scope(db.session.get(Tenant, ref.id)):
-                user = db.session.scalars(select(User)).first()
+                # Not the admin: the SCIM group below re-derives its member's roles from that
+                # group alone (so the admin would lose the role the ledger calls need), and
+                # an unordered first row differs with what earlier tests left in the heap.
+                user = db.session.scalars(
+                    select(User)
+                    .where(~User.role_assignments.any(role=Role.PROGRAMME_ADMIN))
+                    .order_by(User.email)
+                ).first()
                 db.session.add(
                     LoginSession(user_id=user.id, expires_at=utcnow() + timedelta(hours=1))
                 )
@@ -63,7 +70,9 @@ def _seed_every_table(app: Flask, refs: dict[str, TenantRef]) -> dict[str, Tenan
                 create_group(GroupData("Rls", member_ids=[str(user.id)]), actor_label="test")
                 # The budget ledger: an expense, a year's budget and a renamed category.
                 admin = db.session.scalars(
-                    select(User).where(User.role_assignments.any(role=Role.PROGRAMME_ADMIN))
+                    select(User)
+                    .where(User.role_assignments.any(role=Role.PROGRAMME_ADMIN))
+                    .order_by(User.email)
                 ).first()
                 add_actual(ActualInput(date(2027, 1, 5), 1250, "other"), admin)
                 set_year_budget(2027, 500000, {}, admin)
