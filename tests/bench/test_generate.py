@@ -72,6 +72,39 @@ def test_the_rows_of_a_tenant_follow_the_seed() -> None:
     assert set(per_trajectory.values()) <= {steps, steps + 1}
 
 
+def test_the_programme_report_has_results_to_measure() -> None:
+    """Learning goals link to the tenant's organisation goals, expected results belong to a
+    learning goal of their own trajectory, and ratings come from done steps that ask for them,
+    at most one per result, moment and rater."""
+    from samenleren.process_templates.services import FLEVOLAND_KEY, builtin_definition
+
+    goals = [uuid.UUID(int=10), uuid.UUID(int=11)]
+    base = TenantBase(
+        uuid.UUID(int=1),
+        "bench-a",
+        "http://idp",
+        uuid.UUID(int=2),
+        uuid.UUID(int=3),
+        builtin_definition(FLEVOLAND_KEY),
+        organisation_goals=goals,
+    )
+    scale = scale_named("tiny")
+    tables = tenant_rows(base, scale.tenants[0], scale, 7, TODAY).tables
+    goal_of = {row[1]: row[2] for row in tables["learning_goals"]}  # id -> trajectory
+    assert {row[3] for row in tables["learning_goal_links"]} <= set(goals)
+    assert {row[2] for row in tables["learning_goal_links"]} == set(goal_of)
+    results = {row[1]: row for row in tables["expected_results"]}
+    assert results and all(goal_of[row[3]] == row[2] for row in results.values())
+    steps = {row[1]: row for row in tables["step_instances"]}
+    ratings = tables["result_ratings"]
+    assert {row[5] for row in ratings} == {"learner", "manager"}
+    assert {row[4] for row in ratings} == {"evaluation", "three_months", "six_months"}
+    assert len({(row[2], row[4], row[5]) for row in ratings}) == len(ratings)
+    for row in ratings:
+        step = steps[row[3]]
+        assert step[7] == "done" and step[2] == results[row[2]][2]
+
+
 def test_generate_fills_real_tenants_behind_row_level_security(
     app: Flask, database: Database, idps: dict[str, IdP]
 ) -> None:
@@ -100,7 +133,7 @@ def test_generate_fills_real_tenants_behind_row_level_security(
             == 1
         )
     assert counts["users"] == 60 and counts["trajectories"] == 120
-    assert all(count > 0 for count in counts.values()), counts
+    assert all(count > 0 for count in counts.values()), {t: c for t, c in counts.items() if not c}
     assert counts["template_versions"] == 3  # the onboarded first version and two more
 
     # A generated learner logs in through the tenant's IdP and sees their trajectories.

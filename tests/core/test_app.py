@@ -393,3 +393,17 @@ def test_platform_is_still_the_standard_library() -> None:
     ).stdout.split()
     assert Path(found[0]).resolve().parent == stdlib
     assert found[1] == platform.system()
+
+
+def test_postgresql_compiles_no_statement_just_in_time(app: Flask, sqlite_app: Flask) -> None:
+    """JIT compilation is off on the application's PostgreSQL connections (it cost the
+    programme report more than it saved); SQLite gets no PostgreSQL startup option."""
+    from sqlalchemy import text
+
+    from samenleren.core.extensions import db
+
+    with app.app_context():
+        assert db.session.execute(text("SHOW jit")).scalar() == "off"
+    with sqlite_app.app_context():
+        assert "connect_args" not in sqlite_app.config["SQLALCHEMY_ENGINE_OPTIONS"]
+        assert db.session.execute(text("SELECT 1")).scalar() == 1

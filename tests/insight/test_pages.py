@@ -171,6 +171,6 @@ def test_queries_per_report_page_do_not_grow_with_the_data(app, tenants):
         with counter.counting() as statements:
             assert admin.get(f"/flevoland/insight/{YEAR}").status_code == 200
         counts.append(len(statements))
-    # The figures (9), the costs (4), the filter form's options (2), the admin's choices and
+    # The figures (6), the costs (4), the filter form's options (2), the admin's choices and
     # the comparison (1), the session's user and tenant (2).
-    assert counts[0] == counts[1] <= 18, counts
+    assert counts[0] == counts[1] == 15, counts

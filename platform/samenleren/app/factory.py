@@ -7,7 +7,7 @@ from typing import Any
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from samenleren.core.config import LANGUAGES, load_config
+from samenleren.core.config import LANGUAGES, engine_options, load_config
 from samenleren.core.jobs import runtime
 
 
@@ -18,6 +18,12 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     app.config.update(load_config())
     if overrides:
         app.config.update(overrides)
+        if "SQLALCHEMY_DATABASE_URI" in overrides and "SQLALCHEMY_ENGINE_OPTIONS" not in overrides:
+            # The engine's options depend on the database (PostgreSQL's startup options).
+            app.config["SQLALCHEMY_ENGINE_OPTIONS"] = engine_options(
+                app.config["SQLALCHEMY_DATABASE_URI"],
+                app.config["SQLALCHEMY_ENGINE_OPTIONS"]["hide_parameters"],
+            )
     if app.config["SAMENLEREN_PROXY_FIX"]:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1)  # type: ignore[method-assign]
     _init_observability(app)

@@ -5,7 +5,9 @@ the shipped Flevoland manifest with another slug and name), so each is a real te
 organisation goals and the Flevoland model as its first process template, and the app can log
 into it. Everything else - departments, people and their roles, coaches, trainings, editions,
 enrolments, trajectories on three published template versions, their steps, group meetings,
-learning goals, coach assignments, notifications, audit events and coach days - is written with
+learning goals linked to organisation goals, expected results with the learner's and manager's
+ratings (what the programme report measures), coach assignments, notifications, audit events
+and coach days - is written with
 COPY as the owner role that runs the migrations (MIGRATIONS_DATABASE_URL), tenant by tenant.
 
 Row-level security is FORCEd on every tenant table, and PostgreSQL refuses COPY FROM into a
@@ -40,7 +42,7 @@ from psycopg import sql
 
 from samenleren.core.extensions import db
 from samenleren.core.tenant import get_tenant_by_slug
-from samenleren.process_templates.definition import StepKind, TemplateDefinition
+from samenleren.process_templates.definition import FieldType, StepKind, TemplateDefinition
 from samenleren.tenants.manifest import LoadedManifest, load_manifest
 from samenleren.tenants.services import onboard_tenant
 
@@ -228,6 +230,15 @@ COLUMNS: dict[str, Sequence[str]] = {
         "location video_url skip_reason group_meeting_id completed_at completed_by_id"
     ).split(),
     "learning_goals": ("tenant_id id trajectory_id title description position created_at".split()),
+    "learning_goal_links": "tenant_id id learning_goal_id organisation_goal_id".split(),
+    "expected_results": (
+        "tenant_id id trajectory_id learning_goal_id position observable contribution "
+        "created_by_id created_at"
+    ).split(),
+    "result_ratings": (
+        "tenant_id id expected_result_id step_instance_id moment rater_role rater_id level "
+        "example contribution_done rated_at"
+    ).split(),
     "notifications": (
         "tenant_id id recipient_id kind key due_at state digest attempts last_error sent_at "
         "context attachments message_id created_at"
@@ -251,6 +262,8 @@ class TenantBase:
     template_id: uuid.UUID
     first_version_id: uuid.UUID
     definition: dict[str, Any]
+    #: The organisation goals onboarding gave it (from the manifest): learning goals link here.
+    organisation_goals: list[uuid.UUID] = field(default_factory=list)
 
 
 @dataclass
@@ -267,6 +280,9 @@ class Rows:
 def tenant_rows(base: TenantBase, plan: TenantPlan, scale: Scale, seed: int, today: date) -> Rows:
     """Every generated row of one tenant."""
     draw = Draw(seed, plan.slug)
+    # Learning-goal links, expected results and their ratings draw from a stream of their own:
+    # the rest of the data set stays what it was before they were generated.
+    results = _Results(Draw(seed, f"{plan.slug}/results"), base.organisation_goals)
     rng = draw.rng
     rows = Rows()
     tid = base.id
@@ -301,10 +317,12 @@ def tenant_rows(base: TenantBase, plan: TenantPlan, scale: Scale, seed: int, tod
     trainer_ix = [i for i, r in roles.items() if r == "trainer"]
     admin_ix = [i for i, r in roles.items() if r == "programme_admin"]
     # A user's manager may come later in the same COPY: foreign keys are checked at its end.
+    manager_of: dict[int, uuid.UUID | None] = {}
     for index in range(n):
         role = roles.get(index)
         dep = departments[index % len(departments)]
         manager = None if role in ("manager", "programme_admin") else people[rng.choice(manager_ix)]
+        manager_of[index] = manager
         rows.add(
             "users",
             tid,
@@ -496,6 +514,8 @@ def tenant_rows(base: TenantBase, plan: TenantPlan, scale: Scale, seed: int, tod
                 stopped=stopped,
                 learner=(people[learner], names[learner]),
                 coach=(people[coach], names[coach]),
+                results=results,
+                manager=manager_of[learner],
             )
 
     # Coach days: four a year, the coaches who came.
@@ -557,8 +577,12 @@ def _trajectory_steps(
     stopped: date | None,
     learner: tuple[uuid.UUID, str],
     coach: tuple[uuid.UUID, str],
+    results: _Results,
+    manager: uuid.UUID | None,
 ) -> None:
     rng = draw.rng
+    learning_goals: list[uuid.UUID] = []
+    expected: list[uuid.UUID] = []
     for position, step in enumerate(steps):
         repeat = step.repeat
         occurrences = repeat.min + (
@@ -593,16 +617,31 @@ def _trajectory_steps(
             )
             if step.key == "learning_goals" and state == "done":
                 for goal in range(rng.choice((1, 2, 3))):
+                    learning_goals.append(draw.id())
                     rows.add(
                         "learning_goals",
                         tid,
-                        draw.id(),
+                        learning_goals[-1],
                         trajectory,
                         rng.choice(GOALS),
                         "Samen met mijn leercoach uitgewerkt.",
                         goal,
                         at(due, 11),
                     )
+                    results.link(rows, tid, learning_goals[-1])
+            if state == "done" and occurrence == 1:
+                results.of_step(
+                    rows,
+                    tid,
+                    step,
+                    step_id,
+                    at(due, 11),
+                    trajectory=trajectory,
+                    learning_goals=learning_goals,
+                    expected=expected,
+                    learner=learner[0],
+                    manager=manager,
+                )
             if state in ("done", "scheduled", "planned") and step.reminders:
                 offset = step.reminders[0]
                 due_at = at(due - timedelta(days=offset), 7)
@@ -651,6 +690,86 @@ def _trajectory_steps(
                     json.dumps({"step": step.key, "occurrence": occurrence}),
                     "",
                 )
+
+
+class _Results:
+    """What the programme report measures: each learning goal linked to an organisation goal,
+    one or two expected results set at the intake (mostly by the manager), and the learner's
+    and the manager's ratings of them at each moment a done step asks (evaluation, three and
+    six months), about 60 % transfer, as the demo's history has."""
+
+    LEVELS = ("not_yet", "partly", "applied", "exceeded")
+    WEIGHTS = (1, 3, 5, 1)
+
+    def __init__(self, draw: Draw, organisation_goals: list[uuid.UUID]) -> None:
+        self.draw = draw
+        self.rng = draw.rng
+        self.organisation_goals = organisation_goals
+
+    def link(self, rows: Rows, tid: uuid.UUID, learning_goal: uuid.UUID) -> None:
+        if self.organisation_goals:
+            goal = self.rng.choice(self.organisation_goals)
+            rows.add("learning_goal_links", tid, self.draw.id(), learning_goal, goal)
+
+    def of_step(
+        self,
+        rows: Rows,
+        tid: uuid.UUID,
+        step: Any,
+        step_id: uuid.UUID,
+        done_at: datetime,
+        *,
+        trajectory: uuid.UUID,
+        learning_goals: list[uuid.UUID],
+        expected: list[uuid.UUID],
+        learner: uuid.UUID,
+        manager: uuid.UUID | None,
+    ) -> None:
+        """The rows a done step writes: expected results where it sets them, ratings where it
+        asks for them (the caller: once per step, its first occurrence)."""
+        rng = self.rng
+        for spec in step.fields:
+            if spec.type is FieldType.EXPECTED_RESULTS and learning_goals and not expected:
+                for position in range(rng.choice((1, 1, 2))):
+                    expected.append(self.draw.id())
+                    by_manager = manager is not None and rng.random() < 0.85
+                    rows.add(
+                        "expected_results",
+                        tid,
+                        expected[-1],
+                        trajectory,
+                        rng.choice(learning_goals),
+                        position,
+                        "Collega's merken dat ik dit in mijn werk toepas.",
+                        "Ik plan er samen met mijn medewerker tijd voor in."
+                        if rng.random() < 0.6
+                        else "",
+                        manager if by_manager else learner,
+                        done_at,
+                    )
+            elif spec.type is FieldType.RESULT_RATING and spec.moment is not None:
+                for result in expected:
+                    for role, rater, chance in (
+                        ("learner", learner, 0.9),
+                        ("manager", manager, 0.75),
+                    ):
+                        if rater is None or rng.random() >= chance:
+                            continue
+                        level = rng.choices(self.LEVELS, self.WEIGHTS)[0]
+                        rows.add(
+                            "result_ratings",
+                            tid,
+                            self.draw.id(),
+                            result,
+                            step_id,
+                            spec.moment.value,
+                            role,
+                            rater,
+                            level,
+                            "",
+                            (rng.random() < 0.7) if role == "manager" else None,
+                            done_at,
+                        )
 
 
 # --- writing ------------------------------------------------------------------------------------
@@ -742,10 +861,13 @@ def generate(
                 sql.SQL("ALTER TABLE {} FORCE ROW LEVEL SECURITY").format(sql.Identifier(table))
             )
         connection.commit()
-        progress("analyze")
+        # VACUUM as well as ANALYZE: a database in use has its visibility map set by autovacuum
+        # (index-only scans then skip the table), which a fresh COPY lacks for a while, and
+        # where autovacuum is off (as on some test machines) for good.
+        progress("vacuum and analyze")
         connection.autocommit = True
         for table in tables:
-            connection.execute(sql.SQL("ANALYZE {}").format(sql.Identifier(table)))
+            connection.execute(sql.SQL("VACUUM (ANALYZE) {}").format(sql.Identifier(table)))
     report.seconds = time.monotonic() - began
     return report
 
@@ -761,6 +883,17 @@ def _bases(
         (tenant_ids,),
     ).fetchall()
     bases = {row[0]: TenantBase(row[0], row[1], row[2], row[3], row[4], row[5]) for row in found}
+    # Organisation goals keep their FORCEd policy (nothing is written to them here): read them
+    # tenant by tenant, as that tenant.
+    for tenant_id, base in bases.items():
+        connection.execute("SELECT set_config('app.tenant_id', %s, true)", (str(tenant_id),))
+        base.organisation_goals = [
+            goal_id
+            for (goal_id,) in connection.execute(
+                "SELECT id FROM organisation_goals ORDER BY position, code"
+            )
+        ]
+    connection.execute("SELECT set_config('app.tenant_id', '', true)")
     missing = set(tenant_ids) - set(bases)
     if missing:
         raise GenerateError(f"{len(missing)} onboarded tenants have no first template")

@@ -63,7 +63,7 @@ def load_config() -> dict:
         "MIGRATIONS_DATABASE_URL": _psycopg_url(
             os.environ.get("MIGRATIONS_DATABASE_URL") or database_url
         ),
-        "SQLALCHEMY_ENGINE_OPTIONS": _engine_options(database_url, production),
+        "SQLALCHEMY_ENGINE_OPTIONS": engine_options(database_url, production),
         "REDIS_URL": os.environ.get("REDIS_URL", ""),
         # Jobs and mail (samenleren.core.jobs, samenleren.notifications); README "Configuration".
         **_mail_config(env),
@@ -341,7 +341,7 @@ def _operator_config(env: str) -> dict:
     }
 
 
-def _engine_options(database_url: str, production: bool) -> dict:
+def engine_options(database_url: str, production: bool) -> dict:
     """SQLAlchemy's engine settings. Behind a pooler in transaction mode (PgBouncer, the
     CloudNativePG `Pooler`), SAMENLEREN_TRANSACTION_POOLER=1 turns off psycopg's server-side
     prepared statements: psycopg prepares a query on its fifth use, on the server connection it
@@ -355,10 +355,22 @@ def _engine_options(database_url: str, production: bool) -> dict:
     server (a restart, a failover) is found by the first statement of a tenant request, which
     `core.web` then runs again on a fresh connection; SQLAlchemy replaces every older connection
     of the pool at that moment. `pool_recycle` retires connections after 30 minutes, before any
-    idle timeout of a pooler or a firewall would cut them."""
+    idle timeout of a pooler or a firewall would cut them.
+
+    PostgreSQL's JIT compilation is off for our connections (`-c jit=off`, a startup option:
+    no round trip). PostgreSQL compiles any statement the planner thinks costs more than
+    `jit_above_cost`; for the programme report's aggregates over a large tenant's year that
+    took 120 ms to save a few (docs/performance.md), and our statements are short. A
+    transaction pooler does not pass startup options on (nor may a new connection cost a
+    server round trip there): behind one, the database server's own setting does it
+    (`jit: "off"` in the CloudNativePG cluster, deploy/; docs/scaling.md)."""
     options: dict = {"pool_pre_ping": False, "pool_recycle": 1800, "hide_parameters": production}
-    if _flag("SAMENLEREN_TRANSACTION_POOLER") and database_url.startswith("postgres"):
+    if not database_url.startswith("postgres"):
+        return options
+    if _flag("SAMENLEREN_TRANSACTION_POOLER"):
         options["connect_args"] = {"prepare_threshold": None}
+    else:
+        options["connect_args"] = {"options": "-c jit=off"}
     return options
 
 

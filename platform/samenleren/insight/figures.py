@@ -22,15 +22,23 @@ Definitions used throughout:
 
 from __future__ import annotations
 
-import gc
 import uuid
-from collections import defaultdict
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
 
-from sqlalchemy import case, distinct, extract, func, literal, select
+from sqlalchemy import (
+    and_,
+    case,
+    cast,
+    distinct,
+    extract,
+    func,
+    literal,
+    null,
+    select,
+    true,
+    union_all,
+)
 from sqlalchemy.orm import aliased
 
 from samenleren.budget.ledger import BudgetUse, budget_use_columns, read_budget_use
@@ -65,6 +73,20 @@ from samenleren.trajectories.models import (
 MIN_GROUP = 5
 TRANSFER_MOMENT = RatingMoment.THREE_MONTHS
 TREND_YEARS = 5
+#: The funnel's stages: enrolled, then each stage reached (learning goals set, intake held,
+#: expected results set, evaluation held, return day held, rated at six months), then how
+#: trajectories ended. Every stage counts all the scope's trajectories, withdrawn included.
+FUNNEL = (
+    "enrolled",
+    "learning_goals",
+    "intake",
+    "expected_results",
+    "evaluation",
+    "return_day",
+    "six_months",
+    "completed",
+    "withdrawn",
+)
 LEARNER, MANAGER = "learner", "manager"
 
 
@@ -184,89 +206,448 @@ class Figures:
 
 
 # --- the numbers ------------------------------------------------------------------------------
+#
+# Every figure is counted in PostgreSQL: the rows a report is about (a large tenant's year is
+# some 7,000 trajectories, 55,000 steps and 20,000 ratings) never come to Python, only their
+# counts per group. A figure is a `Share` (part of a whole) or a `Count`, each with the number
+# of distinct learners behind it for the fewer-than-5 rule; `_share_columns` and
+# `_count_columns` are the SQL for both, `_read_share` and `_read_count` read them back.
 
 
-class _Group:
-    """Counts for one group of trajectories, with the learners behind each."""
-
-    def __init__(self, below_tenant: bool):
-        self.below_tenant = below_tenant
-
-    def hidden(self, learners: set) -> bool:
-        """Below the tenant, a figure about 1 to 4 learners is not shown (about none: 0)."""
-        return self.below_tenant and 0 < len(learners) < MIN_GROUP
-
-    def share(self, parts: Iterable[tuple[bool, uuid.UUID]]) -> Share:
-        """A share from (counts-as-part, learner) pairs."""
-        items = list(parts)
-        learners = {learner for _, learner in items}
-        return Share(
-            part=sum(1 for hit, _ in items if hit),
-            whole=len(items),
-            learners=len(learners),
-            hidden=self.hidden(learners),
-        )
-
-    def count(self, learners: Iterable[uuid.UUID], value: int | None = None) -> Count:
-        people = set(learners)
-        return Count(
-            value=len(people) if value is None else value,
-            learners=len(people),
-            hidden=self.hidden(people),
-        )
+def _hidden(below_tenant: bool, learners: int) -> bool:
+    """Below the tenant, a figure about 1 to 4 learners is not shown (about none: 0)."""
+    return below_tenant and 0 < learners < MIN_GROUP
 
 
-@dataclass
-class _Trajectory:
-    id: uuid.UUID
-    status: TrajectoryStatus
-    learner: uuid.UUID
-    manager: uuid.UUID | None
-    coach: uuid.UUID | None
-    version: uuid.UUID
-    edition: uuid.UUID
-    training: uuid.UUID
-    training_title: str
-    trainer: uuid.UUID | None
-    trainer_name: str
-    #: The step that sets the expected results, the evaluation's, the return day's: done.
-    intake_done: bool = False
-    evaluation_done: bool = False
-    return_done: bool = False
-    goals: set[uuid.UUID] = field(default_factory=set)
-    has_learning_goals: bool = False
-    results: dict[uuid.UUID, _Result] = field(default_factory=dict)
+def _share_columns(name: str, learner, where, part) -> list:
+    """`name`_part, _whole and _learners: of the rows where `where` holds (all rows: None),
+    those where `part` holds too, and their distinct learners."""
 
-    @property
-    def counts(self) -> bool:
-        return self.status is not TrajectoryStatus.WITHDRAWN
+    def among(aggregate, condition=where):
+        return aggregate if condition is None else aggregate.filter(condition)
+
+    return [
+        among(func.count(), part if where is None else and_(where, part)).label(f"{name}_part"),
+        among(func.count()).label(f"{name}_whole"),
+        among(func.count(distinct(learner))).label(f"{name}_learners"),
+    ]
 
 
-@dataclass
-class _Result:
-    learning_goal: uuid.UUID
-    promised: bool
-    by_manager: bool
-    #: {(moment, rater role): level}
-    levels: dict[tuple[str, str], ResultLevel] = field(default_factory=dict)
-    contribution_done: bool = False
-    goals: set[uuid.UUID] = field(default_factory=set)
+def _read_share(row, name: str, below_tenant: bool) -> Share:
+    if row is None:
+        return Share()
+    learners = int(getattr(row, f"{name}_learners") or 0)
+    return Share(
+        part=int(getattr(row, f"{name}_part") or 0),
+        whole=int(getattr(row, f"{name}_whole") or 0),
+        learners=learners,
+        hidden=_hidden(below_tenant, learners),
+    )
 
 
-def _in_scope(scope: Scope):
-    """The ids of the trajectories in the scope, as a subquery."""
+def _read_count(value, learners, below_tenant: bool) -> Count:
+    learners = int(learners or 0)
+    return Count(value=int(value or 0), learners=learners, hidden=_hidden(below_tenant, learners))
+
+
+def _scoped(scope: Scope):
+    """The trajectories in the scope, one row each with what the figures group them by (a CTE:
+    PostgreSQL reads the scope once per statement)."""
+    trainer = aliased(User)
     query = (
-        select(Trajectory.id)
+        select(
+            Trajectory.id,
+            Trajectory.status,
+            (Trajectory.status != TrajectoryStatus.WITHDRAWN).label("counts"),
+            Trajectory.learner_id,
+            User.manager_id,
+            Trajectory.coach_id,
+            Trajectory.template_version_id.label("version_id"),
+            Edition.id.label("edition_id"),
+            Training.id.label("training_id"),
+            Training.title,
+            Edition.trainer_id,
+            func.coalesce(trainer.name, "").label("trainer_name"),
+        )
         .join(Edition, Edition.id == Trajectory.edition_id)
         .join(Training, Training.id == Edition.training_id)
+        .join(User, User.id == Trajectory.learner_id)
+        .outerjoin(trainer, trainer.id == Edition.trainer_id)
         .where(Edition.ends_on.between(scope.period.starts_on, scope.period.ends_on))
     )
-    return _filtered(_with_learner(query, scope), scope)
+    return _filtered(query, scope).cte("scoped")
+
+
+def _step_flags(scoped, sets, moments):
+    """Per trajectory with any done step asked about: whether the step that sets the expected
+    results, the evaluation's step and the return day's step of its template version are done
+    (1 or 0; a repeating step once one occurrence is)."""
+
+    def done(steps: dict[uuid.UUID, str]):
+        if not steps:
+            return literal(0)
+        asked = case(steps, value=scoped.c.version_id)
+        return func.max(case((StepInstance.step_key == asked, 1), else_=0))
+
+    return (
+        select(
+            StepInstance.trajectory_id,
+            done(sets).label("intake"),
+            done(_moment_steps(moments, RatingMoment.EVALUATION)).label("evaluation"),
+            done(_moment_steps(moments, TRANSFER_MOMENT)).label("return_day"),
+        )
+        .join(scoped, scoped.c.id == StepInstance.trajectory_id)
+        .where(
+            StepInstance.state == StepState.DONE,
+            StepInstance.step_key.in_(sorted(set(sets.values()) | set(moments.values()))),
+        )
+        .group_by(StepInstance.trajectory_id)
+        .subquery("steps")
+    )
+
+
+def _whether(condition):
+    """1 when `condition` holds for any of the group's rows, else 0 (SQL's `bool_or`, in a form
+    SQLite runs too: `make run` reports from SQLite)."""
+    return func.max(case((condition, 1), else_=0))
+
+
+def _rated(scoped):
+    """The scope's expected results, one row each, with what learner and manager said of it
+    at three months (transferred: 1, not: 0, not rated: null) and the flags (1 or 0) the
+    involvement and funnel figures ask for."""
+    transferred = ResultRating.level.in_([ResultLevel.APPLIED, ResultLevel.EXCEEDED])
+
+    def says(role: str):
+        at = and_(ResultRating.moment == TRANSFER_MOMENT.value, ResultRating.rater_role == role)
+        return func.max(case((and_(at, transferred), 1), (at, 0)))
+
+    return (
+        select(
+            ExpectedResult.id,
+            ExpectedResult.trajectory_id,
+            ExpectedResult.learning_goal_id,
+            scoped.c.learner_id,
+            scoped.c.counts,
+            scoped.c.training_id,
+            scoped.c.trainer_id,
+            case((func.length(ExpectedResult.contribution) > 0, 1), else_=0).label("promised"),
+            case((ExpectedResult.created_by_id == scoped.c.manager_id, 1), else_=0).label(
+                "by_manager"
+            ),
+            says(LEARNER).label("learner_says"),
+            says(MANAGER).label("manager_says"),
+            _whether(
+                and_(
+                    ResultRating.moment == RatingMoment.EVALUATION.value,
+                    ResultRating.rater_role == MANAGER,
+                )
+            ).label("manager_rated_evaluation"),
+            _whether(ResultRating.moment == RatingMoment.SIX_MONTHS.value).label("six_months"),
+            _whether(
+                and_(ResultRating.rater_role == MANAGER, ResultRating.contribution_done)
+            ).label("contribution_done"),
+        )
+        .join(scoped, scoped.c.id == ExpectedResult.trajectory_id)
+        .outerjoin(ResultRating, ResultRating.expected_result_id == ExpectedResult.id)
+        # The primary key (tenant, id) of expected_results: its other columns follow from it.
+        .group_by(
+            ExpectedResult.tenant_id,
+            ExpectedResult.id,
+            scoped.c.learner_id,
+            scoped.c.counts,
+            scoped.c.training_id,
+            scoped.c.trainer_id,
+            scoped.c.manager_id,
+        )
+        .cte("rated")
+    )
+
+
+#: The groups most figures come in: the whole scope, each training, each trainer.
+WHOLE, PER_TRAINING, PER_TRAINER = "whole", "training", "trainer"
+
+
+def _per_group(aggregate, training: list, trainer: list):
+    """`aggregate(keys)` (a SELECT of `keys` and aggregates) grouped three ways in one
+    statement: over the whole scope, per training (`training`: its id and label columns), per
+    trainer; each row says which in `per`. A UNION ALL rather than GROUPING SETS, which SQLite
+    lacks; PostgreSQL reads the shared CTEs once all the same."""
+
+    def keys(per: str, grouped: list) -> list:
+        named = {c.key: c for c in grouped}
+        return [
+            literal(per).label("per"),
+            *(
+                named[c.key].label(c.key) if c.key in named else cast(null(), c.type).label(c.key)
+                for c in (*training, *trainer)
+            ),
+        ]
+
+    return union_all(
+        aggregate(keys(WHOLE, [])),
+        aggregate(keys(PER_TRAINING, training)).group_by(*training),
+        aggregate(keys(PER_TRAINER, trainer)).group_by(*trainer),
+    )
+
+
+def _transfer_columns(rated) -> list:
+    learner_said = rated.c.learner_says.is_not(None)
+    manager_said = rated.c.manager_says.is_not(None)
+    return [
+        *_share_columns("learner", rated.c.learner_id, learner_said, rated.c.learner_says == 1),
+        *_share_columns("manager", rated.c.learner_id, manager_said, rated.c.manager_says == 1),
+        *_share_columns(
+            "disagree",
+            rated.c.learner_id,
+            and_(learner_said, manager_said),
+            rated.c.learner_says != rated.c.manager_says,
+        ),
+    ]
+
+
+def _read_transfer(row, below_tenant: bool) -> Transfer:
+    return Transfer(
+        _read_share(row, "learner", below_tenant),
+        _read_share(row, "manager", below_tenant),
+        _read_share(row, "disagree", below_tenant),
+    )
+
+
+def _trajectory_groups(scoped, rated, sets, moments) -> list:
+    """Per group (the whole scope, each training, each trainer): trajectories and learners,
+    completion, the manager's part in intakes and evaluations, the funnel's stages and the
+    coaches' load. One statement."""
+    t = scoped.c
+    steps = _step_flags(scoped, sets, moments)
+    results = (
+        select(
+            rated.c.trajectory_id,
+            func.max(rated.c.by_manager).label("set_by_manager"),
+            func.max(rated.c.manager_rated_evaluation).label("manager_rated_evaluation"),
+            func.max(rated.c.six_months).label("six_months"),
+        )
+        .group_by(rated.c.trajectory_id)
+        .subquery("results")
+    )
+    with_goals = (
+        select(LearningGoal.trajectory_id)
+        .where(LearningGoal.trajectory_id.in_(select(t.id)))
+        .distinct()
+        .subquery("with_goals")
+    )
+    # One row per trajectory with its flags, as a CTE: the three groupings below read it, so
+    # PostgreSQL computes the steps, results and goals once.
+    measured = t.version_id.in_(sorted(sets)) if sets else literal(False)
+    facts = (
+        select(
+            t.learner_id,
+            t.counts,
+            t.status,
+            t.coach_id,
+            t.training_id,
+            t.title,
+            t.trainer_id,
+            t.trainer_name,
+            func.coalesce(steps.c.intake, 0).label("intake"),
+            func.coalesce(steps.c.evaluation, 0).label("evaluation"),
+            func.coalesce(steps.c.return_day, 0).label("return_day"),
+            case((with_goals.c.trajectory_id.is_not(None), 1), else_=0).label("has_goals"),
+            case((results.c.trajectory_id.is_not(None), 1), else_=0).label("has_results"),
+            func.coalesce(results.c.set_by_manager, 0).label("set_by_manager"),
+            func.coalesce(results.c.manager_rated_evaluation, 0).label("manager_rated"),
+            func.coalesce(results.c.six_months, 0).label("six_months"),
+            # On a template version that sets expected results (none: nothing to measure).
+            case((measured, 1), else_=0).label("measured"),
+        )
+        .select_from(scoped)
+        .outerjoin(steps, steps.c.trajectory_id == t.id)
+        .outerjoin(results, results.c.trajectory_id == t.id)
+        .outerjoin(with_goals, with_goals.c.trajectory_id == t.id)
+        .cte("facts")
+    )
+    f = facts.c
+    loads = (
+        select(func.count().label("load"))
+        .where(f.counts, f.coach_id.is_not(None))
+        .group_by(f.coach_id)
+        .subquery("loads")
+    )
+    highest_load = select(func.max(loads.c.load)).scalar_subquery()
+    reached = {
+        "learning_goals": f.has_goals == 1,
+        "intake": f.intake == 1,
+        "expected_results": f.has_results == 1,
+        "evaluation": f.evaluation == 1,
+        "return_day": f.return_day == 1,
+        "six_months": f.six_months == 1,
+        "completed": f.status == TrajectoryStatus.COMPLETED,
+        "withdrawn": f.status == TrajectoryStatus.WITHDRAWN,
+        "measured": f.measured == 1,
+    }
+
+    def aggregate(keys: list):
+        return select(
+            *keys,
+            func.count().label("trajectories"),
+            func.count(distinct(f.learner_id)).label("learners"),
+            func.count().filter(f.counts).label("counted"),
+            func.count(distinct(f.learner_id)).filter(f.counts).label("counted_learners"),
+            *(func.count().filter(condition).label(key) for key, condition in reached.items()),
+            *_share_columns(
+                "intakes", f.learner_id, and_(f.counts, f.intake == 1), f.set_by_manager == 1
+            ),
+            *_share_columns(
+                "evaluations",
+                f.learner_id,
+                and_(f.counts, f.evaluation == 1),
+                f.manager_rated == 1,
+            ),
+            func.count(distinct(f.coach_id)).filter(f.counts).label("coaches"),
+            func.count().filter(f.counts, f.coach_id.is_not(None)).label("coached"),
+            highest_load.label("highest_load"),
+        ).select_from(facts)
+
+    query = _per_group(aggregate, [f.training_id, f.title], [f.trainer_id, f.trainer_name])
+    return list(db.session.execute(query))
+
+
+def _result_groups(rated) -> list:
+    """Per group (the whole scope, each training, each trainer): the transfer at three months
+    and the contributions the managers promised and reported done. One statement."""
+    r = rated.c
+
+    def aggregate(keys: list):
+        return select(
+            *keys,
+            *_transfer_columns(rated),
+            *_share_columns(
+                "contributions", r.learner_id, r.promised == 1, r.contribution_done == 1
+            ),
+        ).where(r.counts)
+
+    return list(db.session.execute(_per_group(aggregate, [r.training_id], [r.trainer_id])))
+
+
+def _goal_rows(scoped, rated) -> list[GoalRow]:
+    """Per organisation goal (in their order): the counted trajectories with a learning goal
+    linked to it, their expected results linked to it, and the transfer of all their expected
+    results. One statement; a goal made inactive shows only while trajectories name it."""
+    pairs = (
+        select(
+            LearningGoal.trajectory_id,
+            scoped.c.learner_id,
+            LearningGoalLink.organisation_goal_id.label("goal_id"),
+        )
+        .join(LearningGoalLink, LearningGoalLink.learning_goal_id == LearningGoal.id)
+        .join(scoped, scoped.c.id == LearningGoal.trajectory_id)
+        .where(scoped.c.counts)
+        .distinct()
+        .subquery("pairs")
+    )
+    linked = aliased(LearningGoalLink)
+    is_linked = linked.learning_goal_id.is_not(None)
+    per_goal = (
+        select(
+            pairs.c.goal_id,
+            func.count(distinct(pairs.c.trajectory_id)).label("trajectories"),
+            func.count(distinct(pairs.c.learner_id)).label("learners"),
+            func.count().filter(is_linked).label("results"),
+            func.count(distinct(pairs.c.learner_id)).filter(is_linked).label("result_learners"),
+            *_transfer_columns(rated),
+        )
+        .select_from(pairs)
+        .outerjoin(rated, rated.c.trajectory_id == pairs.c.trajectory_id)
+        .outerjoin(
+            linked,
+            and_(
+                linked.learning_goal_id == rated.c.learning_goal_id,
+                linked.organisation_goal_id == pairs.c.goal_id,
+            ),
+        )
+        .group_by(pairs.c.goal_id)
+        .subquery("per_goal")
+    )
+    rows = []
+    query = (
+        select(OrganisationGoal, per_goal)
+        .outerjoin(per_goal, per_goal.c.goal_id == OrganisationGoal.id)
+        .order_by(OrganisationGoal.position, OrganisationGoal.code)
+    )
+    for row in db.session.execute(query):
+        goal = row.OrganisationGoal
+        if not goal.active and not row.trajectories:
+            continue
+        rows.append(
+            GoalRow(
+                goal=goal,
+                trajectories=_read_count(row.trajectories, row.learners, True),
+                expected_results=_read_count(row.results, row.result_learners, True),
+                transfer=_read_transfer(row if row.goal_id is not None else None, True),
+            )
+        )
+    return rows
+
+
+def _together(scope: Scope, scoped, whole, return_steps: list[str], below_tenant: bool) -> Together:
+    """Return-day attendance of the scope's learners at its editions' return-day meetings and
+    coach-day attendance (of the whole pool; of the scope's coaches in a filtered report or a
+    team view) in one statement; the coaches' load from the scope's row (`whole`)."""
+    counted = scoped.c.counts
+    attended = (
+        select(
+            func.count().label("whole"),
+            func.count().filter(GroupMeetingAttendance.present).label("part"),
+            func.count(distinct(GroupMeetingAttendance.user_id)).label("learners"),
+        )
+        .join(GroupMeeting, GroupMeeting.id == GroupMeetingAttendance.meeting_id)
+        .where(
+            GroupMeeting.edition_id.in_(select(scoped.c.edition_id).where(counted)),
+            GroupMeeting.step_key.in_(return_steps),
+            GroupMeetingAttendance.user_id.in_(select(scoped.c.learner_id).where(counted)),
+        )
+        .subquery("attended")
+    )
+    days = (
+        select(
+            func.count().label("days_whole"),
+            func.count().filter(CoachDayAttendance.present).label("days_part"),
+        )
+        .join(CoachDay, CoachDay.id == CoachDayAttendance.coach_day_id)
+        .where(CoachDay.held_on.between(scope.period.starts_on, scope.period.ends_on))
+    )
+    if not scope.is_whole_tenant:
+        days = days.where(CoachDayAttendance.coach_id.in_(select(scoped.c.coach_id).where(counted)))
+    days = days.subquery("days")
+    # Two one-row aggregates side by side (a join on true: no cartesian product to speak of).
+    held = db.session.execute(select(attended, days).select_from(attended.join(days, true()))).one()
+    learners = int(whole.counted_learners or 0) if whole is not None else 0
+    hidden = _hidden(below_tenant, learners)
+    coaches = int(whole.coaches or 0) if whole is not None else 0
+    attendees = int(held.learners or 0)
+    return Together(
+        return_day_attendance=Share(
+            part=int(held.part or 0),
+            whole=int(held.whole or 0),
+            learners=attendees,
+            hidden=_hidden(below_tenant, attendees),
+        ),
+        coaches=coaches,
+        average_load=None if hidden or not coaches else round(int(whole.coached) / coaches, 1),
+        highest_load=None if hidden or not coaches else int(whole.highest_load),
+        coach_day_attendance=Share(
+            part=int(held.days_part or 0),
+            whole=int(held.days_whole or 0),
+            learners=learners,
+            hidden=hidden,
+        ),
+        hidden=hidden,
+    )
 
 
 def _with_learner(query, scope: Scope):
-    """Join the learner (`User`) only when a filter is about them: this subquery is part of
-    most of the report's queries, and the join reads all the tenant's users."""
+    """Join the learner (`User`) only when a filter is about them (the trend's query reads
+    every rating of five years: the join would read all the tenant's users)."""
     if scope.department is None and scope.manager is None:
         return query
     return query.join(User, User.id == Trajectory.learner_id)
@@ -295,173 +676,6 @@ def _filtered(query, scope: Scope):
     return query
 
 
-def _steps_done(ids, sets, moments):
-    """Per trajectory in `ids` with any: whether the step that sets the expected results, the
-    evaluation's step and the return day's step of its template version are done (1 or 0; a
-    repeating step once one occurrence is), as a subquery to join: a few flags per trajectory
-    instead of every step's row."""
-    follows = aliased(Trajectory)
-
-    def done(steps: dict[uuid.UUID, str]):
-        if not steps:
-            return literal(0)
-        asked = case(steps, value=follows.template_version_id)
-        return func.max(case((StepInstance.step_key == asked, 1), else_=0))
-
-    asked = sorted(set(sets.values()) | set(moments.values()))
-    return (
-        select(
-            StepInstance.trajectory_id,
-            done(sets).label("intake"),
-            done(_moment_steps(moments, RatingMoment.EVALUATION)).label("evaluation"),
-            done(_moment_steps(moments, TRANSFER_MOMENT)).label("return_day"),
-        )
-        .join(follows, follows.id == StepInstance.trajectory_id)
-        .where(
-            StepInstance.trajectory_id.in_(ids),
-            StepInstance.state == StepState.DONE,
-            StepInstance.step_key.in_(asked),
-        )
-        .group_by(StepInstance.trajectory_id)
-        .subquery()
-    )
-
-
-def _moment_steps(moments, moment: RatingMoment) -> dict[uuid.UUID, str]:
-    return {v: key for (v, m), key in moments.items() if m == moment.value}
-
-
-def _load(
-    scope: Scope, ids
-) -> tuple[dict[uuid.UUID, _Trajectory], dict[uuid.UUID, TemplateDefinition]]:
-    # The template versions that trajectories follow (a handful), first: which step of each
-    # sets the expected results and which asks each rating moment.
-    followed = {
-        version.id: version.content
-        for version in db.session.scalars(
-            select(TemplateVersion).where(
-                select(Trajectory.id)
-                .where(Trajectory.template_version_id == TemplateVersion.id)
-                .correlate(TemplateVersion)
-                .exists()
-            )
-        )
-    }
-    sets, moments = _steps_asking(followed)
-    steps = _steps_done(ids, sets, moments)
-    with_goals = (
-        select(LearningGoal.trajectory_id).where(LearningGoal.trajectory_id.in_(ids)).distinct()
-    ).subquery()
-    trainer = aliased(User)
-    trajectories: dict[uuid.UUID, _Trajectory] = {}
-    # The scope's own joins and filters (not `Trajectory.id IN (the scope)`), so that only the
-    # scope's trajectories are joined.
-    query = (
-        select(
-            Trajectory.id,
-            Trajectory.status,
-            Trajectory.learner_id,
-            User.manager_id,
-            Trajectory.coach_id,
-            Trajectory.template_version_id,
-            Edition.id.label("edition_id"),
-            Training.id.label("training_id"),
-            Training.title,
-            Edition.trainer_id,
-            trainer.name.label("trainer_name"),
-            steps.c.intake,
-            steps.c.evaluation,
-            steps.c.return_day,
-            with_goals.c.trajectory_id.label("with_goals"),
-        )
-        .join(Edition, Edition.id == Trajectory.edition_id)
-        .join(Training, Training.id == Edition.training_id)
-        .join(User, User.id == Trajectory.learner_id)
-        .outerjoin(trainer, trainer.id == Edition.trainer_id)
-        .outerjoin(steps, steps.c.trajectory_id == Trajectory.id)
-        .outerjoin(with_goals, with_goals.c.trajectory_id == Trajectory.id)
-        .where(Edition.ends_on.between(scope.period.starts_on, scope.period.ends_on))
-    )
-    for row in db.session.execute(_filtered(query, scope)):
-        trajectories[row.id] = _Trajectory(
-            id=row.id,
-            status=row.status,
-            learner=row.learner_id,
-            manager=row.manager_id,
-            coach=row.coach_id,
-            version=row.template_version_id,
-            edition=row.edition_id,
-            training=row.training_id,
-            training_title=row.title,
-            trainer=row.trainer_id,
-            trainer_name=row.trainer_name or "",
-            intake_done=bool(row.intake),
-            evaluation_done=bool(row.evaluation),
-            return_done=bool(row.return_day),
-            has_learning_goals=row.with_goals is not None,
-        )
-    used = {t.version for t in trajectories.values()}
-    definitions = {v: definition for v, definition in followed.items() if v in used}
-    goal_links: dict[uuid.UUID, set[uuid.UUID]] = defaultdict(set)
-    for link in db.session.execute(
-        select(LearningGoal.trajectory_id, LearningGoal.id, LearningGoalLink.organisation_goal_id)
-        .join(LearningGoalLink, LearningGoalLink.learning_goal_id == LearningGoal.id)
-        .where(LearningGoal.trajectory_id.in_(ids))
-    ):
-        trajectories[link.trajectory_id].goals.add(link.organisation_goal_id)
-        goal_links[link.id].add(link.organisation_goal_id)
-    for rated in db.session.execute(
-        select(
-            ExpectedResult.id,
-            ExpectedResult.trajectory_id,
-            ExpectedResult.learning_goal_id,
-            (func.length(ExpectedResult.contribution) > 0).label("promised"),
-            ExpectedResult.created_by_id,
-            ResultRating.moment,
-            ResultRating.rater_role,
-            ResultRating.level,
-            ResultRating.contribution_done,
-        )
-        .outerjoin(ResultRating, ResultRating.expected_result_id == ExpectedResult.id)
-        .where(ExpectedResult.trajectory_id.in_(ids))
-    ):
-        trajectory = trajectories[rated.trajectory_id]
-        result = trajectory.results.get(rated.id)
-        if result is None:
-            result = trajectory.results[rated.id] = _Result(
-                learning_goal=rated.learning_goal_id,
-                promised=bool(rated.promised),
-                by_manager=rated.created_by_id is not None
-                and rated.created_by_id == trajectory.manager,
-                goals=goal_links.get(rated.learning_goal_id, set()),
-            )
-        if rated.moment is not None:
-            result.levels[(rated.moment, rated.rater_role)] = rated.level
-            if rated.rater_role == MANAGER and rated.contribution_done:
-                result.contribution_done = True
-    return trajectories, definitions
-
-
-def _transfer(group: _Group, trajectories: Iterable[_Trajectory]) -> Transfer:
-    by: dict[str, list[tuple[bool, uuid.UUID]]] = {LEARNER: [], MANAGER: []}
-    both: list[tuple[bool, uuid.UUID]] = []
-    moment = TRANSFER_MOMENT.value
-    for trajectory in trajectories:
-        if not trajectory.counts:
-            continue
-        for result in trajectory.results.values():
-            said = {
-                role: level.transferred
-                for role in (LEARNER, MANAGER)
-                if (level := result.levels.get((moment, role))) is not None
-            }
-            for role, transferred in said.items():
-                by[role].append((transferred, trajectory.learner))
-            if len(said) == 2:
-                both.append((said[LEARNER] != said[MANAGER], trajectory.learner))
-    return Transfer(group.share(by[LEARNER]), group.share(by[MANAGER]), group.share(both))
-
-
 def _steps_asking(definitions: dict[uuid.UUID, TemplateDefinition]):
     """Per version: the step that sets the expected results, and the step of each moment."""
     sets: dict[uuid.UUID, str] = {}
@@ -476,139 +690,8 @@ def _steps_asking(definitions: dict[uuid.UUID, TemplateDefinition]):
     return sets, moments
 
 
-def _breakdown(group: _Group, trajectories: list[_Trajectory], key, label) -> list[TransferRow]:
-    groups: dict[object, list[_Trajectory]] = defaultdict(list)
-    for trajectory in trajectories:
-        if key(trajectory) is not None:
-            groups[key(trajectory)].append(trajectory)
-    rows = [
-        TransferRow(
-            key=str(group_key),
-            label=label(members[0]),
-            trajectories=group.count(
-                (t.learner for t in members if t.counts),
-                value=sum(1 for t in members if t.counts),
-            ),
-            transfer=_transfer(group, members),
-        )
-        for group_key, members in groups.items()
-    ]
-    return sorted(rows, key=lambda row: row.label.lower())
-
-
-def _involvement(group, trajectories) -> Involvement:
-    intakes: list[tuple[bool, uuid.UUID]] = []
-    evaluations: list[tuple[bool, uuid.UUID]] = []
-    contributions: list[tuple[bool, uuid.UUID]] = []
-    for t in trajectories:
-        if not t.counts:
-            continue
-        if t.intake_done:
-            intakes.append((any(r.by_manager for r in t.results.values()), t.learner))
-        if t.evaluation_done:
-            rated = any(
-                (RatingMoment.EVALUATION.value, MANAGER) in r.levels for r in t.results.values()
-            )
-            evaluations.append((rated, t.learner))
-        for result in t.results.values():
-            if result.promised:
-                contributions.append((result.contribution_done, t.learner))
-    return Involvement(group.share(intakes), group.share(evaluations), group.share(contributions))
-
-
-def _funnel(group, trajectories) -> list[Stage]:
-    """Enrolled, then each stage reached: learning goals set, intake held, expected results
-    set, evaluation held, return day (three months) held, six months rated; completed and
-    withdrawn."""
-
-    stages = {
-        "enrolled": lambda t: True,
-        "learning_goals": lambda t: t.has_learning_goals,
-        "intake": lambda t: t.intake_done,
-        "expected_results": lambda t: bool(t.results),
-        "evaluation": lambda t: t.evaluation_done,
-        "return_day": lambda t: t.return_done,
-        "six_months": lambda t: any(
-            moment == RatingMoment.SIX_MONTHS.value
-            for r in t.results.values()
-            for moment, _ in r.levels
-        ),
-        "completed": lambda t: t.status is TrajectoryStatus.COMPLETED,
-        "withdrawn": lambda t: t.status is TrajectoryStatus.WITHDRAWN,
-    }
-    # Every stage is about the same learners (whoever reached it or not): one threshold.
-    population = {t.learner for t in trajectories}
-    reached_by = dict.fromkeys(stages, 0)
-    for t in trajectories:
-        for key, reached in stages.items():
-            if reached(t):
-                reached_by[key] += 1
-    return [Stage(key, group.count(population, value=n)) for key, n in reached_by.items()]
-
-
-def _together(scope, group, trajectories, moments, ids) -> Together:
-    counted = [t for t in trajectories if t.counts]
-    learners = {t.learner for t in counted}
-    return_steps = sorted(
-        {key for (_, moment), key in moments.items() if moment == TRANSFER_MOMENT.value}
-    )
-    # The scope's counted trajectories as subqueries, not as lists of thousands of ids (whose
-    # SQL alone takes longer to build than the answer); counted in SQL.
-    in_scope = select(Trajectory.id).where(
-        Trajectory.id.in_(ids), Trajectory.status != TrajectoryStatus.WITHDRAWN
-    )
-    attended = db.session.execute(
-        select(
-            func.count().label("whole"),
-            func.count(case((GroupMeetingAttendance.present, 1))).label("part"),
-            func.count(distinct(GroupMeetingAttendance.user_id)).label("learners"),
-        )
-        .join(GroupMeeting, GroupMeeting.id == GroupMeetingAttendance.meeting_id)
-        .where(
-            GroupMeeting.edition_id.in_(in_scope.with_only_columns(Trajectory.edition_id)),
-            GroupMeeting.step_key.in_(return_steps),
-            GroupMeetingAttendance.user_id.in_(in_scope.with_only_columns(Trajectory.learner_id)),
-        )
-    ).one()
-    loads: dict[uuid.UUID, int] = defaultdict(int)
-    for t in counted:
-        if t.coach is not None:
-            loads[t.coach] += 1
-    days = (
-        select(
-            func.count().label("whole"),
-            func.count(case((CoachDayAttendance.present, 1))).label("part"),
-        )
-        .join(CoachDay, CoachDay.id == CoachDayAttendance.coach_day_id)
-        .where(CoachDay.held_on.between(scope.period.starts_on, scope.period.ends_on))
-    )
-    # Coach days concern the whole pool: a team or filtered report shows its coaches only.
-    if not scope.is_whole_tenant:
-        days = days.where(
-            CoachDayAttendance.coach_id.in_(in_scope.with_only_columns(Trajectory.coach_id))
-        )
-    held = db.session.execute(days).one()
-    hidden = group.hidden(learners)
-    day_share = Share(
-        part=int(held.part or 0),
-        whole=int(held.whole or 0),
-        learners=len(learners),
-        hidden=hidden,
-    )
-    attendees = int(attended.learners or 0)
-    return Together(
-        return_day_attendance=Share(
-            part=int(attended.part or 0),
-            whole=int(attended.whole or 0),
-            learners=attendees,
-            hidden=group.below_tenant and 0 < attendees < MIN_GROUP,
-        ),
-        coaches=len(loads),
-        average_load=None if hidden or not loads else round(sum(loads.values()) / len(loads), 1),
-        highest_load=None if hidden or not loads else max(loads.values()),
-        coach_day_attendance=day_share,
-        hidden=hidden,
-    )
+def _moment_steps(moments, moment: RatingMoment) -> dict[uuid.UUID, str]:
+    return {v: key for (v, m), key in moments.items() if m == moment.value}
 
 
 def _trend(scope: Scope, below_tenant: bool) -> list[TrendRow]:
@@ -646,7 +729,7 @@ def _trend(scope: Scope, below_tenant: bool) -> list[TrendRow]:
             part=int(row.transferred or 0),
             whole=int(row.rated),
             learners=learners,
-            hidden=below_tenant and 0 < learners < MIN_GROUP,
+            hidden=_hidden(below_tenant, learners),
         )
     return [
         TrendRow(y, found.get((y, LEARNER), Share()), found.get((y, MANAGER), Share()))
@@ -654,85 +737,106 @@ def _trend(scope: Scope, below_tenant: bool) -> list[TrendRow]:
     ]
 
 
-@contextmanager
-def _without_cycle_collection() -> Iterator[None]:
-    """Pause Python's cycle collector while the figures are counted: a large tenant's year is
-    some 100,000 short-lived, acyclic objects (rows, ids, one record per trajectory), whose
-    allocation set off full collections over the whole process's heap, a third of the
-    report's CPU at national scale. Reference counting still frees them; cycles made meanwhile
-    are collected after."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
+def _followed_versions() -> dict[uuid.UUID, TemplateDefinition]:
+    """The template versions trajectories follow (a handful): which step of each sets the
+    expected results and which asks each rating moment decides what the figures count."""
+    followed = select(Trajectory.id).where(Trajectory.template_version_id == TemplateVersion.id)
+    return {
+        version.id: version.content
+        for version in db.session.scalars(
+            select(TemplateVersion).where(followed.correlate(TemplateVersion).exists())
+        )
+    }
+
+
+def _whole(rows):
+    """The row about the whole scope (`_per_group`)."""
+    return next((row for row in rows if row.per == WHOLE), None)
+
+
+def _grouped(rows, per: str) -> dict:
+    """The rows per training or per trainer (`_per_group`), by its id."""
+    key = "training_id" if per == PER_TRAINING else "trainer_id"
+    return {
+        getattr(row, key): row for row in rows if row.per == per and getattr(row, key) is not None
+    }
+
+
+def _breakdown(trajectory_rows, result_rows, per: str, label: str) -> list[TransferRow]:
+    """Per training or trainer: the counted trajectories and the transfer (every row is below
+    the tenant: small groups hidden)."""
+    transfers = _grouped(result_rows, per)
+    rows = [
+        TransferRow(
+            key=str(key),
+            label=getattr(row, label) or "",
+            trajectories=_read_count(row.counted, row.counted_learners, True),
+            transfer=_read_transfer(transfers.get(key), True),
+        )
+        for key, row in _grouped(trajectory_rows, per).items()
+    ]
+    return sorted(rows, key=lambda row: row.label.lower())
 
 
 def figures(scope: Scope, *, costs: bool = True) -> Figures:
-    """Every figure of the report for `scope` (8 queries, whatever the size), with the
+    """Every figure of the report for `scope` (6 statements, whatever the size), with the
     programme's costs (four more) unless `costs` is false or it is a manager's team view."""
-    with _without_cycle_collection():
-        return _figures(scope, costs)
-
-
-def _figures(scope: Scope, costs: bool) -> Figures:
-    ids = _in_scope(scope).scalar_subquery()
-    trajectories, definitions = _load(scope, ids)
-    below_tenant = not scope.is_whole_tenant
-    group = _Group(below_tenant)
-    rows = list(trajectories.values())
-    counted = [t for t in rows if t.counts]
+    definitions = _followed_versions()
     sets, moments = _steps_asking(definitions)
-    all_learners = {t.learner for t in rows}
+    below_tenant = not scope.is_whole_tenant
+    scoped = _scoped(scope)
+    rated = _rated(scoped)
+    trajectory_rows = _trajectory_groups(scoped, rated, sets, moments)
+    result_rows = _result_groups(rated)
+    whole, results = _whole(trajectory_rows), _whole(result_rows)
+    goal_rows = _goal_rows(scoped, rated)
+    learners = int(whole.learners) if whole is not None else 0
+    rows = int(whole.trajectories) if whole is not None else 0
 
-    goals = list(
-        db.session.scalars(
-            select(OrganisationGoal).order_by(OrganisationGoal.position, OrganisationGoal.code)
-        )
-    )
-    rows_group = _Group(True)  # every row per goal, training or trainer is below the tenant
-    goal_rows = []
-    for goal in goals:
-        members = [t for t in counted if goal.id in t.goals]
-        if not goal.active and not members:
-            continue
-        results = [
-            (r, t.learner) for t in members for r in t.results.values() if goal.id in r.goals
-        ]
-        goal_rows.append(
-            GoalRow(
-                goal=goal,
-                trajectories=rows_group.count((t.learner for t in members), value=len(members)),
-                expected_results=rows_group.count(
-                    (learner for _, learner in results), value=len(results)
-                ),
-                transfer=_transfer(rows_group, members),
-            )
-        )
+    def reached(key: str) -> int:
+        return int(getattr(whole, key) or 0) if whole is not None else 0
+
+    def share_of(key: str) -> Share:
+        return Share(reached(key), rows, learners, _hidden(below_tenant, learners))
+
     return Figures(
         scope=scope,
-        trajectories=group.count(all_learners, value=len(rows)),
-        learners=group.count(all_learners),
-        completed=group.share((t.status is TrajectoryStatus.COMPLETED, t.learner) for t in rows),
-        withdrawn=group.share((t.status is TrajectoryStatus.WITHDRAWN, t.learner) for t in rows),
-        transfer=_transfer(group, rows),
+        trajectories=_read_count(rows, learners, below_tenant),
+        learners=_read_count(learners, learners, below_tenant),
+        completed=share_of("completed"),
+        withdrawn=share_of("withdrawn"),
+        transfer=_read_transfer(results, below_tenant),
         goals=goal_rows,
         goals_without_training=[
             row.goal for row in goal_rows if row.goal.active and row.trajectories.value == 0
         ],
-        trainings=_breakdown(rows_group, rows, lambda t: t.training, lambda t: t.training_title),
-        trainers=_breakdown(rows_group, rows, lambda t: t.trainer, lambda t: t.trainer_name),
-        involvement=_involvement(group, rows),
-        together=_together(scope, group, rows, moments, ids),
-        funnel=_funnel(group, rows),
+        trainings=_breakdown(trajectory_rows, result_rows, PER_TRAINING, "title"),
+        trainers=_breakdown(trajectory_rows, result_rows, PER_TRAINER, "trainer_name"),
+        involvement=Involvement(
+            _read_share(whole, "intakes", below_tenant),
+            _read_share(whole, "evaluations", below_tenant),
+            _read_share(results, "contributions", below_tenant),
+        ),
+        together=_together(
+            scope,
+            scoped,
+            whole,
+            sorted({key for (_, m), key in moments.items() if m == TRANSFER_MOMENT.value}),
+            below_tenant,
+        ),
+        funnel=[
+            Stage(
+                key,
+                _read_count(rows if key == "enrolled" else reached(key), learners, below_tenant),
+            )
+            for key in FUNNEL
+        ],
         trend=_trend(scope, below_tenant),
-        unmeasured=bool(definitions) and not sets,
+        unmeasured=rows > 0 and not reached("measured"),
         costs=programme_costs(
             scope.period.ends_on.year,
             TREND_YEARS,
-            filtered=not scope.is_whole_tenant,
+            filtered=below_tenant,
             training=scope.training,
         )
         if costs and scope.manager is None
