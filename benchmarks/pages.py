@@ -728,8 +728,19 @@ def main() -> int:
         help="only the pages whose label holds one of these words (comma-separated); "
         "not with --write, which records the whole table",
     )
+    parser.add_argument(
+        "--setting",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="a setting for the app under test, e.g. SAMENLEREN_INSIGHT_CACHE_SECONDS=0 "
+        "(the report counted on every view); repeatable",
+    )
     parser.add_argument("--write", action="store_true", help="record in docs/performance.md")
     options = parser.parse_args()
+    settings = dict(item.split("=", 1) for item in options.setting if "=" in item)
+    if len(settings) != len(options.setting):
+        raise SystemExit("--setting takes NAME=VALUE")
     if options.pages and options.write:
         raise SystemExit("--pages measures a part of the table: record it by hand, not --write")
     if not shutil.which("wrk"):
@@ -756,6 +767,7 @@ def main() -> int:
                 filter(None, [str(REPO / "platform"), os.environ.get("PYTHONPATH")])
             ),
         }
+        | settings
     )
     began = datetime.now(UTC)
     command = "python benchmarks/pages.py " + " ".join(sys.argv[1:])

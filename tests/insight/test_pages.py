@@ -154,7 +154,7 @@ def _spend(built, actuals: int) -> None:
     db.session.commit()
 
 
-def test_queries_per_report_page_do_not_grow_with_the_data(app, tenants):
+def test_queries_per_report_page_do_not_grow_with_the_data(app, tenants, monkeypatch):
     from samenleren.core.extensions import db
 
     with in_tenant(app, tenants["flevoland"]):
@@ -162,15 +162,46 @@ def test_queries_per_report_page_do_not_grow_with_the_data(app, tenants):
         db.session.commit()
     admin = _client(app, tenants, "pim.admin")
     counter = QueryCounter(app)
-    counts = []
+    counted, kept = [], []
     for prefix, extra in (("small.", 0), ("large.", 15)):
         with in_tenant(app, tenants["flevoland"]):
             built = build_programme(prefix, extra_a=extra)
             _spend(built, 1 + extra)
+        monkeypatch.setitem(app.config, "SAMENLEREN_INSIGHT_CACHE_SECONDS", 0)
         admin.get(f"/flevoland/insight/{YEAR}")  # warm
         with counter.counting() as statements:
             assert admin.get(f"/flevoland/insight/{YEAR}").status_code == 200
-        counts.append(len(statements))
-    # The figures (6), the costs (4), the filter form's options (2), the admin's choices and
-    # the comparison (1), the session's user and tenant (2).
-    assert counts[0] == counts[1] == 15, counts
+        counted.append(len(statements))
+        monkeypatch.setitem(app.config, "SAMENLEREN_INSIGHT_CACHE_SECONDS", 3600)
+        admin.get(f"/flevoland/insight/{YEAR}")  # counted and kept (insight.cache)
+        with counter.counting() as statements:
+            assert admin.get(f"/flevoland/insight/{YEAR}").status_code == 200
+        kept.append(len(statements))
+    # Counted: the figures (6), the costs (4), the filter form's options (3), the admin's
+    # choices and the comparison (1), the session's user and tenant (2). Kept: all but the
+    # figures and the costs.
+    assert counted[0] == counted[1] == 16, counted
+    assert kept[0] == kept[1] == 6, kept
+
+
+def test_the_edition_filter_offers_the_editions_of_the_period(
+    app, tenants, programme, monkeypatch
+):
+    from samenleren.insight import views
+
+    admin = _client(app, tenants, "pim.admin")
+
+    def editions(query: str) -> list[str]:
+        html = admin.get(f"/flevoland/insight/{query}").get_data(as_text=True)
+        field = html.split('name="edition"')[1].split("</select>")[0]
+        return [part.split("<")[0] for part in field.split(">")[2:] if "·" in part]
+
+    assert editions(YEAR) == ["Training A · Editie A", "Training B · Editie B"]
+    assert editions("?year=2024") == []
+    training_b = programme.ids["training B"]
+    assert editions(f"{YEAR}&training={training_b}") == ["Training B · Editie B"]
+    # A large province: the editions of one training at a time.
+    monkeypatch.setattr(views, "EDITION_CHOICES", 1)
+    html = admin.get(f"/flevoland/insight/{YEAR}").get_data(as_text=True)
+    assert "choose a training first" in html and editions(YEAR) == []
+    assert editions(f"{YEAR}&training={training_b}") == ["Training B · Editie B"]

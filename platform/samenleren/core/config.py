@@ -65,6 +65,8 @@ def load_config() -> dict:
         ),
         "SQLALCHEMY_ENGINE_OPTIONS": engine_options(database_url, production),
         "REDIS_URL": os.environ.get("REDIS_URL", ""),
+        # How long the programme report keeps figures nothing has changed since (insight.cache).
+        "SAMENLEREN_INSIGHT_CACHE_SECONDS": _insight_cache_seconds(),
         # Jobs and mail (samenleren.core.jobs, samenleren.notifications); README "Configuration".
         **_mail_config(env),
         "SAMENLEREN_TENANTS_DIR": os.environ.get(
@@ -231,6 +233,15 @@ def _security_contacts() -> list[str]:
     if not contacts:
         raise ConfigError("SAMENLEREN_SECURITY_CONTACT needs at least one contact")
     return contacts
+
+
+def _insight_cache_seconds() -> int:
+    raw = os.environ.get("SAMENLEREN_INSIGHT_CACHE_SECONDS", "3600").strip()
+    if not raw.isdigit() or int(raw) > 86400:
+        raise ConfigError(
+            f"SAMENLEREN_INSIGHT_CACHE_SECONDS must be 0 (no cache) to 86400 seconds, not {raw!r}"
+        )
+    return int(raw)
 
 
 def _security_txt_days() -> int:

@@ -140,8 +140,24 @@ class TransferRow:
 
 
 @dataclass(frozen=True)
+class Goal:
+    """An organisation goal as the report shows it (a value, not a database row: figures are
+    kept in a cache, `insight.cache`)."""
+
+    id: uuid.UUID
+    code: str
+    #: Per language.
+    title: dict[str, str]
+    active: bool
+
+    @classmethod
+    def of(cls, goal: OrganisationGoal) -> Goal:
+        return cls(goal.id, goal.code, dict(goal.title or {}), goal.active)
+
+
+@dataclass(frozen=True)
 class GoalRow:
-    goal: OrganisationGoal
+    goal: Goal
     trajectories: Count
     expected_results: Count
     transfer: Transfer
@@ -191,7 +207,7 @@ class Figures:
     withdrawn: Share
     transfer: Transfer
     goals: list[GoalRow]
-    goals_without_training: list[OrganisationGoal]
+    goals_without_training: list[Goal]
     trainings: list[TransferRow]
     trainers: list[TransferRow]
     involvement: Involvement
@@ -580,7 +596,7 @@ def _goal_rows(scoped, rated) -> list[GoalRow]:
             continue
         rows.append(
             GoalRow(
-                goal=goal,
+                goal=Goal.of(goal),
                 trajectories=_read_count(row.trajectories, row.learners, True),
                 expected_results=_read_count(row.results, row.result_learners, True),
                 transfer=_read_transfer(row if row.goal_id is not None else None, True),
@@ -608,7 +624,7 @@ def _together(scope: Scope, scoped, whole, return_steps: list[str], below_tenant
         )
         .subquery("attended")
     )
-    days = (
+    held_days = (
         select(
             func.count().label("days_whole"),
             func.count().filter(CoachDayAttendance.present).label("days_part"),
@@ -617,8 +633,10 @@ def _together(scope: Scope, scoped, whole, return_steps: list[str], below_tenant
         .where(CoachDay.held_on.between(scope.period.starts_on, scope.period.ends_on))
     )
     if not scope.is_whole_tenant:
-        days = days.where(CoachDayAttendance.coach_id.in_(select(scoped.c.coach_id).where(counted)))
-    days = days.subquery("days")
+        held_days = held_days.where(
+            CoachDayAttendance.coach_id.in_(select(scoped.c.coach_id).where(counted))
+        )
+    days = held_days.subquery("days")
     # Two one-row aggregates side by side (a join on true: no cartesian product to speak of).
     held = db.session.execute(select(attended, days).select_from(attended.join(days, true()))).one()
     learners = int(whole.counted_learners or 0) if whole is not None else 0

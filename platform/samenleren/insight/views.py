@@ -26,8 +26,9 @@ from samenleren.core.tenancy import require_tenant
 from samenleren.core.web import form_action, role_required, see_other
 from samenleren.identity.models import Department, Role, User
 from samenleren.insight import report
+from samenleren.insight.cache import report_figures
 from samenleren.insight.comparison import MIN_TENANTS, page_state, set_sharing
-from samenleren.insight.figures import Share, figures
+from samenleren.insight.figures import Share
 from samenleren.insight.mail import set_mail_choice
 from samenleren.insight.scope import Scope, parse_scope
 
@@ -51,36 +52,57 @@ CSV_COLUMNS = (
 )
 
 
-def _options() -> dict:
-    """What the filter form offers: editions with their training and trainer (1 query), and
-    departments (1 query)."""
+#: More editions than this in the period: the form offers a training's editions only once a
+#: training is chosen (a large province ends some 600 editions a year).
+EDITION_CHOICES = 150
+
+
+def _options(scope: Scope | None) -> dict:
+    """What the filter form offers (3 queries): the trainings, their providers and trainers
+    (one row per combination that has editions); the editions that ended in the period, of the
+    chosen training if there is one; departments."""
     trainer = aliased(User)
-    rows = db.session.execute(
+    combinations = db.session.execute(
         select(
-            Edition.id,
-            Edition.name,
             Training.id.label("training_id"),
             Training.title,
             Training.provider,
             trainer.id.label("trainer_id"),
             trainer.name.label("trainer_name"),
         )
-        .join(Training, Training.id == Edition.training_id)
+        .join(Edition, Edition.training_id == Training.id)
         .outerjoin(trainer, trainer.id == Edition.trainer_id)
-        .order_by(Training.title, Edition.starts_on)
+        .distinct()
     ).all()
-    trainings = dict((str(r.training_id), r.title) for r in rows)
-    trainers = dict(
-        sorted(
-            {(str(r.trainer_id), r.trainer_name) for r in rows if r.trainer_id},
-            key=lambda item: item[1].lower(),
-        )
+    trainings = sorted(
+        {(str(r.training_id), r.title) for r in combinations}, key=lambda item: item[1].lower()
     )
+    trainers = sorted(
+        {(str(r.trainer_id), r.trainer_name) for r in combinations if r.trainer_id},
+        key=lambda item: item[1].lower(),
+    )
+    editions: list[tuple[str, str]] = []
+    too_many = False
+    if scope is not None:
+        query = (
+            select(Edition.id, Edition.name, Training.title)
+            .join(Training, Training.id == Edition.training_id)
+            .where(Edition.ends_on.between(scope.period.starts_on, scope.period.ends_on))
+            .order_by(Training.title, Edition.starts_on)
+            .limit(EDITION_CHOICES + 1)
+        )
+        if scope.training is not None:
+            query = query.where(Edition.training_id == scope.training)
+        rows = db.session.execute(query).all()
+        too_many = len(rows) > EDITION_CHOICES
+        if not too_many:
+            editions = [(str(r.id), f"{r.title} · {r.name}") for r in rows]
     return {
-        "trainings": list(trainings.items()),
-        "editions": [(str(r.id), f"{r.title} · {r.name}") for r in rows],
-        "trainers": list(trainers.items()),
-        "providers": sorted({r.provider for r in rows if r.provider}),
+        "trainings": trainings,
+        "editions": editions,
+        "too_many_editions": too_many,
+        "trainers": trainers,
+        "providers": sorted({r.provider for r in combinations if r.provider}),
         "departments": [
             (str(d.id), d.name)
             for d in db.session.scalars(select(Department).order_by(Department.name))
@@ -99,20 +121,20 @@ def _page(team: bool):
                 team=team,
                 figures=None,
                 sections=[],
-                options=_options(),
+                options=_options(None),
                 values=request.args,
                 errors=refused.errors,
             ),
             422,
         )
-    found = figures(scope)
+    found = report_figures(scope)
     return render_template(
         "insight/report.html",
         team=team,
         figures=found,
         headline=report.headline(found),
         sections=report.sections(found),
-        options=_options(),
+        options=_options(scope),
         values=request.args,
         errors={},
         state=None if team else page_state(current_user, scope.period.ends_on.year),
@@ -181,7 +203,7 @@ def report_csv():
     except InvalidInput as refused:
         message = "; ".join(refused.errors.values())
         return Response(message, status=422, mimetype="text/plain")
-    found = figures(scope, costs=False)
+    found = report_figures(scope)
     buffer = io.StringIO(newline="")
     writer = csv.writer(buffer, delimiter=";", lineterminator="\r\n")
     writer.writerow(CSV_COLUMNS)
