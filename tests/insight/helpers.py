@@ -45,6 +45,17 @@ RATINGS = {
 }
 
 
+#: Who took part in the intake, where not everyone did (a5's closing recorded nobody: None).
+#: Counted intakes with a record: 8 (not a5; aw withdrawn), the manager in 6 (not a3, b3).
+PRESENT: dict[str, list[str] | None] = {
+    "a3": ["coach", "learner"],
+    "a5": None,
+    "b3": ["coach", "learner"],
+}
+#: Evaluations held, and who took part: the manager in 1 of 2.
+EVALUATED = {"a1": ["coach", "learner", "manager"], "a2": ["coach", "learner"]}
+
+
 @dataclass
 class Programme:
     ids: dict[str, object] = field(default_factory=dict)
@@ -176,6 +187,11 @@ def build_programme(prefix: str = "", extra_a: int = 0) -> Programme:
             )
         }
         steps["intake"].state = StepState.DONE
+        # Who took part in the intake (PRESENT); a1 and a2 held their evaluation too.
+        steps["intake"].present_roles = PRESENT.get(name, ["coach", "learner", "manager"])
+        if name in EVALUATED:
+            steps["evaluation"].state = StepState.DONE
+            steps["evaluation"].present_roles = EVALUATED[name]
         three_months = steps.get("return_day") or steps["terugblik"]
         by_learner, by_manager = ratings[name]
         for role, level in (("learner", by_learner), ("manager", by_manager)):

@@ -102,6 +102,10 @@ def test_manager_involvement_and_the_trend(app, tenants, programme):
         f = _figures()
     # Intakes held: 9 (aw withdrawn); the manager set the results of all but a3.
     assert _share(f.involvement.intakes_by_manager) == (8, 9)
+    # Who took part (helpers.PRESENT, EVALUATED): of 8 intakes with a record the manager
+    # attended 6; of 2 evaluations 1.
+    assert _share(f.involvement.intakes_with_manager) == (6, 8)
+    assert _share(f.involvement.evaluations_with_manager) == (1, 2)
     # Contributions promised by a1 and a2; a1's manager reports it done.
     assert f.involvement.contributions_done.part == 1
     assert f.involvement.contributions_done.whole == 2

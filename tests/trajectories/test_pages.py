@@ -146,7 +146,29 @@ def test_a_whole_flevoland_trajectory_over_http(app, world):
         ).status_code
         == 303
     )
-    assert post(app, coach, f"{intake}/complete").status_code == 303
+    # Closing it asks who took part (three participants): a role that is not one is refused,
+    # and the step stays open.
+    assert 'name="present-asked"' in coach.get(intake).get_data(as_text=True)
+    present = [("present-asked", "1"), ("present", "learner"), ("present", "manager")]
+    refused = post(app, coach, f"{intake}/complete", [*present, ("present", "trainer")])
+    assert refused.status_code == 422
+    assert "utrecht-form-fieldset--invalid" in refused.get_data(as_text=True)  # the fieldset
+
+    def intake_row():
+        from samenleren.core.extensions import db
+        from samenleren.trajectories.models import StepInstance
+
+        with in_tenant(app, world.tenant):
+            row = db.session.scalars(
+                select(StepInstance).where(StepInstance.id == steps["intake"])
+            ).one()
+            return row.state.value, row.present_roles
+
+    assert intake_row() == ("scheduled", None)
+    closing = [*present, ("present", "coach")]
+    assert post(app, coach, f"{intake}/complete", closing).status_code == 303
+    assert intake_row() == ("done", ["coach", "learner", "manager"])
+    assert "Waren erbij" in coach.get(intake).get_data(as_text=True)  # "Took part"
 
     # The training: the trainer closes it.
     assert post(app, trainer, f"{base}/steps/{steps['training']}/complete").status_code == 303

@@ -44,6 +44,7 @@ from samenleren.trajectories.models import (
     Trajectory,
     TrajectoryStatus,
 )
+from samenleren.trajectories.steps import asks_presence
 
 #: Trainings run in each past year (titles of the demo's catalogue), and when they start.
 TRAININGS = (
@@ -71,6 +72,8 @@ def seed_history(writer: Any, today: date) -> int:
     """Write the two years before `today`'s year (`writer`: the demo's `ProgrammeWriter`);
     returns the number of trajectories. Flushes through multi-row INSERTs."""
     rng = random.Random(f"{writer.tenant.slug}/history")  # noqa: S311 - demo data
+    # Who took part in a conversation: a stream of its own (the rest of the history as before).
+    presence = random.Random(f"{writer.tenant.slug}/history-presence")  # noqa: S311
     version = current_version()
     definition = version.content
     steps = list(definition.steps)
@@ -234,6 +237,13 @@ def seed_history(writer: Any, today: date) -> int:
                             "due_on": due,
                             "state": StepState.DONE if done else StepState.PLANNED,
                             "completed_at": moment(due, 11) if done else None,
+                            "present_roles": [
+                                str(role)
+                                for role in step.participants
+                                if str(role) != "manager" or presence.random() < 0.8
+                            ]
+                            if done and asks_presence(step)
+                            else None,
                             "group_meeting_id": meeting_id
                             if step.key == return_day_key and done
                             else None,

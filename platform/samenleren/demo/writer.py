@@ -51,7 +51,13 @@ from samenleren.trajectories.results import (
     results_of,
     set_expected_results,
 )
-from samenleren.trajectories.steps import Appointment, add_occurrence, complete_step, schedule_step
+from samenleren.trajectories.steps import (
+    Appointment,
+    add_occurrence,
+    asks_presence,
+    complete_step,
+    schedule_step,
+)
 from samenleren.trajectories.values import record_values
 
 
@@ -108,6 +114,8 @@ class ProgrammeWriter:
         self.cast = cast
         self.today = today
         self.rng = random.Random(f"{tenant.slug}/programme")  # noqa: S311 - demo data
+        # Who took part in a conversation: a stream of its own (the rest of the demo as before).
+        self.presence = random.Random(f"{tenant.slug}/presence")  # noqa: S311 - demo data
         self.trainings = {t.title: t for t in db.session.scalars(select(Training))}
         self.org_goals = list(
             db.session.scalars(
@@ -325,8 +333,17 @@ class ProgrammeWriter:
         return starts_at
 
     def close(self, trajectory: Trajectory, step: StepInstance, actor: User) -> None:
-        """`actor` (responsible for the step) closes it; dated back to the conversation."""
-        complete_step(trajectory, step, actor)
+        """`actor` (responsible for the step) closes it; dated back to the conversation. Who
+        took part: everyone, the manager now and then excepted."""
+        present = None
+        spec = trajectory.template_version.content.step(step.step_key)
+        if spec is not None and asks_presence(spec):
+            present = [
+                str(role)
+                for role in spec.participants
+                if str(role) != "manager" or self.presence.random() < 0.85
+            ]
+        complete_step(trajectory, step, actor, present)
         self.backdate(step, "completed_at", step.ends_at or moment(step.due_on, 17))
 
     def goals(self, trajectory: Trajectory, *, done: bool = True, day: date | None = None) -> None:

@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from sqlalchemy import (
+    String,
     and_,
     case,
     cast,
@@ -172,6 +173,10 @@ class Involvement:
     #: Expected results with a contribution the manager promised, and those the manager
     #: reported done (at any later moment).
     contributions_done: Share
+    #: Intakes and evaluations held whose closing recorded who took part (`present_roles`),
+    #: and of those the ones the manager attended.
+    intakes_with_manager: Share = field(default_factory=Share)
+    evaluations_with_manager: Share = field(default_factory=Share)
 
 
 @dataclass(frozen=True)
@@ -299,18 +304,27 @@ def _step_flags(scoped, sets, moments):
     results, the evaluation's step and the return day's step of its template version are done
     (1 or 0; a repeating step once one occurrence is)."""
 
-    def done(steps: dict[uuid.UUID, str]):
+    def done(steps: dict[uuid.UUID, str], also=None):
         if not steps:
             return literal(0)
-        asked = case(steps, value=scoped.c.version_id)
-        return func.max(case((StepInstance.step_key == asked, 1), else_=0))
+        asked = StepInstance.step_key == case(steps, value=scoped.c.version_id)
+        return func.max(case((asked if also is None else and_(asked, also), 1), else_=0))
 
+    # Who took part, as JSON text ('["coach", "learner", "manager"]'): recorded when it is
+    # an array, the manager present when it names the manager (LIKE: the same on SQLite).
+    present = cast(StepInstance.present_roles, String)
+    recorded, manager = present.like("[%"), present.like('%"manager"%')
+    evaluation = _moment_steps(moments, RatingMoment.EVALUATION)
     return (
         select(
             StepInstance.trajectory_id,
             done(sets).label("intake"),
-            done(_moment_steps(moments, RatingMoment.EVALUATION)).label("evaluation"),
+            done(evaluation).label("evaluation"),
             done(_moment_steps(moments, TRANSFER_MOMENT)).label("return_day"),
+            done(sets, recorded).label("intake_recorded"),
+            done(sets, manager).label("intake_manager"),
+            done(evaluation, recorded).label("evaluation_recorded"),
+            done(evaluation, manager).label("evaluation_manager"),
         )
         .join(scoped, scoped.c.id == StepInstance.trajectory_id)
         .where(
@@ -468,6 +482,15 @@ def _trajectory_groups(scoped, rated, sets, moments) -> list:
             func.coalesce(steps.c.intake, 0).label("intake"),
             func.coalesce(steps.c.evaluation, 0).label("evaluation"),
             func.coalesce(steps.c.return_day, 0).label("return_day"),
+            *(
+                func.coalesce(getattr(steps.c, key), 0).label(key)
+                for key in (
+                    "intake_recorded",
+                    "intake_manager",
+                    "evaluation_recorded",
+                    "evaluation_manager",
+                )
+            ),
             case((with_goals.c.trajectory_id.is_not(None), 1), else_=0).label("has_goals"),
             case((results.c.trajectory_id.is_not(None), 1), else_=0).label("has_results"),
             func.coalesce(results.c.set_by_manager, 0).label("set_by_manager"),
@@ -518,6 +541,18 @@ def _trajectory_groups(scoped, rated, sets, moments) -> list:
                 f.learner_id,
                 and_(f.counts, f.evaluation == 1),
                 f.manager_rated == 1,
+            ),
+            *_share_columns(
+                "intakes_present",
+                f.learner_id,
+                and_(f.counts, f.intake_recorded == 1),
+                f.intake_manager == 1,
+            ),
+            *_share_columns(
+                "evaluations_present",
+                f.learner_id,
+                and_(f.counts, f.evaluation_recorded == 1),
+                f.evaluation_manager == 1,
             ),
             func.count(distinct(f.coach_id)).filter(f.counts).label("coaches"),
             func.count().filter(f.counts, f.coach_id.is_not(None)).label("coached"),
@@ -834,6 +869,8 @@ def figures(scope: Scope, *, costs: bool = True) -> Figures:
             _read_share(whole, "intakes", below_tenant),
             _read_share(whole, "evaluations", below_tenant),
             _read_share(results, "contributions", below_tenant),
+            _read_share(whole, "intakes_present", below_tenant),
+            _read_share(whole, "evaluations_present", below_tenant),
         ),
         together=_together(
             scope,

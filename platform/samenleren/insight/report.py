@@ -165,6 +165,8 @@ def trainers_section(f: Figures) -> Section:
 def involvement_section(f: Figures) -> Section:
     i = f.involvement
     rows = [
+        (gettext("Intakes the manager took part in"), i.intakes_with_manager),
+        (gettext("Evaluations the manager took part in"), i.evaluations_with_manager),
         (gettext("Intakes where the manager set the expected results"), i.intakes_by_manager),
         (gettext("Evaluations the manager rated"), i.evaluations_rated_by_manager),
         (gettext("Contributions promised that the manager reports done"), i.contributions_done),

@@ -328,6 +328,7 @@ def _own_trajectories(
                     else None,
                     "skip_reason": step.skip_reason if texts_readable else None,
                     "completed_at": _moment(step.completed_at),
+                    "present_roles": step.present_roles,
                     "group_meeting": {
                         "name": _text(meeting.name, locale, fallback),
                         "starts_at": _moment(meeting.starts_at),

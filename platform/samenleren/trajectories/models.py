@@ -252,6 +252,9 @@ class StepInstance(TenantScoped, db.Model):
     completed_by_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, nullable=True)
     #: SEQUENCE of its calendar event (samenleren.calendars); None: no event issued yet.
     calendar_sequence: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    #: A conversation's participants (roles) who took part, recorded when it was closed;
+    #: None: not recorded (not a conversation, or closed before this was asked).
+    present_roles: Mapped[list[str] | None] = mapped_column(JSONType, nullable=True)
 
     trajectory: Mapped[Trajectory] = relationship(
         primaryjoin=lambda: and_(

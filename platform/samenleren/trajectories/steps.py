@@ -93,14 +93,29 @@ def schedule_step(
     db.session.flush()
 
 
-def complete_step(trajectory: Trajectory, step: StepInstance, actor: User) -> None:
-    """Close a step as done: by someone responsible, with every required field filled in."""
+def asks_presence(spec) -> bool:
+    """A conversation with more than two participants asks who took part when it is closed
+    (the programme report counts the intakes and evaluations the manager attended)."""
+    return spec.kind is StepKind.CONVERSATION and len(spec.participants) > 2
+
+
+def complete_step(
+    trajectory: Trajectory, step: StepInstance, actor: User, present: list[str] | None = None
+) -> None:
+    """Close a step as done: by someone responsible, with every required field filled in; a
+    conversation that asks it (`asks_presence`) with who took part (`present`: participant
+    roles; None when the caller does not ask, as a job or an import)."""
     relations = relations_to(trajectory, actor)
     spec = step_spec(trajectory, step)
     require_active(trajectory)
     require_responsible(spec, relations, gettext("close"))
     if not step.state.is_open:
         raise InvalidInput.form(gettext("This step is closed already."))
+    if present is not None and asks_presence(spec):
+        participants = {str(role) for role in spec.participants}
+        if not set(present) <= participants or len(set(present)) != len(present):
+            raise InvalidInput({"present": gettext("Choose from the participants.")})
+        step.present_roles = sorted(present)
     values = values_of(step)
     goal_ids = [goal.id for goal in trajectory.goals]
     errors = {}

@@ -19,6 +19,7 @@ from sqlalchemy.orm import selectinload
 from samenleren.core.errors_input import InvalidInput
 from samenleren.core.extensions import db
 from samenleren.core.formatting import local_today, parse_local_moment
+from samenleren.core.terminology import role_term
 from samenleren.core.web import form_action, login_required, see_other
 from samenleren.identity.models import Role, User
 from samenleren.process_templates.definition import StepKind
@@ -184,6 +185,10 @@ def _render_step(trajectory, relations, step, *, errors=None, submitted=None, st
             # A conversation (or a group meeting) is agreed for a date; a milestone is a moment
             # to mark done, with nothing to plan.
             plannable=spec.kind is StepKind.CONVERSATION,
+            # Who took part: asked when a conversation of three or more is closed.
+            presence=[(str(role), role_term(role)) for role in spec.participants]
+            if steps.asks_presence(spec)
+            else [],
             may_fill=any(f.editable for f in fields),
             field_name=field_name,
             errors=errors or {},
@@ -344,13 +349,20 @@ def rate_results(trajectory_id: str, step_id: str):
     )
 
 
+def _present() -> list[str] | None:
+    """Who took part, when the form asked (its `present-asked` field): the roles ticked."""
+    if "present-asked" not in request.form:
+        return None
+    return request.form.getlist("present")
+
+
 @bp.post("/<tenant>/trajectories/<uuid:trajectory_id>/steps/<uuid:step_id>/complete")
 @login_required
 def complete_step(trajectory_id: str, step_id: str):
     return _step_action(
         trajectory_id,
         step_id,
-        lambda t, s: steps.complete_step(t, s, current_user),
+        lambda t, s: steps.complete_step(t, s, current_user, _present()),
         gettext("The step was closed."),
     )
 
