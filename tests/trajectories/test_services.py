@@ -245,3 +245,17 @@ def test_moving_an_edition_moves_the_steps_not_yet_planned(app, tenants):
         assert intake.due_on == intake_due  # an agreed appointment stays
         meeting = get(GroupMeeting, world.meeting)
         assert meeting.due_on == edition.ends_on + timedelta(days=28)
+
+
+def test_who_took_part_is_asked_of_open_conversations_of_three_or_more_only():
+    from samenleren.process_templates.definition import TemplateDefinition
+    from samenleren.process_templates.services import FLEVOLAND_KEY, builtin_definition
+    from samenleren.trajectories.steps import asks_presence
+
+    model = TemplateDefinition.model_validate(builtin_definition(FLEVOLAND_KEY))
+    asked = {step.key for step in model.steps if asks_presence(step)}
+    assert {"intake", "evaluation"} <= asked
+    assert "progress" not in asked  # learner and coach, confidential
+    assert "training" not in asked and "return_day" not in asked  # not conversations
+    intake = model.step("intake")
+    assert not asks_presence(intake.model_copy(update={"confidential": True}))

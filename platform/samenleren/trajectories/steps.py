@@ -95,8 +95,11 @@ def schedule_step(
 
 def asks_presence(spec) -> bool:
     """A conversation with more than two participants asks who took part when it is closed
-    (the programme report counts the intakes and evaluations the manager attended)."""
-    return spec.kind is StepKind.CONVERSATION and len(spec.participants) > 2
+    (the programme report counts the intakes and evaluations the manager attended); never a
+    confidential one: what happens there is the learner's and the coach's alone."""
+    return (
+        spec.kind is StepKind.CONVERSATION and len(spec.participants) > 2 and not spec.confidential
+    )
 
 
 def complete_step(
