@@ -1,11 +1,13 @@
 """The programme's figures for a scope (`insight.scope`): did the training pay off?
 
-Read-only, in a fixed number of queries whatever the size of the programme (one per source:
-template versions, trajectories with whether their intake, evaluation and return-day steps
-are done, expected results with their ratings, learning-goal links, group-meeting attendance
-and coach days (counted in SQL), organisation goals, the trend), then counted here. Nothing
-a person wrote is ever selected: not what an expected result says, not a rating's example,
-no field value at all. Coaching notes are not read by this module.
+Read-only, counted in the database in six statements whatever the size of the programme:
+the template versions followed (which step asks what), the scope's trajectories grouped over
+the whole scope, per training and per trainer (steps done, who took part, funnel, coaches'
+load), their expected results grouped the same way (transfer, contributions), the organisation
+goals with theirs, the attendance of return days and coach days, the trend. Only counts come
+back; `insight.cache` keeps them while nothing they count changes. Nothing a person wrote is
+ever selected: not what an expected result says, not a rating's example, no field value at
+all. Coaching notes are not read by this module.
 
 Definitions used throughout:
 
