@@ -141,9 +141,9 @@ def test_queries_do_not_grow_with_the_data(app, tenants):
         with in_tenant(app, tenants["flevoland"]), counter.counting() as statements:
             figures(Scope(period=Period.of_year(2025)))
             counts.append(len(statements))
-    # Six for the figures (template versions, trajectories per group, expected results per
-    # group, organisation goals, attendance, trend), four for the costs.
-    assert counts[0] == counts[1] == 10, counts
+    # Four for the figures (template versions; trajectories, expected results and goals per
+    # group in one; attendance; trend), four for the costs.
+    assert counts[0] == counts[1] == 8, counts
 
 
 def test_the_figures_run_on_sqlite_too(sqlite_app):

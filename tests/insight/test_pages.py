@@ -177,10 +177,10 @@ def test_queries_per_report_page_do_not_grow_with_the_data(app, tenants, monkeyp
         with counter.counting() as statements:
             assert admin.get(f"/flevoland/insight/{YEAR}").status_code == 200
         kept.append(len(statements))
-    # Counted: the figures (6), the costs (4), the filter form's options (3), the admin's
+    # Counted: the figures (4), the costs (4), the filter form's options (3), the admin's
     # choices and the comparison (1), the session's user and tenant (2). Kept: all but the
     # figures and the costs.
-    assert counted[0] == counted[1] == 16, counted
+    assert counted[0] == counted[1] == 14, counted
     assert kept[0] == kept[1] == 6, kept
 
 

@@ -43,6 +43,7 @@ from sqlalchemy import (
     union_all,
 )
 from sqlalchemy.orm import aliased
+from sqlalchemy.types import NullType
 
 from samenleren.budget.ledger import BudgetUse, budget_use_columns, read_budget_use
 from samenleren.catalogue.models import Edition, Training
@@ -400,11 +401,11 @@ def _rated(scoped):
 WHOLE, PER_TRAINING, PER_TRAINER = "whole", "training", "trainer"
 
 
-def _per_group(aggregate, training: list, trainer: list):
-    """`aggregate(keys)` (a SELECT of `keys` and aggregates) grouped three ways in one
-    statement: over the whole scope, per training (`training`: its id and label columns), per
-    trainer; each row says which in `per`. A UNION ALL rather than GROUPING SETS, which SQLite
-    lacks; PostgreSQL reads the shared CTEs once all the same."""
+def _per_group(aggregate, training: list, trainer: list) -> list:
+    """`aggregate(keys)` (a SELECT of `keys` and aggregates) grouped three ways: over the whole
+    scope, per training (`training`: its id and label columns), per trainer; each row says
+    which in `per`. Parts of one UNION ALL (`_count`) rather than GROUPING SETS, which SQLite
+    lacks."""
 
     def keys(per: str, grouped: list) -> list:
         named = {c.key: c for c in grouped}
@@ -416,11 +417,46 @@ def _per_group(aggregate, training: list, trainer: list):
             ),
         ]
 
-    return union_all(
+    return [
         aggregate(keys(WHOLE, [])),
         aggregate(keys(PER_TRAINING, training)).group_by(*training),
         aggregate(keys(PER_TRAINER, trainer)).group_by(*trainer),
-    )
+    ]
+
+
+def _null_of(type_):
+    """A NULL of `type_` (PostgreSQL resolves a UNION's column types from its first part)."""
+    return null() if isinstance(type_, NullType) else cast(null(), type_)
+
+
+def _count(parts: dict[str, list]) -> dict[str, list]:
+    """Several aggregates of different shapes in one statement, so that PostgreSQL computes
+    the CTEs they share (the scope, its expected results) once: a UNION ALL of every part, each
+    row with its `kind` and every column of every part (NULL where its part has none). Returns
+    the rows per kind."""
+    columns: dict[str, object] = {}
+    for selects in parts.values():
+        for part in selects:
+            for column in part.selected_columns:
+                columns.setdefault(column.key, column.type)
+    branches = []
+    for kind, selects in parts.items():
+        for part in selects:
+            own = {column.key: column for column in part.selected_columns}
+            branches.append(
+                part.with_only_columns(
+                    literal(kind).label("kind"),
+                    *(
+                        own[name] if name in own else _null_of(kind_of).label(name)
+                        for name, kind_of in columns.items()
+                    ),
+                    maintain_column_froms=True,
+                )
+            )
+    found: dict[str, list] = {kind: [] for kind in parts}
+    for row in db.session.execute(union_all(*branches)):
+        found[row.kind].append(row)
+    return found
 
 
 def _transfer_columns(rated) -> list:
@@ -449,7 +485,7 @@ def _read_transfer(row, below_tenant: bool) -> Transfer:
 def _trajectory_groups(scoped, rated, sets, moments) -> list:
     """Per group (the whole scope, each training, each trainer): trajectories and learners,
     completion, the manager's part in intakes and evaluations, the funnel's stages and the
-    coaches' load. One statement."""
+    coaches' load (`_count`'s parts)."""
     t = scoped.c
     steps = _step_flags(scoped, sets, moments)
     results = (
@@ -561,13 +597,12 @@ def _trajectory_groups(scoped, rated, sets, moments) -> list:
             highest_load.label("highest_load"),
         ).select_from(facts)
 
-    query = _per_group(aggregate, [f.training_id, f.title], [f.trainer_id, f.trainer_name])
-    return list(db.session.execute(query))
+    return _per_group(aggregate, [f.training_id, f.title], [f.trainer_id, f.trainer_name])
 
 
 def _result_groups(rated) -> list:
     """Per group (the whole scope, each training, each trainer): the transfer at three months
-    and the contributions the managers promised and reported done. One statement."""
+    and the contributions the managers promised and reported done (`_count`'s parts)."""
     r = rated.c
 
     def aggregate(keys: list):
@@ -579,10 +614,10 @@ def _result_groups(rated) -> list:
             ),
         ).where(r.counts)
 
-    return list(db.session.execute(_per_group(aggregate, [r.training_id], [r.trainer_id])))
+    return _per_group(aggregate, [r.training_id], [r.trainer_id])
 
 
-def _goal_rows(scoped, rated) -> list[GoalRow]:
+def _goal_rows(scoped, rated) -> list:
     """Per organisation goal (in their order): the counted trajectories with a learning goal
     linked to it, their expected results linked to it, and the transfer of all their expected
     results. One statement; a goal made inactive shows only while trajectories name it."""
@@ -621,19 +656,28 @@ def _goal_rows(scoped, rated) -> list[GoalRow]:
         .group_by(pairs.c.goal_id)
         .subquery("per_goal")
     )
+    return [
+        select(
+            OrganisationGoal.id.label("organisation_goal_id"),
+            OrganisationGoal.code,
+            OrganisationGoal.title.label("goal_title"),
+            OrganisationGoal.active,
+            OrganisationGoal.position,
+            *per_goal.c,
+        ).outerjoin(per_goal, per_goal.c.goal_id == OrganisationGoal.id)
+    ]
+
+
+def _read_goals(found: list) -> list[GoalRow]:
     rows = []
-    query = (
-        select(OrganisationGoal, per_goal)
-        .outerjoin(per_goal, per_goal.c.goal_id == OrganisationGoal.id)
-        .order_by(OrganisationGoal.position, OrganisationGoal.code)
-    )
-    for row in db.session.execute(query):
-        goal = row.OrganisationGoal
-        if not goal.active and not row.trajectories:
+    for row in sorted(found, key=lambda row: (row.position, row.code)):
+        if not row.active and not row.trajectories:
             continue
         rows.append(
             GoalRow(
-                goal=Goal.of(goal),
+                goal=Goal(
+                    row.organisation_goal_id, row.code, dict(row.goal_title or {}), row.active
+                ),
                 trajectories=_read_count(row.trajectories, row.learners, True),
                 expected_results=_read_count(row.results, row.result_learners, True),
                 transfer=_read_transfer(row if row.goal_id is not None else None, True),
@@ -834,17 +878,23 @@ def _breakdown(trajectory_rows, result_rows, per: str, label: str) -> list[Trans
 
 
 def figures(scope: Scope, *, costs: bool = True) -> Figures:
-    """Every figure of the report for `scope` (6 statements, whatever the size), with the
+    """Every figure of the report for `scope` (4 statements, whatever the size), with the
     programme's costs (four more) unless `costs` is false or it is a manager's team view."""
     definitions = _followed_versions()
     sets, moments = _steps_asking(definitions)
     below_tenant = not scope.is_whole_tenant
     scoped = _scoped(scope)
     rated = _rated(scoped)
-    trajectory_rows = _trajectory_groups(scoped, rated, sets, moments)
-    result_rows = _result_groups(rated)
+    found = _count(
+        {
+            "trajectories": _trajectory_groups(scoped, rated, sets, moments),
+            "results": _result_groups(rated),
+            "goals": _goal_rows(scoped, rated),
+        }
+    )
+    trajectory_rows, result_rows = found["trajectories"], found["results"]
     whole, results = _whole(trajectory_rows), _whole(result_rows)
-    goal_rows = _goal_rows(scoped, rated)
+    goal_rows = _read_goals(found["goals"])
     learners = int(whole.learners) if whole is not None else 0
     rows = int(whole.trajectories) if whole is not None else 0
 
