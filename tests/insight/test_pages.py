@@ -184,9 +184,7 @@ def test_queries_per_report_page_do_not_grow_with_the_data(app, tenants, monkeyp
     assert kept[0] == kept[1] == 6, kept
 
 
-def test_the_edition_filter_offers_the_editions_of_the_period(
-    app, tenants, programme, monkeypatch
-):
+def test_the_edition_filter_offers_the_editions_of_the_period(app, tenants, programme, monkeypatch):
     from samenleren.insight import views
 
     admin = _client(app, tenants, "pim.admin")
