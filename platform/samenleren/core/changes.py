@@ -70,7 +70,8 @@ def key(name: str, tenant_id: uuid.UUID) -> str:
     return f"{prefix}cache:{name}:{tenant_id}"
 
 
-def _redis():
+def redis_client():
+    """The app's Redis (the job runtime's connection): the counters' and the caches' store."""
     from samenleren.core.jobs.runtime import connection
 
     return connection()
@@ -82,7 +83,7 @@ def generation(name: str, tenant_id: uuid.UUID) -> int | None:
     if not current_app.config.get("REDIS_URL"):
         return None
     try:
-        value = _redis().get(key(name, tenant_id))
+        value = redis_client().get(key(name, tenant_id))
     except RedisError as error:  # compute afresh, never fail the page
         log.warning("change counter %s unreadable: %s", name, error)
         return None
@@ -142,7 +143,7 @@ def _after_commit(session: Session) -> None:
     if not pending or not has_app_context() or not current_app.config.get("REDIS_URL"):
         return
     try:
-        with _redis().pipeline(transaction=False) as pipe:
+        with redis_client().pipeline(transaction=False) as pipe:
             for name, tenant_id in pending:
                 pipe.incr(key(name, tenant_id))
             pipe.execute()

@@ -102,10 +102,8 @@ def report_figures(scope: Scope) -> Figures:
     generation = changes.generation(WATCH, tenant_id) if seconds > 0 and tenant_id else None
     if generation is None:
         return figures(scope)
-    from samenleren.core.jobs.runtime import connection
-
     entry = _entry(scope, generation, tenant_id)
-    redis = connection()
+    redis = changes.redis_client()
     try:
         kept = redis.get(entry)
     except RedisError as error:  # Redis trouble: count afresh

@@ -620,7 +620,8 @@ def _result_groups(rated) -> list:
 def _goal_rows(scoped, rated) -> list:
     """Per organisation goal (in their order): the counted trajectories with a learning goal
     linked to it, their expected results linked to it, and the transfer of all their expected
-    results. One statement; a goal made inactive shows only while trajectories name it."""
+    results (a part of `_count`'s statement); a goal made inactive shows only while
+    trajectories name it (`_read_goals`)."""
     pairs = (
         select(
             LearningGoal.trajectory_id,
