@@ -189,6 +189,16 @@ def test_axe_finds_a_planted_violation(page):
     assert {"color-contrast", "image-alt"} <= found, found
 
 
+def test_nothing_leaves_the_machine(page, live_server):
+    """Chromium resolves only the two loopback names the tests serve on: a page that links a
+    CDN (as the IdP mock's login page does) cannot reach it."""
+    import playwright.sync_api
+
+    assert visit(page, f"{live_server.url}/healthz", 200)
+    with pytest.raises(playwright.sync_api.Error, match="ERR_NAME_NOT_RESOLVED"):
+        page.goto("https://cdn.jsdelivr.net/npm/@picocss/pico@2/css/pico.min.css")
+
+
 # --- keyboard, language, logout ---------------------------------------------------------------
 
 

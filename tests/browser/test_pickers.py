@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.browser.conftest import _local_only, log_in
+from tests.browser.conftest import log_in
 from tests.browser.test_pages import AxeFindings, choose_language, visit
 from tests.factories import World, build_world, in_tenant
 
@@ -90,7 +90,6 @@ def test_the_coach_pool_and_the_coach_page_work_without_javascript(
     context = browser.new_context(
         base_url=live_server.url, locale="nl-NL", java_script_enabled=False
     )
-    context.route("**/*", _local_only)
     context.set_default_timeout(10_000)
     page = context.new_page()
     try:

@@ -23,7 +23,6 @@ from oidc_provider_mock import run_server_in_thread
 
 from samenleren.core.formatting import local_today
 from samenleren.core.jobs.runtime import run_pending_jobs
-from tests.browser.conftest import _local_only
 from tests.browser.test_operator_console import log_in_operator
 from tests.browser.test_pages import visit
 from tests.browser.test_trajectory_walk import Walk
@@ -362,7 +361,6 @@ def _onboarded(app, idp: IdP) -> TenantRef:
 def browser_context(walk: Walk):
     context = walk.browser.new_context(base_url=walk.live_server.url, locale="nl-NL")
     walk.contexts.callback(context.close)
-    context.route("**/*", _local_only)
     context.set_default_timeout(10_000)
     return context
 

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 import pytest
 
-from tests.browser.conftest import LiveServer, _local_only, log_in
+from tests.browser.conftest import LiveServer, log_in
 from tests.browser.test_pages import AxeFindings, choose_language, visit
 from tests.conftest import TenantRef
 from tests.factories import World, add_user, build_world, get, in_tenant
@@ -112,7 +112,6 @@ class Walk:
         """A browser context of its own, logged in (several people are logged in at once)."""
         context = self.browser.new_context(base_url=self.live_server.url, locale="nl-NL")
         self.contexts.callback(context.close)
-        context.route("**/*", _local_only)
         context.set_default_timeout(10_000)
         page = context.new_page()
         choose_language(page, self.live_server, self.tenant.slug, self.lang)

@@ -168,6 +168,39 @@ def test_counts_are_scoped(world: World, statement) -> None:
         assert db.session.scalar(statement()) == USERS_PER_TENANT
 
 
+def test_statements_of_the_same_shape_are_scoped_every_time(world: World) -> None:
+    """Whether a statement touches tenant data is remembered per shape (`_touches_by_shape`):
+    the same statement again, with other values, is scoped and refused as the first was, and a
+    platform table stays readable without a tenant."""
+    from samenleren.core import tenancy
+
+    tenancy._touches_by_shape.clear()
+
+    def union(name: str):
+        return (
+            select(User.id)
+            .where(User.name == name)
+            .union_all(select(Training.id).where(Training.title == name))
+        )
+
+    def count():
+        return select(func.count()).select_from(select(User.id).subquery())
+
+    for attempt in range(2):
+        with pytest.raises(TenantNotSet):
+            db.session.execute(union(f"name {attempt}"))
+        with pytest.raises(TenantNotSet):
+            db.session.execute(count())
+        assert set(db.session.scalars(select(Tenant.slug).where(Tenant.slug != f"x{attempt}"))) == {
+            "flevoland",
+            "gelderland",
+        }
+        with as_tenant(world.a):
+            assert db.session.scalar(count()) == USERS_PER_TENANT
+            assert len(db.session.execute(union("nobody")).all()) == 0
+    assert len(tenancy._touches_by_shape) >= 2  # remembered, not walked again
+
+
 def test_joins_and_aliases_are_scoped(world: World) -> None:
     """Both sides of a self-join (user and manager alias) stay inside the tenant."""
     manager = aliased(User)

@@ -395,12 +395,15 @@ def tenant_rows(base: TenantBase, plan: TenantPlan, scale: Scale, seed: int, tod
     span = (add_months(start, 51) - start).days  # the last editions start three months ahead
     remaining = total
     meetings_by_edition: dict[uuid.UUID, dict[str, uuid.UUID]] = {}
-    while remaining > 0:
+    # Editions start at a random day of equal slices of the span (not anywhere in it): even a
+    # small tenant then has editions running today, with steps done and steps to come.
+    editions = -(-total // group)
+    for number in range(editions):
         size = min(group, remaining)
         remaining -= size
         edition = draw.id()
         training_number = rng.randrange(len(trainings))
-        starts = start + timedelta(days=rng.randrange(span))
+        starts = start + timedelta(days=int((number + rng.random()) * span / editions))
         ends = starts + timedelta(days=rng.choice((28, 42, 56, 84)))
         rows.add(
             "editions",

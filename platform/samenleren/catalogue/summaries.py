@@ -60,6 +60,8 @@ def edition_summaries(viewer: User, *criteria: ColumnElement[bool]) -> list[Edit
     """Editions matching `criteria` (with their training), counts per status and `viewer`'s own
     enrolment: a single query, whatever the number of editions and enrolments.
     """
+    # Counted for the matching editions only, not for every edition of the tenant's history.
+    matching = select(Edition.id).join(Edition.training).where(*criteria)
     counts = (
         select(
             Enrolment.edition_id,
@@ -73,6 +75,7 @@ def edition_summaries(viewer: User, *criteria: ColumnElement[bool]) -> list[Edit
             .filter(Enrolment.status == EnrolmentStatus.WAITLISTED)
             .label("waitlisted"),
         )
+        .where(Enrolment.edition_id.in_(matching))
         .group_by(Enrolment.edition_id)
         .subquery()
     )
