@@ -119,6 +119,41 @@ def test_the_list_shows_open_trainings_with_places_left_and_my_status(app, world
     assert 'href="/flevoland/trainings/new"' in page
 
 
+def test_the_list_shows_the_first_coming_editions_of_a_training_and_links_to_the_rest(app, world):
+    """A province with many editions: the list shows each training's next four, and links to
+    the training, whose page lists every one."""
+    from samenleren.catalogue.models import Edition
+    from samenleren.catalogue.views import EDITIONS_SHOWN_PER_TRAINING
+    from samenleren.core.extensions import db
+
+    with in_tenant(app, world.tenant):
+        first = get(Edition, world.edition)
+        for number in range(6):
+            db.session.add(
+                Edition(
+                    training_id=world.training,
+                    name=f"Latere editie {number}",
+                    starts_on=first.starts_on + timedelta(days=30 * (number + 1)),
+                    ends_on=first.ends_on + timedelta(days=30 * (number + 1)),
+                )
+            )
+        db.session.commit()
+
+    learner = client_of(app, world, "learner")
+    page = text(learner.get("/flevoland/trainings/"))
+    shown = EDITIONS_SHOWN_PER_TRAINING
+    assert shown == 4
+    # The world's own edition and the next three, soonest first; the last three are not listed.
+    assert [f"Latere editie {n}" in page for n in range(6)] == [True] * 3 + [False] * 3
+    assert "Editie flevoland" in page
+    assert (
+        f'href="/flevoland/trainings/{world.training}">3 more coming editions of Training van'
+        in page
+    )
+    training = text(learner.get(f"/flevoland/trainings/{world.training}"))
+    assert all(f"Latere editie {n}" in training for n in range(6))
+
+
 def test_an_employee_applies_and_sees_their_status(app, world):
     from samenleren.catalogue.models import Enrolment
 

@@ -557,6 +557,87 @@ def test_admin_sees_coach_load_and_the_organisation_goal_table(app, tenants):
     assert "does not let the programme administrator read" not in html
 
 
+def test_the_coach_load_lists_the_fullest_coaches_and_links_to_the_pool(app, tenants):
+    """A large pool: the start page lists the 25 fullest coaches, fullest first, says how many
+    there are and links to the pool; a province with few coaches sees them all."""
+    from samenleren.core.extensions import db
+    from samenleren.dashboards.programme import COACHES_SHOWN
+    from tests.factories import add_coach
+
+    flevoland = tenants["flevoland"]
+    with in_tenant(app, flevoland):
+        world = build_world(flevoland)  # Carla coaches one learner of 3
+        for number in range(COACHES_SHOWN + 5):
+            add_coach(f"pool.{number:02d}", capacity=4, name=f"Pool Coach {number:02d}")
+        add_coach("spare.zero", capacity=0, name="Zero Capacity")  # never room: listed first
+        db.session.commit()
+
+    html = _page(_client(app, flevoland, "admin"), "/flevoland/dashboard/programme")
+    loads = _section(html, "coach-load")
+    assert loads.count('scope="row"') == COACHES_SHOWN == 25
+    text = _text(loads)
+    assert text.index("Zero Capacity") < text.index("Carla Coach flevoland 1 of 3")
+    assert text.index("Carla Coach flevoland") < text.index("Pool Coach 00 0 of 4")
+    # Zero, the world's two coaches, then the empty ones by name: 00 to 21.
+    assert "Pool Coach 21" in text and "Pool Coach 22" not in text
+    assert f"The fullest 25 of {COACHES_SHOWN + 8} coaches, fullest first." in text
+    assert 'href="/flevoland/coaches/"' in loads
+    assert world.coach is not None
+
+
+def test_the_goal_table_is_kept_until_a_rating_changes(app, tenants):
+    """The organisation goals' table and the report's headline are counted once and kept
+    (`core.changes`): a second view does not count them, a login keeps them, a changed rating
+    shows at once."""
+    from samenleren.core.extensions import db
+    from samenleren.trajectories.models import Trajectory
+    from samenleren.trajectories.values import record_values
+    from tests.test_isolation import QueryCounter
+
+    flevoland = tenants["flevoland"]
+    with in_tenant(app, flevoland):
+        world = build_world(flevoland)
+        _record_ratings(world, "4", "2")
+    admin = _client(app, flevoland, "admin")
+    counter = QueryCounter(app)
+
+    def goals_row(client) -> str:
+        table = _section(_page(client, "/flevoland/dashboard/programme"), "organisation-goals")
+        return _text(re.findall(r'<tr class="utrecht-table__row">(.*?)</tr>', table, re.S)[1])
+
+    def counted(statements: list[str]) -> list[str]:
+        """The statements of the kept figures: the goal table's, the headline's."""
+        return [s for s in statements if "learning_goal_links" in s or "budget_years" in s]
+
+    with in_tenant(app, flevoland):  # a change: the next view counts
+        get(Trajectory, world.trajectory).goals[0].title = "Beter presenteren voor publiek"
+        db.session.commit()
+    with counter.counting() as first:
+        assert "province 1 1 4.0 (1 rating) 2.0 (1 rating)" in goals_row(admin)
+    with counter.counting() as second:
+        assert "province 1 1 4.0 (1 rating) 2.0 (1 rating)" in goals_row(admin)
+    assert len(counted(first)) == 2, first
+    assert counted(second) == []
+    assert len(first) - len(second) == 2, (len(first), len(second))
+
+    _client(app, flevoland, "learner")  # a login writes its session, the user's last login
+    with counter.counting() as after_login:
+        goals_row(admin)
+    assert counted(after_login) == []
+
+    with in_tenant(app, flevoland):
+        trajectory = get(Trajectory, world.trajectory)
+        goal = trajectory.goals[0]
+        record_values(
+            trajectory,
+            _steps(world)["evaluation"],
+            _people(world)["manager"],
+            {f"f.attainment_manager.{goal.id}": "5"},
+        )
+        db.session.commit()
+    assert "province 1 1 4.0 (1 rating) 5.0 (1 rating)" in goals_row(admin)
+
+
 def test_ratings_are_averaged_per_organisation_goal(app, tenants):
     from samenleren.core.extensions import db
     from samenleren.dashboards.programme import programme_dashboard

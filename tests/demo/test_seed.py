@@ -563,7 +563,28 @@ def _fingerprint() -> list:
             select(Enrolment.learner_id, Enrolment.status, Enrolment.motivation)
         )
     )
-    return [values, steps, attendance, enrolments]
+    return [values, steps, attendance, enrolments, _programme_figures()]
+
+
+def _programme_figures() -> list:
+    """The programme admin's start page's figures, counted in SQL (JSON ratings included)."""
+    from samenleren.dashboards.programme import programme_dashboard
+
+    admin = db.session.scalars(
+        select(User)
+        .join(RoleAssignment, RoleAssignment.user_id == User.id)
+        .where(RoleAssignment.role == Role.PROGRAMME_ADMIN)
+        .order_by(User.subject)
+    ).first()
+    board = programme_dashboard(admin)
+    goals = [
+        (row.goal.code, row.learning_goals, row.trajectories, row.by_learner, row.by_manager)
+        for row in board.goals
+    ]
+    # The demo rates goals at the evaluation: the figures are not all empty.
+    assert any(row.by_learner.count and row.by_manager.count for row in board.goals), goals
+    loads = [(row.name, row.load, row.capacity) for row in board.coach_loads.rows]
+    return [goals, board.counts, loads, board.coach_loads.listed]
 
 
 def test_the_programme_seeds_on_sqlite_too(

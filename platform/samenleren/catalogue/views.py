@@ -44,6 +44,10 @@ bp = Blueprint("catalogue", __name__, template_folder="templates")
 # --- the catalogue ------------------------------------------------------------------------------
 
 
+#: The catalogue lists the first coming editions of each training; the training's page has all.
+EDITIONS_SHOWN_PER_TRAINING = 4
+
+
 @bp.get("/<tenant>/trainings/")
 @login_required
 def list_trainings():
@@ -64,6 +68,7 @@ def list_trainings():
         "catalogue/list_trainings.html",
         trainings=trainings,
         editions=editions,
+        editions_shown=EDITIONS_SHOWN_PER_TRAINING,
         is_admin=is_admin(current_user),
     )
 

@@ -19,9 +19,12 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 from flask import current_app, has_app_context
+from pydantic import TypeAdapter, ValidationError
 from redis.exceptions import RedisError
 from sqlalchemy import event, inspect
 from sqlalchemy.orm import ORMExecuteState, Session
@@ -31,6 +34,8 @@ from samenleren.core.tenancy import TenantAwareSession, TenantScoped, current_te
 log = logging.getLogger(__name__)
 
 _PENDING = "samenleren_changed_tenants"
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -88,6 +93,43 @@ def generation(name: str, tenant_id: uuid.UUID) -> int | None:
         log.warning("change counter %s unreadable: %s", name, error)
         return None
     return int(value or 0)
+
+
+def kept(
+    name: str,
+    tenant_id: uuid.UUID | None,
+    entry: str,
+    adapter: TypeAdapter[T],
+    compute: Callable[[], T],
+    *,
+    seconds: int,
+) -> T:
+    """`compute()`, kept in Redis for `seconds` under the tenant's counter of `name`: computed
+    again after the next change that counter sees, or when nothing may be kept (no tenant, no
+    Redis, `seconds` 0). `entry` names what was computed (what its inputs select); stored as
+    JSON through `adapter`, never pickled: whoever can write to Redis must not be able to make
+    the application run code. Redis trouble only costs the time to compute."""
+    counter = generation(name, tenant_id) if seconds > 0 and tenant_id is not None else None
+    if counter is None:
+        return compute()
+    address = f"{key(name, tenant_id)}:{counter}:{entry}"  # type: ignore[arg-type]
+    redis = redis_client()
+    try:
+        found = redis.get(address)
+    except RedisError as error:
+        log.warning("%s: not read from the cache: %s", name, error)
+        found = None
+    if found is not None:
+        try:
+            return adapter.validate_json(found)
+        except ValidationError:
+            log.warning("%s: an entry of the cache is unreadable; computed again", name)
+    value = compute()
+    try:
+        redis.set(address, adapter.dump_json(value), ex=seconds)
+    except RedisError as error:
+        log.warning("%s: not kept in the cache: %s", name, error)
+    return value
 
 
 def _note(session: Session, table: str, tenant_id: uuid.UUID | None, changed: set[str] | None):

@@ -7,11 +7,13 @@ import time
 from datetime import UTC, datetime
 from typing import Any, overload
 
-from sqlalchemy import JSON, CursorResult, DateTime, Result, event
+from sqlalchemy import JSON, CursorResult, DateTime, Integer, Result, String, event
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DisconnectionError
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.pool import Pool
+from sqlalchemy.sql.functions import FunctionElement
 
 #: JSON that is JSONB on PostgreSQL (indexable, compact) and plain JSON on SQLite.
 JSONType = JSON().with_variant(JSONB(), "postgresql")
@@ -37,6 +39,61 @@ def as_utc(value: datetime | None) -> datetime | None:
     if value is not None and value.tzinfo is None:
         return value.replace(tzinfo=UTC)
     return value
+
+
+class uuid_text(FunctionElement[str]):
+    """`uuid_text(column)`: a UUID column as `str(uuid)` writes it (lower case, with hyphens),
+    to look up JSON documents keyed by ids. SQLite keeps a `Uuid` as 32 hex digits."""
+
+    type = String()
+    inherit_cache = True
+    name = "uuid_text"
+
+
+@compiles(uuid_text, "postgresql")
+def _uuid_text_postgresql(element, compiler, **kw) -> str:
+    return f"CAST({compiler.process(element.clauses, **kw)} AS TEXT)"
+
+
+@compiles(uuid_text, "sqlite")
+def _uuid_text_sqlite(element, compiler, **kw) -> str:
+    hex_digits = f"lower({compiler.process(element.clauses, **kw)})"
+    parts = [f"substr({hex_digits}, {start}, {length})" for start, length in _UUID_PARTS]
+    return " || '-' || ".join(parts)
+
+
+_UUID_PARTS = ((1, 8), (9, 4), (13, 4), (17, 4), (21, 12))
+
+
+class json_digit_at(FunctionElement[int]):
+    """`json_digit_at(document, key)`: the member `key` of a JSON object when it is a whole
+    number from 1 to 9 (a rating), else NULL - what `isinstance(value, int) and 1 <= value <= 9`
+    says of the decoded member, without decoding the document in Python."""
+
+    type = Integer()
+    inherit_cache = True
+    name = "json_digit_at"
+
+
+@compiles(json_digit_at, "postgresql")
+def _json_digit_at_postgresql(element, compiler, **kw) -> str:
+    document, key = (compiler.process(clause, **kw) for clause in element.clauses)
+    member = f"({document} -> {key})"
+    return (
+        f"CASE WHEN jsonb_typeof({member}) = 'number' AND ({document} ->> {key}) ~ '^[1-9]$' "
+        f"THEN CAST({document} ->> {key} AS INTEGER) END"
+    )
+
+
+@compiles(json_digit_at, "sqlite")
+def _json_digit_at_sqlite(element, compiler, **kw) -> str:
+    document, key = (compiler.process(clause, **kw) for clause in element.clauses)
+    path = f"""('$."' || {key} || '"')"""
+    return (
+        f"CASE WHEN json_type({document}, {path}) = 'integer' "
+        f"AND json_extract({document}, {path}) BETWEEN 1 AND 9 "
+        f"THEN json_extract({document}, {path}) END"
+    )
 
 
 def rowcount(result: Result[Any]) -> int:

@@ -166,7 +166,8 @@ def _touches_tenant_data(state: ORMExecuteState) -> bool:
     # `all_mappers` only lists the selected entities: `select(func.count()).select_from(User)`
     # or a subquery over a tenant table would otherwise run unscoped, across every tenant.
     statement = state.statement
-    cache_key = statement._generate_cache_key()  # None: the statement cannot be cached
+    # None: the statement cannot be cached (an ORM statement is a ClauseElement, which has one)
+    cache_key = statement._generate_cache_key()  # type: ignore[attr-defined]
     if cache_key is None:
         return _reads_tenant_table(statement)
     found = _touches_by_shape.get(cache_key.key)

@@ -4,15 +4,23 @@ goals with their attainment ratings (only as far as the templates let the admin 
 
 from __future__ import annotations
 
+import functools
+import hashlib
+import json
 import uuid
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date
 
+from flask import current_app
+from pydantic import TypeAdapter
 from sqlalchemy import (
     and_,
     case,
+    distinct,
     func,
+    null,
+    or_,
     select,
 )
 from sqlalchemy.orm import aliased
@@ -21,14 +29,16 @@ from samenleren.catalogue.models import (
     Edition,
     Training,
 )
-from samenleren.coaching.matching import coach_loads
+from samenleren.coaching.models import CoachProfile
+from samenleren.core import changes
+from samenleren.core.db import json_digit_at, uuid_text
 from samenleren.core.extensions import db
 from samenleren.core.formatting import local_today
-from samenleren.core.tenancy import require_tenant
+from samenleren.core.tenancy import current_tenant_id, require_tenant
 from samenleren.dashboards.first_steps import FirstStep, first_steps
 from samenleren.dashboards.worklist import Worklist, read_worklist, shape, worklist_parts
 from samenleren.identity.models import Role, User
-from samenleren.insight.figures import Card, card
+from samenleren.insight.figures import Card, Goal, card
 from samenleren.process_templates.definition import (
     StepSpec,
     TemplateDefinition,
@@ -38,6 +48,7 @@ from samenleren.tenants.models import OrganisationGoal
 from samenleren.trajectories.attainment import attainment_fields
 from samenleren.trajectories.confidentiality import FieldRef, join_readable_values
 from samenleren.trajectories.models import (
+    FieldValue,
     LearningGoal,
     LearningGoalLink,
     StepInstance,
@@ -50,6 +61,7 @@ OPEN_STATES = (StepState.PLANNED, StepState.SCHEDULED)
 #: The programme admin's lists stay short; the counts next to them are complete.
 OVERDUE_SHOWN = 20
 WITHOUT_COACH_SHOWN = 50
+COACHES_SHOWN = 25
 
 
 @dataclass(frozen=True)
@@ -87,6 +99,20 @@ class CoachLoadRow:
 
 
 @dataclass(frozen=True)
+class CoachLoads:
+    #: The fullest coaches first (at most `COACHES_SHOWN`).
+    rows: list[CoachLoadRow]
+    #: Coaches in the active pool, and inactive ones still coaching: the whole list.
+    listed: int
+    #: Of them, coaches in the active pool.
+    active: int
+
+    @property
+    def more(self) -> int:
+        return self.listed - len(self.rows)
+
+
+@dataclass(frozen=True)
 class Average:
     total: int = 0
     count: int = 0
@@ -98,7 +124,7 @@ class Average:
 
 @dataclass(frozen=True)
 class GoalRow:
-    goal: OrganisationGoal
+    goal: Goal
     learning_goals: int
     trajectories: int
     #: Average goal attainment at evaluation (1-5) as rated by the learner / by the manager.
@@ -114,7 +140,7 @@ class ProgrammeDashboard:
     without_coach_total: int
     overdue: list[Attention]
     overdue_total: int
-    coach_loads: list[CoachLoadRow]
+    coach_loads: CoachLoads
     goals: list[GoalRow]
     #: The templates ask for goal-attainment ratings but do not let the admin read them.
     ratings_hidden: bool
@@ -134,7 +160,8 @@ def programme_dashboard(user: User, today: date | None = None) -> ProgrammeDashb
     counts, per_position, without_coach_total, overdue_total, definitions = _overview(today)
     per_step = _per_step(per_position, definitions)
     without_coach, overdue, work = _attention(today, definitions)
-    goals, ratings_hidden = _goal_table(definitions, relations)
+    kept = _kept_figures(today, definitions, relations)
+    goals, ratings_hidden = kept.goals, kept.ratings_hidden
     loads = _coach_loads()
     return ProgrammeDashboard(
         counts=counts,
@@ -149,11 +176,102 @@ def programme_dashboard(user: User, today: date | None = None) -> ProgrammeDashb
         first_steps=first_steps(
             require_tenant(),
             goals=any(row.goal.active for row in goals),
-            coaches=any(row.active for row in loads),
+            coaches=loads.active > 0,
             training=work.has_training,
         ),
         work=work,
-        insight=card(today),
+        insight=kept.insight,
+    )
+
+
+@dataclass(frozen=True)
+class KeptFigures:
+    """The start page's figures that take PostgreSQL longest to count in a large province (the
+    organisation goals' table over every learning goal and rating, the report's headline): kept
+    until the programme's data changes, as the report's are (`insight.cache`)."""
+
+    goals: list[GoalRow]
+    ratings_hidden: bool
+    insight: Card
+
+
+WATCH = "programme-start"
+#: Raised when what `KeptFigures` holds changes shape: older entries are then never read.
+FORMAT = 1
+
+# Writes that never change those figures. They read organisation goals, learning goals and
+# their links, trajectories, their steps (which step, of which trajectory) and the rating
+# fields' values, template versions, editions, enrolments, expected results and their ratings,
+# and the budget; of users nothing an update changes.
+changes.watch(
+    WATCH,
+    ignored_tables=frozenset(
+        {
+            "audit_events",
+            "audit_verifications",
+            "budget_category_names",
+            "calendar_feeds",
+            "client_keys",
+            "coach_assignments",
+            "coach_day_attendances",
+            "coach_days",
+            "coach_profiles",
+            "departments",
+            "edition_sessions",
+            "exports",
+            "group_meeting_attendances",
+            "group_meetings",
+            "insight_comparisons",
+            "insight_mail_opt_outs",
+            "insight_quarterly_mails",
+            "insight_sharing",
+            "legal_holds",
+            "login_sessions",
+            "notifications",
+            "process_templates",
+            "retention_departures",
+            "retention_periods",
+            "role_assignments",
+            "scim_group_members",
+            "scim_groups",
+            "scim_tokens",
+            "session_attendances",
+            "sign_in_links",
+            "training_departments",
+            "trainings",
+        }
+    ),
+    read_columns={
+        "users": frozenset(),
+        "step_instances": frozenset({"step_key", "trajectory_id"}),
+    },
+)
+
+
+@functools.cache
+def _adapter() -> TypeAdapter[KeptFigures]:
+    return TypeAdapter(KeptFigures)
+
+
+def _kept_figures(
+    today: date, definitions: dict[uuid.UUID, TemplateDefinition], relations: frozenset[Role]
+) -> KeptFigures:
+    def count() -> KeptFigures:
+        goals, hidden = _goal_table(definitions, relations)
+        return KeptFigures(goals, hidden, card(today))
+
+    entry = hashlib.sha256(
+        json.dumps(
+            [FORMAT, str(today), sorted(map(str, definitions)), sorted(r.value for r in relations)]
+        ).encode()
+    ).hexdigest()[:32]
+    return changes.kept(
+        WATCH,
+        current_tenant_id(),
+        entry,
+        _adapter(),
+        count,
+        seconds=int(current_app.config.get("SAMENLEREN_INSIGHT_CACHE_SECONDS", 0)),
     )
 
 
@@ -321,13 +439,40 @@ def _attention(
     return lists["without_coach"], lists["overdue"], read_worklist(rows, definitions)
 
 
-def _coach_loads() -> list[CoachLoadRow]:
-    """The coach pool's load for the overview: active coaches, and inactive ones still coaching."""
-    return [
-        CoachLoadRow(c.profile.id, c.user.name, c.load, c.capacity, c.profile.active)
-        for c in coach_loads()
-        if c.profile.active or c.load
-    ]
+def _coach_loads() -> CoachLoads:
+    """The coach pool's fullest coaches (active ones, and inactive ones still coaching), fullest
+    first, and how many there are in all (one query)."""
+    loads = (
+        select(Trajectory.coach_id.label("coach_id"), func.count().label("load"))
+        .where(Trajectory.status == TrajectoryStatus.ACTIVE, Trajectory.coach_id.is_not(None))
+        .group_by(Trajectory.coach_id)
+        .subquery("loads")
+    )
+    load = func.coalesce(loads.c.load, 0)
+    share = case((CoachProfile.capacity > 0, load * 1.0 / CoachProfile.capacity), else_=load + 1.0)
+    rows = db.session.execute(
+        select(
+            CoachProfile.id,
+            User.name,
+            load.label("load"),
+            CoachProfile.capacity,
+            CoachProfile.active,
+            func.count().over().label("listed"),
+            func.sum(case((CoachProfile.active, 1), else_=0)).over().label("active_coaches"),
+        )
+        .join(User, User.id == CoachProfile.user_id)
+        .outerjoin(loads, loads.c.coach_id == CoachProfile.user_id)
+        .where(or_(CoachProfile.active, load > 0))
+        .order_by(share.desc(), User.name, CoachProfile.id)
+        .limit(COACHES_SHOWN)
+    ).all()
+    return CoachLoads(
+        rows=[
+            CoachLoadRow(row.id, row.name, int(row.load), row.capacity, row.active) for row in rows
+        ],
+        listed=int(rows[0].listed) if rows else 0,
+        active=int(rows[0].active_coaches or 0) if rows else 0,
+    )
 
 
 def _goal_table(
@@ -336,63 +481,126 @@ def _goal_table(
     """Per organisation goal: learning goals linked, trajectories contributing and the average
     attainment by learner and manager (one query; withdrawn trajectories do not count).
 
-    The ratings come through `join_readable_values`, which only joins fields the admin may read.
+    Counted in the database: a large province has tens of thousands of learning goals, each
+    rated at the evaluation. The ratings come through `join_readable_values`, which only joins
+    fields the admin may read.
     """
     who_rates: dict[FieldRef, Role] = {}
     for version_id, definition in definitions.items():
         who_rates.update(attainment_fields(version_id, definition))
-    query = (
-        select(
-            OrganisationGoal,
-            LearningGoal.id.label("learning_goal_id"),
-            Trajectory.id.label("trajectory_id"),
-            Trajectory.template_version_id.label("version_id"),
-        )
-        .outerjoin(LearningGoalLink, LearningGoalLink.organisation_goal_id == OrganisationGoal.id)
-        .outerjoin(LearningGoal, LearningGoal.id == LearningGoalLink.learning_goal_id)
-        .outerjoin(
-            Trajectory,
-            and_(
-                Trajectory.id == LearningGoal.trajectory_id,
-                Trajectory.status != TrajectoryStatus.WITHDRAWN,
-            ),
-        )
-        .order_by(OrganisationGoal.position, OrganisationGoal.code)
+    counted = and_(
+        Trajectory.id == LearningGoal.trajectory_id,
+        Trajectory.status != TrajectoryStatus.WITHDRAWN,
     )
-    query, readable = join_readable_values(query, definitions, who_rates, relations)
-    goals: dict[uuid.UUID, OrganisationGoal] = {}
-    learning_goals: dict[uuid.UUID, set[uuid.UUID]] = defaultdict(set)
-    trajectories: dict[uuid.UUID, set[uuid.UUID]] = defaultdict(set)
-    ratings: dict[tuple[uuid.UUID, Role], dict[tuple, int]] = defaultdict(dict)
-    for row in db.session.execute(query):
-        goal = row.OrganisationGoal
-        goals.setdefault(goal.id, goal)
-        if row.trajectory_id is None:
-            continue  # no link, or only links of withdrawn trajectories
-        learning_goals[goal.id].add(row.learning_goal_id)
-        trajectories[goal.id].add(row.trajectory_id)
-        if row.value_field is None:
-            continue
-        who = who_rates.get(FieldRef(row.version_id, row.value_step_key, row.value_field))
-        rating = row.value.get(str(row.learning_goal_id)) if isinstance(row.value, dict) else None
-        if who is not None and isinstance(rating, int) and 1 <= rating <= 5:
-            ratings[(goal.id, who)][(row.learning_goal_id, row.value_step_id)] = rating
+    # A learning goal is linked to an organisation goal once: its links count the goals.
+    counts = (
+        select(
+            LearningGoalLink.organisation_goal_id.label("goal_id"),
+            func.count().label("learning_goals"),
+            func.count(distinct(Trajectory.id)).label("trajectories"),
+        )
+        .join(LearningGoal, LearningGoal.id == LearningGoalLink.learning_goal_id)
+        .join(Trajectory, counted)
+        .group_by(LearningGoalLink.organisation_goal_id)
+        .subquery("counts")
+    )
+    ratings = _ratings_per_goal(definitions, who_rates, relations, counted)
+    readable = ratings is not None
+    rated = (
+        [
+            ratings.c[f"{role.value}_{part}"]
+            for role in (Role.LEARNER, Role.MANAGER)
+            for part in ("total", "count")
+        ]
+        if ratings is not None
+        else [null().label(f"{r}_{p}") for r in ("learner", "manager") for p in ("total", "count")]
+    )
+    per_goal = select(OrganisationGoal, counts.c.learning_goals, counts.c.trajectories, *rated)
+    per_goal = per_goal.outerjoin(counts, counts.c.goal_id == OrganisationGoal.id)
+    if ratings is not None:
+        per_goal = per_goal.outerjoin(ratings, ratings.c.goal_id == OrganisationGoal.id)
     table = []
-    for goal in goals.values():
-        if not goal.active and not learning_goals[goal.id]:
+    for row in db.session.execute(
+        per_goal.order_by(OrganisationGoal.position, OrganisationGoal.code)
+    ):
+        goal: OrganisationGoal = row.OrganisationGoal
+        if not goal.active and not row.learning_goals:
             continue
-
-        def average(role: Role, goal_id=goal.id) -> Average:
-            given = ratings[(goal_id, role)].values()
-            return Average(sum(given), len(given))
-
         table.append(
             GoalRow(
-                goal=goal,
-                learning_goals=len(learning_goals[goal.id]),
-                trajectories=len(trajectories[goal.id]),
-                by_learner=average(Role.LEARNER),
-                by_manager=average(Role.MANAGER),
+                goal=Goal.of(goal),
+                learning_goals=int(row.learning_goals or 0),
+                trajectories=int(row.trajectories or 0),
+                by_learner=Average(int(row.learner_total or 0), int(row.learner_count or 0)),
+                by_manager=Average(int(row.manager_total or 0), int(row.manager_count or 0)),
             )
         )
     return table, bool(who_rates) and not readable
+
+
+def _ratings_per_goal(
+    definitions: dict[uuid.UUID, TemplateDefinition],
+    who_rates: dict[FieldRef, Role],
+    relations: frozenset[Role],
+    counted,
+):
+    """Per organisation goal, the sum and number of attainment ratings (1-5) by learners and by
+    managers, read from the rating fields the admin may read; None when they may read none.
+
+    Starts from the recorded ratings (far fewer rows than learning goals), each a JSON object
+    of ratings keyed by learning goal.
+    """
+    rows, readable = join_readable_values(
+        select(
+            LearningGoalLink.organisation_goal_id.label("goal_id"),
+            LearningGoal.id.label("learning_goal_id"),
+        )
+        .select_from(LearningGoalLink)
+        .join(LearningGoal, LearningGoal.id == LearningGoalLink.learning_goal_id)
+        .join(Trajectory, counted),
+        definitions,
+        who_rates,
+        relations,
+    )
+    if not readable:
+        return None
+    # Who gave a rating follows from where it is: (template version, step, field).
+    rater = case(
+        *(
+            (
+                and_(
+                    Trajectory.template_version_id == ref.template_version_id,
+                    StepInstance.step_key == ref.step_key,
+                    FieldValue.field_key == ref.field_key,
+                ),
+                who_rates[ref].value,
+            )
+            for ref in readable
+        ),
+        else_=null(),
+    )
+    rating = json_digit_at(FieldValue.value, uuid_text(LearningGoal.id))
+    values = (
+        rows.add_columns(rater.label("rater"), rating.label("rating"))
+        .where(FieldValue.id.is_not(None))
+        .subquery("values")
+    )
+
+    def given(role: Role, value):
+        return case((and_(values.c.rater == role.value, values.c.rating <= 5), value))
+
+    return (
+        select(
+            values.c.goal_id,
+            *(
+                column
+                for role in (Role.LEARNER, Role.MANAGER)
+                for column in (
+                    func.sum(given(role, values.c.rating)).label(f"{role.value}_total"),
+                    func.count(given(role, 1)).label(f"{role.value}_count"),
+                )
+            ),
+        )
+        .group_by(values.c.goal_id)
+        .subquery("ratings")
+    )

@@ -21,20 +21,16 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
-import logging
 from dataclasses import asdict, replace
 
 from flask import current_app
-from pydantic import TypeAdapter, ValidationError
-from redis.exceptions import RedisError
+from pydantic import TypeAdapter
 
 from samenleren.core import changes
 from samenleren.core.formatting import local_today
 from samenleren.core.tenancy import current_tenant_id
 from samenleren.insight.figures import Figures, figures
 from samenleren.insight.scope import Scope
-
-log = logging.getLogger(__name__)
 
 WATCH = "insight"
 #: Raised when what `Figures` holds changes shape: older entries are then never read.
@@ -86,37 +82,22 @@ def _adapter() -> TypeAdapter[Figures]:
     return TypeAdapter(Figures)
 
 
-def _entry(scope: Scope, generation: int, tenant_id) -> str:
-    """The key of the scope's figures: what the scope selects (not how the form spelled it)."""
+def _entry(scope: Scope) -> str:
+    """What the scope selects (not how the form spelled it), on which day, in which format."""
     selected = {k: v for k, v in asdict(scope).items() if k != "form"}
-    digest = hashlib.sha256(
+    return hashlib.sha256(
         json.dumps([FORMAT, str(local_today()), selected], default=str, sort_keys=True).encode()
     ).hexdigest()[:32]
-    return f"{changes.key(WATCH, tenant_id)}:{generation}:{digest}"
 
 
 def report_figures(scope: Scope) -> Figures:
     """`figures(scope)`, from the cache when nothing changed since they were counted."""
-    seconds = int(current_app.config.get("SAMENLEREN_INSIGHT_CACHE_SECONDS", 0))
-    tenant_id = current_tenant_id()
-    generation = changes.generation(WATCH, tenant_id) if seconds > 0 and tenant_id else None
-    if generation is None:
-        return figures(scope)
-    entry = _entry(scope, generation, tenant_id)
-    redis = changes.redis_client()
-    try:
-        kept = redis.get(entry)
-    except RedisError as error:  # Redis trouble: count afresh
-        log.warning("report figures not read from the cache: %s", error)
-        kept = None
-    if kept is not None:
-        try:
-            return replace(_adapter().validate_json(kept), scope=scope)
-        except ValidationError:
-            log.warning("report figures in the cache unreadable; counted again")
-    found = figures(scope)
-    try:
-        redis.set(entry, _adapter().dump_json(found), ex=seconds)
-    except RedisError as error:
-        log.warning("report figures not kept in the cache: %s", error)
-    return found
+    found = changes.kept(
+        WATCH,
+        current_tenant_id(),
+        _entry(scope),
+        _adapter(),
+        lambda: figures(scope),
+        seconds=int(current_app.config.get("SAMENLEREN_INSIGHT_CACHE_SECONDS", 0)),
+    )
+    return replace(found, scope=scope)

@@ -158,6 +158,9 @@ class Goal:
     def of(cls, goal: OrganisationGoal) -> Goal:
         return cls(goal.id, goal.code, dict(goal.title or {}), goal.active)
 
+    def title_in(self, locale: str, fallback: str = "nl") -> str:
+        return self.title.get(locale) or self.title.get(fallback) or self.code
+
 
 @dataclass(frozen=True)
 class GoalRow:
