@@ -106,6 +106,36 @@ def edition_summaries(viewer: User, *criteria: ColumnElement[bool]) -> list[Edit
     ]
 
 
+def first_editions(
+    *criteria: ColumnElement[bool], per_training: int
+) -> tuple[list[uuid.UUID], dict[uuid.UUID, int]]:
+    """The first `per_training` editions of each training among those matching `criteria` (by
+    start), and how many match per training: one query. For lists that show a few editions of
+    every training, whatever the number a province plans."""
+    ranked = (
+        select(
+            Edition.id,
+            Edition.training_id,
+            func.row_number()
+            .over(
+                partition_by=Edition.training_id,
+                order_by=(Edition.starts_on, Edition.name, Edition.id),
+            )
+            .label("number"),
+            func.count().over(partition_by=Edition.training_id).label("matching"),
+        )
+        .join(Edition.training)
+        .where(*criteria)
+        .subquery()
+    )
+    rows = db.session.execute(
+        select(ranked.c.id, ranked.c.training_id, ranked.c.matching).where(
+            ranked.c.number <= per_training
+        )
+    ).all()
+    return [row.id for row in rows], {row.training_id: int(row.matching) for row in rows}
+
+
 def participants(edition: Edition) -> list[tuple[Enrolment, uuid.UUID | None]]:
     """Every enrolment of the edition with its learner (and department) and trajectory id."""
     query = (

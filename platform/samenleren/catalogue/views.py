@@ -29,7 +29,7 @@ from samenleren.catalogue.models import (
     ManagerApproval,
     Training,
 )
-from samenleren.catalogue.summaries import edition_summaries
+from samenleren.catalogue.summaries import edition_summaries, first_editions
 from samenleren.catalogue.trainings import create_training, update_training
 from samenleren.core.errors_input import InvalidInput
 from samenleren.core.extensions import db
@@ -56,19 +56,20 @@ def list_trainings():
     trainings = db.session.scalars(
         select(Training).where(offered).order_by(Training.title, Training.id)
     ).all()
+    coming = (offered, Edition.cancelled.is_(False), Edition.ends_on >= local_today())
+    shown, matching = first_editions(*coming, per_training=EDITIONS_SHOWN_PER_TRAINING)
     editions = defaultdict(list)
-    for summary in edition_summaries(
-        current_user,
-        offered,
-        Edition.cancelled.is_(False),
-        Edition.ends_on >= local_today(),
-    ):
+    for summary in edition_summaries(current_user, Edition.id.in_(shown)) if shown else []:
         editions[summary.edition.training_id].append(summary)
     return render_template(
         "catalogue/list_trainings.html",
         trainings=trainings,
         editions=editions,
-        editions_shown=EDITIONS_SHOWN_PER_TRAINING,
+        more_editions={
+            training_id: count - len(editions[training_id])
+            for training_id, count in matching.items()
+            if count > len(editions[training_id])
+        },
         is_admin=is_admin(current_user),
     )
 
