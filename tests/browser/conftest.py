@@ -37,9 +37,25 @@ class LiveServer:
     url: str  #: e.g. http://127.0.0.1:41234
 
 
+def _read_whole(wsgi_app):
+    """Each response read to the end (and closed) before it is sent. A browser with its cache
+    on drops connections it no longer needs (a favicon it has), and werkzeug's development
+    server then leaves the response's file open: a ResourceWarning, which fails a test here."""
+
+    def application(environ, start_response):
+        body = wsgi_app(environ, start_response)
+        try:
+            return [b"".join(body)]
+        finally:
+            if hasattr(body, "close"):
+                body.close()
+
+    return application
+
+
 @pytest.fixture(scope="session")
 def live_server(app: Flask) -> Iterator[LiveServer]:
-    with serve_wsgi(app) as url:
+    with serve_wsgi(_read_whole(app)) as url:
         yield LiveServer(url)
 
 
