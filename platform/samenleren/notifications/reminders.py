@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 
 from sqlalchemy import select
-from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import joinedload, selectinload
 
 from samenleren.core.db import utcnow
 from samenleren.core.extensions import db
@@ -134,7 +134,10 @@ def _open_steps(today: date) -> list[_OpenStep]:
                 joinedload(Trajectory.learner).joinedload(User.manager),
                 joinedload(Trajectory.coach),
                 joinedload(Trajectory.edition),
-                joinedload(Trajectory.template_version),
+                # A tenant has a few template versions and thousands of open steps: joined on,
+                # each version's definition (some 10 kB of JSON) came and was decoded once per
+                # step, about a gigabyte for a large province.
+                selectinload(Trajectory.template_version),
             )
         )
         .order_by(StepInstance.due_on)
