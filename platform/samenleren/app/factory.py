@@ -108,6 +108,8 @@ def _init_extensions(app: Flask) -> None:
     app.jinja_env.globals["term"] = term
     app.jinja_env.globals["example_issuer"] = example_issuer
 
+    app.context_processor(i18n.template_translations)
+
     @app.context_processor
     def _template_globals() -> dict[str, Any]:
         from flask_babel import get_locale

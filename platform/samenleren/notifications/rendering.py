@@ -25,11 +25,10 @@ from typing import Any
 
 from flask import current_app
 from flask_babel import force_locale, get_translations
-from jinja2 import pass_context
-from markupsafe import Markup
 
 from samenleren.core.config import LANGUAGES
 from samenleren.core.db import utcnow
+from samenleren.core.i18n import template_gettext, template_ngettext
 from samenleren.core.tenancy import current_tenant
 from samenleren.core.text import header_safe
 from samenleren.notifications import kinds
@@ -119,33 +118,6 @@ def render(out: Outgoing, sender: Sender) -> Message:
     return Renderer(sender).message(out)
 
 
-def _jinja_gettext(translations: Any) -> Callable[..., str]:
-    """`_()` / `gettext()` in a template bound straight to one language's catalogue: what
-    Jinja's i18n extension does with Flask-Babel's callables (newstyle: always %-formatted,
-    Markup when autoescaping), minus Flask-Babel's catalogue lookup on every call."""
-
-    @pass_context
-    def gettext(__context: Any, __string: str, **variables: Any) -> str:
-        value = translations.ugettext(__string)
-        if __context.eval_ctx.autoescape:
-            value = Markup(value)  # noqa: S704 - our own catalogue, as in Jinja's i18n
-        return value % variables
-
-    return gettext
-
-
-def _jinja_ngettext(translations: Any) -> Callable[..., str]:
-    @pass_context
-    def ngettext(__context: Any, __singular: str, __plural: str, __num: int, **variables: Any):
-        variables.setdefault("num", __num)
-        value = translations.ungettext(__singular, __plural, __num)
-        if __context.eval_ctx.autoescape:
-            value = Markup(value)  # noqa: S704 - our own catalogue, as in Jinja's i18n
-        return value % variables
-
-    return ngettext
-
-
 class Renderer:
     """Turns notifications of one tenant into mails; what repeats across a batch is done once.
 
@@ -190,8 +162,8 @@ class Renderer:
             if language is None:
                 translations = get_translations()
                 language = self._languages[locale] = {
-                    "gettext": _jinja_gettext(translations),
-                    "ngettext": _jinja_ngettext(translations),
+                    "gettext": template_gettext(translations),
+                    "ngettext": template_ngettext(translations),
                 }
             ctx = localized(out.context, locale, self.sender.default_locale)
             due_on = ctx.get("due_on")
