@@ -4,7 +4,9 @@
 """
 
 from samenleren import create_app
+from samenleren.app.serving import ready_to_serve
 from samenleren.bench.bare import add_bare_page
 
 app = create_app()
 add_bare_page(app)
+ready_to_serve(app)

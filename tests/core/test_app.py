@@ -407,3 +407,29 @@ def test_postgresql_compiles_no_statement_just_in_time(app: Flask, sqlite_app: F
     with sqlite_app.app_context():
         assert "connect_args" not in sqlite_app.config["SQLALCHEMY_ENGINE_OPTIONS"]
         assert db.session.execute(text("SELECT 1")).scalar() == 1
+
+
+def test_the_wsgi_entry_point_freezes_what_startup_built(tmp_path: Path) -> None:
+    """gunicorn's entry point moves the objects built at startup out of the cycle collector's
+    way (`app.serving.ready_to_serve`), and then serves."""
+    script = (
+        "import gc\n"
+        "before = gc.get_freeze_count()\n"
+        "from samenleren.wsgi import app\n"
+        "frozen = gc.get_freeze_count()\n"
+        "assert before == 0 and frozen > 50_000, (before, frozen)\n"
+        "assert app.test_client().get('/healthz').status_code == 200\n"
+        "print('frozen', frozen)\n"
+    )
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "SAMENLEREN_ENV": "development",
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'app.sqlite'}",
+        "SAMENLEREN_LOG_LEVEL": "WARNING",
+        "PYTHONPATH": str(REPO_ROOT / "platform"),
+    }
+    result = subprocess.run(
+        [sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.startswith("frozen ")
