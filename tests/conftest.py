@@ -333,6 +333,32 @@ def ctx(app: Flask) -> Iterator[None]:
 # --- identity providers and tenants -------------------------------------------------------------
 
 
+def _sign_id_tokens_with_a_key_imported_once() -> None:
+    """oidc-provider-mock hands authlib its signing key as a JWK dict for every ID token it
+    issues, and importing an RSA private key checks the key (45 ms of CPU here, in the IdP's
+    thread of the test process, at every login of every test). Each of its servers keeps one key
+    for its lifetime, so the imported key is kept beside it: the tokens are signed as before."""
+    from joserfc.jwk import import_key
+    from oidc_provider_mock import _app as idp_app
+
+    imported: dict[int, tuple[object, object]] = {}
+
+    def resolve_client_private_key(self, client):
+        jwk = idp_app.storage.jwk
+        kept = imported.get(id(jwk))
+        if kept is None or kept[0] is not jwk:
+            kept = imported[id(jwk)] = (jwk, import_key(jwk.as_dict(is_private=True)))
+        return kept[1]
+
+    # Fails loudly if a new version of the mock no longer signs this way (instead of quietly
+    # signing slowly again).
+    assert callable(idp_app.OpenIDCode.resolve_client_private_key)
+    idp_app.OpenIDCode.resolve_client_private_key = resolve_client_private_key
+
+
+_sign_id_tokens_with_a_key_imported_once()
+
+
 @dataclass(frozen=True)
 class IdP:
     issuer: str

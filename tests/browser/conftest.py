@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import pytest
 from flask import Flask
 
+from tests.browser.axe import serving_axe
 from tests.conftest import TenantRef, serve_wsgi
 
 CHROMIUM = "/usr/bin/chromium"
@@ -55,7 +56,7 @@ def _read_whole(wsgi_app):
 
 @pytest.fixture(scope="session")
 def live_server(app: Flask) -> Iterator[LiveServer]:
-    with serve_wsgi(_read_whole(app)) as url:
+    with serve_wsgi(_read_whole(serving_axe(app))) as url:
         yield LiveServer(url)
 
 

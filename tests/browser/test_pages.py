@@ -9,8 +9,8 @@ from __future__ import annotations
 import uuid
 
 import pytest
-from axe_playwright_python.sync_playwright import Axe
 
+from tests.browser.axe import run_axe
 from tests.browser.conftest import LiveServer, log_in
 from tests.conftest import TenantRef, make_user
 
@@ -31,8 +31,6 @@ ROLES = {
     "programme_admin": ["SL-Opleidingsadviseurs"],
 }
 
-_axe = Axe()
-
 
 class AxeFindings:
     """Collects axe results page by page; reports every violation at once."""
@@ -45,7 +43,7 @@ class AxeFindings:
 
     def check(self, page, label: str, lang: str, status: int | None = None) -> None:
         assert page.locator("html").get_attribute("lang") == lang, label
-        results = _axe.run(page, options=AXE_OPTIONS)
+        results = run_axe(page, AXE_OPTIONS)
         self.checked.append(label)
         self.rules_passed.append(len(results.response["passes"]))
         self.needs_review.update(item["id"] for item in results.response["incomplete"])
@@ -184,7 +182,7 @@ def test_axe_finds_a_planted_violation(page):
         '<p class="x">te licht</p><img src="/x.png"></main></body></html>'
     )
     page.add_style_tag(content=".x { color: #ddd; background: #fff; }")
-    results = _axe.run(page, options=AXE_OPTIONS)
+    results = run_axe(page, AXE_OPTIONS)
     found = {violation["id"] for violation in results.response["violations"]}
     assert {"color-contrast", "image-alt"} <= found, found
 

@@ -853,3 +853,35 @@ def test_the_settings_page_and_a_certificate_take_few_queries_whatever_the_numbe
             _tenant_do(app, flevoland, lambda row: rotate_client_key(row, None, actor_label="t"))
     assert counts[0] == counts[1]  # one key or two: the same statements
     assert counts[0][1] <= 6, counts
+
+
+def test_the_signing_key_is_imported_once_until_it_rotates_or_cannot_be_read(
+    app, gated, monkeypatch
+):
+    from cryptography.fernet import Fernet
+
+    from samenleren.identity.client_keys import (
+        ClientKeyMissing,
+        rotate_client_key,
+        signing_key,
+    )
+
+    _gate, flevoland = gated
+    use_private_key_jwt(app, flevoland)
+    first_header, first = _tenant_do(app, flevoland, lambda row: signing_key())
+    again_header, again = _tenant_do(app, flevoland, lambda row: signing_key())
+    assert again_header == first_header
+    assert again is first  # the same imported key, not imported a second time
+
+    _tenant_do(app, flevoland, lambda row: rotate_client_key(row, None, actor_label="test"))
+    rotated_header, rotated = _tenant_do(app, flevoland, lambda row: signing_key())
+    assert rotated_header["kid"] != first_header["kid"]
+    assert rotated is not first
+    assert rotated.as_dict(private=False) != first.as_dict(private=False)
+
+    # Under encryption keys that cannot read it, the key is missing: nothing kept answers.
+    monkeypatch.setitem(
+        app.config, "SAMENLEREN_SECRET_ENCRYPTION_KEYS", [Fernet.generate_key().decode()]
+    )
+    with pytest.raises(ClientKeyMissing):
+        _tenant_do(app, flevoland, lambda row: signing_key())

@@ -113,7 +113,7 @@ def test_the_coach_page_searches_without_javascript(app, tenants):
     path = f"/flevoland/trajectories/{world.trajectory}/coach"
     page = admin.get(path).get_data(as_text=True)
     assert 'role="search"' in page and 'name="q"' in page
-    assert 'src="/static/picker.js"' in page
+    assert 'src="/static/picker.js?v=' in page
     found = admin.get(f"{path}?q=otto").get_data(as_text=True)
     assert f'value="{world.other_coach}"' in found
     assert f'value="{world.coach}"' not in found

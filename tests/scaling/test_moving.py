@@ -87,21 +87,19 @@ def target(target_database: Database) -> Iterator[Flask]:
 
 
 @pytest.fixture
-def seeded(app: Flask, tenants: dict[str, TenantRef]) -> dict[str, TenantRef]:
-    """Both tenants with demo data; Flevoland with an SSO client secret stored (encrypted)."""
+def seeded(app: Flask, demo_tenants: dict[str, TenantRef]) -> dict[str, TenantRef]:
+    """Both tenants with demo data (seeded once per worker, `demo_tenants`); Flevoland with an
+    SSO client secret stored (encrypted)."""
     from samenleren.core.extensions import db
     from samenleren.core.tenant import Tenant
-    from samenleren.demo.seed import seed_tenant
     from samenleren.identity.encryption import encrypt_secret
 
     with app.app_context():
-        for ref in tenants.values():
-            seed_tenant(db.session.get(Tenant, ref.id))
         db.session.get(
-            Tenant, tenants["flevoland"].id
+            Tenant, demo_tenants["flevoland"].id
         ).sso_client_secret_encrypted = encrypt_secret("flevo-client-secret")
         db.session.commit()
-    return tenants
+    return demo_tenants
 
 
 def run(app: Flask, *args: str) -> Result:

@@ -54,7 +54,7 @@ def _init_extensions(app: Flask) -> None:
 
     # Importing the models registers them (and the tenancy events) before anything runs.
     from samenleren.app import models  # noqa: F401
-    from samenleren.core import formatting, i18n, money, ratelimits
+    from samenleren.core import assets, formatting, i18n, money, ratelimits
     from samenleren.core.config import REPO_ROOT
     from samenleren.core.errors import init_error_pages
     from samenleren.core.extensions import babel, csrf, db, login_manager, migrate
@@ -95,6 +95,7 @@ def _init_extensions(app: Flask) -> None:
         permissions_policy={"geolocation": "()", "camera": "()", "microphone": "()"},
     )
     init_tenant_resolution(app)
+    assets.init_app(app)
     init_error_pages(app)
     ratelimits.init_app(app)
     formatting.init_app(app)

@@ -30,6 +30,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import threading
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import cast
@@ -38,9 +39,11 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
 from cryptography.x509.oid import NameOID
+from flask import current_app
 from flask_babel import gettext
 from joserfc.jwk import RSAKey
 from sqlalchemy import select
+from sqlalchemy.util import LRUCache
 
 from samenleren.audit.events import AuditAction
 from samenleren.audit.services import record
@@ -179,21 +182,39 @@ def assertion_header(key: ClientKey) -> dict[str, str]:
     return {"kid": key.kid, "x5t": certificate.x5t, "x5t#S256": certificate.x5t_s256}
 
 
+#: Private keys as imported, by key id, ciphertext and the encryption keys that read it.
+#: Importing an RSA private key checks it (some 45 ms of CPU), and every login asks for the
+#: signing key twice (its start and its callback); the tenant's key changes only by rotation
+#: (a new key id). Holds what the cached OIDC clients hold already (`oidc.cached_client`).
+_imported: LRUCache[tuple[str, str, tuple[str, ...]], RSAKey] = LRUCache(1000)
+_imported_lock = threading.Lock()
+
+
 def signing_key() -> tuple[dict[str, str], RSAKey]:
     """The active tenant's current key, for signing the client assertion: its header members
     (`assertion_header`, the key id first) and its private key. Raises `ClientKeyMissing`
     when there is none or it cannot be decrypted."""
     keys = published_keys()
-    if not keys or keys[0].private_key_encrypted is None:
+    encrypted = keys[0].private_key_encrypted if keys else None
+    if encrypted is None:
         raise ClientKeyMissing("no key pair for private_key_jwt has been made")
-    try:
-        pem = decrypt_secret(keys[0].private_key_encrypted)
-    except SecretUnreadable as exc:
-        raise ClientKeyMissing(
-            "the private key cannot be decrypted with SAMENLEREN_SECRET_ENCRYPTION_KEY "
-            "(was the key changed?)"
-        ) from exc
-    return assertion_header(keys[0]), RSAKey.import_key(pem)
+    current = keys[0]
+    encryption_keys = tuple(current_app.config["SAMENLEREN_SECRET_ENCRYPTION_KEYS"])
+    imported_as = (current.kid, encrypted, encryption_keys)
+    with _imported_lock:
+        private = _imported.get(imported_as)
+    if private is None:
+        try:
+            pem = decrypt_secret(encrypted)
+        except SecretUnreadable as exc:
+            raise ClientKeyMissing(
+                "the private key cannot be decrypted with SAMENLEREN_SECRET_ENCRYPTION_KEY "
+                "(was the key changed?)"
+            ) from exc
+        private = RSAKey.import_key(pem)
+        with _imported_lock:
+            _imported[imported_as] = private
+    return assertion_header(current), private
 
 
 def _new_key(tenant: Tenant) -> ClientKey:
